@@ -1,0 +1,65 @@
+// Downloads (through Maven, so any Maven mirror setup applies) and caches the Kafka and Apicurio distributions.
+// A `.complete` marker is written last, so an interrupted download is redone instead of half-used.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { projectRoot } from './settings.ts';
+
+const run = promisify(execFile);
+
+async function maven(args: string[], what: string): Promise<void> {
+  try {
+    await run('mvn', ['-B', '-q', ...args], { maxBuffer: 64 * 1024 * 1024 });
+  } catch (error) {
+    const e = error as { code?: string; stdout?: string; stderr?: string; message: string };
+    if (e.code === 'ENOENT') throw new Error(`cannot fetch ${what}: Maven (mvn) is not on PATH; install Maven 3.8+ and Java 17+`, { cause: error });
+    const output = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-25).join('\n');
+    throw new Error(`cannot fetch ${what} through Maven:\n${output || e.message}`, { cause: error });
+  }
+}
+
+async function cached(dir: string, fill: (dir: string) => Promise<void>): Promise<string> {
+  if (existsSync(join(dir, '.complete'))) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await fill(dir);
+  writeFileSync(join(dir, '.complete'), new Date().toISOString());
+  return dir;
+}
+
+/** Folder of jars forming the broker's classpath. */
+export async function kafkaLibs(cacheDir: string, kafkaVersion: string, log4jVersion: string): Promise<string> {
+  const dir = join(cacheDir, `kafka-${kafkaVersion}-log4j-${log4jVersion}`);
+  await cached(dir, (target) =>
+    maven(
+      [
+        '-f', join(projectRoot, 'infra', 'maven', 'kafka-runtime.pom.xml'),
+        `-Dkafka.version=${kafkaVersion}`, `-Dlog4j.version=${log4jVersion}`,
+        'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${join(target, 'libs')}`,
+      ],
+      `Apache Kafka ${kafkaVersion}`,
+    ),
+  );
+  return join(dir, 'libs');
+}
+
+/** Path of the registry's runnable jar (Quarkus fast-jar `quarkus-run.jar` or legacy `*-runner.jar`). */
+export async function apicurioJar(cacheDir: string, version: string): Promise<string> {
+  const dir = await cached(join(cacheDir, `apicurio-registry-${version}`), async (target) => {
+    await maven(
+      [
+        'dependency:copy', `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`,
+        `-DoutputDirectory=${target}`, '-Dmdep.overWriteReleases=true',
+      ],
+      `Apicurio Registry ${version}`,
+    );
+    const archive = join(target, `apicurio-registry-app-${version}-all.tar.gz`);
+    await run('tar', ['-xzf', archive, '-C', target]);
+    rmSync(archive);
+  });
+  if (existsSync(join(dir, 'quarkus-run.jar'))) return join(dir, 'quarkus-run.jar');
+  const runner = readdirSync(dir).find((name) => name.endsWith('-runner.jar'));
+  if (runner === undefined) throw new Error(`no runnable jar in ${dir}; delete the folder and retry`);
+  return join(dir, runner);
+}

@@ -1,0 +1,165 @@
+// up / down / status of the local infrastructure. What is running is described by `.infra/run/cluster.json`, so
+// `down` and `status` need no flags, and `up` with different settings than the running cluster is refused.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { apicurioJar, kafkaLibs } from './distributions.ts';
+import { findJava } from './java.ts';
+import { clusterIdFor, kafkaAnswers, kafkaNodeName, prepareKafkaNode, startKafkaNode, waitForKafka } from './kafka-broker.ts';
+import { liveRecord, logFile, portInUse, stop, type ProcessRecord } from './processes.ts';
+import { chooseRegistryRuntime, registryAnswers, registryName, startRegistry, waitForRegistry } from './schema-registry.ts';
+import { brokerPort, endpoints, type Endpoints, type InfraSettings } from './settings.ts';
+
+export type Log = (line: string) => void;
+
+interface ClusterState {
+  readonly brokerCount: 1 | 3;
+  readonly kafkaPort: number;
+  readonly registryPort: number;
+  readonly kafkaVersion: string;
+  readonly registryVersion: string;
+}
+
+const stateFile = (dir: string): string => join(dir, 'run', 'cluster.json');
+
+function readState(dir: string): ClusterState | undefined {
+  const file = stateFile(dir);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ClusterState) : undefined;
+}
+
+/** Settings of the cluster already recorded in this folder, or the given ones when nothing is recorded. */
+export function effectiveSettings(s: InfraSettings): InfraSettings {
+  const state = readState(s.dir);
+  return state ? { ...s, ...state } : s;
+}
+
+const componentNames = (s: InfraSettings): string[] => [
+  ...Array.from({ length: s.brokerCount }, (_, i) => kafkaNodeName(i)),
+  registryName,
+];
+
+export interface UpResult {
+  readonly endpoints: Endpoints;
+  /** Components this call started (empty when everything was already running). */
+  readonly started: string[];
+  readonly seconds: number;
+}
+
+export async function up(requested: InfraSettings, log: Log = () => undefined): Promise<UpResult> {
+  const began = performance.now();
+  const recorded = readState(requested.dir);
+  if (recorded && componentNames({ ...requested, ...recorded }).some((name) => liveRecord(requested.dir, name))) {
+    const differs = (['brokerCount', 'kafkaPort', 'registryPort', 'kafkaVersion'] as const).filter((k) => recorded[k] !== requested[k]);
+    if (differs.length > 0) {
+      throw new Error(`a cluster with other settings is running (${differs.map((k) => `${k}=${String(recorded[k])}`).join(', ')}); run \`infra down\` first`);
+    }
+  }
+  const s = requested;
+  const where = endpoints(s);
+  const kafkaJava = findJava(17);
+  if (!kafkaJava) throw new Error('Kafka needs Java 17 or newer; none found on JAVA_HOME, PATH or /usr/lib/jvm');
+  const registry = chooseRegistryRuntime(s);
+  if (registry.notice) log(registry.notice);
+
+  const missingKafka = Array.from({ length: s.brokerCount }, (_, i) => i).filter((i) => !liveRecord(s.dir, kafkaNodeName(i)));
+  const registryRunning = liveRecord(s.dir, registryName) !== undefined;
+  const started: ProcessRecord[] = [];
+  try {
+    await assertPortsFree([...missingKafka.map((i) => brokerPort(s, i)), ...(registryRunning ? [] : [s.registryPort])]);
+    if (missingKafka.length > 0 || !registryRunning) log(`fetching Kafka ${s.kafkaVersion} and Apicurio Registry ${registry.version} (cached in ${s.cacheDir})`);
+    const [libs, jar] = await Promise.all([
+      kafkaLibs(s.cacheDir, s.kafkaVersion, s.log4jVersion),
+      apicurioJar(s.cacheDir, registry.version),
+    ]);
+    mkdirSync(join(s.dir, 'run'), { recursive: true });
+    writeFileSync(stateFile(s.dir), JSON.stringify({
+      brokerCount: s.brokerCount, kafkaPort: s.kafkaPort, registryPort: s.registryPort,
+      kafkaVersion: s.kafkaVersion, registryVersion: registry.version,
+    } satisfies ClusterState, null, 2));
+    const clusterId = clusterIdFor(s.dir);
+    for (const index of missingKafka) {
+      const node = await prepareKafkaNode(s, index, libs, kafkaJava.executable, clusterId);
+      started.push(startKafkaNode(s, node, libs, kafkaJava.executable));
+      log(`started ${node.name} on ${where.kafkaBrokers[index] ?? '?'} (java ${kafkaJava.major})`);
+    }
+    if (!registryRunning) {
+      started.push(startRegistry(s, jar, registry.java.executable));
+      log(`started Apicurio Registry ${registry.version} on ${where.schemaRegistryUrl} (java ${registry.java.major})`);
+    }
+    const kafkaRecords = componentNames(s).slice(0, s.brokerCount).map((name) => liveRecord(s.dir, name)).filter((r) => r !== undefined);
+    const registryRecord = liveRecord(s.dir, registryName);
+    if (kafkaRecords.length !== s.brokerCount || !registryRecord) throw new Error(`a component exited right after start; see ${join(s.dir, 'logs')}`);
+    await Promise.all([waitForKafka(s, kafkaRecords, where.kafkaBrokers), waitForRegistry(s, registryRecord, where.schemaRegistryUrl)]);
+  } catch (error) {
+    for (const record of started) await stop(s.dir, record.name, 10_000);
+    throw error;
+  }
+  const seconds = (performance.now() - began) / 1000;
+  log(`ready in ${seconds.toFixed(1)} s: KAFKA_BROKERS=${where.kafkaBrokers.join(',')} SCHEMA_REGISTRY_URL=${where.schemaRegistryUrl}`);
+  return { endpoints: where, started: started.map((r) => r.name), seconds };
+}
+
+async function assertPortsFree(ports: number[]): Promise<void> {
+  for (const port of ports) {
+    if (await portInUse(port)) {
+      throw new Error(`port ${port} on 127.0.0.1 is used by a process this launcher did not start; free it or choose other ports (HOTSTATE_KAFKA_PORT, HOTSTATE_REGISTRY_PORT)`);
+    }
+  }
+}
+
+/** Stops every process this folder's launcher started, including any whose pid file was lost, then wipes data. */
+export async function down(requested: InfraSettings, options: { keepData?: boolean } = {}, log: Log = () => undefined): Promise<string[]> {
+  const s = effectiveSettings(requested);
+  const names = componentNames(s);
+  const stopped = await Promise.all(names.map(async (name) => ((await stop(s.dir, name)) ? name : undefined)));
+  for (const pid of strayPids(s.dir)) {
+    log(`stopping stray process ${pid} left by an earlier run`);
+    process.kill(pid, 'SIGKILL');
+  }
+  if (!options.keepData) {
+    // The registry keeps its schemas in memory, so Kafka data would point at schema ids that no longer exist.
+    for (let i = 0; i < 3; i++) rmSync(join(s.dir, kafkaNodeName(i)), { recursive: true, force: true });
+    rmSync(join(s.dir, 'cluster-id'), { force: true });
+  }
+  rmSync(stateFile(s.dir), { force: true });
+  return stopped.filter((name) => name !== undefined);
+}
+
+/** Pids of processes whose command line carries this folder's marker. */
+export function strayPids(dir: string): number[] {
+  const prefix = `-Dhotstate.infra=${dir}/`;
+  const out = execFileSync('ps', ['-eo', 'pid=,command='], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.includes(prefix)).map((line) => Number(line.trim().split(/\s+/)[0]));
+}
+
+export interface ComponentStatus {
+  readonly name: string;
+  readonly pid?: number;
+  readonly running: boolean;
+  readonly answering: boolean;
+  readonly endpoint: string;
+  readonly logFile: string;
+}
+
+export async function status(requested: InfraSettings): Promise<ComponentStatus[]> {
+  const s = effectiveSettings(requested);
+  const where = endpoints(s);
+  const kafkaUp = await kafkaAnswers(where.kafkaBrokers, s.brokerCount).catch(() => false);
+  const registryUp = await registryAnswers(where.schemaRegistryUrl).catch(() => false);
+  return componentNames(s).map((name, index) => {
+    const record = liveRecord(s.dir, name);
+    const isRegistry = name === registryName;
+    return {
+      name,
+      ...(record ? { pid: record.pid } : {}),
+      running: record !== undefined,
+      answering: isRegistry ? registryUp : kafkaUp,
+      endpoint: isRegistry ? where.schemaRegistryUrl : (where.kafkaBrokers[index] ?? ''),
+      logFile: logFile(s.dir, name),
+    };
+  });
+}
+
+export function logNames(requested: InfraSettings): string[] {
+  return componentNames(effectiveSettings(requested));
+}
