@@ -8,7 +8,7 @@ import { findJava } from './java.ts';
 import { clusterIdFor, kafkaAnswers, kafkaNodeName, prepareKafkaNode, startKafkaNode, waitForKafka } from './kafka-broker.ts';
 import { liveRecord, logFile, portInUse, stop, type ProcessRecord } from './processes.ts';
 import { chooseRegistryRuntime, registryAnswers, registryName, startRegistry, waitForRegistry } from './schema-registry.ts';
-import { brokerPort, endpoints, type Endpoints, type InfraSettings } from './settings.ts';
+import { brokerPort, endpoints, registryManagementPort, type Endpoints, type InfraSettings } from './settings.ts';
 
 export type Log = (line: string) => void;
 
@@ -65,7 +65,7 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
   const registryRunning = liveRecord(s.dir, registryName) !== undefined;
   const started: ProcessRecord[] = [];
   try {
-    await assertPortsFree([...missingKafka.map((i) => brokerPort(s, i)), ...(registryRunning ? [] : [s.registryPort])]);
+    await assertPortsFree([...missingKafka.map((i) => brokerPort(s, i)), ...(registryRunning ? [] : [s.registryPort, registryManagementPort(s)])]);
     if (missingKafka.length > 0 || !registryRunning) log(`fetching Kafka ${s.kafkaVersion} and Apicurio Registry ${registry.version} (cached in ${s.cacheDir})`);
     const [libs, jar] = await Promise.all([
       kafkaLibs(s.cacheDir, s.kafkaVersion, s.log4jVersion),

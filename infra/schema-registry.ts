@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { findJava, javaRuntimes, type JavaRuntime } from './java.ts';
 import { markerFor, startDetached, waitUntilReady, type ProcessRecord } from './processes.ts';
-import { registryJava17Fallback, type InfraSettings } from './settings.ts';
+import { registryJava17Fallback, registryManagementPort, type InfraSettings } from './settings.ts';
 
 export const registryName = 'schema-registry';
 
@@ -40,7 +40,8 @@ export function startRegistry(s: InfraSettings, jar: string, java: string): Proc
   const args = [
     `-Xmx${s.registryHeapMb}m`, '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', markerFor(s.dir, registryName),
     '-Dquarkus.http.host=127.0.0.1', `-Dquarkus.http.port=${s.registryPort}`,
-    '-Dquarkus.management.enabled=false', '-Dquarkus.log.console.json=false',
+    // The management interface is fixed at Apicurio's build time; keep it on loopback beside the API port.
+    '-Dquarkus.management.host=127.0.0.1', `-Dquarkus.management.port=${registryManagementPort(s)}`, '-Dquarkus.log.console.json=false',
     '-Dapicurio.storage.kind=sql', '-Dapicurio.storage.sql.kind=h2',
     '-jar', jar,
   ];

@@ -25,7 +25,7 @@ export interface InfraSettings {
   readonly registryVersion: string;
   /** True when the registry version was chosen by the user, so no fallback to a Java 17 build happens. */
   readonly registryVersionPinned: boolean;
-  /** Registry HTTP port. @defaultValue `8081` */
+  /** Registry HTTP port; its management interface (health, metrics) uses the next port. @defaultValue `8081` */
   readonly registryPort: number;
   /** Registry heap in MiB. @defaultValue `384` */
   readonly registryHeapMb: number;
@@ -74,8 +74,8 @@ export function loadInfraSettings(env: Env = process.env, overrides: Partial<Inf
     ...overrides,
   };
   const lastKafkaPort = settings.kafkaPort + 2 * settings.brokerCount - 1;
-  if (settings.registryPort >= settings.kafkaPort && settings.registryPort <= lastKafkaPort) {
-    problems.push(`HOTSTATE_REGISTRY_PORT=${settings.registryPort} collides with the Kafka ports ${settings.kafkaPort}-${lastKafkaPort}`);
+  if (registryManagementPort(settings) >= settings.kafkaPort && settings.registryPort <= lastKafkaPort) {
+    problems.push(`HOTSTATE_REGISTRY_PORT=${settings.registryPort} (and ${registryManagementPort(settings)}) collides with the Kafka ports ${settings.kafkaPort}-${lastKafkaPort}`);
   }
   if (problems.length > 0) throw new Error(`invalid infrastructure settings:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze(settings);
@@ -93,5 +93,6 @@ export function endpoints(settings: InfraSettings): Endpoints {
   };
 }
 
+export const registryManagementPort = (s: InfraSettings): number => s.registryPort + 1;
 export const brokerPort = (s: InfraSettings, index: number): number => s.kafkaPort + 2 * index;
 export const controllerPort = (s: InfraSettings, index: number): number => s.kafkaPort + 2 * index + 1;
