@@ -7,7 +7,6 @@ export const errorCodes = {
   HOTSTATE_ERR_TOPIC_NOT_COMPACTED: 'a dataset topic exists but is not a compacted topic',
   HOTSTATE_ERR_REGISTRY_UNAVAILABLE: 'the schema registry could not be reached',
   HOTSTATE_ERR_REGISTRY_REJECTED: 'the schema registry refused a request (for example an incompatible schema)',
-  HOTSTATE_ERR_SERIALIZATION_DECODE: 'bytes could not be decoded as Confluent-framed Avro',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -3,6 +3,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { HotstateError } from '../errors.ts';
+import { createLogger, kafkajsLogCreator, type Logger } from '../logger.ts';
 
 export interface KafkaConnection {
   /** `host:port` pairs. */
@@ -13,6 +14,8 @@ export interface KafkaConnection {
   readonly connectionTimeoutMs?: number;
   /** @defaultValue `30000` */
   readonly requestTimeoutMs?: number;
+  /** Receives kafkajs's log lines. @defaultValue a `hotstate` pino logger at `warn` */
+  readonly logger?: Logger;
 }
 
 export function createKafka(connection: KafkaConnection): Kafka {
@@ -25,6 +28,7 @@ export function createKafka(connection: KafkaConnection): Kafka {
     // Bounded retries: a stopped broker must surface as an error, not an endless wait.
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
     logLevel: kafkajs.logLevel.WARN,
+    logCreator: kafkajsLogCreator(connection.logger ?? createLogger({ level: 'warn' })),
   });
 }
 

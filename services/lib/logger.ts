@@ -1,0 +1,29 @@
+// Structured JSON logs (pino). Library code receives a logger; kafkajs's own log lines are routed into it.
+import { pino, type Logger } from 'pino';
+import kafkajs from 'kafkajs';
+import type { logCreator } from 'kafkajs';
+
+export type { Logger };
+
+export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+  return pino({ name: options.name ?? 'hotstate', level: options.level ?? 'info' });
+}
+
+// Known, deliberate: our producer bounds retries (a stopped broker must fail, not hang), which kafkajs warns about
+// on every producer. Delivery stays idempotent within the bounded retries.
+const expectedWarnings = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
+
+/** A kafkajs logCreator writing into a child of `logger`. */
+export function kafkajsLogCreator(logger: Logger): logCreator {
+  const child = logger.child({ component: 'kafkajs' });
+  const { ERROR, WARN, INFO } = kafkajs.logLevel;
+  return () => ({ namespace, level, log }) => {
+    const { message, ...fields } = log;
+    if (expectedWarnings.some((text) => message.includes(text))) return;
+    const entry = { ...fields, namespace };
+    if (level === ERROR) child.error(entry, message);
+    else if (level === WARN) child.warn(entry, message);
+    else if (level === INFO) child.info(entry, message);
+    else child.debug(entry, message);
+  };
+}
