@@ -55,7 +55,7 @@ describe('infra launcher', () => {
     assert.equal(await portInUse(29092), false);
     assert.equal(await portInUse(28081), false);
     assert.equal(infra(dir, env, 'status').code, 3);
-    t.diagnostic(`cold-cache-excluded start ${first.seconds.toFixed(1)} s, second up ${second.seconds.toFixed(1)} s`);
+    t.diagnostic(`start with cached downloads ${first.seconds.toFixed(1)} s, second up ${second.seconds.toFixed(1)} s`);
   });
 
   test('a port held by a foreign process is named in a clear error', async (t) => {

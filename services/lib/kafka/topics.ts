@@ -1,4 +1,5 @@
 // Dataset topics are compacted topics: create them so, and refuse to use one that is not.
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import type { Kafka } from 'kafkajs';
 import { HotstateError } from '../errors.ts';
@@ -38,14 +39,25 @@ export async function ensureCompactedTopic(kafka: Kafka, spec: CompactedTopicSpe
   });
 }
 
-/** The topic's effective configuration as reported by the broker (DescribeConfigs). */
-export async function describeTopicConfigs(kafka: Kafka, topic: string): Promise<Record<string, string>> {
+/**
+ * The topic's effective configuration as reported by the broker (DescribeConfigs). Right after creation another
+ * broker may not know the topic yet (UNKNOWN_TOPIC_OR_PARTITION, retriable), so retriable errors are retried briefly.
+ */
+export async function describeTopicConfigs(kafka: Kafka, topic: string, retryForMs = 10_000): Promise<Record<string, string>> {
   return withAdmin(kafka, async (admin) => {
-    const described = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic }],
-    });
-    const entries = described.resources[0]?.configEntries ?? [];
-    return Object.fromEntries(entries.map((entry) => [entry.configName, entry.configValue]));
+    const deadline = Date.now() + retryForMs;
+    for (;;) {
+      try {
+        const described = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic }],
+        });
+        const entries = described.resources[0]?.configEntries ?? [];
+        return Object.fromEntries(entries.map((entry) => [entry.configName, entry.configValue]));
+      } catch (error) {
+        if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+        await sleep(200);
+      }
+    }
   });
 }
