@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { endpoints, loadInfraSettings, projectRoot } from '../../infra/settings.ts';
 import { createKafka, createSafeProducer, createTailingConsumer, withAdmin } from '../lib/kafka/client.ts';
-import { ensureCompactedTopic } from '../lib/kafka/topics.ts';
+import { ensureDatasetTopic } from '../lib/kafka/topics.ts';
 import { createSchemaRegistry, registerValueSchema } from '../lib/registry.ts';
 
 const topic = 'demo.instrument-prices';
@@ -33,8 +33,8 @@ const updates: Array<[string, Price | null]> = [
 const kafka = createKafka({ brokers, clientId: 'hotstate-demo' });
 const registry = createSchemaRegistry(registryUrl);
 
-await ensureCompactedTopic(kafka, { topic, partitions: 3 });
-const schemaId = await registerValueSchema(registry, topic, readFileSync(join(projectRoot, 'schemas', 'prices', 'instrument-price.v1.avsc'), 'utf8'));
+await ensureDatasetTopic(kafka, { topic, partitions: 3 });
+const schemaId = await registerValueSchema(registry, topic, readFileSync(join(projectRoot, 'schemas', 'instrument-prices', 'v1.avsc'), 'utf8'));
 console.log(`topic ${topic} (compacted, 3 partitions), value schema id ${schemaId} under ${topic}-value\n`);
 
 const producer = createSafeProducer(kafka);

@@ -4,9 +4,17 @@
 export const errorCodes = {
   HOTSTATE_ERR_CONFIG_INVALID: 'configuration is missing or invalid',
   HOTSTATE_ERR_TRANSPORT_KAFKA: 'Kafka could not be reached or refused a request',
-  HOTSTATE_ERR_TOPIC_NOT_COMPACTED: 'a dataset topic exists but is not a compacted topic',
+  HOTSTATE_ERR_TRANSPORT_TIMEOUT: 'Kafka did not acknowledge a write in time; the write may or may not have happened',
+  HOTSTATE_ERR_TOPIC_SETTINGS: 'a dataset topic has settings that would lose data or break keyed partitioning',
   HOTSTATE_ERR_REGISTRY_UNAVAILABLE: 'the schema registry could not be reached',
   HOTSTATE_ERR_REGISTRY_REJECTED: 'the schema registry refused a request (for example an incompatible schema)',
+  HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND: 'the subject or schema is not registered',
+  HOTSTATE_ERR_VALIDATION_VALUE: 'a value does not match its schema (every failing field is listed)',
+  HOTSTATE_ERR_VALIDATION_KEY: 'a key is empty, not valid UTF-8 or too long',
+  HOTSTATE_ERR_VALIDATION_SIZE: 'an encoded value is larger than the configured cap',
+  HOTSTATE_ERR_INPUT_MALFORMED: 'an input file or line could not be parsed',
+  HOTSTATE_ERR_WATCH_HELD_BACK: 'a watched file change would delete too many keys and was not emitted',
+  HOTSTATE_ERR_CLOSED: 'the producer was used after close()',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -25,6 +33,34 @@ export class HotstateError extends Error {
     this.name = 'HotstateError';
     this.code = code;
     this.retriable = options.retriable ?? false;
+  }
+}
+
+/** One problem of a rejected input: where (record index, key, field path) and why. */
+export interface Problem {
+  /** Position in a batch or line number in a file, when there is one. */
+  readonly at?: number;
+  readonly key?: string;
+  /** Field path such as `prices[2].currency`; empty for the whole value. */
+  readonly path: string;
+  readonly reason: string;
+}
+
+export const formatProblem = (p: Problem): string =>
+  [p.at === undefined ? '' : `#${String(p.at)}`, p.key === undefined ? '' : `key ${JSON.stringify(p.key)}`, p.path ? `field ${p.path}` : '']
+    .filter(Boolean)
+    .join(' ') + `: ${p.reason}`;
+
+/** A rejected input; `problems` lists every failing record and field, nothing of the call was sent. */
+export class ValidationError extends HotstateError {
+  readonly problems: readonly Problem[];
+
+  constructor(code: ErrorCode, problems: readonly Problem[], what = 'input') {
+    const shown = problems.slice(0, 20).map(formatProblem);
+    const more = problems.length > shown.length ? `\n  ... and ${String(problems.length - shown.length)} more` : '';
+    super(code, `${what} rejected, nothing was sent:\n  ${shown.join('\n  ')}${more}`);
+    this.name = 'ValidationError';
+    this.problems = problems;
   }
 }
 

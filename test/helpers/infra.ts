@@ -5,7 +5,7 @@ import type { TestContext } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createKafka, withAdmin } from '../../services/lib/kafka/client.ts';
-import { ensureCompactedTopic, type CompactedTopicSpec } from '../../services/lib/kafka/topics.ts';
+import { ensureDatasetTopic, type DatasetTopicSpec } from '../../services/lib/kafka/topics.ts';
 import { createSchemaRegistry, valueSubject } from '../../services/lib/registry.ts';
 
 export interface TestInfra {
@@ -38,13 +38,13 @@ export function uniqueTopicName(t: TestContext): string {
 }
 
 /** A fresh compacted topic; deleted, with its value subject, after the test. */
-export async function createTestTopic(t: TestContext, kafka: Kafka, spec: Omit<CompactedTopicSpec, 'topic'> = {}): Promise<string> {
+export async function createTestTopic(t: TestContext, kafka: Kafka, spec: Omit<DatasetTopicSpec, 'topic'> = {}): Promise<string> {
   const topic = uniqueTopicName(t);
   t.after(async () => {
     await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] }));
     await deleteSubject(valueSubject(topic));
   });
-  await ensureCompactedTopic(kafka, { topic, ...spec });
+  await ensureDatasetTopic(kafka, { topic, ...spec });
   return topic;
 }
 

@@ -11,7 +11,7 @@ import { strayPids } from '../../infra/launcher.ts';
 import { portInUse } from '../../infra/processes.ts';
 import { projectRoot } from '../../infra/settings.ts';
 import { createKafka, withAdmin } from '../../services/lib/kafka/client.ts';
-import { describeTopicConfigs, ensureCompactedTopic } from '../../services/lib/kafka/topics.ts';
+import { describeTopicConfigs, ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 
 function infra(dir: string, env: Record<string, string>, ...args: string[]): { code: number | null; out: string; seconds: number } {
   const began = performance.now();
@@ -76,7 +76,7 @@ describe('infra launcher', () => {
     const kafka = createKafka({ brokers: ['127.0.0.1:29292', '127.0.0.1:29294', '127.0.0.1:29296'] });
     const cluster3 = await withAdmin(kafka, (admin) => admin.describeCluster());
     assert.equal(cluster3.brokers.length, 3);
-    const configs = await ensureCompactedTopic(kafka, { topic: 'replicated', partitions: 2 });
+    const configs = await ensureDatasetTopic(kafka, { topic: 'replicated', partitions: 2 });
     assert.equal(configs['min.insync.replicas'], '2');
     const metadata = await withAdmin(kafka, (admin) => admin.fetchTopicMetadata({ topics: ['replicated'] }));
     for (const partition of metadata.topics[0]?.partitions ?? []) assert.equal(partition.replicas.length, 3);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isHotstateError } from '../../services/lib/errors.ts';
 import { withAdmin } from '../../services/lib/kafka/client.ts';
-import { describeTopicConfigs, ensureCompactedTopic } from '../../services/lib/kafka/topics.ts';
+import { describeTopicConfigs, ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { testKafka, uniqueTopicName } from '../helpers/infra.ts';
 
 test('an existing topic that is not compacted is refused, and left as it was', async (t) => {
@@ -10,20 +10,20 @@ test('an existing topic that is not compacted is refused, and left as it was', a
   const topic = uniqueTopicName(t);
   await withAdmin(kafka, (admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] }] }));
   t.after(() => withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] })));
-  await assert.rejects(ensureCompactedTopic(kafka, { topic }), (error: unknown) => {
-    assert.ok(isHotstateError(error, 'HOTSTATE_ERR_TOPIC_NOT_COMPACTED'));
-    assert.match(error.message, new RegExp(`topic ${topic} has cleanup.policy=delete`));
+  await assert.rejects(ensureDatasetTopic(kafka, { topic }), (error: unknown) => {
+    assert.ok(isHotstateError(error, 'HOTSTATE_ERR_TOPIC_SETTINGS'));
+    assert.match(error.message, /cleanup\.policy=delete: records are deleted by age or size/);
     return true;
   });
   assert.equal((await describeTopicConfigs(kafka, topic))['cleanup.policy'], 'delete');
 });
 
-test('ensureCompactedTopic is idempotent and applies extra configs', async (t) => {
+test('ensureDatasetTopic is idempotent and applies extra configs', async (t) => {
   const kafka = testKafka(t);
   const topic = uniqueTopicName(t);
   t.after(() => withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] })));
-  const first = await ensureCompactedTopic(kafka, { topic, partitions: 2, configs: { 'min.compaction.lag.ms': '0', 'segment.ms': '100' } });
-  const second = await ensureCompactedTopic(kafka, { topic, partitions: 2 });
+  const first = await ensureDatasetTopic(kafka, { topic, partitions: 2, configs: { 'min.compaction.lag.ms': '0', 'segment.ms': '100' } });
+  const second = await ensureDatasetTopic(kafka, { topic, partitions: 2 });
   assert.equal(first['cleanup.policy'], 'compact');
   assert.equal(first['segment.ms'], '100');
   assert.deepEqual(second, first);

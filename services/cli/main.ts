@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// The hotstate command line: emit and watch updates, manage dataset topics and schemas. The only place of the
+// CLI that reads the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL) and exits the process.
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { HotstateError } from '../lib/errors.ts';
+import { createKafka } from '../lib/kafka/client.ts';
+import { ensureDatasetTopic, describeTopic, topicProblems } from '../lib/kafka/topics.ts';
+import { formatOf, type DatasetFormat } from '../lib/input/dataset-file.ts';
+import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
+import { checkCatalog, loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
+import { emit } from './emit.ts';
+import { exitCodeFor, exitCodes } from './exit-codes.ts';
+import { watchFile } from './watch.ts';
+
+const out = (line: string): void => { process.stdout.write(`${line}\n`); };
+const err = (line: string): void => { process.stderr.write(`${line}\n`); };
+
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+const share = (value: string): number => {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return n;
+};
+
+interface Connection {
+  brokers?: string;
+  registry?: string;
+}
+
+function connection(command: Command): { brokers: string[]; registryUrl: string } {
+  const { brokers, registry } = command.optsWithGlobals<Connection>();
+  const problems: string[] = [];
+  if (!brokers) problems.push('no Kafka brokers: pass --brokers or set KAFKA_BROKERS');
+  if (!registry) problems.push('no schema registry: pass --registry or set SCHEMA_REGISTRY_URL');
+  if (problems.length > 0 || !brokers || !registry) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', problems.join('; '));
+  return { brokers: brokers.split(',').map((b) => b.trim()).filter(Boolean), registryUrl: registry };
+}
+
+interface ProducerFlags {
+  topic: string;
+  schema?: string;
+  registerSchema: boolean;
+  source?: string;
+  sourceVersion?: string;
+  traceId?: string;
+  maxValueBytes: number;
+}
+
+async function producerFor(command: Command, flags: ProducerFlags): Promise<HotstateProducer> {
+  const { brokers, registryUrl } = connection(command);
+  const headers = {
+    ...(flags.source ? { source: flags.source } : {}),
+    ...(flags.sourceVersion ? { sourceVersion: flags.sourceVersion } : {}),
+    ...(flags.traceId ? { traceId: flags.traceId } : {}),
+  };
+  return createProducer({
+    kafka: { brokers, clientId: 'hotstate-cli' },
+    registryUrl,
+    topic: flags.topic,
+    ...(flags.schema ? { schema: readFileSync(flags.schema, 'utf8') } : {}),
+    registerSchema: flags.registerSchema,
+    headers,
+    maxValueBytes: flags.maxValueBytes,
+  });
+}
+
+function withProducerOptions(command: Command): Command {
+  return command
+    .requiredOption('-t, --topic <topic>', 'dataset topic')
+    .option('--schema <file.avsc>', 'writer schema (default: the latest registered under <topic>-value)')
+    .option('--register-schema', 'register --schema when it is not registered yet', false)
+    .option('--source <name>', 'hotstate-source header on every record')
+    .option('--source-version <v>', 'hotstate-source-version header')
+    .option('--trace-id <id>', 'hotstate-trace-id header')
+    .option('--max-value-bytes <n>', 'cap on one encoded value', positiveInt, 1_000_000);
+}
+
+const program = new Command('hotstate')
+  .description('Emit schema-registered updates to compacted Kafka topics and manage dataset topics and schemas.')
+  .addOption(new Option('--brokers <host:port,...>', 'Kafka bootstrap brokers').env('KAFKA_BROKERS'))
+  .addOption(new Option('--registry <url>', 'schema registry (Confluent API)').env('SCHEMA_REGISTRY_URL'))
+  .showHelpAfterError()
+  .exitOverride();
+
+withProducerOptions(program.command('emit').description('send NDJSON updates ({"key","value"}; "value": null deletes) from a file or stdin'))
+  .option('-f, --file <file>', 'NDJSON input (default: stdin)')
+  .option('--skip-invalid', 'send the valid lines and report the invalid ones (exit 4)', false)
+  .option('--chunk <n>', 'records per send', positiveInt, 5000)
+  .option('--no-progress', 'no progress bar')
+  .action(async (flags: ProducerFlags & { file?: string; skipInvalid: boolean; chunk: number; progress: boolean }, command: Command) => {
+    const producer = await producerFor(command, flags);
+    try {
+      process.exitCode = await emit(producer, { skipInvalid: flags.skipInvalid, chunk: flags.chunk, progress: flags.progress && Boolean(process.stderr.isTTY), ...(flags.file ? { file: flags.file } : {}) }, out, err);
+    } finally {
+      await producer.close();
+    }
+  });
+
+withProducerOptions(program.command('watch').description('keep a topic equal to a whole-dataset file (JSON, NDJSON or CSV)'))
+  .requiredOption('-f, --file <file>', 'the dataset file')
+  .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['json', 'ndjson', 'csv']))
+  .option('--key-field <name>', 'field holding the key in records', 'key')
+  .option('--state-file <file>', 'digests of emitted values (default: <file>.hotstate-watch.json)')
+  .option('--max-delete-share <0..1>', 'hold back a change deleting more than this share of the keys', share, 0.5)
+  .option('--allow-mass-delete', 'emit such a change anyway', false)
+  .option('--settle-ms <ms>', 'how long the file must be unchanged before it is read', positiveInt, 300)
+  .option('--once', 'sync once and exit (exit 5 when held back)', false)
+  .action(async (flags: ProducerFlags & { file: string; format?: DatasetFormat; keyField: string; stateFile?: string; maxDeleteShare: number; allowMassDelete: boolean; settleMs: number; once: boolean }, command: Command) => {
+    const format = flags.format ?? formatOf(flags.file);
+    if (!format) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot tell the format of ${flags.file} from its extension; pass --format json|ndjson|csv`);
+    const producer = await producerFor(command, flags);
+    const stop = new AbortController();
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stop.abort(); });
+    try {
+      process.exitCode = await watchFile(producer, {
+        file: flags.file, format, keyField: flags.keyField, stateFile: flags.stateFile ?? `${flags.file}.hotstate-watch.json`,
+        maxDeleteShare: flags.maxDeleteShare, allowMassDelete: flags.allowMassDelete, once: flags.once, settleMs: flags.settleMs,
+      }, out, err, stop.signal);
+    } finally {
+      await producer.close();
+    }
+  });
+
+const topics = program.command('topics').description('dataset topics (compacted, safe settings)');
+const topicSpecOptions = (command: Command): Command => command
+  .option('--partitions <n>', 'partition count', positiveInt)
+  .option('--replication-factor <n>', 'replication factor', positiveInt)
+  .option('--min-insync-replicas <n>', 'min.insync.replicas', positiveInt)
+  .option('--config <name=value...>', 'extra topic config for a new topic', []);
+interface TopicFlags { partitions?: number; replicationFactor?: number; minInsyncReplicas?: number; config: string[] }
+const specOf = (topic: string, flags: TopicFlags) => ({
+  topic,
+  ...(flags.partitions ? { partitions: flags.partitions } : {}),
+  ...(flags.replicationFactor ? { replicationFactor: flags.replicationFactor } : {}),
+  ...(flags.minInsyncReplicas ? { minInsyncReplicas: flags.minInsyncReplicas } : {}),
+});
+topicSpecOptions(topics.command('ensure <topic>').description('create the topic compacted if missing; refuse an existing unsafe one'))
+  .action(async (topic: string, flags: TopicFlags, command: Command) => {
+    const configs = Object.fromEntries(flags.config.map((entry) => {
+      const at = entry.indexOf('=');
+      if (at < 1) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `--config ${entry}: expected name=value`);
+      return [entry.slice(0, at), entry.slice(at + 1)];
+    }));
+    const kafka = createKafka({ brokers: connection(command).brokers, clientId: 'hotstate-cli' });
+    await ensureDatasetTopic(kafka, { ...specOf(topic, flags), configs });
+    out(`topic ${topic} is a compacted dataset topic`);
+  });
+topicSpecOptions(topics.command('verify <topic>').description('check an existing topic; exit 3 naming every unsafe setting'))
+  .action(async (topic: string, flags: TopicFlags, command: Command) => {
+    const kafka = createKafka({ brokers: connection(command).brokers, clientId: 'hotstate-cli' });
+    const problems = topicProblems(await describeTopic(kafka, topic), specOf(topic, flags));
+    if (problems.length > 0) throw new HotstateError('HOTSTATE_ERR_TOPIC_SETTINGS', `topic ${topic} is not safe as a dataset topic:\n  - ${problems.join('\n  - ')}`);
+    out(`topic ${topic}: ok`);
+  });
+
+const schemas = program.command('schemas').description('the local schema catalog: <dir>/<topic>/v<N>.avsc');
+schemas.command('check').description('check each version against the previous one and the newest against the registry (exit 3 when incompatible)')
+  .option('--dir <dir>', 'catalog folder', 'schemas')
+  .option('--subject-prefix <prefix>', 'subjects are <prefix><topic>-value', '')
+  .action(async (flags: { dir: string; subjectPrefix: string }, command: Command) => {
+    const findings = await checkCatalog(loadCatalog(flags.dir), connection(command).registryUrl, flags.subjectPrefix);
+    for (const f of findings) (f.ok ? out : err)(`${f.ok ? 'ok  ' : 'FAIL'} ${f.subject} ${f.file}: ${f.detail}`);
+    if (findings.some((f) => !f.ok)) process.exitCode = exitCodes.invalid;
+  });
+schemas.command('register').description('register every version in order (no-op for registered ones)')
+  .option('--dir <dir>', 'catalog folder', 'schemas')
+  .option('--subject-prefix <prefix>', 'subjects are <prefix><topic>-value', '')
+  .action(async (flags: { dir: string; subjectPrefix: string }, command: Command) => {
+    for (const r of await registerCatalog(loadCatalog(flags.dir), connection(command).registryUrl, flags.subjectPrefix)) out(`registered ${r.subject} ${r.file} -> id ${String(r.id)}`);
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  const code = (error as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('commander.')) {
+    process.exitCode = code === 'commander.helpDisplayed' || code === 'commander.version' ? exitCodes.ok : exitCodes.usage;
+  } else {
+    err(`hotstate: ${error instanceof HotstateError ? `${error.code}: ` : ''}${(error as Error).message}`);
+    process.exitCode = exitCodeFor(error);
+  }
+}

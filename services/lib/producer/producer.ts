@@ -1,0 +1,288 @@
+// The producer library: validates, encodes and sends upserts and deletes to one dataset topic, and returns the
+// version each acknowledged write created. Concurrent calls are batched into one produce request (idempotence
+// allows only one request in flight), so many small writers still get high throughput.
+import { performance } from 'node:perf_hooks';
+import type { Producer as KafkaProducer, Kafka } from 'kafkajs';
+import type { Type } from 'avsc';
+import type { Registry } from 'prom-client';
+import { HotstateError, ValidationError, type ErrorCode, type Problem } from '../errors.ts';
+import { createKafka, createSafeProducer, type KafkaConnection } from '../kafka/client.ts';
+import { describeTopic, topicProblems } from '../kafka/topics.ts';
+import { parseAvroSchema } from '../codec/confluent-avro.ts';
+import { producerMetrics, type ProducerMetrics } from '../metrics.ts';
+import { createRegistryClient, latestSchema, lookupSchemaId, registerValueSchema, valueSubject } from '../registry.ts';
+import { formatVersionToken, mergeVersions, writeVersion, type VersionVector } from '../version-token.ts';
+import { prepareUpdate, type PrepareContext, type Prepared, type PreparedRecord, type Update, type WriteHeaders } from './prepare.ts';
+
+export interface ProducerOptions {
+  readonly kafka: KafkaConnection;
+  readonly registryUrl: string;
+  readonly topic: string;
+  /** Writer schema (Avro JSON text or object). @defaultValue the latest schema registered under `<topic>-value` */
+  readonly schema?: string | object;
+  /** Register `schema` when it is not registered yet (the registry's compatibility rule still applies). @defaultValue `false` */
+  readonly registerSchema?: boolean;
+  /** @defaultValue `1024` */
+  readonly maxKeyBytes?: number;
+  /** Cap on the encoded value (Kafka's default `max.message.bytes` is about 1 MiB). @defaultValue `1000000` */
+  readonly maxValueBytes?: number;
+  /** Records per produce request. @defaultValue `5000` */
+  readonly maxBatchRecords?: number;
+  /** Bound on one produce request, retries included. @defaultValue `30000` */
+  readonly sendTimeoutMs?: number;
+  /** Headers added to every write (per-write headers win). */
+  readonly headers?: WriteHeaders;
+  /** prom-client registry for the producer metrics. @defaultValue none (no metrics) */
+  readonly metrics?: Registry;
+}
+
+export interface WriteResult {
+  readonly key: string;
+  readonly operation: 'upsert' | 'delete';
+  readonly partition: number;
+  readonly offset: number;
+  readonly version: VersionVector;
+  /** Pass to a view's `waitFor` (or a state service's `minVersion`) to read this write. */
+  readonly token: string;
+}
+
+export interface BatchResult {
+  readonly results: readonly WriteResult[];
+  /** Covers every write of the batch. */
+  readonly token: string;
+}
+
+interface Pending {
+  readonly records: readonly PreparedRecord[];
+  readonly resolve: (results: WriteResult[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export class HotstateProducer {
+  readonly topic: string;
+  private readonly options: ProducerOptions;
+  private readonly kafka: Kafka;
+  private readonly producer: KafkaProducer;
+  private readonly metrics: ProducerMetrics | undefined;
+  private context: PrepareContext | undefined;
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: ProducerOptions) {
+    this.options = options;
+    this.topic = options.topic;
+    this.kafka = createKafka({ clientId: 'hotstate-producer', ...options.kafka });
+    this.producer = createSafeProducer(this.kafka);
+    this.metrics = options.metrics ? producerMetrics(options.metrics) : undefined;
+  }
+
+  /** Resolves the schema id, checks the topic is a safe dataset topic, connects. */
+  async connect(): Promise<void> {
+    const { topic } = this;
+    const registry = createRegistryClient(this.options.registryUrl);
+    const subject = valueSubject(topic);
+    let schemaText: string;
+    let schemaId: number;
+    if (this.options.schema === undefined) {
+      const latest = await latestSchema(registry.url, subject);
+      if (!latest) throw new HotstateError('HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND', `no schema is registered under ${subject}; register one (hotstate schemas register) or pass a schema`);
+      schemaText = latest.schema;
+      schemaId = latest.id;
+    } else {
+      schemaText = typeof this.options.schema === 'string' ? this.options.schema : JSON.stringify(this.options.schema);
+      schemaId = this.options.registerSchema
+        ? await registerValueSchema(registry.client, topic, schemaText)
+        : await lookupSchemaId(registry.client, subject, schemaText);
+    }
+    let description;
+    try {
+      description = await describeTopic(this.kafka, topic);
+    } catch (error) {
+      throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `cannot describe topic ${topic} (does it exist? create it with hotstate topics ensure): ${(error as Error).message}`, { cause: error, retriable: true });
+    }
+    const problems = topicProblems(description);
+    if (problems.length > 0) throw new HotstateError('HOTSTATE_ERR_TOPIC_SETTINGS', `topic ${topic} is not safe as a dataset topic:\n  - ${problems.join('\n  - ')}`);
+    await this.producer.connect();
+    this.context = {
+      type: parseAvroSchema(schemaText),
+      schemaId,
+      partitions: description.partitions,
+      maxKeyBytes: this.options.maxKeyBytes ?? 1024,
+      maxValueBytes: this.options.maxValueBytes ?? 1_000_000,
+      defaultHeaders: this.options.headers ?? {},
+    };
+  }
+
+  get schemaId(): number {
+    return this.ready().schemaId;
+  }
+
+  get schemaType(): Type {
+    return this.ready().type;
+  }
+
+  upsert(key: string, value: object, headers?: WriteHeaders): Promise<WriteResult> {
+    return this.one({ key, value, ...(headers ? { headers } : {}) });
+  }
+
+  delete(key: string, headers?: WriteHeaders): Promise<WriteResult> {
+    return this.one({ key, value: null, ...(headers ? { headers } : {}) });
+  }
+
+  /** Validates every update first: when any is bad, throws a ValidationError listing them all and sends nothing. */
+  async send(updates: readonly Update[]): Promise<BatchResult> {
+    const records = this.prepareAll(updates);
+    const results = await this.enqueue(records);
+    return { results, token: tokenOf(this.topic, results) };
+  }
+
+  /** One update as it would be sent, or its problems (`at` labels them, e.g. with a line number). */
+  prepare(update: Update, at?: number): Prepared {
+    return prepareUpdate(update, this.ready(), at);
+  }
+
+  /** The records exactly as they would be sent, or a ValidationError listing every problem. */
+  prepareAll(updates: readonly Update[]): PreparedRecord[] {
+    const problems: Problem[] = [];
+    const records: PreparedRecord[] = [];
+    updates.forEach((update, i) => {
+      const prepared = this.prepare(update, updates.length > 1 ? i : undefined);
+      if (prepared.ok) records.push(prepared.record);
+      else problems.push(...prepared.problems);
+    });
+    if (problems.length > 0) {
+      const code = codeFor(problems);
+      this.countError(code, problems.length);
+      throw new ValidationError(code, problems, updates.length === 1 ? 'update' : `batch of ${String(updates.length)} updates`);
+    }
+    return records;
+  }
+
+  /** Sends records produced by prepareAll (for callers that validate a whole input before sending). */
+  async sendPrepared(records: readonly PreparedRecord[]): Promise<BatchResult> {
+    const results = await this.enqueue(records);
+    return { results, token: tokenOf(this.topic, results) };
+  }
+
+  /** Waits for queued writes, then disconnects. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flushing;
+    await this.producer.disconnect();
+  }
+
+  private async one(update: Update): Promise<WriteResult> {
+    const [result] = await this.enqueue(this.prepareAll([update]));
+    if (!result) throw new Error('internal: no result for a single write');
+    return result;
+  }
+
+  private ready(): PrepareContext {
+    if (this.closed) throw new HotstateError('HOTSTATE_ERR_CLOSED', `producer for ${this.topic} is closed`);
+    if (!this.context) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `producer for ${this.topic} is not connected; call connect() first`);
+    return this.context;
+  }
+
+  private enqueue(records: readonly PreparedRecord[]): Promise<WriteResult[]> {
+    if (this.closed) return Promise.reject(new HotstateError('HOTSTATE_ERR_CLOSED', `producer for ${this.topic} is closed`));
+    if (records.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ records, resolve, reject });
+      this.flushing ??= this.flush().finally(() => {
+        this.flushing = undefined;
+      });
+    });
+  }
+
+  /** Sends queued writes, as many whole calls per request as fit in maxBatchRecords, until the queue is empty. */
+  private async flush(): Promise<void> {
+    await Promise.resolve(); // let writes issued in the same tick join this request
+    const limit = this.options.maxBatchRecords ?? 5000;
+    while (this.queue.length > 0) {
+      const batch: Pending[] = [];
+      let count = 0;
+      while (this.queue.length > 0 && (batch.length === 0 || count + (this.queue[0]?.records.length ?? 0) <= limit)) {
+        const next = this.queue.shift();
+        if (!next) break;
+        batch.push(next);
+        count += next.records.length;
+      }
+      try {
+        const results = await this.produce(batch.flatMap((p) => p.records));
+        let at = 0;
+        for (const pending of batch) {
+          pending.resolve(results.slice(at, at + pending.records.length));
+          at += pending.records.length;
+        }
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+  }
+
+  private async produce(records: readonly PreparedRecord[]): Promise<WriteResult[]> {
+    const { topic } = this;
+    const timeoutMs = this.options.sendTimeoutMs ?? 30_000;
+    const began = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new HotstateError('HOTSTATE_ERR_TRANSPORT_TIMEOUT', `Kafka did not acknowledge ${String(records.length)} record(s) to ${topic} within ${String(timeoutMs)} ms; they may or may not have been written`, { retriable: true }));
+      }, timeoutMs);
+    });
+    let acks;
+    try {
+      acks = await Promise.race([
+        this.producer.send({
+          topic,
+          acks: -1,
+          timeout: timeoutMs,
+          messages: records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })),
+        }),
+        timeout,
+      ]);
+    } catch (error) {
+      const converted = error instanceof HotstateError ? error : new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `sending ${String(records.length)} record(s) to ${topic} failed: ${(error as Error).message}`, { cause: error, retriable: true });
+      this.countError(converted.code, records.length);
+      throw converted;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.metrics?.sendDuration.observe({ topic }, (performance.now() - began) / 1000);
+    this.metrics?.batchRecords.observe({ topic }, records.length);
+    // One request carries one record batch per partition, so offsets within a partition are consecutive.
+    const base = new Map(acks.map((a) => [a.partition, Number(a.baseOffset)]));
+    const seen = new Map<number, number>();
+    return records.map((r) => {
+      const index = seen.get(r.partition) ?? 0;
+      seen.set(r.partition, index + 1);
+      const offset = (base.get(r.partition) ?? Number.NaN) + index;
+      const operation = r.value === null ? 'delete' : 'upsert';
+      this.metrics?.records.inc({ topic, operation });
+      const version = writeVersion(topic, r.partition, offset);
+      return { key: r.key, operation, partition: r.partition, offset, version, token: formatVersionToken(version) };
+    });
+  }
+
+  private countError(code: ErrorCode, n: number): void {
+    this.metrics?.errors.inc({ topic: this.topic, code }, n);
+  }
+}
+
+function codeFor(problems: readonly Problem[]): ErrorCode {
+  if (problems.every((p) => p.path === '' && /\bkey\b/.test(p.reason))) return 'HOTSTATE_ERR_VALIDATION_KEY';
+  if (problems.every((p) => p.path === '' && /byte cap/.test(p.reason))) return 'HOTSTATE_ERR_VALIDATION_SIZE';
+  return 'HOTSTATE_ERR_VALIDATION_VALUE';
+}
+
+function tokenOf(topic: string, results: readonly WriteResult[]): string {
+  return formatVersionToken(results.reduce<VersionVector>((acc, r) => mergeVersions(acc, r.version), { topic, positions: new Map() }));
+}
+
+/** Creates and connects a producer. */
+export async function createProducer(options: ProducerOptions): Promise<HotstateProducer> {
+  const producer = new HotstateProducer(options);
+  await producer.connect();
+  return producer;
+}

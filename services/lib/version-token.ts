@@ -1,0 +1,56 @@
+// Version tokens: opaque, URL-safe strings naming a dataset version as, per partition, the next offset to apply.
+// A view has applied a token once its position in every listed partition is at least the token's offset.
+// Format (not a contract for users): `hs1.` + base64url(JSON { t: topic, p: { "<partition>": nextOffset } }).
+import { HotstateError } from './errors.ts';
+
+export interface VersionVector {
+  readonly topic: string;
+  /** partition → next offset to apply (exclusive upper bound of what the version covers). */
+  readonly positions: ReadonlyMap<number, number>;
+}
+
+const prefix = 'hs1.';
+
+export function formatVersionToken(version: VersionVector): string {
+  const p: Record<string, number> = {};
+  for (const [partition, next] of [...version.positions].sort(([a], [b]) => a - b)) p[String(partition)] = next;
+  return prefix + Buffer.from(JSON.stringify({ t: version.topic, p }), 'utf8').toString('base64url');
+}
+
+/** The version a write created: the record at `offset` is covered once the position passes it. */
+export function writeVersion(topic: string, partition: number, offset: number): VersionVector {
+  return { topic, positions: new Map([[partition, offset + 1]]) };
+}
+
+/** Per partition, the later of two versions of the same topic (e.g. the writes of one batch). */
+export function mergeVersions(a: VersionVector, b: VersionVector): VersionVector {
+  if (a.topic !== b.topic) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot merge versions of ${a.topic} and ${b.topic}`);
+  const positions = new Map(a.positions);
+  for (const [partition, next] of b.positions) positions.set(partition, Math.max(next, positions.get(partition) ?? 0));
+  return { topic: a.topic, positions };
+}
+
+const malformed = (token: string, why: string): HotstateError =>
+  new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `malformed version token ${JSON.stringify(token.length > 80 ? `${token.slice(0, 80)}...` : token)}: ${why}`);
+
+export function parseVersionToken(token: string): VersionVector {
+  if (!token.startsWith(prefix)) throw malformed(token, `expected it to start with "${prefix}"`);
+  const body = token.slice(prefix.length);
+  if (body.length === 0 || body.length > 64 * 1024 || !/^[A-Za-z0-9_-]+$/.test(body)) throw malformed(token, 'not base64url');
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  } catch {
+    throw malformed(token, 'payload is not JSON');
+  }
+  const { t, p } = (decoded ?? {}) as { t?: unknown; p?: unknown };
+  if (typeof t !== 'string' || t.length === 0) throw malformed(token, 'no topic');
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw malformed(token, 'no partition positions');
+  const positions = new Map<number, number>();
+  for (const [partition, next] of Object.entries(p)) {
+    if (!/^(0|[1-9]\d{0,8})$/.test(partition)) throw malformed(token, `partition ${JSON.stringify(partition)} is not a partition number`);
+    if (typeof next !== 'number' || !Number.isSafeInteger(next) || next < 0) throw malformed(token, `offset of partition ${partition} is not a non-negative integer`);
+    positions.set(Number(partition), next);
+  }
+  return { topic: t, positions };
+}

@@ -1,0 +1,102 @@
+// One synchronisation of a whole-dataset file with its topic: emit only keys whose encoded value changed since
+// the last successful sync, and tombstones for keys that disappeared. What was emitted is remembered in a state
+// file (written atomically after Kafka acknowledged), so a restart resumes without re-emitting unchanged keys.
+import { createHash } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { formatProblem, isHotstateError, type Problem } from '../errors.ts';
+import { parseDatasetFile, type DatasetFormat } from '../input/dataset-file.ts';
+import type { HotstateProducer } from '../producer/producer.ts';
+import type { PreparedRecord } from '../producer/prepare.ts';
+
+export interface SyncOptions {
+  readonly file: string;
+  readonly format: DatasetFormat;
+  /** @defaultValue `key` */
+  readonly keyField?: string;
+  /** Where the digests of emitted values are kept. */
+  readonly stateFile: string;
+  /** A change deleting more than this share of the known keys is held back. @defaultValue `0.5` */
+  readonly maxDeleteShare?: number;
+  /** Emit such a change anyway. @defaultValue `false` */
+  readonly allowMassDelete?: boolean;
+}
+
+export type SyncStatus = 'emitted' | 'unchanged' | 'invalid' | 'held-back';
+
+export interface SyncOutcome {
+  readonly status: SyncStatus;
+  readonly upserts: number;
+  readonly deletes: number;
+  readonly message: string;
+  readonly token?: string;
+}
+
+interface SyncState {
+  readonly topic: string;
+  readonly digests: Record<string, string>;
+}
+
+const digest = (value: Buffer): string => createHash('sha256').update(value).digest('base64url').slice(0, 22);
+
+async function loadState(file: string, topic: string): Promise<Map<string, string>> {
+  try {
+    const state = JSON.parse(await readFile(file, 'utf8')) as SyncState;
+    return state.topic === topic ? new Map(Object.entries(state.digests)) : new Map();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw error;
+  }
+}
+
+async function saveState(file: string, topic: string, digests: Map<string, string>): Promise<void> {
+  const temporary = `${file}.${String(process.pid)}.tmp`;
+  await writeFile(temporary, JSON.stringify({ topic, digests: Object.fromEntries(digests) } satisfies SyncState));
+  await rename(temporary, file); // atomic: a crash leaves the old state or the new one, never half of one
+}
+
+export async function syncDatasetFile(producer: HotstateProducer, options: SyncOptions): Promise<SyncOutcome> {
+  const none = { upserts: 0, deletes: 0 };
+  let dataset: Map<string, unknown>;
+  try {
+    const content = await readFile(options.file);
+    dataset = parseDatasetFile(options.file, content, { format: options.format, type: producer.schemaType, ...(options.keyField ? { keyField: options.keyField } : {}) });
+  } catch (error) {
+    if (isHotstateError(error) || (error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'invalid', ...none, message: (error as Error).message };
+    throw error;
+  }
+
+  const problems: Problem[] = [];
+  const current = new Map<string, PreparedRecord>();
+  for (const [key, value] of dataset) {
+    const prepared = producer.prepare({ key, value });
+    if (prepared.ok) current.set(key, prepared.record);
+    else problems.push(...prepared.problems);
+  }
+  if (problems.length > 0) {
+    return { status: 'invalid', ...none, message: `${options.file}: ${String(problems.length)} problem(s), nothing emitted:\n  ${problems.slice(0, 20).map(formatProblem).join('\n  ')}` };
+  }
+
+  const known = await loadState(options.stateFile, producer.topic);
+  const upserts = [...current.values()].filter((r) => r.value && known.get(r.key) !== digest(r.value));
+  const deletedKeys = [...known.keys()].filter((key) => !current.has(key));
+  const share = known.size === 0 ? 0 : deletedKeys.length / known.size;
+  const maxShare = options.maxDeleteShare ?? 0.5;
+  if (share > maxShare && !options.allowMassDelete) {
+    return {
+      status: 'held-back', ...none,
+      message: `${options.file}: this change would delete ${String(deletedKeys.length)} of ${String(known.size)} keys (${(share * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing emitted. Allow it with --allow-mass-delete`,
+    };
+  }
+  if (upserts.length === 0 && deletedKeys.length === 0) return { status: 'unchanged', ...none, message: `${options.file}: no change` };
+
+  const tombstones = deletedKeys.map((key) => {
+    const prepared = producer.prepare({ key, value: null });
+    if (!prepared.ok) throw new Error(`internal: cannot delete known key ${key}`);
+    return prepared.record;
+  });
+  const { token } = await producer.sendPrepared([...upserts, ...tombstones]);
+  for (const r of upserts) if (r.value) known.set(r.key, digest(r.value));
+  for (const key of deletedKeys) known.delete(key);
+  await saveState(options.stateFile, producer.topic, known);
+  return { status: 'emitted', upserts: upserts.length, deletes: deletedKeys.length, token, message: `${options.file}: emitted ${String(upserts.length)} upsert(s), ${String(deletedKeys.length)} delete(s)` };
+}
