@@ -13,6 +13,11 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
 // on every producer. Delivery stays idempotent within the bounded retries.
 const expectedWarnings = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
 
+// kafkajs logs every retriable broker answer at ERROR, although it retries them: a coordinator still loading on a
+// fresh broker, or metadata not yet propagated for a new topic. Those are debug noise; real failures still surface
+// as rejected promises.
+const transient = /coordinator is loading|coordinator is not available|does not host this topic-partition|leader is not available/i;
+
 /** A kafkajs logCreator writing into a child of `logger`. */
 export function kafkajsLogCreator(logger: Logger): logCreator {
   const child = logger.child({ component: 'kafkajs' });
@@ -21,7 +26,8 @@ export function kafkajsLogCreator(logger: Logger): logCreator {
     const { message, ...fields } = log;
     if (expectedWarnings.some((text) => message.includes(text))) return;
     const entry = { ...fields, namespace };
-    if (level === ERROR) child.error(entry, message);
+    if (transient.test(String((fields as { error?: unknown }).error ?? ''))) child.debug(entry, message);
+    else if (level === ERROR) child.error(entry, message);
     else if (level === WARN) child.warn(entry, message);
     else if (level === INFO) child.info(entry, message);
     else child.debug(entry, message);

@@ -1,0 +1,54 @@
+// Outages, each on a broker or registry of the test's own: a stopped broker gives a clear error within a bound,
+// never a hang; a stopped registry gives a clear error, while a producer that already knows its schema goes on.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isHotstateError } from '../../services/lib/errors.ts';
+import { createKafka } from '../../services/lib/kafka/client.ts';
+import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
+import { createProducer } from '../../services/lib/producer/producer.ts';
+import { createSchemaRegistry, registerValueSchema } from '../../services/lib/registry.ts';
+import { price, schemaText } from '../helpers/datasets.ts';
+import { testInfra, uniqueTopicName } from '../helpers/infra.ts';
+import { startPrivateKafka, startPrivateRegistry } from '../helpers/private-infra.ts';
+
+test('broker stopped: a bounded wait, then a clear transport error', async (t) => {
+  const broker = await startPrivateKafka(t, 29392);
+  const topic = uniqueTopicName(t);
+  await ensureDatasetTopic(createKafka({ brokers: [broker.address] }), { topic });
+  await registerValueSchema(createSchemaRegistry(testInfra().registryUrl), topic, schemaText('instrument-prices', 2));
+  const producer = await createProducer({ kafka: { brokers: [broker.address], connectionTimeoutMs: 1000, requestTimeoutMs: 3000 }, registryUrl: testInfra().registryUrl, topic, sendTimeoutMs: 15_000 });
+  t.after(() => producer.close().catch(() => undefined));
+  await producer.upsert('ACME', price('ACME'));
+  await broker.stop();
+
+  const began = performance.now();
+  await assert.rejects(producer.upsert('ACME', price('ACME', 2)), (error: unknown) => {
+    assert.ok(isHotstateError(error), String(error));
+    assert.ok(['HOTSTATE_ERR_TRANSPORT_KAFKA', 'HOTSTATE_ERR_TRANSPORT_TIMEOUT'].includes(error.code), error.code);
+    assert.equal(error.retriable, true);
+    assert.match(error.message, new RegExp(`record\\(s\\) to ${topic}`));
+    return true;
+  });
+  const seconds = (performance.now() - began) / 1000;
+  assert.ok(seconds < 20, `gave up after ${seconds.toFixed(1)} s`);
+  t.diagnostic(`send to a stopped broker failed after ${seconds.toFixed(1)} s`);
+});
+
+test('registry stopped: a new producer fails clearly; a connected one keeps writing', async (t) => {
+  const registry = await startPrivateRegistry(t, 28481);
+  const kafka = createKafka({ brokers: testInfra().brokers });
+  const topic = uniqueTopicName(t);
+  await ensureDatasetTopic(kafka, { topic });
+  await registerValueSchema(createSchemaRegistry(registry.address), topic, schemaText('instrument-prices', 2));
+  const connected = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: registry.address, topic });
+  t.after(() => connected.close());
+  await registry.stop();
+
+  await assert.rejects(createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: registry.address, topic }), (error: unknown) => {
+    assert.ok(isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE'), String(error));
+    assert.match(error.message, /schema registry unavailable while reading the latest schema/);
+    return true;
+  });
+  const write = await connected.upsert('ACME', price('ACME'));
+  assert.ok(write.offset >= 0, 'the schema id is already known, so writes continue');
+});
