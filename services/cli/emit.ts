@@ -56,7 +56,7 @@ export async function emit(producer: HotstateProducer, options: EmitOptions, out
     }
   } catch (error) {
     bar?.stop();
-    err(`${(error as Error).message}`);
+    err((error as Error).message);
     err(`acknowledged before the failure: ${String(sent)} of ${String(records.length)} record(s)`);
     return exitCodes.failed;
   }

@@ -95,7 +95,7 @@ withProducerOptions(program.command('emit').description('send NDJSON updates ({"
   .action(async (flags: ProducerFlags & { file?: string; skipInvalid: boolean; chunk: number; progress: boolean }, command: Command) => {
     const producer = await producerFor(command, flags);
     try {
-      process.exitCode = await emit(producer, { skipInvalid: flags.skipInvalid, chunk: flags.chunk, progress: flags.progress && Boolean(process.stderr.isTTY), ...(flags.file ? { file: flags.file } : {}) }, out, err);
+      process.exitCode = await emit(producer, { skipInvalid: flags.skipInvalid, chunk: flags.chunk, progress: flags.progress && process.stderr.isTTY, ...(flags.file ? { file: flags.file } : {}) }, out, err);
     } finally {
       await producer.close();
     }

@@ -49,7 +49,7 @@ export async function watchFile(producer: HotstateProducer, options: WatchOption
     err(`${options.file}: removed; nothing emitted, waiting for it to come back`);
   });
   out(`watching ${options.file} for ${producer.topic}`);
-  await new Promise<void>((resolve) => stop.addEventListener('abort', () => { resolve(); }, { once: true }));
+  await new Promise<void>((resolve) => { stop.addEventListener('abort', () => { resolve(); }, { once: true }); });
   await watcher.close();
   await running;
   return exitCodes.ok;

@@ -26,7 +26,8 @@ export function kafkajsLogCreator(logger: Logger): logCreator {
     const { message, ...fields } = log;
     if (expectedWarnings.some((text) => message.includes(text))) return;
     const entry = { ...fields, namespace };
-    if (transient.test(String((fields as { error?: unknown }).error ?? ''))) child.debug(entry, message);
+    const error = (fields as { error?: unknown }).error;
+    if (typeof error === 'string' && transient.test(error)) child.debug(entry, message);
     else if (level === ERROR) child.error(entry, message);
     else if (level === WARN) child.warn(entry, message);
     else if (level === INFO) child.info(entry, message);

@@ -94,7 +94,7 @@ describe('hotstate topics', () => {
 });
 
 describe('hotstate schemas', () => {
-  test('check passes the catalog, register registers it, an incompatible version fails check with the reason', async (t) => {
+  test('check passes the catalog, register registers it, an incompatible version fails check with the reason', (t) => {
     const prefix = `${uniqueTopicName(t)}-`;
     const dir = mkdtempSync(join(tmpdir(), 'hotstate-schemas-'));
     t.after(async () => {

@@ -32,11 +32,12 @@ describe('producer', () => {
     const records = await readToEnd(testKafka(t), topic);
     assert.equal(records.length, 2);
     const [upserted, tombstone] = records;
-    assert.equal(upserted?.key?.toString(), 'ACME');
-    assert.deepEqual(upserted?.headers, { 'hotstate-source': 'pricing-engine', 'hotstate-trace-id': 'trace-1' });
-    assert.deepEqual({ ...(await createSchemaRegistry(testInfra().registryUrl).decode(upserted?.value ?? Buffer.alloc(0)) as object) }, price('ACME', 101.5));
-    assert.equal(upserted?.value?.readUInt32BE(1), producer.schemaId);
-    assert.equal(tombstone?.value, null);
+    assert.ok(upserted?.value && tombstone);
+    assert.equal(upserted.key?.toString(), 'ACME');
+    assert.deepEqual(upserted.headers, { 'hotstate-source': 'pricing-engine', 'hotstate-trace-id': 'trace-1' });
+    assert.deepEqual({ ...(await createSchemaRegistry(testInfra().registryUrl).decode(upserted.value) as object) }, price('ACME', 101.5));
+    assert.equal(upserted.value.readUInt32BE(1), producer.schemaId);
+    assert.equal(tombstone.value, null);
   });
 
   test('a batch returns every record its own offset; concurrent writes share requests', async (t) => {
@@ -52,7 +53,7 @@ describe('producer', () => {
 
   const bad: Array<[string, Record<string, unknown>, ErrorCode, RegExp]> = [
     ['wrong field type', { ...price('X'), price: 'cheap' }, 'HOTSTATE_ERR_VALIDATION_VALUE', /field price: expected double, got the string "cheap"/],
-    ['missing required field', (({ currency: _c, ...rest }) => rest)(price('X')), 'HOTSTATE_ERR_VALIDATION_VALUE', /field currency: missing: required one of EUR/],
+    ['missing required field', Object.fromEntries(Object.entries(price('X')).filter(([name]) => name !== 'currency')), 'HOTSTATE_ERR_VALIDATION_VALUE', /field currency: missing: required one of EUR/],
     ['unknown field', { ...price('X'), colour: 'red' }, 'HOTSTATE_ERR_VALIDATION_VALUE', /field colour: unknown field/],
     ['bad enum symbol', { ...price('X'), currency: 'EURO' }, 'HOTSTATE_ERR_VALIDATION_VALUE', /field currency: "EURO" is not a symbol of this enum/],
     ['null where not allowed', { ...price('X'), instrument: null }, 'HOTSTATE_ERR_VALIDATION_VALUE', /field instrument: null is not allowed here; expected string/],

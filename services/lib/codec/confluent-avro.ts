@@ -9,11 +9,17 @@ export function parseAvroSchema(schema: string | object): Type {
   return avro.Type.forSchema(typeof schema === 'string' ? (JSON.parse(schema) as avro.Schema) : (schema as avro.Schema));
 }
 
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** Encodes into a reused scratch buffer (grown on demand), then copies out exactly the framed bytes. */
 export function encodeFramed(type: Type, schemaId: number, value: unknown): Buffer {
-  const body = type.toBuffer(value);
-  const framed = Buffer.allocUnsafe(headerBytes + body.length);
-  framed[0] = 0;
-  framed.writeUInt32BE(schemaId, 1);
-  body.copy(framed, headerBytes);
-  return framed;
+  for (;;) {
+    const end = type.encode(value, scratch, headerBytes);
+    if (end > 0) {
+      scratch[0] = 0;
+      scratch.writeUInt32BE(schemaId, 1);
+      return Buffer.from(scratch.subarray(0, end));
+    }
+    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, headerBytes - end)); // avsc returns -(bytes needed)
+  }
 }

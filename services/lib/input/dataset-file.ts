@@ -78,7 +78,7 @@ export function parseDatasetFile(file: string, content: Buffer, options: Dataset
       if (!text.endsWith('\n')) throw malformed(file, 'the last line has no newline (probably being written)');
       let rows: Array<Record<string, string>>;
       try {
-        rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Array<Record<string, string>>;
+        rows = parseCsv<Record<string, string>>(text, { columns: true, skip_empty_lines: true, trim: true });
       } catch (error) {
         throw malformed(file, `malformed CSV (${(error as Error).message})`);
       }

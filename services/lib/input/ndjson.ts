@@ -57,7 +57,7 @@ function parseLine(bytes: Buffer, line: number): Update | Problem | undefined {
   if (typeof record.key !== 'string') return { at: line, path: 'key', reason: 'missing or not a string' };
   const isDelete = record.delete === true || record.value === null;
   if (record.delete !== undefined && typeof record.delete !== 'boolean') return { at: line, key: record.key, path: 'delete', reason: 'must be true or false' };
-  if (!isDelete && (typeof record.value !== 'object' || record.value === undefined || Array.isArray(record.value))) {
+  if (!isDelete && (typeof record.value !== 'object' || Array.isArray(record.value))) {
     return { at: line, key: record.key, path: 'value', reason: 'missing: an upsert needs "value" (an object); a delete needs "value": null or "delete": true' };
   }
   const headers = parseHeaders(record.headers);
@@ -72,5 +72,5 @@ function parseHeaders(raw: unknown): WriteHeaders | string | undefined {
     if (!headerFields.has(name)) return `unknown header ${JSON.stringify(name)}; allowed: ${[...headerFields].join(', ')}`;
     if (typeof value !== 'string') return `header ${name} must be a string`;
   }
-  return raw as WriteHeaders;
+  return raw;
 }

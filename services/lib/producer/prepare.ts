@@ -30,7 +30,7 @@ export interface PreparedRecord {
   /** Confluent-framed Avro, or null for a tombstone. */
   readonly value: Buffer | null;
   readonly partition: number;
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export interface PrepareContext {
@@ -40,38 +40,48 @@ export interface PrepareContext {
   readonly maxKeyBytes: number;
   readonly maxValueBytes: number;
   readonly defaultHeaders: WriteHeaders;
+  /** defaultHeaders as Kafka headers, computed on first use and shared by every record (never mutated). */
+  defaultKafkaHeaders?: Readonly<Record<string, string>>;
 }
 
 export type Prepared = { ok: true; record: PreparedRecord } | { ok: false; problems: Problem[] };
 
-export function keyProblem(key: unknown, maxKeyBytes: number): string | undefined {
+/** Why a key cannot be used, or undefined; `bytes` is its UTF-8 length when already known. */
+export function keyProblem(key: unknown, maxKeyBytes: number, bytes?: number): string | undefined {
   if (typeof key !== 'string') return `the key must be a string, got ${key === null ? 'null' : typeof key}`;
   if (key.length === 0) return 'the key is empty';
   if (!key.isWellFormed()) return 'the key is not valid UTF-8 (it contains a lone surrogate)';
-  const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > maxKeyBytes) return `the key is ${String(bytes)} bytes, above the ${String(maxKeyBytes)}-byte cap`;
+  const length = bytes ?? Buffer.byteLength(key, 'utf8');
+  if (length > maxKeyBytes) return `the key is ${String(length)} bytes, above the ${String(maxKeyBytes)}-byte cap`;
   return undefined;
 }
 
+function kafkaHeaders(headers: WriteHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, header] of Object.entries(headerNames)) {
+    const value = headers[name as keyof WriteHeaders];
+    if (value !== undefined) out[header] = value;
+  }
+  return out;
+}
+
+// Hot path (one call per record): no allocation beyond the record itself unless something is wrong.
 export function prepareUpdate(update: Update, context: PrepareContext, at?: number): Prepared {
-  const where = { ...(at === undefined ? {} : { at }), ...(typeof update.key === 'string' ? { key: update.key } : {}) };
-  const badKey = keyProblem(update.key, context.maxKeyBytes);
-  if (badKey) return { ok: false, problems: [{ ...where, path: '', reason: badKey }] };
+  const { key } = update;
+  const keyBytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : undefined;
+  const fail = (path: string, reason: string): Prepared => ({
+    ok: false,
+    problems: [{ ...(at === undefined ? {} : { at }), ...(typeof key === 'string' ? { key } : {}), path, reason }],
+  });
+  const badKey = keyProblem(key, context.maxKeyBytes, keyBytes?.length);
+  if (badKey !== undefined || keyBytes === undefined) return fail('', badKey ?? 'the key must be a string');
   let value: Buffer | null = null;
   if (update.value !== null) {
     const problems = validateValue(context.type, update.value);
-    if (problems.length > 0) return { ok: false, problems: problems.map((p) => ({ ...where, ...p })) };
+    if (problems.length > 0) return { ok: false, problems: problems.map((p) => ({ ...(at === undefined ? {} : { at }), key, ...p })) };
     value = encodeFramed(context.type, context.schemaId, update.value);
-    if (value.length > context.maxValueBytes) {
-      return { ok: false, problems: [{ ...where, path: '', reason: `the encoded value is ${String(value.length)} bytes, above the ${String(context.maxValueBytes)}-byte cap` }] };
-    }
+    if (value.length > context.maxValueBytes) return fail('', `the encoded value is ${String(value.length)} bytes, above the ${String(context.maxValueBytes)}-byte cap`);
   }
-  const keyBytes = Buffer.from(update.key, 'utf8');
-  const merged = { ...context.defaultHeaders, ...update.headers };
-  const headers: Record<string, string> = {};
-  for (const [name, header] of Object.entries(headerNames)) {
-    const v = merged[name as keyof WriteHeaders];
-    if (v !== undefined) headers[header] = v;
-  }
-  return { ok: true, record: { key: update.key, keyBytes, value, partition: partitionForKey(keyBytes, context.partitions), headers } };
+  const headers = update.headers ? kafkaHeaders({ ...context.defaultHeaders, ...update.headers }) : (context.defaultKafkaHeaders ??= kafkaHeaders(context.defaultHeaders));
+  return { ok: true, record: { key, keyBytes, value, partition: partitionForKey(keyBytes, context.partitions), headers } };
 }

@@ -11,7 +11,7 @@ import { describeTopic, topicProblems } from '../kafka/topics.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { producerMetrics, type ProducerMetrics } from '../metrics.ts';
 import { createRegistryClient, latestSchema, lookupSchemaId, registerValueSchema, valueSubject } from '../registry.ts';
-import { formatVersionToken, mergeVersions, writeVersion, type VersionVector } from '../version-token.ts';
+import { formatVersionToken, writeVersion, type VersionVector } from '../version-token.ts';
 import { prepareUpdate, type PrepareContext, type Prepared, type PreparedRecord, type Update, type WriteHeaders } from './prepare.ts';
 
 export interface ProducerOptions {
@@ -254,15 +254,16 @@ export class HotstateProducer {
     // One request carries one record batch per partition, so offsets within a partition are consecutive.
     const base = new Map(acks.map((a) => [a.partition, Number(a.baseOffset)]));
     const seen = new Map<number, number>();
-    return records.map((r) => {
+    let deletes = 0;
+    const results = records.map((r) => {
       const index = seen.get(r.partition) ?? 0;
       seen.set(r.partition, index + 1);
-      const offset = (base.get(r.partition) ?? Number.NaN) + index;
-      const operation = r.value === null ? 'delete' : 'upsert';
-      this.metrics?.records.inc({ topic, operation });
-      const version = writeVersion(topic, r.partition, offset);
-      return { key: r.key, operation, partition: r.partition, offset, version, token: formatVersionToken(version) };
+      if (r.value === null) deletes++;
+      return new Write(topic, r.key, r.value === null ? 'delete' : 'upsert', r.partition, (base.get(r.partition) ?? Number.NaN) + index);
     });
+    if (deletes > 0) this.metrics?.records.inc({ topic, operation: 'delete' }, deletes);
+    if (records.length > deletes) this.metrics?.records.inc({ topic, operation: 'upsert' }, records.length - deletes);
+    return results;
   }
 
   private countError(code: ErrorCode, n: number): void {
@@ -276,8 +277,35 @@ function codeFor(problems: readonly Problem[]): ErrorCode {
   return 'HOTSTATE_ERR_VALIDATION_VALUE';
 }
 
+/** An acknowledged write; its version and token are built only when asked for (cheap in large batches). */
+class Write implements WriteResult {
+  readonly topic: string;
+  readonly key: string;
+  readonly operation: 'upsert' | 'delete';
+  readonly partition: number;
+  readonly offset: number;
+
+  constructor(topic: string, key: string, operation: 'upsert' | 'delete', partition: number, offset: number) {
+    this.topic = topic;
+    this.key = key;
+    this.operation = operation;
+    this.partition = partition;
+    this.offset = offset;
+  }
+
+  get version(): VersionVector {
+    return writeVersion(this.topic, this.partition, this.offset);
+  }
+
+  get token(): string {
+    return formatVersionToken(this.version);
+  }
+}
+
 function tokenOf(topic: string, results: readonly WriteResult[]): string {
-  return formatVersionToken(results.reduce<VersionVector>((acc, r) => mergeVersions(acc, r.version), { topic, positions: new Map() }));
+  const positions = new Map<number, number>();
+  for (const r of results) positions.set(r.partition, Math.max(r.offset + 1, positions.get(r.partition) ?? 0));
+  return formatVersionToken({ topic, positions });
 }
 
 /** Creates and connects a producer. */
