@@ -3,7 +3,7 @@
 import type { Type } from 'avsc';
 import type { Problem } from '../errors.ts';
 
-type AnyType = Type & { typeName: string; name?: string; fields?: Array<{ name: string; type: Type }>; symbols?: string[]; items?: Type; values?: Type; types?: Type[] };
+type AnyType = Type & { typeName: string; name?: string; fields?: Array<{ name: string; type: Type }>; symbols?: string[]; itemsType?: Type; valuesType?: Type; types?: Type[] };
 
 const describeType = (type: AnyType): string => {
   if (type.typeName === 'enum') return `one of ${(type.symbols ?? []).join(', ')}`;
@@ -60,11 +60,11 @@ function collectUndeclared(type: AnyType, value: unknown, path: string[], proble
     }
     case 'array':
       (value as unknown[]).forEach((item, i) => {
-        collectUndeclared(type.items as AnyType, item, [...path, String(i)], problems);
+        collectUndeclared(type.itemsType as AnyType, item, [...path, String(i)], problems);
       });
       return;
     case 'map':
-      for (const [key, item] of Object.entries(value)) collectUndeclared(type.values as AnyType, item, [...path, key], problems);
+      for (const [key, item] of Object.entries(value)) collectUndeclared(type.valuesType as AnyType, item, [...path, key], problems);
       return;
     default:
       if (type.typeName.startsWith('union')) {

@@ -1,0 +1,151 @@
+// Checks that bytes are exactly one well-formed Avro datum of a schema before avsc decodes them. avsc trusts
+// declared sizes: a handful of hostile bytes can declare an array of 2^31 items and exhaust memory or CPU, and an
+// over-long varint decodes silently into an int. This walk reads every length, count, index and varint with
+// bounds checks, so its cost is bounded by the payload length (zero-byte items are capped separately).
+import type { Type } from 'avsc';
+
+export class AvroGuardError extends Error {
+  override name = 'AvroGuardError';
+}
+
+type Node = Type & { typeName: string; fields?: Array<{ type: Type }>; symbols?: string[]; types?: Type[]; itemsType?: Type; valuesType?: Type; size?: number; underlyingType?: Type };
+
+/** Upper bound on items that occupy no bytes (e.g. an array of null); such items cannot be bounded by length. */
+export const maxZeroSizeItems = 10_000;
+
+class Reader {
+  readonly buf: Buffer;
+  pos: number;
+
+  constructor(buf: Buffer, pos: number) {
+    this.buf = buf;
+    this.pos = pos;
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  skip(n: number, what: string): void {
+    if (n > this.remaining) throw new AvroGuardError(`${what} needs ${String(n)} bytes at byte ${String(this.pos)}, only ${String(this.remaining)} left (truncated)`);
+    this.pos += n;
+  }
+
+  /** A zig-zag varint of at most `maxBytes` bytes, as a JS number (exact up to 2^53). */
+  varint(maxBytes: number, what: string): number {
+    let result = 0;
+    let factor = 1;
+    for (let i = 0; i < maxBytes; i++) {
+      if (this.pos >= this.buf.length) throw new AvroGuardError(`${what}: varint truncated at byte ${String(this.pos)}`);
+      const byte = this.buf[this.pos++] ?? 0;
+      result += (byte & 0x7f) * factor;
+      if ((byte & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+      factor *= 128;
+    }
+    throw new AvroGuardError(`${what}: over-long varint (more than ${String(maxBytes)} bytes) at byte ${String(this.pos)}`);
+  }
+}
+
+const minSizes = new WeakMap<Type, number>();
+
+/** Fewest bytes one datum of the type can occupy (0 for null, empty records, ...). */
+function minSize(type: Node): number {
+  const known = minSizes.get(type);
+  if (known !== undefined) return known;
+  minSizes.set(type, 0); // recursion guard for recursive schemas
+  let size: number;
+  switch (type.typeName) {
+    case 'null': size = 0; break;
+    case 'float': size = 4; break;
+    case 'double': size = 8; break;
+    case 'fixed': size = type.size ?? 0; break;
+    case 'record':
+    case 'error': size = (type.fields ?? []).reduce((sum, f) => sum + minSize(f.type as Node), 0); break;
+    default:
+      if (type.typeName.startsWith('logical:') && type.underlyingType) size = minSize(type.underlyingType as Node);
+      else size = 1; // every varint, length, count or index takes at least one byte
+  }
+  minSizes.set(type, size);
+  return size;
+}
+
+function walk(type: Node, r: Reader, path: string): void {
+  switch (type.typeName) {
+    case 'null': return;
+    case 'boolean': {
+      const at = r.pos;
+      r.skip(1, path);
+      if ((r.buf[at] ?? 0) > 1) throw new AvroGuardError(`${path}: boolean byte ${String(r.buf[at])} is not 0 or 1`);
+      return;
+    }
+    case 'int': {
+      const v = r.varint(5, path);
+      if (v < -2147483648 || v > 2147483647) throw new AvroGuardError(`${path}: ${String(v)} does not fit an int`);
+      return;
+    }
+    case 'long': r.varint(10, path); return;
+    case 'float': r.skip(4, path); return;
+    case 'double': r.skip(8, path); return;
+    case 'bytes':
+    case 'string': {
+      const n = r.varint(10, path);
+      if (n < 0) throw new AvroGuardError(`${path}: negative length ${String(n)}`);
+      r.skip(n, path);
+      return;
+    }
+    case 'fixed': r.skip(type.size ?? 0, path); return;
+    case 'enum': {
+      const i = r.varint(5, path);
+      const count = type.symbols?.length ?? 0;
+      if (i < 0 || i >= count) throw new AvroGuardError(`${path}: enum index ${String(i)} out of range (${String(count)} symbols)`);
+      return;
+    }
+    case 'record':
+    case 'error':
+      for (const field of type.fields ?? []) walk(field.type as Node, r, `${path}.${(field as { name?: string }).name ?? '?'}`);
+      return;
+    case 'array':
+    case 'map': {
+      const item = (type.typeName === 'array' ? type.itemsType : type.valuesType) as Node;
+      const perItem = minSize(item) + (type.typeName === 'map' ? 1 : 0); // map keys are strings
+      let zeroSized = 0;
+      for (;;) {
+        let count = r.varint(10, path);
+        if (count === 0) return;
+        if (count < 0) {
+          count = -count;
+          const blockBytes = r.varint(10, path);
+          if (blockBytes < 0 || blockBytes > r.remaining) throw new AvroGuardError(`${path}: block size ${String(blockBytes)} exceeds the ${String(r.remaining)} bytes left`);
+        }
+        if (perItem > 0 ? count * perItem > r.remaining : (zeroSized += count) > maxZeroSizeItems) {
+          throw new AvroGuardError(`${path}: declares ${String(count)} items, more than the ${String(r.remaining)} bytes left can hold`);
+        }
+        for (let i = 0; i < count; i++) {
+          if (type.typeName === 'map') walk({ typeName: 'string' } as Node, r, `${path}{key}`);
+          walk(item, r, `${path}[${String(i)}]`);
+        }
+      }
+    }
+    default: {
+      if (type.types) {
+        const branch = r.varint(5, path);
+        const chosen = type.types[branch];
+        if (!chosen) throw new AvroGuardError(`${path}: union branch ${String(branch)} out of range (${String(type.types.length)} branches)`);
+        walk(chosen as Node, r, path);
+        return;
+      }
+      if (type.underlyingType) {
+        walk(type.underlyingType as Node, r, path);
+        return;
+      }
+      throw new AvroGuardError(`${path}: unsupported Avro type ${type.typeName}`);
+    }
+  }
+}
+
+/** Throws AvroGuardError unless `buf[start..]` is exactly one datum of `type` (no missing, no trailing bytes). */
+export function checkDatum(type: Type, buf: Buffer, start: number): void {
+  const reader = new Reader(buf, start);
+  walk(type as Node, reader, '$');
+  if (reader.remaining > 0) throw new AvroGuardError(`${String(reader.remaining)} trailing byte(s) after the datum`);
+}

@@ -1,0 +1,54 @@
+// Hostile and malformed Avro bytes are refused with a cost bounded by their length; valid data passes exactly.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import avro from 'avsc';
+import { AvroGuardError, checkDatum } from '../../services/lib/codec/avro-guard.ts';
+import { parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
+import { schemaText } from '../helpers/datasets.ts';
+
+const flags = parseAvroSchema(schemaText('feature-flags', 2));
+const prices = parseAvroSchema(schemaText('instrument-prices', 2));
+const refuse = (type: avro.Type, bytes: Buffer, reason: RegExp): void => {
+  assert.throws(() => { checkDatum(type, bytes, 0); }, (error: unknown) => error instanceof AvroGuardError && reason.test(error.message));
+};
+
+test('valid data of every sample schema passes, at any offset', () => {
+  const flag = { enabled: true, rolloutPercent: 40, description: 'x', allowList: ['a', 'b'], owner: 'team' };
+  checkDatum(flags, flags.toBuffer(flag), 0);
+  const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), prices.toBuffer({ instrument: 'A', price: 1, currency: 'EUR', updatedAt: 5, venue: null })]);
+  checkDatum(prices, framed, 5);
+  for (let i = 0; i < 200; i++) {
+    const random = prices.random();
+    checkDatum(prices, prices.toBuffer(random), 0);
+  }
+});
+
+test('truncated and trailing bytes', () => {
+  const good = prices.toBuffer({ instrument: 'ACME', price: 1, currency: 'EUR', updatedAt: 5, venue: 'XPAR' });
+  refuse(prices, good.subarray(0, good.length - 1), /truncated/);
+  refuse(prices, Buffer.concat([good, Buffer.from([0])]), /1 trailing byte/);
+});
+
+test('absurd array and map counts are refused without allocating', () => {
+  const arrayOfNull = avro.Type.forSchema({ type: 'array', items: 'null' });
+  const huge = Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x0f]); // zig-zag 2^31 - 1 items
+  const began = performance.now();
+  refuse(arrayOfNull, huge, /declares 2147483647 items/);
+  const arrayOfString = avro.Type.forSchema({ type: 'array', items: 'string' });
+  refuse(arrayOfString, Buffer.concat([huge, Buffer.alloc(3)]), /more than the 3 bytes left can hold/);
+  const mapOfLong = avro.Type.forSchema({ type: 'map', values: 'long' });
+  refuse(mapOfLong, huge, /declares 2147483647 items/);
+  refuse(arrayOfString, Buffer.from([0x01, 0xc8, 0x01]), /block size 100 exceeds/); // count -1, block size 100
+  assert.ok(performance.now() - began < 50, 'refused at once');
+});
+
+test('absurd lengths, over-long varints, out-of-range ints, enum and union indexes', () => {
+  refuse(avro.Type.forSchema('string'), Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x0f, 0x41]), /needs 2147483647 bytes/);
+  refuse(avro.Type.forSchema('int'), Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), /over-long varint/);
+  refuse(avro.Type.forSchema('int'), Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x1f]), /does not fit an int/);
+  refuse(avro.Type.forSchema('long'), Buffer.alloc(11, 0x80), /over-long varint/);
+  refuse(avro.Type.forSchema({ type: 'enum', name: 'E', symbols: ['A'] }), Buffer.from([0x02]), /enum index 1 out of range/);
+  refuse(avro.Type.forSchema(['null', 'string']), Buffer.from([0x04]), /union branch 2 out of range/);
+  refuse(avro.Type.forSchema('boolean'), Buffer.from([0x07]), /boolean byte 7/);
+  refuse(avro.Type.forSchema('string'), Buffer.from([0x01]), /negative length/);
+});
