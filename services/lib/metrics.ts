@@ -1,6 +1,6 @@
 // Every hotstate metric is defined here, on a prom-client Registry the caller passes in (never the global one).
 // Names: hotstate_<noun>_<unit>; counters end in _total. No label ever carries a key.
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Reuses a metric already registered under the name, so several producers can share one registry. */
 function once<T>(registry: Registry, name: string, create: () => T): T {
@@ -33,5 +33,45 @@ export function producerMetrics(registry: Registry): ProducerMetrics {
       name: 'hotstate_producer_batch_records', help: 'Records per produce request.',
       labelNames: ['topic'] as const, buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000], registers,
     })),
+  };
+}
+
+export interface ViewMetrics {
+  readonly lagRecords: Gauge<'topic' | 'partition'>;
+  readonly lagSeconds: Gauge<'topic'>;
+  readonly applied: Counter<'topic' | 'operation'>;
+  readonly decodeErrors: Counter<'topic' | 'reason'>;
+  readonly deadLetters: Counter<'topic'>;
+  readonly keys: Gauge<'topic'>;
+  readonly ready: Gauge<'topic'>;
+  readonly replaySeconds: Gauge<'topic'>;
+  readonly position: Gauge<'topic' | 'partition'>;
+  readonly updateLatency: Histogram<'topic'>;
+  readonly recordsBySchema: Counter<'topic' | 'schema_id'>;
+  readonly rebuilds: Counter<'topic' | 'reason'>;
+}
+
+export function viewMetrics(registry: Registry): ViewMetrics {
+  const registers = [registry];
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> =>
+    once(registry, name, () => new Gauge({ name, help, labelNames, registers }));
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
+    once(registry, name, () => new Counter({ name, help, labelNames, registers }));
+  return {
+    lagRecords: gauge('hotstate_view_lag_records', 'End offset minus the view position, per partition.', ['topic', 'partition'] as const),
+    lagSeconds: gauge('hotstate_view_lag_seconds', 'How far behind the view is: now minus the timestamp of the last applied record while records are waiting, else 0.', ['topic'] as const),
+    applied: counter('hotstate_view_records_applied_total', 'Records applied to the view, by operation (upsert, delete).', ['topic', 'operation'] as const),
+    decodeErrors: counter('hotstate_view_decode_errors_total', 'Poison records, by reason.', ['topic', 'reason'] as const),
+    deadLetters: counter('hotstate_view_dead_letters_total', 'Poison records written to the dead-letter topic.', ['topic'] as const),
+    keys: gauge('hotstate_view_keys', 'Keys held by the view.', ['topic'] as const),
+    ready: gauge('hotstate_view_ready', '1 when the view has replayed to the end offsets captured at start and has no unrecoverable problem.', ['topic'] as const),
+    replaySeconds: gauge('hotstate_view_replay_duration_seconds', 'Time from start (or rebuild) to ready.', ['topic'] as const),
+    position: gauge('hotstate_view_position', 'Next offset the view will apply, per partition.', ['topic', 'partition'] as const),
+    updateLatency: once(registry, 'hotstate_view_update_latency_seconds', () => new Histogram({
+      name: 'hotstate_view_update_latency_seconds', help: 'Record timestamp to visible in the view (after ready).',
+      labelNames: ['topic'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
+    })),
+    recordsBySchema: counter('hotstate_view_records_by_schema_total', 'Records applied, by writer schema id.', ['topic', 'schema_id'] as const),
+    rebuilds: counter('hotstate_view_rebuilds_total', 'Replays started again from scratch, by reason.', ['topic', 'reason'] as const),
   };
 }
