@@ -14,9 +14,9 @@ export const price = (instrument: string, value = 100, currency = 'EUR'): Record
   ({ instrument, price: value, currency, updatedAt: 1_795_000_000_000, venue: null });
 
 /** A fresh compacted topic with the prices v2 schema registered, and a connected producer for it. */
-export async function pricesTopic(t: TestContext, options: Partial<ProducerOptions> = {}, partitions = 3): Promise<{ topic: string; producer: HotstateProducer }> {
+export async function pricesTopic(t: TestContext, options: Partial<ProducerOptions> = {}, partitions = 3, configs: Record<string, string> = {}): Promise<{ topic: string; producer: HotstateProducer }> {
   const kafka = testKafka(t);
-  const topic = await createTestTopic(t, kafka, { partitions });
+  const topic = await createTestTopic(t, kafka, { partitions, configs });
   await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
   const producer = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic, ...options });
   t.after(() => producer.close());

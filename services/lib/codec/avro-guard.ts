@@ -62,11 +62,17 @@ function minSize(type: Node): number {
     case 'record':
     case 'error': size = (type.fields ?? []).reduce((sum, f) => sum + minSize(f.type as Node), 0); break;
     default:
-      if (type.typeName.startsWith('logical:') && type.underlyingType) size = minSize(type.underlyingType as Node);
+      if (type.typeName.startsWith('logical:') && type.underlyingType) size = minSize(type.underlyingType);
       else size = 1; // every varint, length, count or index takes at least one byte
   }
   minSizes.set(type, size);
   return size;
+}
+
+function skipString(r: Reader, path: string): void {
+  const n = r.varint(10, path);
+  if (n < 0) throw new AvroGuardError(`${path}: negative length ${String(n)}`);
+  r.skip(n, path);
 }
 
 function walk(type: Node, r: Reader, path: string): void {
@@ -87,12 +93,9 @@ function walk(type: Node, r: Reader, path: string): void {
     case 'float': r.skip(4, path); return;
     case 'double': r.skip(8, path); return;
     case 'bytes':
-    case 'string': {
-      const n = r.varint(10, path);
-      if (n < 0) throw new AvroGuardError(`${path}: negative length ${String(n)}`);
-      r.skip(n, path);
+    case 'string':
+      skipString(r, path);
       return;
-    }
     case 'fixed': r.skip(type.size ?? 0, path); return;
     case 'enum': {
       const i = r.varint(5, path);
@@ -102,7 +105,7 @@ function walk(type: Node, r: Reader, path: string): void {
     }
     case 'record':
     case 'error':
-      for (const field of type.fields ?? []) walk(field.type as Node, r, `${path}.${(field as { name?: string }).name ?? '?'}`);
+      for (const field of type.fields ?? []) walk(field.type, r, `${path}.${(field as { name?: string }).name ?? '?'}`);
       return;
     case 'array':
     case 'map': {
@@ -121,7 +124,7 @@ function walk(type: Node, r: Reader, path: string): void {
           throw new AvroGuardError(`${path}: declares ${String(count)} items, more than the ${String(r.remaining)} bytes left can hold`);
         }
         for (let i = 0; i < count; i++) {
-          if (type.typeName === 'map') walk({ typeName: 'string' } as Node, r, `${path}{key}`);
+          if (type.typeName === 'map') skipString(r, `${path}{key}`);
           walk(item, r, `${path}[${String(i)}]`);
         }
       }
@@ -131,11 +134,11 @@ function walk(type: Node, r: Reader, path: string): void {
         const branch = r.varint(5, path);
         const chosen = type.types[branch];
         if (!chosen) throw new AvroGuardError(`${path}: union branch ${String(branch)} out of range (${String(type.types.length)} branches)`);
-        walk(chosen as Node, r, path);
+        walk(chosen, r, path);
         return;
       }
       if (type.underlyingType) {
-        walk(type.underlyingType as Node, r, path);
+        walk(type.underlyingType, r, path);
         return;
       }
       throw new AvroGuardError(`${path}: unsupported Avro type ${type.typeName}`);
@@ -146,6 +149,6 @@ function walk(type: Node, r: Reader, path: string): void {
 /** Throws AvroGuardError unless `buf[start..]` is exactly one datum of `type` (no missing, no trailing bytes). */
 export function checkDatum(type: Type, buf: Buffer, start: number): void {
   const reader = new Reader(buf, start);
-  walk(type as Node, reader, '$');
+  walk(type, reader, '$');
   if (reader.remaining > 0) throw new AvroGuardError(`${String(reader.remaining)} trailing byte(s) after the datum`);
 }

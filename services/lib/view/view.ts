@@ -127,6 +127,8 @@ export class HotstateView extends EventEmitter {
   private deleteRetentionMs = Number.POSITIVE_INFINITY;
   private lastAppliedTimestamp = 0;
   private closed = false;
+  private checking = false;
+  private pendingRebuild: string | undefined;
   private generation = 0;
   private readyResolve: (() => void) | undefined;
   /** Resolves when the view first becomes ready. */
@@ -185,8 +187,8 @@ export class HotstateView extends EventEmitter {
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
+      autoCommit: false, // positions live in memory; a restart replays from the beginning by design
+      eachBatchAutoResolve: true, // kafkajs fetches from the last resolved offset: without it, it re-fetches forever
       eachBatch: async (payload) => {
         const { batch } = payload;
         if (generation !== this.generation || this.failure !== undefined) return;
@@ -383,42 +385,65 @@ export class HotstateView extends EventEmitter {
     this.metrics?.ready.set({ topic: this.topic }, 0);
   }
 
-  /** Detects a truncated, deleted or recreated topic (rebuilds) and refreshes lag. */
+  /** Detects a truncated, deleted or recreated topic (rebuilds) and refreshes lag. Never throws. */
   private async checkHealth(): Promise<void> {
-    if (this.closed) return;
-    let offsets: Array<{ partition: number; low: string; high: string }>;
+    if (this.closed || this.checking) return;
+    this.checking = true;
     try {
-      offsets = await withAdmin(this.kafka, (admin) => admin.fetchTopicOffsets(this.topic));
-    } catch (error) {
-      const text = (error as Error).message;
-      if (/does not host this topic-partition|UNKNOWN_TOPIC/i.test(text)) {
-        this.failure = `topic ${this.topic} no longer exists`;
-        this.setNotReady();
+      if (this.pendingRebuild !== undefined) {
+        await this.rebuild(this.pendingRebuild);
+        return;
       }
-      return;
+      let offsets: Array<{ partition: number; low: string; high: string }>;
+      try {
+        offsets = await withAdmin(this.kafka, (admin) => admin.fetchTopicOffsets(this.topic));
+      } catch (error) {
+        if (!/does not host this topic-partition|unknown topic/i.test((error as Error).message)) throw error;
+        this.failure = `topic ${this.topic} does not exist (deleted?)`;
+        this.setNotReady();
+        return;
+      }
+      if (this.failure?.startsWith(`topic ${this.topic} does not exist`)) {
+        // It was deleted and is back: whatever it holds now is another log.
+        await this.rebuild('topic recreated: it disappeared and came back');
+        return;
+      }
+      for (const { partition, low, high } of offsets) {
+        const position = this.positions.get(partition) ?? 0;
+        if (Number(high) < position) {
+          await this.rebuild(`topic recreated or truncated: partition ${String(partition)} ends at ${high}, below the view position ${String(position)}`);
+          return;
+        }
+        if (Number(low) > position && position < Number(high)) {
+          await this.rebuild(`offset out of range: partition ${String(partition)} now starts at ${low}, records from ${String(position)} were removed before this view read them`);
+          return;
+        }
+        this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, Number(high) - position));
+      }
+      const behind = offsets.some(({ partition, high }) => Number(high) > (this.positions.get(partition) ?? 0));
+      this.metrics?.lagSeconds.set({ topic: this.topic }, behind && this.lastAppliedTimestamp > 0 ? Math.max(0, Date.now() - this.lastAppliedTimestamp) / 1000 : 0);
+    } catch (error) {
+      this.log.warn({ err: error }, 'health check failed; will retry');
+    } finally {
+      this.checking = false;
     }
-    if (this.failure === `topic ${this.topic} no longer exists`) this.failure = undefined;
-    for (const { partition, low, high } of offsets) {
-      const position = this.positions.get(partition) ?? 0;
-      if (Number(high) < position) return this.rebuild(`topic recreated or truncated: partition ${String(partition)} ends at ${high}, below the view position ${String(position)}`);
-      if (Number(low) > position && position < Number(high)) return this.rebuild(`offset out of range: partition ${String(partition)} now starts at ${low}, records from ${String(position)} were removed before this view read them`);
-      this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, Number(high) - position));
-    }
-    const behind = offsets.some(({ partition, high }) => Number(high) > (this.positions.get(partition) ?? 0));
-    this.metrics?.lagSeconds.set({ topic: this.topic }, behind && this.lastAppliedTimestamp > 0 ? Math.max(0, Date.now() - this.lastAppliedTimestamp) / 1000 : 0);
   }
 
   /** Throws the state away and replays from the beginning. */
   async rebuild(reason: string): Promise<void> {
-    this.log.warn({ reason }, 'rebuilding the view');
-    this.metrics?.rebuilds.inc({ topic: this.topic, reason: reason.split(':')[0] ?? reason });
-    this.emit('rebuild', reason);
+    if (this.pendingRebuild === undefined) {
+      this.log.warn({ reason }, 'rebuilding the view');
+      this.metrics?.rebuilds.inc({ topic: this.topic, reason: reason.split(':')[0] ?? reason });
+      this.emit('rebuild', reason);
+    }
+    this.pendingRebuild = reason; // cleared only once the new replay has started
     this.setNotReady();
     this.failure = undefined;
     await this.stopConsumer();
     this.store = new SnapshotStore();
     this.poisoned.clear();
     await this.startReplay();
+    this.pendingRebuild = undefined;
   }
 
   private async stopConsumer(): Promise<void> {
@@ -550,7 +575,7 @@ export class HotstateView extends EventEmitter {
   status(): ViewStatus {
     return {
       ready: this.isReady,
-      reason: this.failure ?? this.waitingReason ?? (this.isReady ? undefined : 'replaying'),
+      reason: this.failure ?? this.waitingReason ?? (this.pendingRebuild === undefined ? undefined : `rebuilding: ${this.pendingRebuild}`) ?? (this.isReady ? undefined : 'replaying'),
       failed: this.failure !== undefined,
       keys: this.store.size,
       version: this.token,
