@@ -74,7 +74,8 @@ describe('poison records', () => {
     assert.equal(letters.length, kinds.length);
     kinds.forEach(([, value], i) => {
       const letter = letters[i];
-      assert.ok(letter?.value?.equals(value), `dead letter ${String(i)} holds the original bytes`);
+      assert.ok(letter, `dead letter ${String(i)}`);
+      assert.ok(letter.value?.equals(value), `dead letter ${String(i)} holds the original bytes`);
       assert.equal(letter.headers['hotstate-source-topic'], topic);
       assert.match(String(letter.headers['hotstate-error']), /^[a-z-]+: ./u);
     });
