@@ -26,23 +26,23 @@ class Reader {
     return this.buf.length - this.pos;
   }
 
-  skip(n: number, what: string): void {
-    if (n > this.remaining) throw new AvroGuardError(`${what} needs ${String(n)} bytes at byte ${String(this.pos)}, only ${String(this.remaining)} left (truncated)`);
+  skip(n: number, what: Path): void {
+    if (n > this.remaining) throw new AvroGuardError(`${String(what)} needs ${String(n)} bytes at byte ${String(this.pos)}, only ${String(this.remaining)} left (truncated)`);
     this.pos += n;
   }
 
   /** A zig-zag varint of at most `maxBytes` bytes, as a JS number (exact up to 2^53). */
-  varint(maxBytes: number, what: string): number {
+  varint(maxBytes: number, what: Path): number {
     let result = 0;
     let factor = 1;
     for (let i = 0; i < maxBytes; i++) {
-      if (this.pos >= this.buf.length) throw new AvroGuardError(`${what}: varint truncated at byte ${String(this.pos)}`);
+      if (this.pos >= this.buf.length) throw new AvroGuardError(`${String(what)}: varint truncated at byte ${String(this.pos)}`);
       const byte = this.buf[this.pos++] ?? 0;
       result += (byte & 0x7f) * factor;
       if ((byte & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
       factor *= 128;
     }
-    throw new AvroGuardError(`${what}: over-long varint (more than ${String(maxBytes)} bytes) at byte ${String(this.pos)}`);
+    throw new AvroGuardError(`${String(what)}: over-long varint (more than ${String(maxBytes)} bytes) at byte ${String(this.pos)}`);
   }
 }
 
@@ -69,24 +69,29 @@ function minSize(type: Node): number {
   return size;
 }
 
-function skipString(r: Reader, path: string): void {
+function skipString(r: Reader, path: Path): void {
   const n = r.varint(10, path);
-  if (n < 0) throw new AvroGuardError(`${path}: negative length ${String(n)}`);
+  if (n < 0) throw new AvroGuardError(`${String(path)}: negative length ${String(n)}`);
   r.skip(n, path);
 }
 
-function walk(type: Node, r: Reader, path: string): void {
+// The fast pass walks without building field paths (string building per field would dominate the cost); only when
+// it fails is the datum walked again with paths, for the error message.
+type Path = string | undefined;
+const child = (path: Path, name: string): Path => (path === undefined ? undefined : `${path}${name}`);
+
+function walk(type: Node, r: Reader, path: Path): void {
   switch (type.typeName) {
     case 'null': return;
     case 'boolean': {
       const at = r.pos;
       r.skip(1, path);
-      if ((r.buf[at] ?? 0) > 1) throw new AvroGuardError(`${path}: boolean byte ${String(r.buf[at])} is not 0 or 1`);
+      if ((r.buf[at] ?? 0) > 1) throw new AvroGuardError(`${String(path)}: boolean byte ${String(r.buf[at])} is not 0 or 1`);
       return;
     }
     case 'int': {
       const v = r.varint(5, path);
-      if (v < -2147483648 || v > 2147483647) throw new AvroGuardError(`${path}: ${String(v)} does not fit an int`);
+      if (v < -2147483648 || v > 2147483647) throw new AvroGuardError(`${String(path)}: ${String(v)} does not fit an int`);
       return;
     }
     case 'long': r.varint(10, path); return;
@@ -100,12 +105,12 @@ function walk(type: Node, r: Reader, path: string): void {
     case 'enum': {
       const i = r.varint(5, path);
       const count = type.symbols?.length ?? 0;
-      if (i < 0 || i >= count) throw new AvroGuardError(`${path}: enum index ${String(i)} out of range (${String(count)} symbols)`);
+      if (i < 0 || i >= count) throw new AvroGuardError(`${String(path)}: enum index ${String(i)} out of range (${String(count)} symbols)`);
       return;
     }
     case 'record':
     case 'error':
-      for (const field of type.fields ?? []) walk(field.type, r, `${path}.${(field as { name?: string }).name ?? '?'}`);
+      for (const field of type.fields ?? []) walk(field.type, r, child(path, `.${(field as { name?: string }).name ?? '?'}`));
       return;
     case 'array':
     case 'map': {
@@ -118,14 +123,14 @@ function walk(type: Node, r: Reader, path: string): void {
         if (count < 0) {
           count = -count;
           const blockBytes = r.varint(10, path);
-          if (blockBytes < 0 || blockBytes > r.remaining) throw new AvroGuardError(`${path}: block size ${String(blockBytes)} exceeds the ${String(r.remaining)} bytes left`);
+          if (blockBytes < 0 || blockBytes > r.remaining) throw new AvroGuardError(`${String(path)}: block size ${String(blockBytes)} exceeds the ${String(r.remaining)} bytes left`);
         }
         if (perItem > 0 ? count * perItem > r.remaining : (zeroSized += count) > maxZeroSizeItems) {
-          throw new AvroGuardError(`${path}: declares ${String(count)} items, more than the ${String(r.remaining)} bytes left can hold`);
+          throw new AvroGuardError(`${String(path)}: declares ${String(count)} items, more than the ${String(r.remaining)} bytes left can hold`);
         }
         for (let i = 0; i < count; i++) {
-          if (type.typeName === 'map') skipString(r, `${path}{key}`);
-          walk(item, r, `${path}[${String(i)}]`);
+          if (type.typeName === 'map') skipString(r, child(path, '{key}'));
+          walk(item, r, path === undefined ? undefined : `${path}[${String(i)}]`);
         }
       }
     }
@@ -133,7 +138,7 @@ function walk(type: Node, r: Reader, path: string): void {
       if (type.types) {
         const branch = r.varint(5, path);
         const chosen = type.types[branch];
-        if (!chosen) throw new AvroGuardError(`${path}: union branch ${String(branch)} out of range (${String(type.types.length)} branches)`);
+        if (!chosen) throw new AvroGuardError(`${String(path)}: union branch ${String(branch)} out of range (${String(type.types.length)} branches)`);
         walk(chosen, r, path);
         return;
       }
@@ -141,7 +146,7 @@ function walk(type: Node, r: Reader, path: string): void {
         walk(type.underlyingType, r, path);
         return;
       }
-      throw new AvroGuardError(`${path}: unsupported Avro type ${type.typeName}`);
+      throw new AvroGuardError(`${String(path)}: unsupported Avro type ${type.typeName}`);
     }
   }
 }

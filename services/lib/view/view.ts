@@ -8,6 +8,7 @@
 //
 // Each fetched batch is checked first (poison detection, unknown schema ids settled with the registry,
 // dead letters written), then applied synchronously in one go: readers never see half a batch.
+import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
@@ -83,23 +84,21 @@ export interface ViewStatus {
   readonly progress: ReplayProgress;
 }
 
-interface Classified {
-  readonly key: string | null;
-  readonly offset: number;
-  readonly timestamp: number;
+interface BatchMessage {
+  readonly key: Buffer | null;
   readonly value: Buffer | null;
-  readonly schemaId?: number;
-  poison?: { reason: string; detail: string };
+  readonly offset: string;
+  readonly timestamp: string;
 }
 
-const rawKey = (key: Buffer | null): string | null => {
-  if (key === null) return null;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(key);
-  } catch {
-    return null;
-  }
-};
+interface PoisonRecord {
+  readonly key: string | null;
+  readonly offset: number;
+  readonly value: Buffer | null;
+  readonly poison: { reason: string; detail: string };
+}
+
+const rawKey = (key: Buffer | null): string | null => (key !== null && isUtf8(key) ? key.toString('utf8') : null);
 
 export class HotstateView extends EventEmitter {
   readonly topic: string;
@@ -179,7 +178,11 @@ export class HotstateView extends EventEmitter {
     this.consumer = consumer;
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       // Batches holding only transaction markers or aborted records never reach eachBatch; move past them here.
-      if (payload.batchSize === 0 && generation === this.generation) this.advance(payload.partition, Number(payload.lastOffset) + 1);
+      // kafkajs reports `lastOffset` = the fetched offset for batches emptied by compaction, so never move past
+      // the high watermark: a position beyond the log end would look like a truncated topic.
+      if (payload.batchSize === 0 && generation === this.generation) {
+        this.advance(payload.partition, Math.min(Number(payload.lastOffset) + 1, Number(payload.highWatermark)));
+      }
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.log.error({ err: payload.error }, 'consumer crashed');
@@ -198,53 +201,59 @@ export class HotstateView extends EventEmitter {
     this.checkReady();
   }
 
+  // Hot path, one call per fetched batch: per-record work uses parallel arrays, and objects are made only for
+  // poison records and change notifications.
   private async processBatch(
     partition: number,
-    messages: ReadonlyArray<{ key: Buffer | null; value: Buffer | null; offset: string; timestamp: string }>,
+    messages: readonly BatchMessage[],
     nextOffset: number,
     highWatermark: number,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
     const position = this.positions.get(partition) ?? 0;
     const maxValueBytes = this.options.maxValueBytes ?? 1_000_000;
-    const records: Classified[] = [];
-    for (const message of messages) {
-      const offset = Number(message.offset);
-      if (offset < position) continue; // already applied (re-delivery after a rebalance)
+    let first = 0;
+    while (first < messages.length && Number(messages[first]?.offset) < position) first++; // re-delivered after a rebalance
+    const batch = messages.slice(first);
+    const keys: Array<string | null> = new Array<string | null>(batch.length);
+    const poison = new Map<number, { reason: string; detail: string }>();
+    const unknownIds = new Set<number>();
+    batch.forEach((message, i) => {
       const key = rawKey(message.key);
-      const record: Classified = { key, offset, timestamp: Number(message.timestamp), value: message.value };
-      if (key === null) record.poison = { reason: 'bad-key', detail: message.key === null ? 'record has no key' : 'key is not valid UTF-8' };
-      else if (message.value !== null) {
-        const v = message.value;
-        if (v.length > maxValueBytes) record.poison = { reason: 'too-large', detail: `value is ${String(v.length)} bytes, above ${String(maxValueBytes)}` };
-        else if (v.length < 5) record.poison = { reason: 'truncated', detail: `value has ${String(v.length)} bytes, fewer than the 5-byte header` };
-        else if (v[0] !== 0) record.poison = { reason: 'bad-magic-byte', detail: `magic byte is ${String(v[0])}, expected 0` };
-        else (record as { schemaId?: number }).schemaId = v.readUInt32BE(1);
+      keys[i] = key;
+      const v = message.value;
+      if (key === null) poison.set(i, { reason: 'bad-key', detail: message.key === null ? 'record has no key' : 'key is not valid UTF-8' });
+      else if (v !== null) {
+        if (v.length > maxValueBytes) poison.set(i, { reason: 'too-large', detail: `value is ${String(v.length)} bytes, above ${String(maxValueBytes)}` });
+        else if (v.length < 5) poison.set(i, { reason: 'truncated', detail: `value has ${String(v.length)} bytes, fewer than the 5-byte header` });
+        else if (v[0] !== 0) poison.set(i, { reason: 'bad-magic-byte', detail: `magic byte is ${String(v[0])}, expected 0` });
+        else if (this.schemas.verdict(v.readUInt32BE(1)) === undefined) unknownIds.add(v.readUInt32BE(1));
       }
-      records.push(record);
-    }
-    await this.settleSchemas(records, heartbeat);
-    for (const record of records) {
-      if (record.poison || record.schemaId === undefined || record.value === null) continue;
-      const verdict = this.schemas.verdict(record.schemaId);
+    });
+    if (unknownIds.size > 0) await this.settleSchemas([...unknownIds], heartbeat);
+    batch.forEach((message, i) => {
+      const v = message.value;
+      if (v === null || poison.has(i)) return;
+      const verdict = this.schemas.verdict(v.readUInt32BE(1));
       if (!verdict?.ok) {
-        record.poison = { reason: verdict?.reason ?? 'unknown-schema-id', detail: verdict?.detail ?? 'unknown schema' };
-        continue;
+        poison.set(i, { reason: verdict?.reason ?? 'unknown-schema-id', detail: verdict?.detail ?? 'unknown schema' });
+        return;
       }
       try {
-        checkDatum(verdict.schema.type, record.value, 5);
+        checkDatum(verdict.schema.type, v, 5);
       } catch (error) {
-        record.poison = { reason: 'malformed', detail: (error as Error).message };
+        poison.set(i, { reason: 'malformed', detail: (error as Error).message });
       }
+    });
+    if (poison.size > 0) {
+      const records = [...poison].map(([i, why]) => ({ key: keys[i] ?? null, offset: Number(batch[i]?.offset), value: batch[i]?.value ?? null, poison: why }));
+      if (!(await this.handlePoison(partition, records))) return;
     }
-    const poison = records.filter((r) => r.poison);
-    if (poison.length > 0 && !(await this.handlePoison(partition, poison))) return;
-    this.applyBatch(partition, records, nextOffset, highWatermark);
+    this.applyBatch(partition, batch, keys, poison, nextOffset, highWatermark);
   }
 
   /** Fetches unknown writer schemas; while the registry is down, waits with backoff and reports not ready. */
-  private async settleSchemas(records: readonly Classified[], heartbeat: () => Promise<void>): Promise<void> {
-    const ids = records.flatMap((r) => (r.schemaId === undefined || r.poison ? [] : [r.schemaId]));
+  private async settleSchemas(ids: readonly number[], heartbeat: () => Promise<void>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.schemas.settle(ids);
@@ -256,7 +265,7 @@ export class HotstateView extends EventEmitter {
         return;
       } catch (error) {
         if (!isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE') || this.closed) throw error;
-        this.waitingReason = `waiting for the schema registry to resolve writer schema(s) ${[...new Set(ids)].join(', ')}: ${error.message}`;
+        this.waitingReason = `waiting for the schema registry to resolve writer schema(s) ${ids.join(', ')}: ${error.message}`;
         this.setNotReady();
         this.log.warn({ attempt }, this.waitingReason);
         await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)));
@@ -266,17 +275,17 @@ export class HotstateView extends EventEmitter {
   }
 
   /** Counts and logs poison; returns false when the batch must not be applied (policy `fail`). */
-  private async handlePoison(partition: number, poison: readonly Classified[]): Promise<boolean> {
+  private async handlePoison(partition: number, poison: readonly PoisonRecord[]): Promise<boolean> {
     for (const record of poison) {
-      const reason = record.poison?.reason ?? 'unknown';
+      const { reason } = record.poison;
       this.metrics?.decodeErrors.inc({ topic: this.topic, reason });
-      this.log.warn({ partition, offset: record.offset, key: record.key, reason, detail: record.poison?.detail }, 'poison record');
+      this.log.warn({ partition, offset: record.offset, key: record.key, reason, detail: record.poison.detail }, 'poison record');
       this.emit('poison', { partition, offset: record.offset, key: record.key, ...record.poison });
     }
     const policy = this.options.poisonPolicy ?? 'skip';
     if (policy === 'fail') {
       const first = poison[0];
-      this.failure = `poison record at partition ${String(partition)} offset ${String(first?.offset)}: ${first?.poison?.detail ?? ''}`;
+      this.failure = `poison record at partition ${String(partition)} offset ${String(first?.offset)}: ${first?.poison.detail ?? ''}`;
       this.setNotReady();
       this.log.error(this.failure);
       void this.consumer?.stop(); // not awaited: stop() waits for this very batch to return
@@ -290,7 +299,7 @@ export class HotstateView extends EventEmitter {
           key: r.key,
           value: r.value,
           headers: {
-            'hotstate-error': `${r.poison?.reason ?? ''}: ${r.poison?.detail ?? ''}`,
+            'hotstate-error': `${r.poison.reason}: ${r.poison.detail}`,
             'hotstate-source-topic': this.topic,
             'hotstate-source-partition': String(partition),
             'hotstate-source-offset': String(r.offset),
@@ -303,38 +312,58 @@ export class HotstateView extends EventEmitter {
   }
 
   /** Synchronous on purpose: the whole batch becomes visible at once. */
-  private applyBatch(partition: number, records: readonly Classified[], nextOffset: number, highWatermark: number): void {
+  private applyBatch(
+    partition: number,
+    batch: readonly BatchMessage[],
+    keys: ReadonlyArray<string | null>,
+    poison: ReadonlyMap<number, unknown>,
+    nextOffset: number,
+    highWatermark: number,
+  ): void {
     const notify = this.changeListeners.length > 0;
     const changes: Change[] = [];
     const now = Date.now();
     let upserts = 0;
     let deletes = 0;
-    for (const record of records) {
-      const { key } = record;
-      if (key === null) continue;
-      if (record.poison) {
+    let schemaId: number | undefined;
+    let sameSchema = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const key = keys[i];
+      const message = batch[i];
+      if (key === null || key === undefined || message === undefined) continue;
+      if (poison.has(i)) {
         this.poisoned.add(key); // the last good value stays
         continue;
       }
-      const previous = this.store.apply(key, partition, record.offset, record.timestamp, record.value);
-      this.poisoned.delete(key);
-      if (record.value === null) deletes++;
+      const { value } = message;
+      const offset = Number(message.offset);
+      const timestamp = Number(message.timestamp);
+      const previous = this.store.apply(key, partition, offset, timestamp, value);
+      if (this.poisoned.size > 0) this.poisoned.delete(key);
+      if (value === null) deletes++;
       else {
         upserts++;
-        if (record.schemaId !== undefined) this.schemas.counts.set(record.schemaId, (this.schemas.counts.get(record.schemaId) ?? 0) + 1);
+        const id = value.readUInt32BE(1);
+        if (id !== schemaId) {
+          this.countSchema(schemaId, sameSchema);
+          schemaId = id;
+          sameSchema = 0;
+        }
+        sameSchema++;
       }
-      if (notify && (previous !== undefined || record.value !== null)) {
+      if (notify && (previous !== undefined || value !== null)) {
         changes.push({
           key,
           previous: previous === undefined ? undefined : this.decodeEntry(previous),
-          value: record.value === null ? undefined : this.decodeBytes(record.value),
-          partition, offset: record.offset, timestamp: record.timestamp,
+          value: value === null ? undefined : this.decodeBytes(value),
+          partition, offset, timestamp,
         });
       }
-      if (this.isReady) this.metrics?.updateLatency.observe({ topic: this.topic }, Math.max(0, now - record.timestamp) / 1000);
-      this.lastAppliedTimestamp = record.timestamp;
+      if (this.isReady) this.metrics?.updateLatency.observe({ topic: this.topic }, Math.max(0, now - timestamp) / 1000);
+      this.lastAppliedTimestamp = timestamp;
     }
-    this.replayRecords += records.length;
+    this.countSchema(schemaId, sameSchema);
+    this.replayRecords += batch.length;
     if (this.metrics) {
       if (upserts > 0) this.metrics.applied.inc({ topic: this.topic, operation: 'upsert' }, upserts);
       if (deletes > 0) this.metrics.applied.inc({ topic: this.topic, operation: 'delete' }, deletes);
@@ -352,6 +381,12 @@ export class HotstateView extends EventEmitter {
         }
       }
     }
+  }
+
+  private countSchema(id: number | undefined, n: number): void {
+    if (id === undefined || n === 0) return;
+    this.schemas.counts.set(id, (this.schemas.counts.get(id) ?? 0) + n);
+    this.metrics?.recordsBySchema.inc({ topic: this.topic, schema_id: String(id) }, n);
   }
 
   private advance(partition: number, nextOffset: number): void {
@@ -394,6 +429,9 @@ export class HotstateView extends EventEmitter {
         await this.rebuild(this.pendingRebuild);
         return;
       }
+      // Positions are read before asking: the answer may arrive after newer records were applied, and only a
+      // position the broker had already passed when it answered proves a truncation.
+      const asked = new Map(this.positions);
       let offsets: Array<{ partition: number; low: string; high: string }>;
       try {
         offsets = await withAdmin(this.kafka, (admin) => admin.fetchTopicOffsets(this.topic));
@@ -409,7 +447,7 @@ export class HotstateView extends EventEmitter {
         return;
       }
       for (const { partition, low, high } of offsets) {
-        const position = this.positions.get(partition) ?? 0;
+        const position = asked.get(partition) ?? 0;
         if (Number(high) < position) {
           await this.rebuild(`topic recreated or truncated: partition ${String(partition)} ends at ${high}, below the view position ${String(position)}`);
           return;
