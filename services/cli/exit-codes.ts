@@ -28,8 +28,6 @@ export function exitCodeFor(error: unknown): number {
     case 'HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND':
     case 'HOTSTATE_ERR_TOPIC_SETTINGS':
       return exitCodes.invalid;
-    case 'HOTSTATE_ERR_WATCH_HELD_BACK':
-      return exitCodes.heldBack;
     default:
       return exitCodes.failed;
   }

@@ -13,10 +13,8 @@ export const errorCodes = {
   HOTSTATE_ERR_VALIDATION_KEY: 'a key is empty, not valid UTF-8 or too long',
   HOTSTATE_ERR_VALIDATION_SIZE: 'an encoded value is larger than the configured cap',
   HOTSTATE_ERR_INPUT_MALFORMED: 'an input file or line could not be parsed',
-  HOTSTATE_ERR_WATCH_HELD_BACK: 'a watched file change would delete too many keys and was not emitted',
   HOTSTATE_ERR_CLOSED: 'the producer or view was used after close()',
   HOTSTATE_ERR_SERIALIZATION_DECODE: 'stored bytes could not be decoded with their writer schema',
-  HOTSTATE_ERR_NOT_READY: 'the view is not ready (replaying, failed on a poison record, or waiting for the registry)',
   HOTSTATE_ERR_WAIT_TIMEOUT: 'the view did not reach the requested version in time',
   HOTSTATE_ERR_TOKEN_TOPIC: 'a version token names another topic than the view',
 } as const;
