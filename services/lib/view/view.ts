@@ -246,7 +246,8 @@ export class HotstateView extends EventEmitter {
       }
     });
     if (poison.size > 0) {
-      const records = [...poison].map(([i, why]) => ({ key: keys[i] ?? null, offset: Number(batch[i]?.offset), value: batch[i]?.value ?? null, poison: why }));
+      const inOffsetOrder = [...poison].sort(([a], [b]) => a - b);
+      const records = inOffsetOrder.map(([i, why]) => ({ key: keys[i] ?? null, offset: Number(batch[i]?.offset), value: batch[i]?.value ?? null, poison: why }));
       if (!(await this.handlePoison(partition, records))) return;
     }
     this.applyBatch(partition, batch, keys, poison, nextOffset, highWatermark);
