@@ -96,3 +96,12 @@ export function endpoints(settings: InfraSettings): Endpoints {
 export const registryManagementPort = (s: InfraSettings): number => s.registryPort + 1;
 export const brokerPort = (s: InfraSettings, index: number): number => s.kafkaPort + 2 * index;
 export const controllerPort = (s: InfraSettings, index: number): number => s.kafkaPort + 2 * index + 1;
+
+/** Where scripts (demo, benchmarks) connect: KAFKA_BROKERS / SCHEMA_REGISTRY_URL, else the local launcher's ports. */
+export function connectionFromEnv(env: Env = process.env): { brokers: string[]; registryUrl: string } {
+  const local = endpoints(loadInfraSettings(env));
+  return {
+    brokers: (env.KAFKA_BROKERS ?? local.kafkaBrokers.join(',')).split(','),
+    registryUrl: env.SCHEMA_REGISTRY_URL ?? local.schemaRegistryUrl,
+  };
+}

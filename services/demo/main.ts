@@ -2,7 +2,7 @@
 // beginning into an in-memory map and print it with each key's version (partition/offset). `npm run demo`.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { endpoints, loadInfraSettings, projectRoot } from '../../infra/settings.ts';
+import { connectionFromEnv, projectRoot } from '../../infra/settings.ts';
 import { createKafka } from '../lib/kafka/client.ts';
 import { readToEnd } from '../lib/kafka/read-to-end.ts';
 import { ensureDatasetTopic } from '../lib/kafka/topics.ts';
@@ -10,9 +10,7 @@ import { createProducer } from '../lib/producer/producer.ts';
 import { createSchemaRegistry } from '../lib/registry.ts';
 
 const topic = 'demo.instrument-prices';
-const local = endpoints(loadInfraSettings());
-const brokers = (process.env.KAFKA_BROKERS ?? local.kafkaBrokers.join(',')).split(',');
-const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? local.schemaRegistryUrl;
+const { brokers, registryUrl } = connectionFromEnv();
 
 interface Price {
   instrument: string;

@@ -17,6 +17,12 @@ export const errorCodes = {
   HOTSTATE_ERR_SERIALIZATION_DECODE: 'stored bytes could not be decoded with their writer schema',
   HOTSTATE_ERR_WAIT_TIMEOUT: 'the view did not reach the requested version in time',
   HOTSTATE_ERR_TOKEN_TOPIC: 'a version token names another topic than the view',
+  HOTSTATE_ERR_NOT_FOUND: 'no such dataset, key or route',
+  HOTSTATE_ERR_NOT_READY: 'the dataset is not ready (replaying, failed on a poison record, or waiting for the registry)',
+  HOTSTATE_ERR_UNAUTHORIZED: 'a write without a valid bearer token',
+  HOTSTATE_ERR_BODY_TOO_LARGE: 'a request body above the configured limit',
+  HOTSTATE_ERR_INTERNAL: 'an unexpected server error (details only in the service log)',
+  HOTSTATE_ERR_CURSOR_EXPIRED: 'a list cursor that expired or never existed; list again from the start',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -2,7 +2,7 @@
 // idempotent acks=-1) against raw kafkajs sending the same pre-encoded bytes with the same settings, in one run.
 //   npm run infra -- up && npm run bench:produce -- [records=200000] [batch=2000]
 import { randomUUID } from 'node:crypto';
-import { endpoints, loadInfraSettings } from '../../infra/settings.ts';
+import { connectionFromEnv } from '../../infra/settings.ts';
 import { parseAvroSchema, encodeFramed } from '../../services/lib/codec/confluent-avro.ts';
 import { createKafka, createSafeProducer, withAdmin } from '../../services/lib/kafka/client.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
@@ -11,9 +11,7 @@ import { createSchemaRegistry, registerValueSchema } from '../../services/lib/re
 
 const records = Number(process.argv[2] ?? 200_000);
 const batch = Number(process.argv[3] ?? 2000);
-const local = endpoints(loadInfraSettings());
-const brokers = (process.env.KAFKA_BROKERS ?? local.kafkaBrokers.join(',')).split(',');
-const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? local.schemaRegistryUrl;
+const { brokers, registryUrl } = connectionFromEnv();
 
 const schema = {
   type: 'record', name: 'BenchQuote', namespace: 'hotstate.bench',

@@ -4,7 +4,7 @@
 //   npm run infra -- up && npm run bench:replay -- [keys=1000000]
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { endpoints, loadInfraSettings } from '../../infra/settings.ts';
+import { connectionFromEnv } from '../../infra/settings.ts';
 import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
 import { createKafka, withAdmin } from '../../services/lib/kafka/client.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
@@ -12,9 +12,7 @@ import { createProducer } from '../../services/lib/producer/producer.ts';
 import { createView } from '../../services/lib/view/view.ts';
 
 const keys = Number(process.argv[2] ?? 1_000_000);
-const local = endpoints(loadInfraSettings());
-const brokers = (process.env.KAFKA_BROKERS ?? local.kafkaBrokers.join(',')).split(',');
-const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? local.schemaRegistryUrl;
+const { brokers, registryUrl } = connectionFromEnv();
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:replay does)');
 

@@ -1,0 +1,45 @@
+// Service configuration from the environment, validated once with zod: one error lists every bad setting.
+// Only service entry points call these; the library never reads the environment.
+import { z } from 'zod';
+import { HotstateError } from '../lib/errors.ts';
+
+const csv = z.string().transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
+const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+const common = {
+  KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1, 'at least one broker')),
+  SCHEMA_REGISTRY_URL: z.url(),
+  HOTSTATE_DATASETS: csv.pipe(z.array(z.string().regex(/^[A-Za-z0-9._-]+$/, 'a dataset is a topic name')).min(1, 'at least one dataset')),
+  HOTSTATE_HTTP_HOST: z.string().default('0.0.0.0'),
+  HOTSTATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  HOTSTATE_BODY_LIMIT_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
+  HOTSTATE_SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
+};
+
+export const stateServiceSchema = z.object({
+  ...common,
+  HOTSTATE_HTTP_PORT: int(8080, 0, 65535),
+  HOTSTATE_MIN_VERSION_TIMEOUT_MS: int(5000, 0, 300_000),
+  HOTSTATE_POISON_POLICY: z.enum(['fail', 'skip', 'dead-letter']).default('skip'),
+  HOTSTATE_CURSOR_TTL_MS: int(60_000, 1000, 3_600_000),
+});
+
+export const ingestServiceSchema = z.object({
+  ...common,
+  HOTSTATE_HTTP_PORT: int(8090, 0, 65535),
+  HOTSTATE_INGEST_TOKEN: z.string().min(16, 'use a bearer token of at least 16 characters'),
+  HOTSTATE_MAX_BATCH_RECORDS: int(5000, 1, 100_000),
+});
+
+export type StateServiceConfig = Readonly<z.infer<typeof stateServiceSchema>>;
+export type IngestServiceConfig = Readonly<z.infer<typeof ingestServiceSchema>>;
+
+export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): Readonly<z.infer<S>> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    // zod messages name the rule, never the value, so secrets such as the ingest token are not echoed.
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+  return Object.freeze(parsed.data);
+}

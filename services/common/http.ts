@@ -1,0 +1,45 @@
+// HTTP plumbing shared by the services: the error body format, status codes per error code, and the Fastify
+// error handlers. Error bodies: {"error": {"code": "HOTSTATE_ERR_...", "message": "...", "problems"?: [...]}};
+// never a stack trace.
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { HotstateError, ValidationError, type ErrorCode } from '../lib/errors.ts';
+
+const statusByCode: Partial<Record<ErrorCode, number>> = {
+  HOTSTATE_ERR_CONFIG_INVALID: 400,
+  HOTSTATE_ERR_INPUT_MALFORMED: 400,
+  HOTSTATE_ERR_VALIDATION_VALUE: 400,
+  HOTSTATE_ERR_VALIDATION_KEY: 400,
+  HOTSTATE_ERR_VALIDATION_SIZE: 400,
+  HOTSTATE_ERR_TOKEN_TOPIC: 400,
+  HOTSTATE_ERR_UNAUTHORIZED: 401,
+  HOTSTATE_ERR_NOT_FOUND: 404,
+  HOTSTATE_ERR_CURSOR_EXPIRED: 410,
+  HOTSTATE_ERR_BODY_TOO_LARGE: 413,
+  HOTSTATE_ERR_NOT_READY: 503,
+  HOTSTATE_ERR_REGISTRY_UNAVAILABLE: 503,
+  HOTSTATE_ERR_TRANSPORT_KAFKA: 503,
+  HOTSTATE_ERR_WAIT_TIMEOUT: 504,
+  HOTSTATE_ERR_TRANSPORT_TIMEOUT: 504,
+};
+
+export function sendError(reply: FastifyReply, error: HotstateError): FastifyReply {
+  const status = statusByCode[error.code] ?? 500;
+  const body: Record<string, unknown> = { code: error.code, message: error.message };
+  if (error instanceof ValidationError) body.problems = error.problems;
+  if (error.retriable) void reply.header('retry-after', '1');
+  return reply.code(status).send({ error: body });
+}
+
+/** Converts Fastify's own errors (bad JSON, body limit, schema) and anything unexpected into our format. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof HotstateError) return sendError(reply, error);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, new HotstateError('HOTSTATE_ERR_BODY_TOO_LARGE', `request body above ${String(app.initialConfig.bodyLimit)} bytes`));
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendError(reply, new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', error.message));
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return reply.code(500).send({ error: { code: 'HOTSTATE_ERR_INTERNAL', message: 'internal error; see the service log' } });
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
+}

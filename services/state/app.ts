@@ -1,0 +1,100 @@
+// The state service's HTTP app, built without listening (tests inject requests; main.ts listens).
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { HotstateError } from '../lib/errors.ts';
+import type { HotstateView, Item } from '../lib/view/view.ts';
+import { installErrorHandlers } from '../common/http.ts';
+import { CursorStore } from './cursors.ts';
+
+export interface StateAppOptions {
+  readonly views: ReadonlyMap<string, HotstateView>;
+  readonly metrics: Registry;
+  readonly logger: Logger;
+  /** Bound on a `minVersion` wait. */
+  readonly minVersionTimeoutMs: number;
+  readonly cursorTtlMs: number;
+  readonly bodyLimitBytes: number;
+  /** True once shutdown began: readiness fails so traffic drains. */
+  readonly shuttingDown: () => boolean;
+}
+
+const itemBody = (item: Item): Record<string, unknown> => ({
+  key: item.key, value: item.value, partition: item.partition, offset: item.offset, timestamp: item.timestamp, schemaId: item.schemaId,
+});
+
+export function buildStateApp(options: StateAppOptions): FastifyInstance {
+  const app = Fastify({
+    // The cast keeps the instance typed with Fastify's base logger (pino's own type makes a different generic).
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimitBytes,
+    // Per-request logs would cost more than a key read; errors are still logged. (Fastify 6 renames this option.)
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
+    disableRequestLogging: true,
+  });
+  installErrorHandlers(app);
+  const cursors = new CursorStore(options.cursorTtlMs);
+  app.addHook('onClose', () => { cursors.closeAll(); });
+
+  const viewOf = (dataset: string): HotstateView => {
+    const view = options.views.get(dataset);
+    if (!view) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no dataset ${JSON.stringify(dataset)}; this service holds ${[...options.views.keys()].join(', ')}`);
+    return view;
+  };
+  /** Waits for minVersion when given; a view that is not ready answers 503 rather than partial data. */
+  const readable = async (dataset: string, minVersion: string | undefined): Promise<HotstateView> => {
+    const view = viewOf(dataset);
+    if (minVersion !== undefined) await view.waitFor(minVersion, options.minVersionTimeoutMs);
+    const status = view.status();
+    if (!status.ready && minVersion === undefined) throw new HotstateError('HOTSTATE_ERR_NOT_READY', `dataset ${dataset} is not ready: ${status.reason ?? ''}`, { retriable: true });
+    return view;
+  };
+  const versioned = (reply: FastifyReply, token: string): FastifyReply => reply.header('hotstate-version', token).header('etag', `"${token}"`);
+
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) => {
+    const datasets = Object.fromEntries([...options.views].map(([name, view]) => [name, view.status()]));
+    const ready = !options.shuttingDown() && Object.values(datasets).every((s) => s.ready);
+    return reply.code(ready ? 200 : 503).send({ ready, shuttingDown: options.shuttingDown(), datasets });
+  });
+  app.get('/metrics', async (_request, reply) => reply.header('content-type', options.metrics.contentType).send(await options.metrics.metrics()));
+
+  app.get('/v1/datasets', () => ({
+    datasets: [...options.views].map(([name, view]) => ({ name, ...view.status() })),
+  }));
+
+  app.get<{ Params: { dataset: string; key: string }; Querystring: { minVersion?: string } }>('/v1/datasets/:dataset/keys/:key', async (request, reply) => {
+    const view = await readable(request.params.dataset, request.query.minVersion);
+    const token = view.token;
+    if (request.headers['if-none-match'] === `"${token}"`) return versioned(reply, token).code(304).send();
+    const item = view.get(request.params.key);
+    if (!item) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no key ${JSON.stringify(request.params.key)} in ${request.params.dataset} at version ${token}`);
+    return versioned(reply, token).send({ version: token, ...itemBody(item), poisoned: view.isPoisoned(item.key) });
+  });
+
+  app.post<{ Params: { dataset: string }; Querystring: { minVersion?: string }; Body: { keys?: unknown } }>('/v1/datasets/:dataset/get', async (request, reply) => {
+    const keys = request.body.keys;
+    if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string') || keys.length > 10_000) {
+      throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'body must be {"keys": [string, ...]} with at most 10000 keys');
+    }
+    const view = await readable(request.params.dataset, request.query.minVersion);
+    const { token, items } = view.getMany(keys as string[]);
+    return versioned(reply, token).send({
+      version: token,
+      items: Object.fromEntries([...items].map(([key, item]) => [key, itemBody(item)])),
+      missing: (keys as string[]).filter((k) => !items.has(k)),
+    });
+  });
+
+  app.get<{ Params: { dataset: string }; Querystring: { prefix?: string; limit?: string; cursor?: string; minVersion?: string } }>('/v1/datasets/:dataset/items', async (request, reply) => {
+    const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'limit must be an integer from 1 to 10000');
+    const page = request.query.cursor === undefined
+      ? cursors.first(request.params.dataset, (await readable(request.params.dataset, request.query.minVersion)).snapshot(), request.query.prefix ?? '', limit)
+      : cursors.next(request.params.dataset, request.query.cursor, limit);
+    return versioned(reply, page.version).send({ version: page.version, items: page.items.map(itemBody), nextCursor: page.nextCursor ?? null });
+  });
+
+  return app;
+}

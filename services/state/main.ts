@@ -1,0 +1,45 @@
+// State service entry point: reads the configuration, materializes every dataset as a view, serves HTTP.
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { loadConfig, stateServiceSchema } from '../common/config.ts';
+import { createLifecycle } from '../common/lifecycle.ts';
+import { createLogger } from '../lib/logger.ts';
+import { createView, type HotstateView } from '../lib/view/view.ts';
+import { buildStateApp } from './app.ts';
+
+const logger = createLogger({ name: 'hotstate-state' });
+let config;
+try {
+  config = loadConfig(stateServiceSchema, process.env);
+} catch (error) {
+  logger.fatal((error as Error).message);
+  process.exit(2);
+}
+logger.level = config.HOTSTATE_LOG_LEVEL;
+const metrics = new Registry();
+collectDefaultMetrics({ register: metrics });
+const lifecycle = createLifecycle(logger, config.HOTSTATE_SHUTDOWN_TIMEOUT_MS);
+
+const views = new Map<string, HotstateView>();
+const app = buildStateApp({
+  views, metrics, logger,
+  minVersionTimeoutMs: config.HOTSTATE_MIN_VERSION_TIMEOUT_MS,
+  cursorTtlMs: config.HOTSTATE_CURSOR_TTL_MS,
+  bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,
+  shuttingDown: lifecycle.shuttingDown,
+});
+lifecycle.attach(app);
+lifecycle.onShutdown(async () => { await Promise.all([...views.values()].map((view) => view.close())); });
+
+for (const dataset of config.HOTSTATE_DATASETS) {
+  views.set(dataset, await createView({
+    kafka: { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-state', logger },
+    registryUrl: config.SCHEMA_REGISTRY_URL,
+    topic: dataset,
+    poisonPolicy: config.HOTSTATE_POISON_POLICY,
+    metrics,
+    logger,
+  }));
+}
+// Listen before the replays finish: /healthz answers at once, /readyz once every dataset is ready.
+const address = await app.listen({ host: config.HOTSTATE_HTTP_HOST, port: config.HOTSTATE_HTTP_PORT });
+logger.info({ address, datasets: config.HOTSTATE_DATASETS }, 'state service listening');
