@@ -43,3 +43,18 @@ export function installErrorHandlers(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
 }
+
+/**
+ * Once shutdown began, new API requests are refused with 503 HOTSTATE_ERR_NOT_READY (retriable, connection closed)
+ * while requests already accepted finish normally: a refused write was never attempted.
+ */
+export function refuseWhileShuttingDown(app: FastifyInstance, shuttingDown: () => boolean): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!shuttingDown() || !request.url.startsWith('/v1/')) {
+      done();
+      return;
+    }
+    void reply.header('connection', 'close');
+    done(new HotstateError('HOTSTATE_ERR_NOT_READY', 'the service is shutting down; retry against another instance', { retriable: true }));
+  });
+}

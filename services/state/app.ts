@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { HotstateError } from '../lib/errors.ts';
 import type { HotstateView, Item } from '../lib/view/view.ts';
-import { installErrorHandlers } from '../common/http.ts';
+import { installErrorHandlers, refuseWhileShuttingDown } from '../common/http.ts';
 import { CursorStore } from './cursors.ts';
 
 export interface StateAppOptions {
@@ -29,11 +29,13 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
+    return503OnClosing: false, // refuseWhileShuttingDown answers instead, in the documented error format
     // Per-request logs would cost more than a key read; errors are still logged. (Fastify 6 renames this option.)
     // eslint-disable-next-line @typescript-eslint/no-deprecated
     disableRequestLogging: true,
   });
   installErrorHandlers(app);
+  refuseWhileShuttingDown(app, options.shuttingDown);
   const cursors = new CursorStore(options.cursorTtlMs);
   app.addHook('onClose', () => { cursors.closeAll(); });
 

@@ -1,0 +1,91 @@
+// The ingest service's HTTP app, built without listening: upserts, deletes and batches for each dataset, behind a
+// bearer token, validated against the dataset's schema before anything is sent.
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { HotstateError } from '../lib/errors.ts';
+import type { HotstateProducer, WriteResult } from '../lib/producer/producer.ts';
+import type { Update } from '../lib/producer/prepare.ts';
+import { installErrorHandlers, refuseWhileShuttingDown } from '../common/http.ts';
+
+export interface IngestAppOptions {
+  readonly producers: ReadonlyMap<string, HotstateProducer>;
+  readonly token: string;
+  readonly metrics: Registry;
+  readonly logger: Logger;
+  readonly bodyLimitBytes: number;
+  readonly maxBatchRecords: number;
+  readonly shuttingDown: () => boolean;
+}
+
+const writeBody = (w: WriteResult): Record<string, unknown> => ({ key: w.key, operation: w.operation, partition: w.partition, offset: w.offset, token: w.token });
+
+export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
+  const app = Fastify({
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- keeps Fastify's base logger type
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimitBytes,
+    return503OnClosing: false, // refuseWhileShuttingDown answers instead, in the documented error format
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- renamed in Fastify 6
+    disableRequestLogging: true,
+  });
+  installErrorHandlers(app);
+  refuseWhileShuttingDown(app, options.shuttingDown);
+  const expected = Buffer.from(`Bearer ${options.token}`);
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.url.startsWith('/v1/')) {
+      done();
+      return;
+    }
+    const given = Buffer.from(request.headers.authorization ?? '');
+    // Constant-time comparison; the token never appears in errors or logs.
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      done(new HotstateError('HOTSTATE_ERR_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <token>)'));
+      return;
+    }
+    done();
+  });
+
+  const producerOf = (dataset: string): HotstateProducer => {
+    const producer = options.producers.get(dataset);
+    if (!producer) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no dataset ${JSON.stringify(dataset)}; this service writes ${[...options.producers.keys()].join(', ')}`);
+    return producer;
+  };
+
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) => {
+    const ready = !options.shuttingDown();
+    return reply.code(ready ? 200 : 503).send({ ready, shuttingDown: options.shuttingDown() });
+  });
+  app.get('/metrics', async (_request, reply) => reply.header('content-type', options.metrics.contentType).send(await options.metrics.metrics()));
+
+  app.put<{ Params: { dataset: string; key: string }; Body: unknown }>('/v1/datasets/:dataset/records/:key', async (request) => {
+    const producer = producerOf(request.params.dataset);
+    if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) {
+      throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'the body must be the record as a JSON object');
+    }
+    return writeBody(await producer.upsert(request.params.key, request.body));
+  });
+
+  app.delete<{ Params: { dataset: string; key: string } }>('/v1/datasets/:dataset/records/:key', async (request) =>
+    writeBody(await producerOf(request.params.dataset).delete(request.params.key)));
+
+  app.post<{ Params: { dataset: string }; Body: { updates?: unknown } }>('/v1/datasets/:dataset/batch', async (request) => {
+    const producer = producerOf(request.params.dataset);
+    const updates = request.body.updates;
+    if (!Array.isArray(updates) || updates.length === 0 || updates.length > options.maxBatchRecords) {
+      throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `body must be {"updates": [{"key": string, "value": object | null}, ...]} with 1 to ${String(options.maxBatchRecords)} updates`);
+    }
+    for (const [i, update] of updates.entries()) {
+      if (typeof update !== 'object' || update === null || !('key' in update) || !('value' in update)) {
+        throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `updates[${String(i)}] must have "key" and "value" (null deletes)`);
+      }
+    }
+    const { results, token } = await producer.send(updates as Update[]);
+    return { token, results: results.map(writeBody) };
+  });
+
+  return app;
+}

@@ -1,0 +1,43 @@
+// Ingest service entry point: one producer per dataset (writing with the latest registered schema), HTTP writes.
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ingestServiceSchema, loadConfig } from '../common/config.ts';
+import { createLifecycle } from '../common/lifecycle.ts';
+import { createLogger } from '../lib/logger.ts';
+import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
+import { buildIngestApp } from './app.ts';
+
+const logger = createLogger({ name: 'hotstate-ingest' });
+let config;
+try {
+  config = loadConfig(ingestServiceSchema, process.env);
+} catch (error) {
+  logger.fatal((error as Error).message);
+  process.exit(2);
+}
+logger.level = config.HOTSTATE_LOG_LEVEL;
+const metrics = new Registry();
+collectDefaultMetrics({ register: metrics });
+const lifecycle = createLifecycle(logger, config.HOTSTATE_SHUTDOWN_TIMEOUT_MS);
+
+const producers = new Map<string, HotstateProducer>();
+for (const dataset of config.HOTSTATE_DATASETS) {
+  producers.set(dataset, await createProducer({
+    kafka: { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-ingest', logger },
+    registryUrl: config.SCHEMA_REGISTRY_URL,
+    topic: dataset,
+    headers: { source: 'hotstate-ingest' },
+    metrics,
+  }));
+}
+const app = buildIngestApp({
+  producers, metrics, logger,
+  token: config.HOTSTATE_INGEST_TOKEN,
+  bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,
+  maxBatchRecords: config.HOTSTATE_MAX_BATCH_RECORDS,
+  shuttingDown: lifecycle.shuttingDown,
+});
+lifecycle.attach(app);
+// In-flight requests finish first (app.close), then queued writes are flushed and producers disconnect.
+lifecycle.onShutdown(async () => { await Promise.all([...producers.values()].map((producer) => producer.close())); });
+const address = await app.listen({ host: config.HOTSTATE_HTTP_HOST, port: config.HOTSTATE_HTTP_PORT });
+logger.info({ address, datasets: config.HOTSTATE_DATASETS }, 'ingest service listening');

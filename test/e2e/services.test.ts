@@ -1,0 +1,138 @@
+// The state and ingest services as separate processes, driven over HTTP as a user would.
+import assert from 'node:assert/strict';
+import { describe, test, type TestContext } from 'node:test';
+import { readToEnd } from '../../services/lib/kafka/read-to-end.ts';
+import { registerValueSchema } from '../../services/lib/registry.ts';
+import { price, schemaText } from '../helpers/datasets.ts';
+import { createTestTopic, testKafka, testRegistry } from '../helpers/infra.ts';
+import { runService, serviceEnv, startService, waitReady, type RunningService } from '../helpers/services.ts';
+
+const token = 'test-token-0123456789abcdef';
+const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+async function dataset(t: TestContext): Promise<string> {
+  const topic = await createTestTopic(t, testKafka(t), { partitions: 3 });
+  await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
+  return topic;
+}
+
+async function services(t: TestContext, topic: string, extra: Record<string, string> = {}): Promise<{ ingest: RunningService; state: RunningService }> {
+  const [ingest, state] = await Promise.all([
+    startService(t, 'ingest', serviceEnv([topic], { HOTSTATE_INGEST_TOKEN: token, ...extra })),
+    startService(t, 'state', serviceEnv([topic], extra)),
+  ]);
+  await waitReady(state);
+  return { ingest, state };
+}
+
+const json = async (response: Response): Promise<Record<string, unknown>> => (await response.json()) as Record<string, unknown>;
+
+describe('services end to end', () => {
+  test('write through ingest, read your write through the state service with minVersion', async (t) => {
+    const topic = await dataset(t);
+    const { ingest, state } = await services(t, topic);
+    const put = await fetch(`${ingest.url}/v1/datasets/${topic}/records/ACME`, { method: 'PUT', headers: auth, body: JSON.stringify(price('ACME', 101.5)) });
+    assert.equal(put.status, 200);
+    const write = await json(put);
+    const read = await fetch(`${state.url}/v1/datasets/${topic}/keys/ACME?minVersion=${String(write.token)}`);
+    assert.equal(read.status, 200);
+    const body = await json(read);
+    assert.deepEqual(body.value, price('ACME', 101.5));
+    assert.deepEqual([body.partition, body.offset], [write.partition, write.offset]);
+    const etag = read.headers.get('etag') ?? '';
+    assert.equal(read.headers.get('hotstate-version'), body.version);
+    assert.equal((await fetch(`${state.url}/v1/datasets/${topic}/keys/ACME`, { headers: { 'if-none-match': etag } })).status, 304);
+
+    const batch = await json(await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, { method: 'POST', headers: auth, body: JSON.stringify({ updates: [{ key: 'B', value: price('B') }, { key: 'ACME', value: null }] }) }));
+    const many = await json(await fetch(`${state.url}/v1/datasets/${topic}/get?minVersion=${String(batch.token)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys: ['ACME', 'B'] }) }));
+    assert.deepEqual(Object.keys(many.items as object), ['B']);
+    assert.deepEqual(many.missing, ['ACME']);
+    const del = await fetch(`${ingest.url}/v1/datasets/${topic}/records/B`, { method: 'DELETE', headers: { authorization: auth.authorization } });
+    assert.equal((await json(del)).operation, 'delete');
+  });
+
+  test('listing pages all come from one version while writes continue', async (t) => {
+    const topic = await dataset(t);
+    const { ingest, state } = await services(t, topic);
+    const updates = Array.from({ length: 50 }, (_, i) => ({ key: `K${String(i).padStart(2, '0')}`, value: price(`K${String(i)}`, 1) }));
+    const written = await json(await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, { method: 'POST', headers: auth, body: JSON.stringify({ updates }) }));
+    let page = await json(await fetch(`${state.url}/v1/datasets/${topic}/items?limit=20&minVersion=${String(written.token)}`));
+    const version = page.version;
+    const seen: Array<{ key: string; value: { price: number } }> = [...(page.items as Array<{ key: string; value: { price: number } }>)];
+    while (page.nextCursor) {
+      const change = await json(await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, { method: 'POST', headers: auth, body: JSON.stringify({ updates: updates.map((u) => ({ key: u.key, value: price(u.key, 2) })) }) }));
+      assert.ok(change.token);
+      page = await json(await fetch(`${state.url}/v1/datasets/${topic}/items?limit=20&cursor=${page.nextCursor as string}`));
+      assert.equal(page.version, version);
+      seen.push(...(page.items as Array<{ key: string; value: { price: number } }>));
+    }
+    assert.equal(seen.length, 50);
+    assert.ok(seen.every((item) => item.value.price === 1), 'every page shows the listing version');
+    const expired = await fetch(`${state.url}/v1/datasets/${topic}/items?cursor=nope`);
+    assert.equal(expired.status, 410);
+  });
+
+  test('bad requests get documented 4xx answers', async (t) => {
+    const topic = await dataset(t);
+    const { ingest, state } = await services(t, topic, { HOTSTATE_BODY_LIMIT_BYTES: '2048' });
+    const cases: Array<[string, Promise<Response>, number, string]> = [
+      ['no token', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' }), 401, 'HOTSTATE_ERR_UNAUTHORIZED'],
+      ['wrong token', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: { ...auth, authorization: 'Bearer wrong-token-0123456789' }, body: '{}' }), 401, 'HOTSTATE_ERR_UNAUTHORIZED'],
+      ['malformed JSON', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: '{"instrument":' }), 400, 'HOTSTATE_ERR_INPUT_MALFORMED'],
+      ['wrong types', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify({ ...price('A'), price: 'x', currency: 'EURO' }) }), 400, 'HOTSTATE_ERR_VALIDATION_VALUE'],
+      ['unknown dataset (ingest)', fetch(`${ingest.url}/v1/datasets/nope/records/A`, { method: 'PUT', headers: auth, body: '{}' }), 404, 'HOTSTATE_ERR_NOT_FOUND'],
+      ['oversized body', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify({ ...price('A'), instrument: 'x'.repeat(4000) }) }), 413, 'HOTSTATE_ERR_BODY_TOO_LARGE'],
+      ['unknown dataset (state)', fetch(`${state.url}/v1/datasets/nope/keys/A`), 404, 'HOTSTATE_ERR_NOT_FOUND'],
+      ['unknown key', fetch(`${state.url}/v1/datasets/${topic}/keys/missing`), 404, 'HOTSTATE_ERR_NOT_FOUND'],
+      ['malformed version token', fetch(`${state.url}/v1/datasets/${topic}/keys/A?minVersion=hs1.!!`), 400, 'HOTSTATE_ERR_CONFIG_INVALID'],
+      ['unknown route', fetch(`${state.url}/v2/nothing`), 404, 'HOTSTATE_ERR_NOT_FOUND'],
+    ];
+    for (const [name, request, status, code] of cases) {
+      const response = await request;
+      const body = await json(response);
+      assert.equal(response.status, status, `${name}: ${JSON.stringify(body)}`);
+      assert.equal((body.error as { code: string }).code, code, name);
+      assert.doesNotMatch(JSON.stringify(body), /at .*\.ts:\d+|test-token/, `${name}: no stack trace or secret`);
+    }
+    const invalid = await json(await fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify({ ...price('A'), price: 'x', currency: 'EURO' }) }));
+    assert.deepEqual(((invalid.error as { problems: Array<{ path: string }> }).problems).map((p) => p.path).sort(), ['currency', 'price']);
+  });
+
+  test('SIGTERM during traffic: every acknowledged write is in the topic, no 5xx, exit 0', async (t) => {
+    const topic = await dataset(t);
+    const { ingest } = await services(t, topic);
+    const outcomes: Array<{ key: string; status: number | 'refused'; code?: string }> = [];
+    const fire = async (i: number): Promise<void> => {
+      const key = `K${String(i)}`;
+      try {
+        const response = await fetch(`${ingest.url}/v1/datasets/${topic}/records/${key}`, { method: 'PUT', headers: auth, body: JSON.stringify(price(key)) });
+        const body = (await response.json()) as { error?: { code: string } };
+        outcomes.push({ key, status: response.status, ...(body.error ? { code: body.error.code } : {}) });
+      } catch {
+        outcomes.push({ key, status: 'refused' }); // not accepted: the server had stopped listening
+      }
+    };
+    const traffic = Array.from({ length: 300 }, (_, i) => new Promise<void>((resolve) => { setTimeout(() => { void fire(i).then(resolve); }, i * 2); }));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const exitCode = await ingest.stop('SIGTERM');
+    await Promise.all(traffic);
+    assert.equal(exitCode, 0, ingest.output.join('\n'));
+    const acknowledged = outcomes.filter((o) => o.status === 200).map((o) => o.key);
+    assert.ok(acknowledged.length > 0, 'some writes were accepted before the signal');
+    // After the signal, new requests are refused (503 HOTSTATE_ERR_NOT_READY, retriable) and never attempted;
+    // no request that was accepted may fail.
+    const refusedByDesign = (o: { status: number | 'refused'; code?: string }): boolean => o.status === 503 && o.code === 'HOTSTATE_ERR_NOT_READY';
+    assert.deepEqual(outcomes.filter((o) => typeof o.status === 'number' && o.status >= 500 && !refusedByDesign(o)), []);
+    t.diagnostic(`${String(acknowledged.length)} acknowledged, ${String(outcomes.filter(refusedByDesign).length)} refused with 503, ${String(outcomes.filter((o) => o.status === 'refused').length)} connections refused`);
+    const inTopic = new Set((await readToEnd(testKafka(t), topic)).map((r) => r.key?.toString()));
+    assert.deepEqual(acknowledged.filter((key) => !inTopic.has(key)), [], 'no acknowledged write lost');
+  });
+
+  test('bad configuration: exit 2 with every problem listed, no secret echoed', async () => {
+    const { output, exited } = runService('ingest', { KAFKA_BROKERS: 'not a broker', SCHEMA_REGISTRY_URL: 'nope', HOTSTATE_DATASETS: '', HOTSTATE_INGEST_TOKEN: 'short-secret', HOTSTATE_HTTP_PORT: '99999' });
+    assert.equal(await exited, 2);
+    const text = output.join('\n');
+    for (const name of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'HOTSTATE_DATASETS', 'HOTSTATE_INGEST_TOKEN', 'HOTSTATE_HTTP_PORT']) assert.match(text, new RegExp(name));
+    assert.doesNotMatch(text, /short-secret/);
+  });
+});
