@@ -22,6 +22,7 @@ export const errorCodes = {
   HOTSTATE_ERR_UNAUTHORIZED: 'a write without a valid bearer token',
   HOTSTATE_ERR_BODY_TOO_LARGE: 'a request body above the configured limit',
   HOTSTATE_ERR_INTERNAL: 'an unexpected server error (details only in the service log)',
+  HOTSTATE_ERR_RESYNC_NEEDED: 'a change feed was asked for a version older than the service still holds; list again and follow from the listing version',
   HOTSTATE_ERR_CURSOR_EXPIRED: 'a list cursor that expired or never existed; list again from the start',
 } as const;
 

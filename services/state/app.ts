@@ -6,9 +6,12 @@ import { HotstateError } from '../lib/errors.ts';
 import type { HotstateView, Item } from '../lib/view/view.ts';
 import { installErrorHandlers, refuseWhileShuttingDown } from '../common/http.ts';
 import { CursorStore } from './cursors.ts';
+import type { ChangeLog } from './change-log.ts';
 
 export interface StateAppOptions {
   readonly views: ReadonlyMap<string, HotstateView>;
+  /** Recent changes per dataset, for the change feed. */
+  readonly changeLogs: ReadonlyMap<string, ChangeLog>;
   readonly metrics: Registry;
   readonly logger: Logger;
   /** Bound on a `minVersion` wait. */
@@ -96,6 +99,36 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
       ? cursors.first(request.params.dataset, (await readable(request.params.dataset, request.query.minVersion)).snapshot(), request.query.prefix ?? '', limit)
       : cursors.next(request.params.dataset, request.query.cursor, limit);
     return versioned(reply, page.version).send({ version: page.version, items: page.items.map(itemBody), nextCursor: page.nextCursor ?? null });
+  });
+
+  // Server-Sent Events: `id` is the version after the event; reconnecting with Last-Event-ID (or ?from=) resumes
+  // without loss or duplicates, or answers 410 HOTSTATE_ERR_RESYNC_NEEDED when that version is too old.
+  const streams = new Set<() => void>();
+  app.addHook('onClose', () => { for (const end of streams) end(); });
+  app.get<{ Params: { dataset: string }; Querystring: { from?: string; prefix?: string } }>('/v1/datasets/:dataset/changes', async (request, reply) => {
+    const view = await readable(request.params.dataset, undefined);
+    const log = options.changeLogs.get(request.params.dataset);
+    if (!log) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no change feed for ${request.params.dataset}`);
+    const lastEventId = request.headers['last-event-id'];
+    const from = (typeof lastEventId === 'string' ? lastEventId : undefined) ?? request.query.from ?? view.token;
+    log.resumable(from); // answers 410 / 400 before any byte of the stream is sent
+    const prefix = request.query.prefix ?? '';
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'hotstate-version': from });
+    raw.write(`: following ${request.params.dataset} from ${from}\n\n`);
+    const stop = log.follow(from, (event, resumeToken) => {
+      if (event.key.startsWith(prefix)) raw.write(`id: ${resumeToken}\nevent: change\ndata: ${JSON.stringify(event)}\n\n`);
+    });
+    const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+    const end = (): void => {
+      stop();
+      clearInterval(keepAlive);
+      streams.delete(end);
+      raw.end();
+    };
+    streams.add(end);
+    request.raw.on('close', end);
   });
 
   return app;

@@ -3,7 +3,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig, stateServiceSchema } from '../common/config.ts';
 import { createLifecycle } from '../common/lifecycle.ts';
 import { createLogger } from '../lib/logger.ts';
-import { createView, type HotstateView } from '../lib/view/view.ts';
+import { HotstateView } from '../lib/view/view.ts';
+import { ChangeLog } from './change-log.ts';
 import { buildStateApp } from './app.ts';
 
 const logger = createLogger({ name: 'hotstate-state' });
@@ -20,8 +21,9 @@ collectDefaultMetrics({ register: metrics });
 const lifecycle = createLifecycle(logger, config.HOTSTATE_SHUTDOWN_TIMEOUT_MS);
 
 const views = new Map<string, HotstateView>();
+const changeLogs = new Map<string, ChangeLog>();
 const app = buildStateApp({
-  views, metrics, logger,
+  views, changeLogs, metrics, logger,
   minVersionTimeoutMs: config.HOTSTATE_MIN_VERSION_TIMEOUT_MS,
   cursorTtlMs: config.HOTSTATE_CURSOR_TTL_MS,
   bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,
@@ -31,14 +33,19 @@ lifecycle.attach(app);
 lifecycle.onShutdown(async () => { await Promise.all([...views.values()].map((view) => view.close())); });
 
 for (const dataset of config.HOTSTATE_DATASETS) {
-  views.set(dataset, await createView({
+  const view = new HotstateView({
     kafka: { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-state', logger },
     registryUrl: config.SCHEMA_REGISTRY_URL,
     topic: dataset,
     poisonPolicy: config.HOTSTATE_POISON_POLICY,
     metrics,
     logger,
-  }));
+  });
+  const log = new ChangeLog(dataset, config.HOTSTATE_CHANGE_BUFFER);
+  view.onChange((change) => { log.record(change); }); // before the replay starts, so the log has no gap
+  views.set(dataset, view);
+  changeLogs.set(dataset, log);
+  await view.start();
 }
 // Listen before the replays finish: /healthz answers at once, /readyz once every dataset is ready.
 const address = await app.listen({ host: config.HOTSTATE_HTTP_HOST, port: config.HOTSTATE_HTTP_PORT });

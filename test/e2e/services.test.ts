@@ -6,6 +6,7 @@ import { registerValueSchema } from '../../services/lib/registry.ts';
 import { price, schemaText } from '../helpers/datasets.ts';
 import { createTestTopic, testKafka, testRegistry } from '../helpers/infra.ts';
 import { runService, serviceEnv, startService, waitReady, type RunningService } from '../helpers/services.ts';
+import { openFeed } from '../helpers/sse.ts';
 
 const token = 'test-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -70,6 +71,36 @@ describe('services end to end', () => {
     assert.ok(seen.every((item) => item.value.price === 1), 'every page shows the listing version');
     const expired = await fetch(`${state.url}/v1/datasets/${topic}/items?cursor=nope`);
     assert.equal(expired.status, 410);
+  });
+
+  test('change feed: resumes after a disconnect without loss or duplicates; too old a version needs a resync', async (t) => {
+    const topic = await dataset(t);
+    const { ingest, state } = await services(t, topic, { HOTSTATE_CHANGE_BUFFER: '30' });
+    const write = async (keys: string[], value: number): Promise<string> => String((await json(await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, {
+      method: 'POST', headers: auth, body: JSON.stringify({ updates: keys.map((key) => ({ key, value: value < 0 ? null : price(key, value) })) }),
+    }))).token);
+    const listing = (await json(await fetch(`${state.url}/v1/datasets`))).datasets as Array<{ version: string }>;
+    const start = listing[0]?.version ?? '';
+    const feed = await openFeed(`${state.url}/v1/datasets/${topic}/changes?from=${start}`);
+    assert.equal(feed.status, 200);
+    await write(['A', 'B', 'C'], 1);
+    await feed.waitFor(3);
+    feed.close();
+    const lastSeen = feed.events.at(-1)?.id ?? '';
+    await write(['A', 'D'], 2);
+    await write(['B'], -1);
+    const resumed = await openFeed(`${state.url}/v1/datasets/${topic}/changes`, { 'last-event-id': lastSeen });
+    await resumed.waitFor(3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    resumed.close();
+    const all = [...feed.events, ...resumed.events].map((e) => `${String(e.data.key)}:${e.data.value === null ? 'deleted' : String((e.data.value as { price: number }).price)}`);
+    assert.deepEqual(all.slice(0, 3).sort(), ['A:1', 'B:1', 'C:1']);
+    assert.deepEqual(all.slice(3).sort(), ['A:2', 'B:deleted', 'D:2'], 'resumed exactly after the last event seen');
+
+    await write(Array.from({ length: 40 }, (_, i) => `K${String(i)}`), 3); // more than the 30 changes held
+    const stale = await fetch(`${state.url}/v1/datasets/${topic}/changes?from=${start}`);
+    assert.equal(stale.status, 410);
+    assert.equal(((await json(stale)).error as { code: string }).code, 'HOTSTATE_ERR_RESYNC_NEEDED');
   });
 
   test('bad requests get documented 4xx answers', async (t) => {

@@ -1,0 +1,75 @@
+// The recent changes of one dataset, in apply order, so change-feed clients can resume from a version. A client
+// whose version is older than what was evicted must resync (list again, then follow from the listing's version).
+import { HotstateError } from '../lib/errors.ts';
+import { formatVersionToken, parseVersionToken } from '../lib/version-token.ts';
+import type { Change } from '../lib/view/view.ts';
+
+export interface FeedEvent {
+  readonly key: string;
+  /** null for a delete. */
+  readonly value: unknown;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+}
+
+export class ChangeLog {
+  private readonly topic: string;
+  private readonly capacity: number;
+  private readonly events: FeedEvent[] = [];
+  private start = 0; // ring start index in `events`
+  /** Per partition, the offset after the newest evicted change: versions below it cannot be resumed. */
+  private readonly evictedUpTo = new Map<number, number>();
+  private readonly followers = new Set<(event: FeedEvent) => void>();
+
+  constructor(topic: string, capacity: number) {
+    this.topic = topic;
+    this.capacity = capacity;
+  }
+
+  /** Parses the token and throws HOTSTATE_ERR_RESYNC_NEEDED when changes after it were already evicted. */
+  resumable(fromToken: string): ReturnType<typeof parseVersionToken> {
+    const from = parseVersionToken(fromToken);
+    if (from.topic !== this.topic) throw new HotstateError('HOTSTATE_ERR_TOKEN_TOPIC', `version token is for topic ${from.topic}, not ${this.topic}`);
+    for (const [partition, evicted] of this.evictedUpTo) {
+      if ((from.positions.get(partition) ?? 0) < evicted) {
+        throw new HotstateError('HOTSTATE_ERR_RESYNC_NEEDED', `version ${fromToken} is older than the changes this service still holds (partition ${String(partition)} from offset ${String(evicted)}); list the dataset again and follow from the listing's version`);
+      }
+    }
+    return from;
+  }
+
+  record(change: Change): void {
+    const event: FeedEvent = { key: change.key, value: change.value ?? null, partition: change.partition, offset: change.offset, timestamp: change.timestamp };
+    if (this.events.length - this.start >= this.capacity) {
+      const evicted = this.events[this.start++];
+      if (evicted) this.evictedUpTo.set(evicted.partition, evicted.offset + 1);
+      if (this.start > this.capacity) {
+        this.events.splice(0, this.start); // compact now and then
+        this.start = 0;
+      }
+    }
+    this.events.push(event);
+    for (const follow of this.followers) follow(event);
+  }
+
+  /**
+   * Replays buffered changes after `fromToken` and then follows live ones, synchronously in between so nothing is
+   * missed or repeated. Returns the function that stops following.
+   */
+  follow(fromToken: string, emit: (event: FeedEvent, resumeToken: string) => void): () => void {
+    const from = this.resumable(fromToken);
+    const positions = new Map(from.positions);
+    const send = (event: FeedEvent): void => {
+      if (event.offset < (positions.get(event.partition) ?? 0)) return;
+      positions.set(event.partition, event.offset + 1);
+      emit(event, formatVersionToken({ topic: this.topic, positions }));
+    };
+    for (let i = this.start; i < this.events.length; i++) {
+      const event = this.events[i];
+      if (event) send(event);
+    }
+    this.followers.add(send);
+    return () => { this.followers.delete(send); };
+  }
+}
