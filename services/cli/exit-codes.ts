@@ -13,6 +13,8 @@ export const exitCodes = {
   partial: 4,
   /** watch --once: the change would delete too many keys and was held back. */
   heldBack: 5,
+  /** get: at least one key does not exist. */
+  notFound: 6,
 } as const;
 
 export function exitCodeFor(error: unknown): number {

@@ -12,6 +12,8 @@ import { checkCatalog, loadCatalog, registerCatalog } from '../lib/schemas/catal
 import { emit } from './emit.ts';
 import { exitCodeFor, exitCodes } from './exit-codes.ts';
 import { watchFile } from './watch.ts';
+import { cliLogger, dump, get, readyView, syncFile, tail } from './view-commands.ts';
+import type { HotstateView } from '../lib/view/view.ts';
 
 const out = (line: string): void => { process.stdout.write(`${line}\n`); };
 const err = (line: string): void => { process.stderr.write(`${line}\n`); };
@@ -59,7 +61,7 @@ async function producerFor(command: Command, flags: ProducerFlags): Promise<Hots
     ...(flags.traceId ? { traceId: flags.traceId } : {}),
   };
   return createProducer({
-    kafka: { brokers, clientId: 'hotstate-cli' },
+    kafka: { brokers, clientId: 'hotstate-cli', logger: cliLogger },
     registryUrl,
     topic: flags.topic,
     ...(flags.schema ? { schema: readFileSync(flags.schema, 'utf8') } : {}),
@@ -126,7 +128,56 @@ withProducerOptions(program.command('watch').description('keep a topic equal to 
     }
   });
 
-const topics = program.command('topics').description('dataset topics (compacted, safe settings)');
+const viewCommand = (name: string, description: string): Command => program.command(name).description(description)
+  .requiredOption('-t, --topic <topic>', 'dataset topic')
+  .option('--no-progress', 'no replay progress bar');
+const targetOf = (command: Command, topic: string) => ({ ...connection(command), topic });
+const withView = async (command: Command, topic: string, progress: boolean, use: (view: HotstateView) => Promise<number> | number): Promise<void> => {
+  const view = await readyView(targetOf(command, topic), progress && process.stderr.isTTY);
+  try {
+    process.exitCode = await use(view);
+  } finally {
+    await view.close();
+  }
+};
+const untilSignal = (): AbortSignal => {
+  const stop = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stop.abort(); });
+  return stop.signal;
+};
+
+viewCommand('get', 'print keys as NDJSON (exit 6 when one is missing)')
+  .argument('<keys...>')
+  .action(async (keys: string[], flags: { topic: string; progress: boolean }, command: Command) => {
+    await withView(command, flags.topic, flags.progress, (view) => get(view, keys, out, err));
+  });
+viewCommand('dump', 'print a whole dataset at its current version as NDJSON')
+  .option('--prefix <prefix>', 'only keys with this prefix', '')
+  .action(async (flags: { topic: string; progress: boolean; prefix: string }, command: Command) => {
+    await withView(command, flags.topic, flags.progress, (view) => dump(view, flags.prefix, out, err));
+  });
+viewCommand('tail', 'print changes live as NDJSON until Ctrl-C')
+  .option('--prefix <prefix>', 'only keys with this prefix', '')
+  .action(async (flags: { topic: string; progress: boolean; prefix: string }, command: Command) => {
+    await withView(command, flags.topic, flags.progress, (view) => tail(view, flags.prefix, out, untilSignal()));
+  });
+withProducerOptions(program.command('sync').description('reconcile a whole-dataset file with the topic: upsert changed keys, delete removed ones'))
+  .requiredOption('-f, --file <file>', 'the dataset file (JSON, NDJSON or CSV)')
+  .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['json', 'ndjson', 'csv']))
+  .option('--key-field <name>', 'field holding the key in records', 'key')
+  .option('--dry-run', 'print the plan, send nothing', false)
+  .action(async (flags: ProducerFlags & { file: string; format?: DatasetFormat; keyField: string; dryRun: boolean }, command: Command) => {
+    const format = flags.format ?? formatOf(flags.file);
+    if (!format) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot tell the format of ${flags.file} from its extension; pass --format json|ndjson|csv`);
+    const producer = await producerFor(command, flags);
+    try {
+      await withView(command, flags.topic, true, (view) => syncFile(view, producer, { file: flags.file, format, keyField: flags.keyField, dryRun: flags.dryRun }, out, err));
+    } finally {
+      await producer.close();
+    }
+  });
+
+const topics = program.command('topics').alias('topic').description('dataset topics (compacted, safe settings)');
 const topicSpecOptions = (command: Command): Command => command
   .option('--partitions <n>', 'partition count', positiveInt)
   .option('--replication-factor <n>', 'replication factor', positiveInt)
@@ -139,20 +190,20 @@ const specOf = (topic: string, flags: TopicFlags) => ({
   ...(flags.replicationFactor ? { replicationFactor: flags.replicationFactor } : {}),
   ...(flags.minInsyncReplicas ? { minInsyncReplicas: flags.minInsyncReplicas } : {}),
 });
-topicSpecOptions(topics.command('ensure <topic>').description('create the topic compacted if missing; refuse an existing unsafe one'))
+topicSpecOptions(topics.command('ensure <topic>').alias('create').description('create the topic compacted if missing; refuse an existing unsafe one'))
   .action(async (topic: string, flags: TopicFlags, command: Command) => {
     const configs = Object.fromEntries(flags.config.map((entry) => {
       const at = entry.indexOf('=');
       if (at < 1) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `--config ${entry}: expected name=value`);
       return [entry.slice(0, at), entry.slice(at + 1)];
     }));
-    const kafka = createKafka({ brokers: connection(command).brokers, clientId: 'hotstate-cli' });
+    const kafka = createKafka({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger });
     await ensureDatasetTopic(kafka, { ...specOf(topic, flags), configs });
     out(`topic ${topic} is a compacted dataset topic`);
   });
 topicSpecOptions(topics.command('verify <topic>').description('check an existing topic; exit 3 naming every unsafe setting'))
   .action(async (topic: string, flags: TopicFlags, command: Command) => {
-    const kafka = createKafka({ brokers: connection(command).brokers, clientId: 'hotstate-cli' });
+    const kafka = createKafka({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger });
     const problems = topicProblems(await describeTopic(kafka, topic), specOf(topic, flags));
     if (problems.length > 0) throw new HotstateError('HOTSTATE_ERR_TOPIC_SETTINGS', `topic ${topic} is not safe as a dataset topic:\n  - ${problems.join('\n  - ')}`);
     out(`topic ${topic}: ok`);
@@ -167,7 +218,7 @@ schemas.command('check').description('check each version against the previous on
     for (const f of findings) (f.ok ? out : err)(`${f.ok ? 'ok  ' : 'FAIL'} ${f.subject} ${f.file}: ${f.detail}`);
     if (findings.some((f) => !f.ok)) process.exitCode = exitCodes.invalid;
   });
-schemas.command('register').description('register every version in order (no-op for registered ones)')
+schemas.command('register').alias('push').description('register every version in order (no-op for registered ones)')
   .option('--dir <dir>', 'catalog folder', 'schemas')
   .option('--subject-prefix <prefix>', 'subjects are <prefix><topic>-value', '')
   .action(async (flags: { dir: string; subjectPrefix: string }, command: Command) => {

@@ -5,8 +5,9 @@ import type { logCreator } from 'kafkajs';
 
 export type { Logger };
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({ name: options.name ?? 'hotstate', level: options.level ?? 'info' });
+/** JSON logs to stdout, or to stderr (`stderr: true`) for command-line tools whose stdout carries data. */
+export function createLogger(options: { level?: string; name?: string; stderr?: boolean } = {}): Logger {
+  return pino({ name: options.name ?? 'hotstate', level: options.level ?? 'info' }, pino.destination(options.stderr ? 2 : 1));
 }
 
 // Known, deliberate: our producer bounds retries (a stopped broker must fail, not hang), which kafkajs warns about

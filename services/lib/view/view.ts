@@ -523,6 +523,17 @@ export class HotstateView extends EventEmitter {
     return entry === undefined ? undefined : this.toItem<T>(key, entry);
   }
 
+  /** The stored Confluent-framed value bytes of a key (for byte-exact comparisons), or undefined. */
+  valueBytes(key: string): Buffer | undefined {
+    const entry = this.store.get(key);
+    return entry === undefined ? undefined : entryValueBytes(entry);
+  }
+
+  /** Every key currently held (a synchronous pass, so from one version). */
+  keys(): string[] {
+    return [...this.store.entries()].map(([key]) => key);
+  }
+
   has(key: string): boolean {
     return this.store.get(key) !== undefined;
   }

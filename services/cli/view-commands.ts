@@ -1,0 +1,125 @@
+// CLI commands that read a dataset through a view: get, dump, tail, sync.
+import { readFile } from 'node:fs/promises';
+import { SingleBar } from 'cli-progress';
+import { formatProblem, type Problem } from '../lib/errors.ts';
+import { parseDatasetFile, type DatasetFormat } from '../lib/input/dataset-file.ts';
+import type { HotstateProducer } from '../lib/producer/producer.ts';
+import type { PreparedRecord } from '../lib/producer/prepare.ts';
+import { createView, type HotstateView, type Item } from '../lib/view/view.ts';
+import { createLogger } from '../lib/logger.ts';
+
+/** The CLI's stdout carries data only: logs go to stderr, warnings and worse. */
+export const cliLogger = createLogger({ name: 'hotstate-cli', level: 'warn', stderr: true });
+import type { Print } from './emit.ts';
+import { exitCodes } from './exit-codes.ts';
+
+export interface ViewTarget {
+  readonly brokers: string[];
+  readonly registryUrl: string;
+  readonly topic: string;
+}
+
+/** Opens a view and waits until it is ready, with a progress bar on a terminal. */
+export async function readyView(target: ViewTarget, progress: boolean): Promise<HotstateView> {
+  const view = await createView({ kafka: { brokers: target.brokers, clientId: 'hotstate-cli', logger: cliLogger }, registryUrl: target.registryUrl, topic: target.topic, healthCheckIntervalMs: 60_000, logger: cliLogger });
+  const bar = progress ? new SingleBar({ stream: process.stderr, format: 'replay [{bar}] {percentage}% {value} records, ETA {eta}s' }) : undefined;
+  bar?.start(100, 0);
+  const timer = bar ? setInterval(() => { bar.update(Math.round(view.progress().share * 100), { value: view.progress().records }); }, 200) : undefined;
+  try {
+    await view.ready;
+  } finally {
+    clearInterval(timer);
+    bar?.stop();
+  }
+  return view;
+}
+
+const line = (item: Item): string => JSON.stringify({ key: item.key, value: item.value, partition: item.partition, offset: item.offset, timestamp: item.timestamp, schemaId: item.schemaId });
+
+export function get(view: HotstateView, keys: string[], out: Print, err: Print): number {
+  let missing = 0;
+  for (const key of keys) {
+    const item = view.get(key);
+    if (item) out(line(item));
+    else {
+      err(`no key ${JSON.stringify(key)} in ${view.topic} at version ${view.token}`);
+      missing++;
+    }
+  }
+  return missing > 0 ? exitCodes.notFound : exitCodes.ok;
+}
+
+/** Every item of one version as NDJSON, then the version token on stderr. */
+export function dump(view: HotstateView, prefix: string, out: Print, err: Print): number {
+  const snapshot = view.snapshot();
+  try {
+    let count = 0;
+    for (const item of snapshot.items({ prefix })) {
+      out(line(item));
+      count++;
+    }
+    err(`dumped ${String(count)} key(s) of ${view.topic} at version ${snapshot.token}`);
+  } finally {
+    snapshot.release();
+  }
+  return exitCodes.ok;
+}
+
+/** Prints changes as NDJSON until the signal aborts. */
+export async function tail(view: HotstateView, prefix: string, out: Print, stop: AbortSignal): Promise<number> {
+  const unsubscribe = view.onChange((change) => {
+    out(JSON.stringify({ key: change.key, value: change.value ?? null, previous: change.previous ?? null, partition: change.partition, offset: change.offset, timestamp: change.timestamp }));
+  }, { prefix });
+  await new Promise<void>((resolve) => { stop.addEventListener('abort', () => { resolve(); }, { once: true }); });
+  unsubscribe();
+  return exitCodes.ok;
+}
+
+export interface SyncFileOptions {
+  readonly file: string;
+  readonly format: DatasetFormat;
+  readonly keyField: string;
+  readonly dryRun: boolean;
+}
+
+/**
+ * Reconciles a whole-dataset file with what the topic holds now (read through a view): upserts for keys whose
+ * encoded value differs, tombstones for keys the file no longer has, nothing for the others.
+ */
+export async function syncFile(view: HotstateView, producer: HotstateProducer, options: SyncFileOptions, out: Print, err: Print): Promise<number> {
+  let dataset: Map<string, unknown>;
+  try {
+    dataset = parseDatasetFile(options.file, await readFile(options.file), { format: options.format, keyField: options.keyField, type: producer.schemaType });
+  } catch (error) {
+    err((error as Error).message);
+    return exitCodes.invalid;
+  }
+  const problems: Problem[] = [];
+  const changed: PreparedRecord[] = [];
+  for (const [key, value] of dataset) {
+    const prepared = producer.prepare({ key, value });
+    if (!prepared.ok) problems.push(...prepared.problems);
+    else if (!prepared.record.value?.equals(view.valueBytes(key) ?? Buffer.alloc(0))) changed.push(prepared.record);
+  }
+  if (problems.length > 0) {
+    for (const problem of problems) err(formatProblem(problem));
+    err(`${options.file}: ${String(problems.length)} problem(s); nothing sent`);
+    return exitCodes.invalid;
+  }
+  const removed = view.keys().filter((key) => !dataset.has(key));
+  const tombstones = removed.flatMap((key) => {
+    const prepared = producer.prepare({ key, value: null });
+    return prepared.ok ? [prepared.record] : [];
+  });
+  const unchanged = dataset.size - changed.length;
+  for (const record of changed) out(`${options.dryRun ? 'would upsert' : 'upsert'} ${record.key}`);
+  for (const key of removed) out(`${options.dryRun ? 'would delete' : 'delete'} ${key}`);
+  const summary = `${String(changed.length)} upsert(s), ${String(removed.length)} delete(s), ${String(unchanged)} unchanged (topic at ${view.token})`;
+  if (options.dryRun) {
+    out(`plan: ${summary}; dry run, nothing sent`);
+    return exitCodes.ok;
+  }
+  const { token } = await producer.sendPrepared([...changed, ...tombstones]);
+  out(`synced: ${summary}${changed.length + removed.length > 0 ? `; version token: ${token}` : ''}`);
+  return exitCodes.ok;
+}
