@@ -1,7 +1,8 @@
 // HTTP plumbing shared by the services: the error body format, status codes per error code, and the Fastify
 // error handlers. Error bodies: {"error": {"code": "HOTSTATE_ERR_...", "message": "...", "problems"?: [...]}};
 // never a stack trace.
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
 import { HotstateError, ValidationError, type ErrorCode } from '../lib/errors.ts';
 
 const statusByCode: Partial<Record<ErrorCode, number>> = {
@@ -58,4 +59,20 @@ export function refuseWhileShuttingDown(app: FastifyInstance, shuttingDown: () =
     void reply.header('connection', 'close');
     done(new HotstateError('HOTSTATE_ERR_NOT_READY', 'the service is shutting down; retry against another instance', { retriable: true }));
   });
+}
+
+/** A Fastify instance with the services' common settings: our logger, body limit, error format, drain on shutdown. */
+export function createHttpApp(logger: Logger, bodyLimitBytes: number, shuttingDown: () => boolean): FastifyInstance {
+  const app = Fastify({
+    // The cast keeps the instance typed with Fastify's base logger (pino's own type makes a different generic).
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: bodyLimitBytes,
+    // Per-request logs would cost more than a key read; errors are still logged by our error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: false, // refuseWhileShuttingDown answers instead, in the documented error format
+  });
+  installErrorHandlers(app);
+  refuseWhileShuttingDown(app, shuttingDown);
+  return app;
 }

@@ -1,62 +1,107 @@
-// Demo: emit a few price updates (and one delete) through the producer library, then replay the topic from the
-// beginning into an in-memory map and print it with each key's version (partition/offset). `npm run demo`.
-import { readFileSync } from 'node:fs';
+// The demo (`npm run demo`): starts the local Kafka + registry (unless already running), creates the sample
+// datasets, starts the state and ingest services, and runs an upstream emitter that keeps sending price ticks
+// through the ingest service. Ctrl-C (or --seconds N) stops everything it started.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { connectionFromEnv, projectRoot } from '../../infra/settings.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { down, up } from '../../infra/launcher.ts';
+import { loadInfraSettings, projectRoot } from '../../infra/settings.ts';
 import { createKafka } from '../lib/kafka/client.ts';
-import { readToEnd } from '../lib/kafka/read-to-end.ts';
 import { ensureDatasetTopic } from '../lib/kafka/topics.ts';
-import { createProducer } from '../lib/producer/producer.ts';
-import { createSchemaRegistry } from '../lib/registry.ts';
+import { loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
 
-const topic = 'demo.instrument-prices';
-const { brokers, registryUrl } = connectionFromEnv();
+const { values } = parseArgs({ options: { seconds: { type: 'string' } } });
+const runFor = values.seconds === undefined ? undefined : Number(values.seconds);
+const statePort = Number(process.env.HOTSTATE_DEMO_STATE_PORT ?? 8080);
+const ingestPort = Number(process.env.HOTSTATE_DEMO_INGEST_PORT ?? 8090);
+const token = 'demo-ingest-token-change-me';
+const say = (line: string): void => { process.stdout.write(`${line}\n`); };
 
-interface Price {
-  instrument: string;
-  price: number;
-  currency: string;
-  updatedAt: number;
-  venue?: string | null;
-}
-
-const price = (instrument: string, value: number, currency: string, venue: string | null = null): Price => ({ instrument, price: value, currency, updatedAt: Date.now(), venue });
-const updates: Array<[string, Price | null]> = [
-  ['ACME', price('ACME', 101.25, 'EUR', 'XPAR')],
-  ['GLOBEX', price('GLOBEX', 55.1, 'USD')],
-  ['INITECH', price('INITECH', 12, 'GBP')],
-  ['ACME', price('ACME', 101.4, 'EUR', 'XPAR')],
-  ['UMBRELLA', price('UMBRELLA', 7.5, 'CHF')],
-  ['INITECH', null], // tombstone: INITECH is deleted
-];
+const settings = loadInfraSettings();
+const infra = await up(settings, (line) => { say(`infra: ${line}`); });
+const brokers = infra.endpoints.kafkaBrokers;
+const registryUrl = infra.endpoints.schemaRegistryUrl;
 
 const kafka = createKafka({ brokers, clientId: 'hotstate-demo' });
-await ensureDatasetTopic(kafka, { topic, partitions: 3 });
-const producer = await createProducer({
-  kafka: { brokers, clientId: 'hotstate-demo' },
-  registryUrl,
-  topic,
-  schema: readFileSync(join(projectRoot, 'schemas', 'instrument-prices', 'v2.avsc'), 'utf8'),
-  registerSchema: true,
-  headers: { source: 'hotstate-demo' },
-});
-console.log(`topic ${topic} (compacted, 3 partitions), value schema id ${String(producer.schemaId)} under ${topic}-value\n`);
-for (const [key, value] of updates) {
-  const write = value ? await producer.upsert(key, value) : await producer.delete(key);
-  console.log(`${write.operation.padEnd(6)} ${key.padEnd(9)} -> partition ${String(write.partition)} offset ${String(write.offset)}  token ${write.token}`);
-}
-await producer.close();
+for (const topic of ['instrument-prices', 'feature-flags']) await ensureDatasetTopic(kafka, { topic, partitions: 3 });
+await registerCatalog(loadCatalog(join(projectRoot, 'schemas')), registryUrl);
 
-// Replay: read every partition from the beginning up to the end offsets captured now.
-const registry = createSchemaRegistry(registryUrl);
-const state = new Map<string, { value: Price; partition: number; offset: number }>();
-for (const record of await readToEnd(kafka, topic)) {
-  const key = record.key?.toString('utf8') ?? '';
-  if (record.value === null) state.delete(key);
-  else state.set(key, { value: (await registry.decode(record.value)) as Price, partition: record.partition, offset: record.offset });
+const children: ChildProcess[] = [];
+function startService(name: 'state' | 'ingest', port: number, extra: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')], {
+    env: {
+      ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, HOTSTATE_DATASETS: 'instrument-prices,feature-flags',
+      HOTSTATE_HTTP_HOST: '127.0.0.1', HOTSTATE_HTTP_PORT: String(port), HOTSTATE_LOG_LEVEL: 'warn', ...extra,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+startService('state', statePort);
+startService('ingest', ingestPort, { HOTSTATE_INGEST_TOKEN: token });
+const stateUrl = `http://127.0.0.1:${String(statePort)}`;
+const ingestUrl = `http://127.0.0.1:${String(ingestPort)}`;
+for (const url of [stateUrl, ingestUrl]) {
+  const deadline = Date.now() + 60_000;
+  while (!(await fetch(`${url}/readyz`).then((r) => r.ok, () => false))) {
+    if (Date.now() > deadline || children.some((c) => c.exitCode !== null)) throw new Error(`${url} did not become ready`);
+    await sleep(200);
+  }
 }
 
-console.log(`\nreplayed state (${String(state.size)} keys):`);
-for (const [key, { value, partition, offset }] of [...state].sort(([a], [b]) => a.localeCompare(b))) {
-  console.log(`  ${key.padEnd(9)} ${value.price.toFixed(2).padStart(8)} ${value.currency} ${(value.venue ?? '-').padEnd(5)} version ${String(partition)}/${String(offset)}`);
+async function stopAll(code: number): Promise<never> {
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((child) => new Promise((resolve) => {
+    if (child.exitCode === null) child.once('exit', resolve);
+    else resolve(undefined);
+  })));
+  if (infra.started.length > 0) {
+    say('stopping the local infrastructure this demo started');
+    await down(settings);
+  }
+  say('demo stopped');
+  process.exit(code);
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { void stopAll(0); });
+
+say(`
+hotstate demo is running — Ctrl-C stops everything it started.
+  state service   ${stateUrl}/v1/datasets
+                  ${stateUrl}/v1/datasets/instrument-prices/keys/ACME
+                  ${stateUrl}/v1/datasets/instrument-prices/items?limit=5
+                  curl -N ${stateUrl}/v1/datasets/instrument-prices/changes   (live change feed)
+  ingest service  curl -X PUT -H 'authorization: Bearer ${token}' -H 'content-type: application/json' \\
+                    -d '{"instrument":"ACME","price":1,"currency":"EUR","updatedAt":0,"venue":null}' ${ingestUrl}/v1/datasets/instrument-prices/records/ACME
+  metrics         ${stateUrl}/metrics   ${ingestUrl}/metrics
+  CLI             KAFKA_BROKERS=${brokers.join(',')} SCHEMA_REGISTRY_URL=${registryUrl} npm run hotstate -- tail -t instrument-prices
+`);
+
+// The upstream emitter: random-walk price ticks for 20 instruments, 10 per second, through the ingest service.
+const instruments = ['ACME', 'GLOBEX', 'INITECH', 'UMBRELLA', 'HOOLI', 'STARK', 'WAYNE', 'WONKA', 'TYRELL', 'CYBERDYNE',
+  'SOYLENT', 'MASSIVE', 'VANDELAY', 'PIEDPIPER', 'AVIATO', 'BLUTH', 'DUNDER', 'GRINGOTTS', 'OSCORP', 'APERTURE'];
+const prices = new Map(instruments.map((name, i) => [name, 50 + i * 7]));
+const began = Date.now();
+let ticks = 0;
+let lastToken = '';
+for (;;) {
+  const name = instruments[Math.floor(Math.random() * instruments.length)] ?? 'ACME';
+  const price = Math.max(1, (prices.get(name) ?? 100) * (1 + (Math.random() - 0.5) / 50));
+  prices.set(name, price);
+  const response = await fetch(`${ingestUrl}/v1/datasets/instrument-prices/records/${name}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ instrument: name, price: Math.round(price * 100) / 100, currency: 'EUR', updatedAt: Date.now(), venue: 'XPAR' }),
+  }).catch(() => undefined);
+  if (response?.ok) {
+    ticks++;
+    lastToken = ((await response.json()) as { token: string }).token;
+  }
+  if (response?.ok && ticks % 50 === 0) {
+    const acme = (await fetch(`${stateUrl}/v1/datasets/instrument-prices/keys/ACME?minVersion=${lastToken}`).then((r) => r.json(), () => undefined)) as { value?: { price: number } } | undefined;
+    say(`emitted ${String(ticks)} ticks; state service ACME = ${String(acme?.value?.price ?? '(not yet)')}`);
+  }
+  if (runFor !== undefined && Date.now() - began > runFor * 1000) await stopAll(0);
+  await sleep(100);
 }

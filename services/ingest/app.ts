@@ -1,13 +1,13 @@
 // The ingest service's HTTP app, built without listening: upserts, deletes and batches for each dataset, behind a
 // bearer token, validated against the dataset's schema before anything is sent.
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { HotstateError } from '../lib/errors.ts';
 import type { HotstateProducer, WriteResult } from '../lib/producer/producer.ts';
 import type { Update } from '../lib/producer/prepare.ts';
-import { installErrorHandlers, refuseWhileShuttingDown } from '../common/http.ts';
+import { createHttpApp } from '../common/http.ts';
 
 export interface IngestAppOptions {
   readonly producers: ReadonlyMap<string, HotstateProducer>;
@@ -22,16 +22,7 @@ export interface IngestAppOptions {
 const writeBody = (w: WriteResult): Record<string, unknown> => ({ key: w.key, operation: w.operation, partition: w.partition, offset: w.offset, token: w.token });
 
 export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
-  const app = Fastify({
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- keeps Fastify's base logger type
-    loggerInstance: options.logger as FastifyBaseLogger,
-    bodyLimit: options.bodyLimitBytes,
-    return503OnClosing: false, // refuseWhileShuttingDown answers instead, in the documented error format
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- renamed in Fastify 6
-    disableRequestLogging: true,
-  });
-  installErrorHandlers(app);
-  refuseWhileShuttingDown(app, options.shuttingDown);
+  const app = createHttpApp(options.logger, options.bodyLimitBytes, options.shuttingDown);
   const expected = Buffer.from(`Bearer ${options.token}`);
 
   app.addHook('onRequest', (request, _reply, done) => {

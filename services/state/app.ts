@@ -1,10 +1,10 @@
 // The state service's HTTP app, built without listening (tests inject requests; main.ts listens).
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { HotstateError } from '../lib/errors.ts';
 import type { HotstateView, Item } from '../lib/view/view.ts';
-import { installErrorHandlers, refuseWhileShuttingDown } from '../common/http.ts';
+import { createHttpApp } from '../common/http.ts';
 import { CursorStore } from './cursors.ts';
 import type { ChangeLog } from './change-log.ts';
 
@@ -27,18 +27,7 @@ const itemBody = (item: Item): Record<string, unknown> => ({
 });
 
 export function buildStateApp(options: StateAppOptions): FastifyInstance {
-  const app = Fastify({
-    // The cast keeps the instance typed with Fastify's base logger (pino's own type makes a different generic).
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
-    loggerInstance: options.logger as FastifyBaseLogger,
-    bodyLimit: options.bodyLimitBytes,
-    return503OnClosing: false, // refuseWhileShuttingDown answers instead, in the documented error format
-    // Per-request logs would cost more than a key read; errors are still logged. (Fastify 6 renames this option.)
-    // eslint-disable-next-line @typescript-eslint/no-deprecated
-    disableRequestLogging: true,
-  });
-  installErrorHandlers(app);
-  refuseWhileShuttingDown(app, options.shuttingDown);
+  const app = createHttpApp(options.logger, options.bodyLimitBytes, options.shuttingDown);
   const cursors = new CursorStore(options.cursorTtlMs);
   app.addHook('onClose', () => { cursors.closeAll(); });
 
