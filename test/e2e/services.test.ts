@@ -159,6 +159,27 @@ describe('services end to end', () => {
     assert.deepEqual(acknowledged.filter((key) => !inTopic.has(key)), [], 'no acknowledged write lost');
   });
 
+  test('state service SIGTERM during reads: accepted reads finish, no 5xx but the documented 503, exit 0', async (t) => {
+    const topic = await dataset(t);
+    const { ingest, state } = await services(t, topic);
+    const written = await json(await fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify(price('A')) }));
+    const statuses: Array<number | string> = [];
+    const reads = Array.from({ length: 200 }, (_, i) => new Promise<void>((resolve) => {
+      setTimeout(() => {
+        fetch(`${state.url}/v1/datasets/${topic}/keys/A?minVersion=${String(written.token)}`)
+          .then(async (r) => { statuses.push(r.status === 503 ? `503 ${((await r.json()) as { error: { code: string } }).error.code}` : r.status); })
+          .catch(() => { statuses.push('refused'); })
+          .finally(resolve);
+      }, i * 2);
+    }));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const exitCode = await state.stop('SIGTERM');
+    await Promise.all(reads);
+    assert.equal(exitCode, 0, state.output.join('\n'));
+    assert.ok(statuses.includes(200));
+    assert.deepEqual(statuses.filter((s) => typeof s === 'number' ? s >= 500 : s.startsWith('5') && s !== '503 HOTSTATE_ERR_NOT_READY'), []);
+  });
+
   test('bad configuration: exit 2 with every problem listed, no secret echoed', async () => {
     const { output, exited } = runService('ingest', { KAFKA_BROKERS: 'not a broker', SCHEMA_REGISTRY_URL: 'nope', HOTSTATE_DATASETS: '', HOTSTATE_INGEST_TOKEN: 'short-secret', HOTSTATE_HTTP_PORT: '99999' });
     assert.equal(await exited, 2);
