@@ -12,6 +12,7 @@ import { checkCatalog, loadCatalog, registerCatalog } from '../lib/schemas/catal
 import { emit } from './emit.ts';
 import { exitCodeFor, exitCodes } from './exit-codes.ts';
 import { watchFile } from './watch.ts';
+import { top } from './top.ts';
 import { cliLogger, dump, get, readyView, syncFile, tail } from './view-commands.ts';
 import type { HotstateView } from '../lib/view/view.ts';
 
@@ -175,6 +176,14 @@ withProducerOptions(program.command('sync').description('reconcile a whole-datas
     } finally {
       await producer.close();
     }
+  });
+
+program.command('top').description('per dataset and partition: end offset, position, lag and readiness of running state services')
+  .argument('<url...>', 'state service base URLs, e.g. http://127.0.0.1:8080')
+  .option('--once', 'print once and exit', false)
+  .option('--interval <ms>', 'refresh interval', positiveInt, 1000)
+  .action(async (urls: string[], flags: { once: boolean; interval: number }) => {
+    process.exitCode = await top(urls, { once: flags.once, intervalMs: flags.interval }, out, untilSignal());
   });
 
 const topics = program.command('topics').alias('topic').description('dataset topics (compacted, safe settings)');

@@ -3,6 +3,8 @@
 // never a stack trace.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { httpMetrics } from '../lib/metrics.ts';
 import { HotstateError, ValidationError, type ErrorCode } from '../lib/errors.ts';
 
 const statusByCode: Partial<Record<ErrorCode, number>> = {
@@ -61,8 +63,16 @@ export function refuseWhileShuttingDown(app: FastifyInstance, shuttingDown: () =
   });
 }
 
-/** A Fastify instance with the services' common settings: our logger, body limit, error format, drain on shutdown. */
-export function createHttpApp(logger: Logger, bodyLimitBytes: number, shuttingDown: () => boolean): FastifyInstance {
+export interface HttpAppOptions {
+  readonly service: 'state' | 'ingest';
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  readonly bodyLimitBytes: number;
+  readonly shuttingDown: () => boolean;
+}
+
+/** A Fastify instance with the services' common settings: logger, body limit, error format, drain, HTTP metrics. */
+export function createHttpApp({ service, logger, metrics, bodyLimitBytes, shuttingDown }: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     // The cast keeps the instance typed with Fastify's base logger (pino's own type makes a different generic).
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
@@ -74,5 +84,12 @@ export function createHttpApp(logger: Logger, bodyLimitBytes: number, shuttingDo
   });
   installErrorHandlers(app);
   refuseWhileShuttingDown(app, shuttingDown);
+  const http = httpMetrics(metrics);
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    http.requests.inc({ service, method: request.method, route, status: String(reply.statusCode) });
+    http.duration.observe({ service, method: request.method, route }, reply.elapsedTime / 1000);
+    done();
+  });
   return app;
 }

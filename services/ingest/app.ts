@@ -22,7 +22,7 @@ export interface IngestAppOptions {
 const writeBody = (w: WriteResult): Record<string, unknown> => ({ key: w.key, operation: w.operation, partition: w.partition, offset: w.offset, token: w.token });
 
 export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
-  const app = createHttpApp(options.logger, options.bodyLimitBytes, options.shuttingDown);
+  const app = createHttpApp({ service: 'ingest', logger: options.logger, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes, shuttingDown: options.shuttingDown });
   const expected = Buffer.from(`Bearer ${options.token}`);
 
   app.addHook('onRequest', (request, _reply, done) => {

@@ -1,23 +1,10 @@
 // Ingest service entry point: one producer per dataset (writing with the latest registered schema), HTTP writes.
-import { collectDefaultMetrics, Registry } from 'prom-client';
-import { ingestServiceSchema, loadConfig } from '../common/config.ts';
-import { createLifecycle } from '../common/lifecycle.ts';
-import { createLogger } from '../lib/logger.ts';
+import { ingestServiceSchema } from '../common/config.ts';
+import { bootstrap } from '../common/bootstrap.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
 import { buildIngestApp } from './app.ts';
 
-const logger = createLogger({ name: 'hotstate-ingest' });
-let config;
-try {
-  config = loadConfig(ingestServiceSchema, process.env);
-} catch (error) {
-  logger.fatal((error as Error).message);
-  process.exit(2);
-}
-logger.level = config.HOTSTATE_LOG_LEVEL;
-const metrics = new Registry();
-collectDefaultMetrics({ register: metrics });
-const lifecycle = createLifecycle(logger, config.HOTSTATE_SHUTDOWN_TIMEOUT_MS);
+const { config, logger, metrics, lifecycle } = bootstrap('hotstate-ingest', ingestServiceSchema);
 
 const producers = new Map<string, HotstateProducer>();
 for (const dataset of config.HOTSTATE_DATASETS) {

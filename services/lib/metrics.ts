@@ -75,3 +75,23 @@ export function viewMetrics(registry: Registry): ViewMetrics {
     rebuilds: counter('hotstate_view_rebuilds_total', 'Replays started again from scratch, by reason.', ['topic', 'reason'] as const),
   };
 }
+
+export interface HttpMetrics {
+  readonly requests: Counter<'service' | 'method' | 'route' | 'status'>;
+  readonly duration: Histogram<'service' | 'method' | 'route'>;
+}
+
+/** HTTP metrics of the services; `route` is the route pattern (e.g. /v1/datasets/:dataset/keys/:key), never a key. */
+export function httpMetrics(registry: Registry): HttpMetrics {
+  const registers = [registry];
+  return {
+    requests: once(registry, 'hotstate_http_requests_total', () => new Counter({
+      name: 'hotstate_http_requests_total', help: 'HTTP requests answered, by route pattern and status code.',
+      labelNames: ['service', 'method', 'route', 'status'] as const, registers,
+    })),
+    duration: once(registry, 'hotstate_http_request_duration_seconds', () => new Histogram({
+      name: 'hotstate_http_request_duration_seconds', help: 'Time to answer an HTTP request (a change-feed stream counts until it ends).',
+      labelNames: ['service', 'method', 'route'] as const, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
+    })),
+  };
+}

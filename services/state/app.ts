@@ -27,7 +27,7 @@ const itemBody = (item: Item): Record<string, unknown> => ({
 });
 
 export function buildStateApp(options: StateAppOptions): FastifyInstance {
-  const app = createHttpApp(options.logger, options.bodyLimitBytes, options.shuttingDown);
+  const app = createHttpApp({ service: 'state', logger: options.logger, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes, shuttingDown: options.shuttingDown });
   const cursors = new CursorStore(options.cursorTtlMs);
   app.addHook('onClose', () => { cursors.closeAll(); });
 

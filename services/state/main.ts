@@ -1,24 +1,11 @@
 // State service entry point: reads the configuration, materializes every dataset as a view, serves HTTP.
-import { collectDefaultMetrics, Registry } from 'prom-client';
-import { loadConfig, stateServiceSchema } from '../common/config.ts';
-import { createLifecycle } from '../common/lifecycle.ts';
-import { createLogger } from '../lib/logger.ts';
+import { stateServiceSchema } from '../common/config.ts';
+import { bootstrap } from '../common/bootstrap.ts';
 import { HotstateView } from '../lib/view/view.ts';
 import { ChangeLog } from './change-log.ts';
 import { buildStateApp } from './app.ts';
 
-const logger = createLogger({ name: 'hotstate-state' });
-let config;
-try {
-  config = loadConfig(stateServiceSchema, process.env);
-} catch (error) {
-  logger.fatal((error as Error).message);
-  process.exit(2);
-}
-logger.level = config.HOTSTATE_LOG_LEVEL;
-const metrics = new Registry();
-collectDefaultMetrics({ register: metrics });
-const lifecycle = createLifecycle(logger, config.HOTSTATE_SHUTDOWN_TIMEOUT_MS);
+const { config, logger, metrics, lifecycle } = bootstrap('hotstate-state', stateServiceSchema);
 
 const views = new Map<string, HotstateView>();
 const changeLogs = new Map<string, ChangeLog>();

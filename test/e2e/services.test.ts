@@ -7,6 +7,7 @@ import { price, schemaText } from '../helpers/datasets.ts';
 import { createTestTopic, testKafka, testRegistry } from '../helpers/infra.ts';
 import { runService, serviceEnv, startService, waitReady, type RunningService } from '../helpers/services.ts';
 import { openFeed } from '../helpers/sse.ts';
+import { hotstate } from '../helpers/cli.ts';
 
 const token = 'test-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -50,6 +51,18 @@ describe('services end to end', () => {
     assert.deepEqual(many.missing, ['ACME']);
     const del = await fetch(`${ingest.url}/v1/datasets/${topic}/records/B`, { method: 'DELETE', headers: { authorization: auth.authorization } });
     assert.equal((await json(del)).operation, 'delete');
+    const metrics = await (await fetch(`${state.url}/metrics`)).text();
+    assert.match(metrics, /hotstate_http_requests_total\{service="state",method="GET",route="\/v1\/datasets\/:dataset\/keys\/:key",status="200"\} [1-9]/);
+    assert.match(metrics, /hotstate_view_ready\{topic="[^"]+"\} 1/);
+    assert.match(metrics, /nodejs_eventloop_lag_seconds /);
+    assert.match(await (await fetch(`${ingest.url}/metrics`)).text(), /hotstate_producer_records_total\{topic="[^"]+",operation="upsert"\} [1-9]/);
+
+    const table = hotstate(['top', '--once', state.url]);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trim().split('\n');
+    assert.match(lines[0] ?? '', /^INSTANCE\s+DATASET\s+PARTITION\s+END\s+POSITION\s+LAG\s+READY\s+KEYS$/);
+    assert.equal(lines.length, 4, 'one row per partition');
+    for (const row of lines.slice(1)) assert.match(row, new RegExp(`${topic}\\s+\\d\\s+(\\d+)\\s+\\1\\s+0\\s+yes\\s+\\d+$`));
   });
 
   test('listing pages all come from one version while writes continue', async (t) => {

@@ -39,3 +39,12 @@ test('prometheus.yml passes promtool', () => {
   assert.ok(!result.missing, 'promtool is not installed (apt-get install prometheus)');
   assert.ok(result.ok, result.out);
 });
+
+test('alert rules pass promtool check and their unit tests (stuck consumer, lag, not ready, poison, instance down)', () => {
+  const dir = join(projectRoot, 'infra', 'prometheus');
+  const checked = run('promtool', ['check', 'rules', join(dir, 'alerts.yml')]);
+  assert.ok(!checked.missing, 'promtool is not installed (apt-get install prometheus)');
+  assert.ok(checked.ok, checked.out);
+  const tested = spawnSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(tested.status, 0, `${tested.stdout}${tested.stderr}`);
+});

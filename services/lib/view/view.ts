@@ -82,6 +82,8 @@ export interface ViewStatus {
   readonly keys: number;
   readonly version: string;
   readonly progress: ReplayProgress;
+  /** Per partition: the view position, the latest end offset seen, and their difference. */
+  readonly partitions: ReadonlyArray<{ partition: number; position: number; end: number; lag: number }>;
 }
 
 interface BatchMessage {
@@ -111,6 +113,8 @@ export class HotstateView extends EventEmitter {
   private readonly poisoned = new Set<string>();
   private positions = new Map<number, number>();
   private ends = new Map<number, number>();
+  /** Latest end offset seen per partition (fetch high watermarks and health checks). */
+  private latestEnds = new Map<number, number>();
   private starts = new Map<number, number>();
   private consumer: Consumer | undefined;
   private groupId = '';
@@ -365,6 +369,7 @@ export class HotstateView extends EventEmitter {
     }
     this.countSchema(schemaId, sameSchema);
     this.replayRecords += batch.length;
+    this.latestEnds.set(partition, Math.max(highWatermark, this.latestEnds.get(partition) ?? 0));
     if (this.metrics) {
       if (upserts > 0) this.metrics.applied.inc({ topic: this.topic, operation: 'upsert' }, upserts);
       if (deletes > 0) this.metrics.applied.inc({ topic: this.topic, operation: 'delete' }, deletes);
@@ -457,7 +462,8 @@ export class HotstateView extends EventEmitter {
           await this.rebuild(`offset out of range: partition ${String(partition)} now starts at ${low}, records from ${String(position)} were removed before this view read them`);
           return;
         }
-        this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, Number(high) - position));
+        this.latestEnds.set(partition, Math.max(Number(high), this.latestEnds.get(partition) ?? 0));
+        this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, Number(high) - (this.positions.get(partition) ?? 0)));
       }
       const behind = offsets.some(({ partition, high }) => Number(high) > (this.positions.get(partition) ?? 0));
       this.metrics?.lagSeconds.set({ topic: this.topic }, behind && this.lastAppliedTimestamp > 0 ? Math.max(0, Date.now() - this.lastAppliedTimestamp) / 1000 : 0);
@@ -630,6 +636,10 @@ export class HotstateView extends EventEmitter {
       keys: this.store.size,
       version: this.token,
       progress: this.progress(),
+      partitions: [...this.positions].sort(([a], [b]) => a - b).map(([partition, position]) => {
+        const end = Math.max(this.latestEnds.get(partition) ?? 0, this.ends.get(partition) ?? 0, position);
+        return { partition, position, end, lag: end - position };
+      }),
     };
   }
 
