@@ -1,0 +1,74 @@
+// The shipped dashboard and alert rules against a real Prometheus scraping the real services while traffic runs.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { buildDashboard, panels } from '../../infra/grafana/dashboard.ts';
+import { projectRoot } from '../../infra/settings.ts';
+import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
+import { registerValueSchema } from '../../services/lib/registry.ts';
+import { price, schemaText } from '../helpers/datasets.ts';
+import { createTestTopic, testKafka, testRegistry } from '../helpers/infra.ts';
+import { startPrometheus } from '../helpers/prometheus.ts';
+import { rawSend } from '../helpers/raw.ts';
+import { serviceEnv, startService, waitReady } from '../helpers/services.ts';
+import { withAdmin } from '../../services/lib/kafka/client.ts';
+
+const token = 'monitoring-token-0123456789';
+
+test('the provisioned dashboard JSON is the one the code builds', () => {
+  const committed = JSON.parse(readFileSync(join(projectRoot, 'infra', 'grafana', 'dashboards', 'hotstate.json'), 'utf8')) as unknown;
+  assert.deepEqual(committed, JSON.parse(JSON.stringify(buildDashboard())), 'run `npm run dashboard` and commit the result');
+});
+
+test('every dashboard query and every alert rule works against real metrics while traffic runs', async (t) => {
+  const kafka = testKafka(t);
+  const topic = await createTestTopic(t, kafka, { partitions: 3 });
+  const dlq = `${topic}.hotstate-dlq`;
+  await ensureDatasetTopic(kafka, { topic: dlq });
+  t.after(() => withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [dlq] })));
+  await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
+  const [ingest, state] = await Promise.all([
+    startService(t, 'ingest', serviceEnv([topic], { HOTSTATE_INGEST_TOKEN: token })),
+    startService(t, 'state', serviceEnv([topic], { HOTSTATE_POISON_POLICY: 'dead-letter' })),
+  ]);
+  await waitReady(state);
+  const prometheus = await startPrometheus(t, 29090, [ingest.url, state.url].map((u) => u.replace('http://', '')));
+
+  // Traffic: writes through ingest, reads through the state service, and one poison record (decode error + dead letter).
+  await rawSend(t, topic, [{ key: 'poison', value: Buffer.from([9, 9, 9, 9, 9, 9]) }]);
+  const deadline = Date.now() + 12_000;
+  let i = 0;
+  while (Date.now() < deadline) {
+    const key = `K${String(i++ % 20)}`;
+    const put = await fetch(`${ingest.url}/v1/datasets/${topic}/records/${key}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(price(key, i)) });
+    const written = (await put.json()) as { token: string };
+    await fetch(`${state.url}/v1/datasets/${topic}/keys/${key}?minVersion=${written.token}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  const substitute = (expr: string): string => expr.replaceAll('$__rate_interval', '30s').replaceAll('$instance', '.*').replaceAll('$dataset', '.*');
+  for (const panel of panels) {
+    for (const query of panel.queries) {
+      const result = await prometheus.query(substitute(query.expr));
+      assert.ok(result.length > 0, `${panel.title}: no series for ${query.expr}`);
+    }
+  }
+  const ready = await prometheus.query(`hotstate_view_ready{topic="${topic}"}`);
+  assert.equal(ready[0]?.value[1], '1');
+  const deadLetters = await prometheus.query(`hotstate_view_dead_letters_total{topic="${topic}"}`);
+  assert.equal(deadLetters[0]?.value[1], '1');
+
+  // The alert rules: loaded, evaluated without error against these series, and every metric they name exists.
+  const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> } };
+  const loaded = rules.data.groups.flatMap((g) => g.rules);
+  const shipped = (parse(readFileSync(join(projectRoot, 'infra', 'prometheus', 'alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+  assert.deepEqual(loaded.map((r) => r.name).sort(), shipped.map((r) => r.alert).sort());
+  for (const rule of loaded) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError ?? ''}`);
+  for (const rule of shipped) {
+    for (const metric of new Set(rule.expr.match(/\b(hotstate_[a-z_]+|up)\b/g) ?? [])) {
+      assert.ok((await prometheus.query(`count(${metric})`)).length > 0, `${rule.alert}: ${metric} has no series`);
+    }
+  }
+});
