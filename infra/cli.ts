@@ -18,6 +18,7 @@ options:
   --brokers <1|3>       broker count for up (3 = RF 3, min ISR 2)      [HOTSTATE_KAFKA_BROKER_COUNT, 1]
   --kafka-port <port>   first broker's port                            [HOTSTATE_KAFKA_PORT, 9092]
   --registry-port <p>   schema registry port                           [HOTSTATE_REGISTRY_PORT, 8081]
+  --prometheus          with up: also start Prometheus (compose config, local targets)  [HOTSTATE_PROMETHEUS, off]
   --keep-data           with down: keep Kafka's data folders
   --lines <n>           with logs: how many lines                      [40]
   -h, --help            this text`;
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
       'kafka-port': { type: 'string' },
       'registry-port': { type: 'string' },
       'keep-data': { type: 'boolean', default: false },
+      prometheus: { type: 'boolean', default: false },
       lines: { type: 'string', default: '40' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   if (values.brokers !== undefined) env.HOTSTATE_KAFKA_BROKER_COUNT = values.brokers;
   if (values['kafka-port'] !== undefined) env.HOTSTATE_KAFKA_PORT = values['kafka-port'];
   if (values['registry-port'] !== undefined) env.HOTSTATE_REGISTRY_PORT = values['registry-port'];
+  if (values.prometheus) env.HOTSTATE_PROMETHEUS = '1';
   const settings = loadInfraSettings(env);
   const say = (line: string): void => {
     process.stdout.write(`infra: ${line}\n`);

@@ -8,12 +8,15 @@ import { findJava } from './java.ts';
 import { clusterIdFor, kafkaAnswers, kafkaNodeName, prepareKafkaNode, startKafkaNode, waitForKafka } from './kafka-broker.ts';
 import { liveRecord, logFile, portInUse, stop, type ProcessRecord } from './processes.ts';
 import { chooseRegistryRuntime, registryAnswers, registryName, startRegistry, waitForRegistry } from './schema-registry.ts';
+import { prometheusAnswers, prometheusName, startPrometheus, waitForPrometheus } from './prometheus-server.ts';
 import { brokerPort, endpoints, registryManagementPort, type Endpoints, type InfraSettings } from './settings.ts';
 
 export type Log = (line: string) => void;
 
 interface ClusterState {
   readonly brokerCount: 1 | 3;
+  readonly prometheus: boolean;
+  readonly prometheusPort: number;
   readonly kafkaPort: number;
   readonly registryPort: number;
   readonly kafkaVersion: string;
@@ -36,6 +39,7 @@ export function effectiveSettings(s: InfraSettings): InfraSettings {
 const componentNames = (s: InfraSettings): string[] => [
   ...Array.from({ length: s.brokerCount }, (_, i) => kafkaNodeName(i)),
   registryName,
+  ...(s.prometheus ? [prometheusName] : []),
 ];
 
 export interface UpResult {
@@ -63,9 +67,14 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
 
   const missingKafka = Array.from({ length: s.brokerCount }, (_, i) => i).filter((i) => !liveRecord(s.dir, kafkaNodeName(i)));
   const registryRunning = liveRecord(s.dir, registryName) !== undefined;
+  const prometheusMissing = s.prometheus && liveRecord(s.dir, prometheusName) === undefined;
   const started: ProcessRecord[] = [];
   try {
-    await assertPortsFree([...missingKafka.map((i) => brokerPort(s, i)), ...(registryRunning ? [] : [s.registryPort, registryManagementPort(s)])]);
+    await assertPortsFree([
+      ...missingKafka.map((i) => brokerPort(s, i)),
+      ...(registryRunning ? [] : [s.registryPort, registryManagementPort(s)]),
+      ...(prometheusMissing ? [s.prometheusPort] : []),
+    ]);
     if (missingKafka.length > 0 || !registryRunning) log(`fetching Kafka ${s.kafkaVersion} and Apicurio Registry ${registry.version} (cached in ${s.cacheDir})`);
     const [libs, jar] = await Promise.all([
       kafkaLibs(s.cacheDir, s.kafkaVersion, s.log4jVersion),
@@ -73,7 +82,7 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
     ]);
     mkdirSync(join(s.dir, 'run'), { recursive: true });
     writeFileSync(stateFile(s.dir), JSON.stringify({
-      brokerCount: s.brokerCount, kafkaPort: s.kafkaPort, registryPort: s.registryPort,
+      brokerCount: s.brokerCount, kafkaPort: s.kafkaPort, registryPort: s.registryPort, prometheus: s.prometheus, prometheusPort: s.prometheusPort,
       kafkaVersion: s.kafkaVersion, registryVersion: registry.version,
     } satisfies ClusterState, null, 2));
     const clusterId = clusterIdFor(s.dir);
@@ -86,10 +95,19 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
       started.push(startRegistry(s, jar, registry.java.executable));
       log(`started Apicurio Registry ${registry.version} on ${where.schemaRegistryUrl} (java ${registry.java.major})`);
     }
+    if (prometheusMissing) {
+      started.push(startPrometheus(s));
+      log(`started Prometheus on http://127.0.0.1:${String(s.prometheusPort)} scraping ${s.prometheusTargets.join(', ')}`);
+    }
     const kafkaRecords = componentNames(s).slice(0, s.brokerCount).map((name) => liveRecord(s.dir, name)).filter((r) => r !== undefined);
     const registryRecord = liveRecord(s.dir, registryName);
     if (kafkaRecords.length !== s.brokerCount || !registryRecord) throw new Error(`a component exited right after start; see ${join(s.dir, 'logs')}`);
-    await Promise.all([waitForKafka(s, kafkaRecords, where.kafkaBrokers), waitForRegistry(s, registryRecord, where.schemaRegistryUrl)]);
+    const prometheusRecord = s.prometheus ? liveRecord(s.dir, prometheusName) : undefined;
+    await Promise.all([
+      waitForKafka(s, kafkaRecords, where.kafkaBrokers),
+      waitForRegistry(s, registryRecord, where.schemaRegistryUrl),
+      ...(prometheusRecord ? [waitForPrometheus(s, prometheusRecord)] : []),
+    ]);
   } catch (error) {
     for (const record of started) await stop(s.dir, record.name, 10_000);
     throw error;
@@ -119,6 +137,7 @@ export async function down(requested: InfraSettings, options: { keepData?: boole
   if (!options.keepData) {
     // The registry keeps its schemas in memory, so Kafka data would point at schema ids that no longer exist.
     for (let i = 0; i < 3; i++) rmSync(join(s.dir, kafkaNodeName(i)), { recursive: true, force: true });
+    rmSync(join(s.dir, prometheusName), { recursive: true, force: true });
     rmSync(join(s.dir, 'cluster-id'), { force: true });
   }
   rmSync(stateFile(s.dir), { force: true });
@@ -146,15 +165,17 @@ export async function status(requested: InfraSettings): Promise<ComponentStatus[
   const where = endpoints(s);
   const kafkaUp = await kafkaAnswers(where.kafkaBrokers, s.brokerCount).catch(() => false);
   const registryUp = await registryAnswers(where.schemaRegistryUrl).catch(() => false);
+  const prometheusUp = s.prometheus && (await prometheusAnswers(s.prometheusPort).catch(() => false));
   return componentNames(s).map((name, index) => {
     const record = liveRecord(s.dir, name);
     const isRegistry = name === registryName;
+    const isPrometheus = name === prometheusName;
     return {
       name,
       ...(record ? { pid: record.pid } : {}),
       running: record !== undefined,
-      answering: isRegistry ? registryUp : kafkaUp,
-      endpoint: isRegistry ? where.schemaRegistryUrl : (where.kafkaBrokers[index] ?? ''),
+      answering: isPrometheus ? prometheusUp : isRegistry ? registryUp : kafkaUp,
+      endpoint: isPrometheus ? `http://127.0.0.1:${String(s.prometheusPort)}` : isRegistry ? where.schemaRegistryUrl : (where.kafkaBrokers[index] ?? ''),
       logFile: logFile(s.dir, name),
     };
   });

@@ -55,7 +55,7 @@ export function startDetached(dir: string, name: string, command: string, args: 
   const log = logFile(dir, name);
   const fd = openSync(log, 'w');
   const marker = markerFor(dir, name);
-  if (!args.includes(marker)) throw new Error(`internal: ${name} must be started with its marker ${marker}`);
+  if (!args.some((arg) => arg.includes(marker))) throw new Error(`internal: ${name} must be started with its marker ${marker}`);
   const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${name}: ${command} did not spawn`);

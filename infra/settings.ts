@@ -29,6 +29,12 @@ export interface InfraSettings {
   readonly registryPort: number;
   /** Registry heap in MiB. @defaultValue `384` */
   readonly registryHeapMb: number;
+  /** Also start Prometheus (Debian's `prometheus` binary) with the compose file's configuration. @defaultValue `false` */
+  readonly prometheus: boolean;
+  /** @defaultValue `9090` */
+  readonly prometheusPort: number;
+  /** What the local Prometheus scrapes as job `hotstate`. @defaultValue `127.0.0.1:8080,127.0.0.1:8090` (the demo's services) */
+  readonly prometheusTargets: string[];
   /** How long `up` waits for each component to become ready. @defaultValue `120000` */
   readonly startTimeoutMs: number;
 }
@@ -71,6 +77,9 @@ export function loadInfraSettings(env: Env = process.env, overrides: Partial<Inf
     registryPort: int('HOTSTATE_REGISTRY_PORT', 8081, 1024, 65535),
     registryHeapMb: int('HOTSTATE_REGISTRY_HEAP_MB', 384, 128, 16384),
     startTimeoutMs: int('HOTSTATE_INFRA_START_TIMEOUT_MS', 120_000, 1000, 3_600_000),
+    prometheus: env.HOTSTATE_PROMETHEUS === '1' || env.HOTSTATE_PROMETHEUS === 'true',
+    prometheusPort: int('HOTSTATE_PROMETHEUS_PORT', 9090, 1024, 65535),
+    prometheusTargets: (env.HOTSTATE_PROMETHEUS_TARGETS ?? '127.0.0.1:8080,127.0.0.1:8090').split(',').map((t) => t.trim()).filter(Boolean),
     ...overrides,
   };
   const lastKafkaPort = settings.kafkaPort + 2 * settings.brokerCount - 1;

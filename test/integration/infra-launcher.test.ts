@@ -69,6 +69,22 @@ describe('infra launcher', () => {
     assert.deepEqual(strayPids(dir), []);
   });
 
+  test('--prometheus: Prometheus with the compose configuration and local targets, stopped by down', async (t) => {
+    const { dir, env } = cluster(t, 29592, 28781);
+    const withPrometheus = { ...env, HOTSTATE_PROMETHEUS_PORT: '29190', HOTSTATE_PROMETHEUS_TARGETS: '127.0.0.1:28990' };
+    const up = infra(dir, withPrometheus, 'up', '--prometheus');
+    assert.equal(up.code, 0, up.out);
+    assert.match(infra(dir, withPrometheus, 'status').out, /prometheus\s+ready\s+http:\/\/127\.0\.0\.1:29190/);
+    const targets = (await (await fetch('http://127.0.0.1:29190/api/v1/targets')).json()) as { data: { activeTargets: Array<{ labels: { job: string; instance: string } }> } };
+    const byJob = Object.fromEntries(targets.data.activeTargets.map((target) => [target.labels.job, target.labels.instance]));
+    assert.deepEqual(byJob, { prometheus: '127.0.0.1:29190', 'schema-registry': '127.0.0.1:28782', hotstate: '127.0.0.1:28990' });
+    const rules = (await (await fetch('http://127.0.0.1:29190/api/v1/rules')).json()) as { data: { groups: Array<{ rules: unknown[] }> } };
+    assert.equal(rules.data.groups.flatMap((g) => g.rules).length, 6, 'the shipped alert rules are loaded');
+    assert.equal(infra(dir, withPrometheus, 'down').code, 0);
+    assert.deepEqual(strayPids(dir), []);
+    assert.equal(await portInUse(29190), false);
+  });
+
   test('three brokers: replication factor 3, min ISR 2', async (t) => {
     const { dir, env } = cluster(t, 29292, 28281);
     const up = infra(dir, env, 'up', '--brokers', '3');
