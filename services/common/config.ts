@@ -23,6 +23,7 @@ export const stateServiceSchema = z.object({
   HOTSTATE_POISON_POLICY: z.enum(['fail', 'skip', 'dead-letter']).default('skip'),
   HOTSTATE_CURSOR_TTL_MS: int(60_000, 1000, 3_600_000),
   HOTSTATE_CHANGE_BUFFER: int(10_000, 10, 10_000_000),
+  HOTSTATE_HEALTH_CHECK_INTERVAL_MS: int(5000, 100, 600_000),
 });
 
 export const ingestServiceSchema = z.object({

@@ -25,6 +25,7 @@ for (const dataset of config.HOTSTATE_DATASETS) {
     registryUrl: config.SCHEMA_REGISTRY_URL,
     topic: dataset,
     poisonPolicy: config.HOTSTATE_POISON_POLICY,
+    healthCheckIntervalMs: config.HOTSTATE_HEALTH_CHECK_INTERVAL_MS,
     metrics,
     logger,
   });

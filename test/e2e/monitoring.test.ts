@@ -7,10 +7,13 @@ import { parse } from 'yaml';
 import { buildDashboard, panels } from '../../infra/grafana/dashboard.ts';
 import { projectRoot } from '../../infra/settings.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
-import { registerValueSchema } from '../../services/lib/registry.ts';
+import { createSchemaRegistry, registerValueSchema } from '../../services/lib/registry.ts';
 import { price, schemaText } from '../helpers/datasets.ts';
 import { createTestTopic, testKafka, testRegistry } from '../helpers/infra.ts';
 import { startPrometheus } from '../helpers/prometheus.ts';
+import { startPrivateRegistry } from '../helpers/private-infra.ts';
+import { tcpProxy } from '../helpers/tcp-proxy.ts';
+import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
 import { rawSend } from '../helpers/raw.ts';
 import { serviceEnv, startService, waitReady } from '../helpers/services.ts';
 import { withAdmin } from '../../services/lib/kafka/client.ts';
@@ -71,4 +74,41 @@ test('every dashboard query and every alert rule works against real metrics whil
       assert.ok((await prometheus.query(`count(${metric})`)).length > 0, `${rule.alert}: ${metric} has no series`);
     }
   }
+});
+
+test('lag is true in Prometheus: a view that cannot apply shows exactly the records waiting, then 0 after catching up', async (t) => {
+  // The view cannot apply while the registry is unreachable for a schema id it has not seen yet (a real outage,
+  // through a proxy that is cut); its health check keeps reporting lag from the end offsets meanwhile.
+  const registry = await startPrivateRegistry(t, 28881);
+  const proxy = await tcpProxy(t, 28981, 28881);
+  const kafka = testKafka(t);
+  const topic = await createTestTopic(t, kafka, { partitions: 3 });
+  const v1 = await registerValueSchema(createSchemaRegistry(registry.address), topic, schemaText('instrument-prices', 1));
+  const v2 = await registerValueSchema(createSchemaRegistry(registry.address), topic, schemaText('instrument-prices', 2));
+  const typeV1 = parseAvroSchema(schemaText('instrument-prices', 1));
+  const typeV2 = parseAvroSchema(schemaText('instrument-prices', 2));
+  await rawSend(t, topic, [{ key: 'seed', value: encodeFramed(typeV1, v1, { instrument: 'seed', price: 1, currency: 'EUR', updatedAt: 1 }) }]);
+  const state = await startService(t, 'state', serviceEnv([topic], { SCHEMA_REGISTRY_URL: registry.address.replace(':28881', ':28981'), HOTSTATE_HEALTH_CHECK_INTERVAL_MS: '300' }));
+  await waitReady(state);
+  const prometheus = await startPrometheus(t, 29091, [state.url.replace('http://', '')]);
+  const lag = async (): Promise<number> => Number((await prometheus.query(`sum(hotstate_view_lag_records{topic="${topic}"})`))[0]?.value[1] ?? Number.NaN);
+  const lagSeconds = async (): Promise<number> => Number((await prometheus.query(`max(hotstate_view_lag_seconds{topic="${topic}"})`))[0]?.value[1] ?? Number.NaN);
+  const eventually = async (what: string, check: () => Promise<boolean>): Promise<void> => {
+    const deadline = Date.now() + 20_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (lag ${String(await lag())}, lag seconds ${String(await lagSeconds())})`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+  await eventually('lag 0 at start', async () => (await lag()) === 0);
+
+  proxy.down();
+  const n = 60;
+  await rawSend(t, topic, Array.from({ length: n }, (_, i) => ({ key: `K${String(i)}`, value: encodeFramed(typeV2, v2, price(`K${String(i)}`, i)) })));
+  await eventually(`lag ${String(n)}`, async () => (await lag()) === n);
+  await eventually('lag in seconds growing', async () => (await lagSeconds()) >= 1);
+
+  proxy.up();
+  await eventually('lag back to 0', async () => (await lag()) === 0);
+  await eventually('lag in seconds back to 0', async () => (await lagSeconds()) === 0);
 });

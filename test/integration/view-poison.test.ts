@@ -1,7 +1,6 @@
 // Poison records of every kind are produced raw; the view survives each under every policy, keeps the key's last
 // good value, and never dead-letters because the registry was down.
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
 import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
@@ -13,6 +12,7 @@ import { createTestTopic, testInfra, testKafka, testRegistry, uniqueTopicName } 
 import { startPrivateRegistry } from '../helpers/private-infra.ts';
 import { framed, rawSend } from '../helpers/raw.ts';
 import { testView } from '../helpers/views.ts';
+import { tcpProxy } from '../helpers/tcp-proxy.ts';
 import { withAdmin } from '../../services/lib/kafka/client.ts';
 import { createView, type HotstateView } from '../../services/lib/view/view.ts';
 
@@ -140,29 +140,4 @@ async function waitUntil(condition: () => boolean, what: string, timeoutMs = 20_
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/** A TCP proxy on loopback whose `down()` refuses and cuts connections, simulating a network outage. */
-async function tcpProxy(t: TestContext, listenPort: number, targetPort: number): Promise<{ down: () => void; up: () => void }> {
-  let open = true;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    if (!open) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => { client.destroy(); upstream.destroy(); });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => { resolve(); }); }));
-  return {
-    down: () => { open = false; for (const s of sockets) s.destroy(); },
-    up: () => { open = true; },
-  };
 }
