@@ -99,8 +99,9 @@ for (;;) {
     lastToken = ((await response.json()) as { token: string }).token;
   }
   if (response?.ok && ticks % 50 === 0) {
-    const acme = (await fetch(`${stateUrl}/v1/datasets/instrument-prices/keys/ACME?minVersion=${lastToken}`).then((r) => r.json(), () => undefined)) as { value?: { price: number } } | undefined;
-    say(`emitted ${String(ticks)} ticks; state service ACME = ${String(acme?.value?.price ?? '(not yet)')}`);
+    // Read the tick just sent back through the state service (minVersion: read-your-write across services).
+    const read = (await fetch(`${stateUrl}/v1/datasets/instrument-prices/keys/${name}?minVersion=${lastToken}`).then((r) => r.json(), () => undefined)) as { value?: { price: number } } | undefined;
+    say(`emitted ${String(ticks)} ticks; state service ${name} = ${String(read?.value?.price ?? '(unavailable)')}`);
   }
   if (runFor !== undefined && Date.now() - began > runFor * 1000) await stopAll(0);
   await sleep(100);
