@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HotstateError } from '../lib/errors.ts';
 import { createKafka } from '../lib/kafka/client.ts';
-import { ensureDatasetTopic, describeTopic, topicProblems } from '../lib/kafka/topics.ts';
+import { assertSafeTopic, describeTopic, ensureDatasetTopic } from '../lib/kafka/topics.ts';
 import { formatOf, type DatasetFormat } from '../lib/input/dataset-file.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
 import { checkCatalog, loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
@@ -117,13 +117,11 @@ withProducerOptions(program.command('watch').description('keep a topic equal to 
     const format = flags.format ?? formatOf(flags.file);
     if (!format) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot tell the format of ${flags.file} from its extension; pass --format json|ndjson|csv`);
     const producer = await producerFor(command, flags);
-    const stop = new AbortController();
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stop.abort(); });
     try {
       process.exitCode = await watchFile(producer, {
         file: flags.file, format, keyField: flags.keyField, stateFile: flags.stateFile ?? `${flags.file}.hotstate-watch.json`,
         maxDeleteShare: flags.maxDeleteShare, allowMassDelete: flags.allowMassDelete, once: flags.once, settleMs: flags.settleMs,
-      }, out, err, stop.signal);
+      }, out, err, untilSignal());
     } finally {
       await producer.close();
     }
@@ -213,8 +211,7 @@ topicSpecOptions(topics.command('ensure <topic>').alias('create').description('c
 topicSpecOptions(topics.command('verify <topic>').description('check an existing topic; exit 3 naming every unsafe setting'))
   .action(async (topic: string, flags: TopicFlags, command: Command) => {
     const kafka = createKafka({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger });
-    const problems = topicProblems(await describeTopic(kafka, topic), specOf(topic, flags));
-    if (problems.length > 0) throw new HotstateError('HOTSTATE_ERR_TOPIC_SETTINGS', `topic ${topic} is not safe as a dataset topic:\n  - ${problems.join('\n  - ')}`);
+    assertSafeTopic(topic, await describeTopic(kafka, topic), specOf(topic, flags));
     out(`topic ${topic}: ok`);
   });
 

@@ -1,10 +1,9 @@
 // CLI commands that read a dataset through a view: get, dump, tail, sync.
-import { readFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
-import { formatProblem, type Problem } from '../lib/errors.ts';
-import { parseDatasetFile, type DatasetFormat } from '../lib/input/dataset-file.ts';
+import { formatProblem } from '../lib/errors.ts';
+import type { DatasetFormat } from '../lib/input/dataset-file.ts';
 import type { HotstateProducer } from '../lib/producer/producer.ts';
-import type { PreparedRecord } from '../lib/producer/prepare.ts';
+import { prepareDatasetFile } from '../lib/watch/dataset-sync.ts';
 import { createView, type HotstateView, type Item } from '../lib/view/view.ts';
 import { createLogger } from '../lib/logger.ts';
 
@@ -87,30 +86,16 @@ export interface SyncFileOptions {
  * encoded value differs, tombstones for keys the file no longer has, nothing for the others.
  */
 export async function syncFile(view: HotstateView, producer: HotstateProducer, options: SyncFileOptions, out: Print, err: Print): Promise<number> {
-  let dataset: Map<string, unknown>;
-  try {
-    dataset = parseDatasetFile(options.file, await readFile(options.file), { format: options.format, keyField: options.keyField, type: producer.schemaType });
-  } catch (error) {
-    err((error as Error).message);
+  const prepared = await prepareDatasetFile(producer, options.file, options.format, options.keyField);
+  if (!prepared.ok) {
+    for (const problem of prepared.problems) err(formatProblem(problem));
+    err(prepared.problems.length > 0 ? `${prepared.message}; nothing sent` : prepared.message);
     return exitCodes.invalid;
   }
-  const problems: Problem[] = [];
-  const changed: PreparedRecord[] = [];
-  for (const [key, value] of dataset) {
-    const prepared = producer.prepare({ key, value });
-    if (!prepared.ok) problems.push(...prepared.problems);
-    else if (!prepared.record.value?.equals(view.valueBytes(key) ?? Buffer.alloc(0))) changed.push(prepared.record);
-  }
-  if (problems.length > 0) {
-    for (const problem of problems) err(formatProblem(problem));
-    err(`${options.file}: ${String(problems.length)} problem(s); nothing sent`);
-    return exitCodes.invalid;
-  }
+  const dataset = prepared.records;
+  const changed = [...dataset.values()].filter((record) => !record.value?.equals(view.valueBytes(record.key) ?? Buffer.alloc(0)));
   const removed = view.keys().filter((key) => !dataset.has(key));
-  const tombstones = removed.flatMap((key) => {
-    const prepared = producer.prepare({ key, value: null });
-    return prepared.ok ? [prepared.record] : [];
-  });
+  const tombstones = producer.prepareAll(removed.map((key) => ({ key, value: null })));
   const unchanged = dataset.size - changed.length;
   for (const record of changed) out(`${options.dryRun ? 'would upsert' : 'upsert'} ${record.key}`);
   for (const key of removed) out(`${options.dryRun ? 'would delete' : 'delete'} ${key}`);

@@ -65,7 +65,8 @@ export async function lookupSchemaId(registry: SchemaRegistry, subject: string, 
   }
 }
 
-async function registryRequest(url: string, path: string, doing: string, init: RequestInit = {}): Promise<unknown> {
+/** One Confluent-API request; errors converted as everywhere else (404 → SCHEMA_NOT_FOUND, 5xx/network → UNAVAILABLE). */
+export async function registryRequest(url: string, path: string, doing: string, init: RequestInit = {}): Promise<unknown> {
   let response: Response;
   try {
     response = await fetch(`${url}${path}`, {

@@ -46,11 +46,16 @@ export async function ensureDatasetTopic(kafka: Kafka, spec: DatasetTopicSpec): 
     });
   }
   const description = await describeTopic(kafka, spec.topic);
+  assertSafeTopic(spec.topic, description, spec);
+  return description.configs;
+}
+
+/** Throws HOTSTATE_ERR_TOPIC_SETTINGS naming every problem topicProblems finds. */
+export function assertSafeTopic(topic: string, description: TopicDescription, spec: Omit<DatasetTopicSpec, 'topic' | 'configs'> = {}): void {
   const problems = topicProblems(description, spec);
   if (problems.length > 0) {
-    throw new HotstateError('HOTSTATE_ERR_TOPIC_SETTINGS', `topic ${spec.topic} is not safe as a dataset topic:\n  - ${problems.join('\n  - ')}`);
+    throw new HotstateError('HOTSTATE_ERR_TOPIC_SETTINGS', `topic ${topic} is not safe as a dataset topic:\n  - ${problems.join('\n  - ')}`);
   }
-  return description.configs;
 }
 
 /** Every setting of an existing topic that would lose data or break keyed partitioning; empty when safe. */

@@ -7,7 +7,7 @@ import type { Type } from 'avsc';
 import type { Registry } from 'prom-client';
 import { HotstateError, ValidationError, type ErrorCode, type Problem } from '../errors.ts';
 import { createKafka, createSafeProducer, type KafkaConnection } from '../kafka/client.ts';
-import { describeTopic, topicProblems } from '../kafka/topics.ts';
+import { assertSafeTopic, describeTopic } from '../kafka/topics.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { producerMetrics, type ProducerMetrics } from '../metrics.ts';
 import { createRegistryClient, latestSchema, lookupSchemaId, registerValueSchema, valueSubject } from '../registry.ts';
@@ -101,8 +101,7 @@ export class HotstateProducer {
     } catch (error) {
       throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `cannot describe topic ${topic} (does it exist? create it with hotstate topics ensure): ${(error as Error).message}`, { cause: error, retriable: true });
     }
-    const problems = topicProblems(description);
-    if (problems.length > 0) throw new HotstateError('HOTSTATE_ERR_TOPIC_SETTINGS', `topic ${topic} is not safe as a dataset topic:\n  - ${problems.join('\n  - ')}`);
+    assertSafeTopic(topic, description);
     await this.producer.connect();
     this.context = {
       type: parseAvroSchema(schemaText),

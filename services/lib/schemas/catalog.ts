@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Type } from 'avsc';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError } from '../errors.ts';
-import { checkCompatibility, createRegistryClient, registerValueSchema } from '../registry.ts';
+import { checkCompatibility, createRegistryClient, registerValueSchema, valueSubject } from '../registry.ts';
 
 export interface SchemaVersionFile {
   readonly version: number;
@@ -66,7 +66,7 @@ export async function checkCatalog(datasets: readonly Dataset[], registryUrl: st
   const { url } = createRegistryClient(registryUrl);
   const findings: CheckFinding[] = [];
   for (const dataset of datasets) {
-    const subject = `${subjectPrefix}${dataset.topic}-value`;
+    const subject = valueSubject(`${subjectPrefix}${dataset.topic}`);
     for (let i = 1; i < dataset.versions.length; i++) {
       const [previous, current] = [dataset.versions[i - 1], dataset.versions[i]];
       if (!previous || !current) continue;
@@ -97,7 +97,7 @@ export async function registerCatalog(datasets: readonly Dataset[], registryUrl:
   const { client } = createRegistryClient(registryUrl);
   const done: Registration[] = [];
   for (const dataset of datasets) {
-    const subject = `${subjectPrefix}${dataset.topic}-value`;
+    const subject = valueSubject(`${subjectPrefix}${dataset.topic}`);
     for (const version of dataset.versions) {
       const id = await registerValueSchema(client, dataset.topic, version.text, subject);
       done.push({ subject, file: version.file, id });

@@ -231,7 +231,10 @@ export class HotstateView extends EventEmitter {
         if (v.length > maxValueBytes) poison.set(i, { reason: 'too-large', detail: `value is ${String(v.length)} bytes, above ${String(maxValueBytes)}` });
         else if (v.length < 5) poison.set(i, { reason: 'truncated', detail: `value has ${String(v.length)} bytes, fewer than the 5-byte header` });
         else if (v[0] !== 0) poison.set(i, { reason: 'bad-magic-byte', detail: `magic byte is ${String(v[0])}, expected 0` });
-        else if (this.schemas.verdict(v.readUInt32BE(1)) === undefined) unknownIds.add(v.readUInt32BE(1));
+        else {
+          const schemaId = v.readUInt32BE(1);
+          if (this.schemas.verdict(schemaId) === undefined) unknownIds.add(schemaId);
+        }
       }
     });
     if (unknownIds.size > 0) await this.settleSchemas([...unknownIds], heartbeat);

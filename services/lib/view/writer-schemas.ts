@@ -3,7 +3,8 @@
 // with backoff by the caller and never turned into poison.
 import type { Resolver, Type } from 'avsc';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
-import { HotstateError } from '../errors.ts';
+import { HotstateError, isHotstateError } from '../errors.ts';
+import { registryRequest } from '../registry.ts';
 
 export interface WriterSchema {
   readonly id: number;
@@ -14,15 +15,14 @@ export interface WriterSchema {
 
 export type SchemaVerdict = { ok: true; schema: WriterSchema } | { ok: false; reason: 'unknown-schema-id' | 'foreign-schema-id' | 'incompatible-writer-schema'; detail: string };
 
-async function getJson(url: string): Promise<{ status: number; body: unknown }> {
-  let response: Response;
+/** The body, or undefined when the registry answers 404; other failures throw as converted by registryRequest. */
+async function getOrMissing(url: string, path: string, doing: string): Promise<unknown> {
   try {
-    response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
+    return await registryRequest(url, path, doing);
   } catch (error) {
-    throw new HotstateError('HOTSTATE_ERR_REGISTRY_UNAVAILABLE', `schema registry unreachable (${url}): ${(error as Error).message}`, { cause: error, retriable: true });
+    if (isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND')) return undefined;
+    throw error;
   }
-  if (response.status >= 500) throw new HotstateError('HOTSTATE_ERR_REGISTRY_UNAVAILABLE', `schema registry answered HTTP ${String(response.status)} for ${url}`, { retriable: true });
-  return { status: response.status, body: await response.json().catch(() => undefined) };
 }
 
 export class WriterSchemas {
@@ -49,17 +49,16 @@ export class WriterSchemas {
     if (missing.length === 0) return;
     const own = await this.subjectIds();
     for (const id of missing) {
-      const fetched = await getJson(`${this.url}/schemas/ids/${String(id)}`);
-      if (fetched.status === 404) {
+      const fetched = (await getOrMissing(this.url, `/schemas/ids/${String(id)}`, `fetching writer schema ${String(id)}`)) as { schema: string } | undefined;
+      if (fetched === undefined) {
         this.verdicts.set(id, { ok: false, reason: 'unknown-schema-id', detail: `schema id ${String(id)} is not in the registry` });
         continue;
       }
-      if (fetched.status !== 200) throw new HotstateError('HOTSTATE_ERR_REGISTRY_REJECTED', `registry answered HTTP ${String(fetched.status)} for schema id ${String(id)}`);
       if (!own.has(id)) {
         this.verdicts.set(id, { ok: false, reason: 'foreign-schema-id', detail: `schema id ${String(id)} is not registered under ${this.subject}` });
         continue;
       }
-      const type = parseAvroSchema((fetched.body as { schema: string }).schema);
+      const type = parseAvroSchema(fetched.schema);
       if (!this.reader) {
         this.verdicts.set(id, { ok: true, schema: { id, type } });
         continue;
@@ -82,12 +81,12 @@ export class WriterSchemas {
   }
 
   private async subjectIds(): Promise<Set<number>> {
-    const versions = await getJson(`${this.url}/subjects/${encodeURIComponent(this.subject)}/versions`);
-    if (versions.status === 404) return new Set();
+    const path = `/subjects/${encodeURIComponent(this.subject)}/versions`;
+    const versions = (await getOrMissing(this.url, path, `listing the versions of ${this.subject}`)) as number[] | undefined;
     const ids = new Set<number>();
-    for (const version of (versions.body as number[] | undefined) ?? []) {
-      const one = await getJson(`${this.url}/subjects/${encodeURIComponent(this.subject)}/versions/${String(version)}`);
-      const id = (one.body as { id?: number } | undefined)?.id;
+    for (const version of versions ?? []) {
+      const one = (await getOrMissing(this.url, `${path}/${String(version)}`, `reading ${this.subject} version ${String(version)}`)) as { id?: number } | undefined;
+      const id = one?.id;
       if (typeof id === 'number') ids.add(id);
     }
     return ids;

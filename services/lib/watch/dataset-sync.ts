@@ -54,27 +54,38 @@ async function saveState(file: string, topic: string, digests: Map<string, strin
   await rename(temporary, file); // atomic: a crash leaves the old state or the new one, never half of one
 }
 
-export async function syncDatasetFile(producer: HotstateProducer, options: SyncOptions): Promise<SyncOutcome> {
-  const none = { upserts: 0, deletes: 0 };
+export type PreparedDataset =
+  | { readonly ok: true; readonly records: Map<string, PreparedRecord> }
+  | { readonly ok: false; readonly message: string; readonly problems: readonly Problem[] };
+
+/** Reads a whole-dataset file and prepares every record as it would be sent; a file that cannot be read or parsed,
+ *  or any invalid record, makes the whole file invalid. */
+export async function prepareDatasetFile(producer: HotstateProducer, file: string, format: DatasetFormat, keyField?: string): Promise<PreparedDataset> {
   let dataset: Map<string, unknown>;
   try {
-    const content = await readFile(options.file);
-    dataset = parseDatasetFile(options.file, content, { format: options.format, type: producer.schemaType, ...(options.keyField ? { keyField: options.keyField } : {}) });
+    dataset = parseDatasetFile(file, await readFile(file), { format, type: producer.schemaType, ...(keyField ? { keyField } : {}) });
   } catch (error) {
-    if (isHotstateError(error) || (error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'invalid', ...none, message: (error as Error).message };
+    if (isHotstateError(error) || (error as NodeJS.ErrnoException).code !== undefined) return { ok: false, message: (error as Error).message, problems: [] };
     throw error;
   }
-
   const problems: Problem[] = [];
-  const current = new Map<string, PreparedRecord>();
+  const records = new Map<string, PreparedRecord>();
   for (const [key, value] of dataset) {
     const prepared = producer.prepare({ key, value });
-    if (prepared.ok) current.set(key, prepared.record);
+    if (prepared.ok) records.set(key, prepared.record);
     else problems.push(...prepared.problems);
   }
-  if (problems.length > 0) {
-    return { status: 'invalid', ...none, message: `${options.file}: ${String(problems.length)} problem(s), nothing emitted:\n  ${problems.slice(0, 20).map(formatProblem).join('\n  ')}` };
+  return problems.length > 0 ? { ok: false, message: `${file}: ${String(problems.length)} problem(s)`, problems } : { ok: true, records };
+}
+
+export async function syncDatasetFile(producer: HotstateProducer, options: SyncOptions): Promise<SyncOutcome> {
+  const none = { upserts: 0, deletes: 0 };
+  const prepared = await prepareDatasetFile(producer, options.file, options.format, options.keyField);
+  if (!prepared.ok) {
+    const details = prepared.problems.length > 0 ? `, nothing emitted:\n  ${prepared.problems.slice(0, 20).map(formatProblem).join('\n  ')}` : '';
+    return { status: 'invalid', ...none, message: `${prepared.message}${details}` };
   }
+  const current = prepared.records;
 
   const known = await loadState(options.stateFile, producer.topic);
   const upserts = [...current.values()].filter((r) => r.value && known.get(r.key) !== digest(r.value));
@@ -89,11 +100,7 @@ export async function syncDatasetFile(producer: HotstateProducer, options: SyncO
   }
   if (upserts.length === 0 && deletedKeys.length === 0) return { status: 'unchanged', ...none, message: `${options.file}: no change` };
 
-  const tombstones = deletedKeys.map((key) => {
-    const prepared = producer.prepare({ key, value: null });
-    if (!prepared.ok) throw new Error(`internal: cannot delete known key ${key}`);
-    return prepared.record;
-  });
+  const tombstones = producer.prepareAll(deletedKeys.map((key) => ({ key, value: null })));
   const { token } = await producer.sendPrepared([...upserts, ...tombstones]);
   for (const r of upserts) if (r.value) known.set(r.key, digest(r.value));
   for (const key of deletedKeys) known.delete(key);
