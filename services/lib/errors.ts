@@ -3,7 +3,8 @@
 
 export const errorCodes = {
   HOTSTATE_ERR_CONFIG_INVALID: 'configuration is missing or invalid',
-  HOTSTATE_ERR_TRANSPORT_KAFKA: 'Kafka could not be reached or refused a request',
+  HOTSTATE_ERR_TRANSPORT_KAFKA: 'Kafka could not be reached or refused a request; a write with this code was certainly not written',
+  HOTSTATE_ERR_TRANSPORT_UNCERTAIN: 'a write failed after it may have reached Kafka: it may or may not have been written (read the topic or retry; retries may duplicate)',
   HOTSTATE_ERR_TRANSPORT_TIMEOUT: 'Kafka did not acknowledge a write in time; the write may or may not have happened',
   HOTSTATE_ERR_TOPIC_SETTINGS: 'a dataset topic has settings that would lose data or break keyed partitioning',
   HOTSTATE_ERR_REGISTRY_UNAVAILABLE: 'the schema registry could not be reached',

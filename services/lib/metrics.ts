@@ -49,6 +49,8 @@ export interface ViewMetrics {
   readonly updateLatency: Histogram<'topic'>;
   readonly recordsBySchema: Counter<'topic' | 'schema_id'>;
   readonly rebuilds: Counter<'topic' | 'reason'>;
+  readonly stale: Gauge<'topic'>;
+  readonly endOffsetCheckFailures: Counter<'topic'>;
 }
 
 export function viewMetrics(registry: Registry): ViewMetrics {
@@ -59,7 +61,7 @@ export function viewMetrics(registry: Registry): ViewMetrics {
     once(registry, name, () => new Counter({ name, help, labelNames, registers }));
   return {
     lagRecords: gauge('hotstate_view_lag_records', 'End offset minus the view position, per partition.', ['topic', 'partition'] as const),
-    lagSeconds: gauge('hotstate_view_lag_seconds', 'How far behind the view is: now minus the timestamp of the last applied record while records are waiting, else 0.', ['topic'] as const),
+    lagSeconds: gauge('hotstate_view_lag_seconds', 'How far behind the view is: while records wait or fetching fails, now minus the timestamp of the last applied record (or of the replay start), else 0. Updated every second.', ['topic'] as const),
     applied: counter('hotstate_view_records_applied_total', 'Records applied to the view, by operation (upsert, delete).', ['topic', 'operation'] as const),
     decodeErrors: counter('hotstate_view_decode_errors_total', 'Poison records, by reason.', ['topic', 'reason'] as const),
     deadLetters: counter('hotstate_view_dead_letters_total', 'Poison records written to the dead-letter topic.', ['topic'] as const),
@@ -73,6 +75,8 @@ export function viewMetrics(registry: Registry): ViewMetrics {
     })),
     recordsBySchema: counter('hotstate_view_records_by_schema_total', 'Records applied, by writer schema id.', ['topic', 'schema_id'] as const),
     rebuilds: counter('hotstate_view_rebuilds_total', 'Replays started again from scratch, by reason.', ['topic', 'reason'] as const),
+    stale: gauge('hotstate_view_stale', '1 while a replayed view is not advancing although records wait (or cannot fetch), else 0.', ['topic'] as const),
+    endOffsetCheckFailures: counter('hotstate_view_end_offset_check_failures_total', 'Periodic end-offset checks that failed (lag figures then come from fetch answers only).', ['topic'] as const),
   };
 }
 

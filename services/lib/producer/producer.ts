@@ -2,12 +2,12 @@
 // version each acknowledged write created. Concurrent calls are batched into one produce request (idempotence
 // allows only one request in flight), so many small writers still get high throughput.
 import { performance } from 'node:perf_hooks';
-import type { Producer as KafkaProducer, Kafka } from 'kafkajs';
 import type { Type } from 'avsc';
 import type { Registry } from 'prom-client';
 import { HotstateError, ValidationError, type ErrorCode, type Problem } from '../errors.ts';
-import { createKafka, createSafeProducer, type KafkaConnection } from '../kafka/client.ts';
-import { assertSafeTopic, describeTopic } from '../kafka/topics.ts';
+import { assertSafeTopic } from '../kafka/topics.ts';
+import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
+import type { KafkaConnection, Transport, TransportProducer } from '../transport/transport.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { producerMetrics, type ProducerMetrics } from '../metrics.ts';
 import { createRegistryClient, latestSchema, lookupSchemaId, registerValueSchema, valueSubject } from '../registry.ts';
@@ -34,6 +34,8 @@ export interface ProducerOptions {
   readonly headers?: WriteHeaders;
   /** prom-client registry for the producer metrics. @defaultValue none (no metrics) */
   readonly metrics?: Registry;
+  /** The Kafka client seam. @defaultValue the @platformatic/kafka transport on `kafka` */
+  readonly transport?: Transport;
 }
 
 export interface WriteResult {
@@ -61,19 +63,22 @@ interface Pending {
 export class HotstateProducer {
   readonly topic: string;
   private readonly options: ProducerOptions;
-  private readonly kafka: Kafka;
-  private readonly producer: KafkaProducer;
+  private readonly transport: Transport;
+  private readonly ownsTransport: boolean;
+  private readonly producer: TransportProducer;
   private readonly metrics: ProducerMetrics | undefined;
   private context: PrepareContext | undefined;
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
+  private abandoned: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(options: ProducerOptions) {
     this.options = options;
     this.topic = options.topic;
-    this.kafka = createKafka({ clientId: 'hotstate-producer', ...options.kafka });
-    this.producer = createSafeProducer(this.kafka);
+    this.ownsTransport = options.transport === undefined;
+    this.transport = options.transport ?? createPlatformaticTransport({ clientId: 'hotstate-producer', ...options.kafka });
+    this.producer = this.transport.producer();
     this.metrics = options.metrics ? producerMetrics(options.metrics) : undefined;
   }
 
@@ -95,18 +100,14 @@ export class HotstateProducer {
         ? await registerValueSchema(registry.client, topic, schemaText)
         : await lookupSchemaId(registry.client, subject, schemaText);
     }
-    let description;
-    try {
-      description = await describeTopic(this.kafka, topic);
-    } catch (error) {
-      throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `cannot describe topic ${topic} (does it exist? create it with hotstate topics ensure): ${(error as Error).message}`, { cause: error, retriable: true });
-    }
-    assertSafeTopic(topic, description);
-    await this.producer.connect();
+    const layout = await this.transport.layout(topic);
+    if (!layout) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `topic ${topic} does not exist; create it with hotstate topics ensure`);
+    const configs = await this.transport.topicConfigs(topic);
+    assertSafeTopic(topic, { partitions: layout.partitions.length, replicationFactor: layout.replicationFactor, configs });
     this.context = {
       type: parseAvroSchema(schemaText),
       schemaId,
-      partitions: description.partitions,
+      partitions: layout.partitions.length,
       maxKeyBytes: this.options.maxKeyBytes ?? 1024,
       maxValueBytes: this.options.maxValueBytes ?? 1_000_000,
       defaultHeaders: this.options.headers ?? {},
@@ -168,7 +169,8 @@ export class HotstateProducer {
   async close(): Promise<void> {
     this.closed = true;
     await this.flushing;
-    await this.producer.disconnect();
+    await this.producer.close();
+    if (this.ownsTransport) await this.transport.close();
   }
 
   private async one(update: Update): Promise<WriteResult> {
@@ -230,19 +232,15 @@ export class HotstateProducer {
         reject(new HotstateError('HOTSTATE_ERR_TRANSPORT_TIMEOUT', `Kafka did not acknowledge ${String(records.length)} record(s) to ${topic} within ${String(timeoutMs)} ms; they may or may not have been written`, { retriable: true }));
       }, timeoutMs);
     });
-    let acks;
+    // A send that timed out may still be in flight: never start another one beside it (sequence numbers).
+    await this.abandoned;
+    let offsets: number[];
     try {
-      acks = await Promise.race([
-        this.producer.send({
-          topic,
-          acks: -1,
-          timeout: timeoutMs,
-          messages: records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })),
-        }),
-        timeout,
-      ]);
+      const sending = this.producer.send(topic, records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })));
+      this.abandoned = sending.then(() => undefined, () => undefined);
+      offsets = await Promise.race([sending, timeout]);
     } catch (error) {
-      const converted = error instanceof HotstateError ? error : new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `sending ${String(records.length)} record(s) to ${topic} failed: ${(error as Error).message}`, { cause: error, retriable: true });
+      const converted = error instanceof HotstateError ? error : new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `sending ${String(records.length)} record(s) to ${topic} failed: ${(error as Error).message}`, { cause: error, retriable: true });
       this.countError(converted.code, records.length);
       throw converted;
     } finally {
@@ -250,15 +248,12 @@ export class HotstateProducer {
     }
     this.metrics?.sendDuration.observe({ topic }, (performance.now() - began) / 1000);
     this.metrics?.batchRecords.observe({ topic }, records.length);
-    // One request carries one record batch per partition, so offsets within a partition are consecutive.
-    const base = new Map(acks.map((a) => [a.partition, Number(a.baseOffset)]));
-    const seen = new Map<number, number>();
     let deletes = 0;
-    const results = records.map((r) => {
-      const index = seen.get(r.partition) ?? 0;
-      seen.set(r.partition, index + 1);
+    const results = records.map((r, i) => {
+      const offset = offsets[i];
+      if (offset === undefined) throw new Error('internal: the transport returned fewer offsets than records');
       if (r.value === null) deletes++;
-      return new Write(topic, r.key, r.value === null ? 'delete' : 'upsert', r.partition, (base.get(r.partition) ?? Number.NaN) + index);
+      return new Write(topic, r.key, r.value === null ? 'delete' : 'upsert', r.partition, offset);
     });
     if (deletes > 0) this.metrics?.records.inc({ topic, operation: 'delete' }, deletes);
     if (records.length > deletes) this.metrics?.records.inc({ topic, operation: 'upsert' }, records.length - deletes);

@@ -1,30 +1,30 @@
 // The view: replays a dataset topic from the beginning into memory in every instance, keeps tailing it, and
 // versions the whole state by the per-partition position vector.
 //
-// Every partition in every instance: kafkajs has no manual assignment, so each view joins a consumer group of its
-// own (a fresh UUID group id, so it is the only member and gets all partitions), never commits offsets, and deletes
-// the group when it closes; a crashed instance leaves an empty group without offsets, which the broker drops.
-// Records below the position are ignored, so a rebalance that re-delivers old records cannot roll a key back.
-//
-// Each fetched batch is checked first (poison detection, unknown schema ids settled with the registry,
-// dead letters written), then applied synchronously in one go: readers never see half a batch.
-import { isUtf8 } from 'node:buffer';
+// It reads through the transport's partition reader (manual assignment, no consumer group). Each chunk is checked
+// first (poison, unknown schema ids settled with the registry, dead letters written), then applied synchronously
+// in one go: readers never see half a chunk. Its lifecycle is one explicit state (view-state.ts).
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { checkDatum } from '../codec/avro-guard.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError, isHotstateError } from '../errors.ts';
-import { createKafka, createSafeProducer, withAdmin, type KafkaConnection } from '../kafka/client.ts';
-import { describeTopicConfigs } from '../kafka/topics.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { viewMetrics, type ViewMetrics } from '../metrics.ts';
 import { valueSubject } from '../registry.ts';
+import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
+import type { FetchedRecord, KafkaConnection, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
 import { formatVersionToken, parseVersionToken, type VersionVector } from '../version-token.ts';
-import { entryOffset, entryPartition, entrySchemaId, entryTimestamp, entryValueBytes } from './entry.ts';
-import { SnapshotStore, type Positions } from './store.ts';
+import { DeadLetterWriter } from './dead-letters.ts';
+import { entryValueBytes } from './entry.ts';
+import { findPoison, keyOf, schemaIdOf, unsettledSchemaIds, type Poison } from './poison.ts';
+import { SnapshotStore } from './store.ts';
+import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
+import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState, type ViewStateName } from './view-state.ts';
 import { WriterSchemas } from './writer-schemas.ts';
+
+export type { Item } from './view-snapshot.ts';
+export { ViewSnapshot } from './view-snapshot.ts';
+export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './view-state.ts';
 
 export type PoisonPolicy = 'fail' | 'skip' | 'dead-letter';
 
@@ -36,23 +36,18 @@ export interface ViewOptions {
   readonly readerSchema?: string | object;
   /** What a poison record does. @defaultValue `skip` */
   readonly poisonPolicy?: PoisonPolicy;
-  /** @defaultValue `<topic>.hotstate-dlq` */
+  /** Must exist when the policy is `dead-letter`. @defaultValue `<topic>.hotstate-dlq` */
   readonly deadLetterTopic?: string;
   /** Values above this size are poison. @defaultValue `1000000` */
   readonly maxValueBytes?: number;
   /** How often end offsets are checked for truncation, recreation and lag. @defaultValue `5000` */
   readonly healthCheckIntervalMs?: number;
+  /** A ready view that has not advanced for this long while records wait is `stale`. @defaultValue `5000` */
+  readonly staleAfterMs?: number;
+  /** The Kafka client seam. @defaultValue the @platformatic/kafka transport on `kafka` */
+  readonly transport?: Transport;
   readonly metrics?: Registry;
   readonly logger?: Logger;
-}
-
-export interface Item<T = unknown> {
-  readonly key: string;
-  readonly value: T;
-  readonly partition: number;
-  readonly offset: number;
-  readonly timestamp: number;
-  readonly schemaId: number;
 }
 
 export interface Change<T = unknown> {
@@ -75,10 +70,14 @@ export interface ReplayProgress {
 }
 
 export interface ViewStatus {
+  readonly state: ViewStateName;
+  /** Replayed and serving (possibly stale). */
   readonly ready: boolean;
-  /** Why the view is not ready (replaying, poison record under `fail`, registry outage, rebuild, ...). */
+  /** Why the view is not ready or not fresh. */
   readonly reason: string | undefined;
   readonly failed: boolean;
+  /** Set while a replayed view is not advancing although records wait, or cannot fetch. */
+  readonly stale: { readonly since: number; readonly reason: string } | undefined;
   readonly keys: number;
   readonly version: string;
   readonly progress: ReplayProgress;
@@ -86,272 +85,199 @@ export interface ViewStatus {
   readonly partitions: ReadonlyArray<{ partition: number; position: number; end: number; lag: number }>;
 }
 
-interface BatchMessage {
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly offset: string;
-  readonly timestamp: string;
+export interface ViewEvents {
+  state: [state: ViewState, previous: ViewState];
+  ready: [];
+  rebuild: [reason: RebuildReason];
+  poison: [poison: { partition: number; offset: number; key: string | null } & Poison];
 }
 
-interface PoisonRecord {
-  readonly key: string | null;
-  readonly offset: number;
-  readonly value: Buffer | null;
-  readonly poison: { reason: string; detail: string };
-}
+const FRESHNESS_TICK_MS = 1000;
 
-const rawKey = (key: Buffer | null): string | null => (key !== null && isUtf8(key) ? key.toString('utf8') : null);
-
-export class HotstateView extends EventEmitter {
+export class HotstateView extends EventEmitter<ViewEvents> {
   readonly topic: string;
+  /** Resolves when the view first becomes ready; rejects when it fails or closes before that. */
+  readonly ready: Promise<void>;
   private readonly options: ViewOptions;
-  private readonly kafka: Kafka;
+  private readonly transport: Transport;
+  private readonly ownsTransport: boolean;
   private readonly log: Logger;
   private readonly metrics: ViewMetrics | undefined;
   private readonly schemas: WriterSchemas;
+  private readonly machine = new ViewStateMachine();
   private store = new SnapshotStore();
   private readonly poisoned = new Set<string>();
   private positions = new Map<number, number>();
+  /** End offsets captured when the replay started: ready once every position reaches them. */
   private ends = new Map<number, number>();
-  /** Latest end offset seen per partition (fetch high watermarks and health checks). */
-  private latestEnds = new Map<number, number>();
   private starts = new Map<number, number>();
-  private consumer: Consumer | undefined;
-  private groupId = '';
-  private deadLetters: Producer | undefined;
-  private healthTimer: NodeJS.Timeout | undefined;
+  /** Latest end offset seen per partition (fetch answers and health checks). */
+  private readonly latestEnds = new Map<number, number>();
+  private readonly unavailable = new Map<number, string>();
+  private layout: TopicLayout | undefined;
+  private reader: PartitionReader | undefined;
+  private generation = 0;
+  private deadLetters: DeadLetterWriter | undefined;
+  private timers: NodeJS.Timeout[] = [];
   private changeListeners: Array<{ prefix: string; fn: (change: Change) => void }> = [];
-  private waiters = new Set<() => void>();
-  private isReady = false;
-  private failure: string | undefined;
-  private waitingReason: string | undefined;
+  private readonly waiters = new Set<{ check: () => void; fail: (error: Error) => void }>();
   private replayStarted = 0;
   private replayRecords = 0;
+  private lastProgressAt = Date.now();
   private deleteRetentionMs = Number.POSITIVE_INFINITY;
   private lastAppliedTimestamp = 0;
-  private closed = false;
   private checking = false;
-  private pendingRebuild: string | undefined;
-  private generation = 0;
-  private readyResolve: (() => void) | undefined;
-  /** Resolves when the view first becomes ready. */
-  ready: Promise<void>;
+  /** Became ready at least once: a registry wait then returns to `ready`, not `replaying`. */
+  private readyOnce = false;
+  private settleReady: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   constructor(options: ViewOptions) {
     super();
     this.options = options;
     this.topic = options.topic;
-    this.kafka = createKafka({ clientId: 'hotstate-view', ...options.kafka });
+    this.ownsTransport = options.transport === undefined;
+    this.transport = options.transport ?? createPlatformaticTransport({ clientId: 'hotstate-view', ...options.kafka });
     this.log = (options.logger ?? createLogger()).child({ component: 'view', topic: options.topic });
     this.metrics = options.metrics ? viewMetrics(options.metrics) : undefined;
     this.schemas = new WriterSchemas(options.registryUrl, valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
-    this.ready = new Promise((resolve) => { this.readyResolve = resolve; });
+    this.ready = new Promise((resolve, reject) => { this.settleReady = { resolve, reject }; });
+    this.ready.catch(() => undefined); // callers who never await `ready` must not see an unhandled rejection
+    this.machine.onTransition((state, previous) => { this.onTransition(state, previous); });
   }
 
-  /** Starts the replay; resolves once consuming has begun (await `ready` for the replay to finish). */
+  /** Starts the replay; resolves once fetching has begun (await `ready` for the replay to finish). */
   async start(): Promise<void> {
-    if (this.options.poisonPolicy === 'dead-letter') {
-      this.deadLetters = createSafeProducer(this.kafka);
-      await this.deadLetters.connect();
-    }
-    const configs = await describeTopicConfigs(this.kafka, this.topic);
+    const configs = await this.transport.topicConfigs(this.topic);
     this.deleteRetentionMs = Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY);
+    if (this.options.poisonPolicy === 'dead-letter') {
+      this.deadLetters = await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`);
+    }
     await this.startReplay();
-    this.healthTimer = setInterval(() => { void this.checkHealth(); }, this.options.healthCheckIntervalMs ?? 5000);
-    this.healthTimer.unref();
+    this.timers = [
+      setInterval(() => { void this.checkHealth(); }, this.options.healthCheckIntervalMs ?? 5000),
+      setInterval(() => { this.checkFreshness(); }, FRESHNESS_TICK_MS),
+    ];
+    for (const timer of this.timers) timer.unref();
   }
 
   private async startReplay(): Promise<void> {
     const generation = ++this.generation;
-    const offsets = await withAdmin(this.kafka, (admin) => admin.fetchTopicOffsets(this.topic));
-    this.ends = new Map(offsets.map((p) => [p.partition, Number(p.high)]));
-    this.starts = new Map(offsets.map((p) => [p.partition, Number(p.low)]));
-    this.positions = new Map(offsets.map((p) => [p.partition, Number(p.low)]));
+    const layout = await this.transport.layout(this.topic);
+    if (!layout) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `topic ${this.topic} does not exist`);
+    const offsets = await this.transport.offsets(this.topic);
+    this.layout = layout;
+    this.ends = new Map(offsets.map((p) => [p.partition, p.end]));
+    this.starts = new Map(offsets.map((p) => [p.partition, p.start]));
+    this.positions = new Map(offsets.map((p) => [p.partition, p.start]));
+    for (const { partition, end } of offsets) this.latestEnds.set(partition, end);
     this.replayStarted = performance.now();
     this.replayRecords = 0;
-    this.groupId = `hotstate-view-${this.topic}-${randomUUID()}`;
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId,
-      maxWaitTimeInMs: 50, // kafkajs's 5 s default would make live updates arrive seconds late
-      minBytes: 1,
-      maxBytes: 64 * 1024 * 1024,
-      maxBytesPerPartition: 16 * 1024 * 1024,
-      allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      // Batches holding only transaction markers or aborted records never reach eachBatch; move past them here.
-      // kafkajs reports `lastOffset` = the fetched offset for batches emptied by compaction, so never move past
-      // the high watermark: a position beyond the log end would look like a truncated topic.
-      if (payload.batchSize === 0 && generation === this.generation) {
-        this.advance(payload.partition, Math.min(Number(payload.lastOffset) + 1, Number(payload.highWatermark)));
-      }
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.log.error({ err: payload.error }, 'consumer crashed');
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false, // positions live in memory; a restart replays from the beginning by design
-      eachBatchAutoResolve: true, // kafkajs fetches from the last resolved offset: without it, it re-fetches forever
-      eachBatch: async (payload) => {
-        const { batch } = payload;
-        if (generation !== this.generation || this.failure !== undefined) return;
-        await this.processBatch(batch.partition, batch.messages, Number(batch.lastOffset()) + 1, Number(batch.highWatermark), () => payload.heartbeat());
+    this.lastProgressAt = Date.now();
+    this.reader = this.transport.read(layout, this.positions, {
+      chunk: (chunk) => (generation === this.generation ? this.onChunk(chunk) : undefined),
+      problem: (problem) => { if (generation === this.generation) this.onReadProblem(problem); },
+      recovered: (partitions) => {
+        if (generation !== this.generation) return;
+        for (const p of partitions) this.unavailable.delete(p);
+        this.checkFreshness();
       },
     });
     this.checkReady();
   }
 
-  // Hot path, one call per fetched batch: per-record work uses parallel arrays, and objects are made only for
-  // poison records and change notifications.
-  private async processBatch(
-    partition: number,
-    messages: readonly BatchMessage[],
-    nextOffset: number,
-    highWatermark: number,
-    heartbeat: () => Promise<void>,
-  ): Promise<void> {
-    const position = this.positions.get(partition) ?? 0;
-    const maxValueBytes = this.options.maxValueBytes ?? 1_000_000;
-    let first = 0;
-    while (first < messages.length && Number(messages[first]?.offset) < position) first++; // re-delivered after a rebalance
-    const batch = messages.slice(first);
-    const keys: Array<string | null> = new Array<string | null>(batch.length);
-    const poison = new Map<number, { reason: string; detail: string }>();
-    const unknownIds = new Set<number>();
-    batch.forEach((message, i) => {
-      const key = rawKey(message.key);
-      keys[i] = key;
-      const v = message.value;
-      if (key === null) poison.set(i, { reason: 'bad-key', detail: message.key === null ? 'record has no key' : 'key is not valid UTF-8' });
-      else if (v !== null) {
-        if (v.length > maxValueBytes) poison.set(i, { reason: 'too-large', detail: `value is ${String(v.length)} bytes, above ${String(maxValueBytes)}` });
-        else if (v.length < 5) poison.set(i, { reason: 'truncated', detail: `value has ${String(v.length)} bytes, fewer than the 5-byte header` });
-        else if (v[0] !== 0) poison.set(i, { reason: 'bad-magic-byte', detail: `magic byte is ${String(v[0])}, expected 0` });
-        else {
-          const schemaId = v.readUInt32BE(1);
-          if (this.schemas.verdict(schemaId) === undefined) unknownIds.add(schemaId);
-        }
-      }
-    });
-    if (unknownIds.size > 0) await this.settleSchemas([...unknownIds], heartbeat);
-    batch.forEach((message, i) => {
-      const v = message.value;
-      if (v === null || poison.has(i)) return;
-      const verdict = this.schemas.verdict(v.readUInt32BE(1));
-      if (!verdict?.ok) {
-        poison.set(i, { reason: verdict?.reason ?? 'unknown-schema-id', detail: verdict?.detail ?? 'unknown schema' });
-        return;
-      }
-      try {
-        checkDatum(verdict.schema.type, v, 5);
-      } catch (error) {
-        poison.set(i, { reason: 'malformed', detail: (error as Error).message });
-      }
-    });
-    if (poison.size > 0) {
-      const inOffsetOrder = [...poison].sort(([a], [b]) => a - b);
-      const records = inOffsetOrder.map(([i, why]) => ({ key: keys[i] ?? null, offset: Number(batch[i]?.offset), value: batch[i]?.value ?? null, poison: why }));
-      if (!(await this.handlePoison(partition, records))) return;
-    }
-    this.applyBatch(partition, batch, keys, poison, nextOffset, highWatermark);
+  // ---- applying ----
+
+  private closedOrFailed(): boolean {
+    return this.machine.name === 'failed' || this.machine.name === 'closed';
   }
 
-  /** Fetches unknown writer schemas; while the registry is down, waits with backoff and reports not ready. */
-  private async settleSchemas(ids: readonly number[], heartbeat: () => Promise<void>): Promise<void> {
+  private async onChunk(chunk: PartitionChunk): Promise<void> {
+    if (this.closedOrFailed()) return;
+    const { partition, records } = chunk;
+    this.latestEnds.set(partition, Math.max(chunk.highWatermark, this.latestEnds.get(partition) ?? 0));
+    const maxValueBytes = this.options.maxValueBytes ?? 1_000_000;
+    const unknown = unsettledSchemaIds(records, this.schemas, maxValueBytes);
+    if (unknown.length > 0) await this.settleSchemas(unknown);
+    if (this.closedOrFailed()) return;
+    const poison = findPoison(records, this.schemas, maxValueBytes);
+    if (poison.size > 0 && !(await this.handlePoison(partition, records, poison))) return;
+    this.apply(partition, records, poison, chunk.next, chunk.highWatermark);
+  }
+
+  /** Fetches unknown writer schemas; while the registry is down, waits with backoff and reports it. */
+  private async settleSchemas(ids: readonly number[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.schemas.settle(ids);
-        if (this.waitingReason) {
-          this.waitingReason = undefined;
+        if (this.machine.name === 'waiting-registry') {
           this.log.info('schema registry reachable again');
+          this.machine.to(this.readyOnce ? 'ready' : 'replaying', { reason: this.readyOnce ? undefined : 'replaying' });
           this.checkReady();
         }
         return;
       } catch (error) {
-        if (!isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE') || this.closed) throw error;
-        this.waitingReason = `waiting for the schema registry to resolve writer schema(s) ${ids.join(', ')}: ${error.message}`;
-        this.setNotReady();
-        this.log.warn({ attempt }, this.waitingReason);
+        if (!isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE') || this.machine.name === 'closed') throw error;
+        const reason = `waiting for the schema registry to resolve writer schema(s) ${ids.join(', ')}: ${error.message}`;
+        if (this.machine.name !== 'waiting-registry' && this.machine.can('waiting-registry')) this.machine.to('waiting-registry', { reason });
+        this.log.warn({ attempt }, reason);
         await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)));
-        await heartbeat();
       }
     }
   }
 
-  /** Counts and logs poison; returns false when the batch must not be applied (policy `fail`). */
-  private async handlePoison(partition: number, poison: readonly PoisonRecord[]): Promise<boolean> {
-    for (const record of poison) {
-      const { reason } = record.poison;
-      this.metrics?.decodeErrors.inc({ topic: this.topic, reason });
-      this.log.warn({ partition, offset: record.offset, key: record.key, reason, detail: record.poison.detail }, 'poison record');
-      this.emit('poison', { partition, offset: record.offset, key: record.key, ...record.poison });
+  /** Counts and logs poison; returns false when the chunk must not be applied (policy `fail`). */
+  private async handlePoison(partition: number, records: readonly FetchedRecord[], poison: ReadonlyMap<number, Poison>): Promise<boolean> {
+    const inOffsetOrder = [...poison].sort(([a], [b]) => a - b);
+    for (const [i, why] of inOffsetOrder) {
+      const record = records[i];
+      if (!record) continue;
+      const key = keyOf(record.key);
+      this.metrics?.decodeErrors.inc({ topic: this.topic, reason: why.reason });
+      this.log.warn({ partition, offset: record.offset, key, reason: why.reason, detail: why.detail }, 'poison record');
+      this.emit('poison', { partition, offset: record.offset, key, ...why });
     }
     const policy = this.options.poisonPolicy ?? 'skip';
     if (policy === 'fail') {
-      const first = poison[0];
-      this.failure = `poison record at partition ${String(partition)} offset ${String(first?.offset)}: ${first?.poison.detail ?? ''}`;
-      this.setNotReady();
-      this.log.error(this.failure);
-      void this.consumer?.stop(); // not awaited: stop() waits for this very batch to return
+      const [i, first] = inOffsetOrder[0] ?? [0, { detail: '' }];
+      this.fail('poison', `poison record at partition ${String(partition)} offset ${String(records[i]?.offset)}: ${first.detail}`);
       return false;
     }
-    if (policy === 'dead-letter' && this.deadLetters) {
-      await this.deadLetters.send({
-        topic: this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`,
-        acks: -1,
-        messages: poison.map((r) => ({
-          key: r.key,
-          value: r.value,
-          headers: {
-            'hotstate-error': `${r.poison.reason}: ${r.poison.detail}`,
-            'hotstate-source-topic': this.topic,
-            'hotstate-source-partition': String(partition),
-            'hotstate-source-offset': String(r.offset),
-          },
-        })),
-      });
-      this.metrics?.deadLetters.inc({ topic: this.topic }, poison.length);
+    if (this.deadLetters) {
+      await this.deadLetters.write(inOffsetOrder.flatMap(([i, why]) => {
+        const record = records[i];
+        return record ? [{ partition, offset: record.offset, key: record.key, value: record.value, ...why }] : [];
+      }));
+      this.metrics?.deadLetters.inc({ topic: this.topic }, poison.size);
     }
     return true;
   }
 
-  /** Synchronous on purpose: the whole batch becomes visible at once. */
-  private applyBatch(
-    partition: number,
-    batch: readonly BatchMessage[],
-    keys: ReadonlyArray<string | null>,
-    poison: ReadonlyMap<number, unknown>,
-    nextOffset: number,
-    highWatermark: number,
-  ): void {
+  /** Synchronous on purpose: the whole chunk becomes visible at once. */
+  private apply(partition: number, records: readonly FetchedRecord[], poison: ReadonlyMap<number, unknown>, next: number, highWatermark: number): void {
     const notify = this.changeListeners.length > 0;
     const changes: Change[] = [];
     const now = Date.now();
+    const live = this.machine.caughtUp;
     let upserts = 0;
     let deletes = 0;
     let schemaId: number | undefined;
     let sameSchema = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const key = keys[i];
-      const message = batch[i];
-      if (key === null || key === undefined || message === undefined) continue;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i];
+      if (record === undefined) continue;
+      const key = keyOf(record.key);
+      if (key === null) continue;
       if (poison.has(i)) {
         this.poisoned.add(key); // the last good value stays
         continue;
       }
-      const { value } = message;
-      const offset = Number(message.offset);
-      const timestamp = Number(message.timestamp);
+      const { value, offset, timestamp } = record;
       const previous = this.store.apply(key, partition, offset, timestamp, value);
       if (this.poisoned.size > 0) this.poisoned.delete(key);
       if (value === null) deletes++;
       else {
         upserts++;
-        const id = value.readUInt32BE(1);
+        const id = schemaIdOf(value);
         if (id !== schemaId) {
           this.countSchema(schemaId, sameSchema);
           schemaId = id;
@@ -367,19 +293,18 @@ export class HotstateView extends EventEmitter {
           partition, offset, timestamp,
         });
       }
-      if (this.isReady) this.metrics?.updateLatency.observe({ topic: this.topic }, Math.max(0, now - timestamp) / 1000);
+      if (live) this.metrics?.updateLatency.observe({ topic: this.topic }, Math.max(0, now - timestamp) / 1000);
       this.lastAppliedTimestamp = timestamp;
     }
     this.countSchema(schemaId, sameSchema);
-    this.replayRecords += batch.length;
-    this.latestEnds.set(partition, Math.max(highWatermark, this.latestEnds.get(partition) ?? 0));
+    this.replayRecords += records.length;
     if (this.metrics) {
       if (upserts > 0) this.metrics.applied.inc({ topic: this.topic, operation: 'upsert' }, upserts);
       if (deletes > 0) this.metrics.applied.inc({ topic: this.topic, operation: 'delete' }, deletes);
       this.metrics.keys.set({ topic: this.topic }, this.store.size);
-      this.metrics.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, highWatermark - nextOffset));
+      this.metrics.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, highWatermark - next));
     }
-    this.advance(partition, nextOffset);
+    this.advance(partition, next);
     for (const change of changes) {
       for (const listener of this.changeListeners) {
         if (!change.key.startsWith(listener.prefix)) continue;
@@ -398,138 +323,172 @@ export class HotstateView extends EventEmitter {
     this.metrics?.recordsBySchema.inc({ topic: this.topic, schema_id: String(id) }, n);
   }
 
-  private advance(partition: number, nextOffset: number): void {
-    if (nextOffset <= (this.positions.get(partition) ?? 0)) return;
-    this.positions.set(partition, nextOffset);
-    this.metrics?.position.set({ topic: this.topic, partition: String(partition) }, nextOffset);
-    for (const waiter of this.waiters) waiter();
+  private advance(partition: number, next: number): void {
+    if (next <= (this.positions.get(partition) ?? 0)) return;
+    this.positions.set(partition, next);
+    this.lastProgressAt = Date.now();
+    this.metrics?.position.set({ topic: this.topic, partition: String(partition) }, next);
+    for (const waiter of this.waiters) waiter.check();
     this.checkReady();
+    if (this.machine.name === 'stale') this.checkFreshness();
+  }
+
+  // ---- state ----
+
+  private onTransition(state: ViewState, previous: ViewState): void {
+    this.metrics?.ready.set({ topic: this.topic }, this.machine.caughtUp ? 1 : 0);
+    this.metrics?.stale.set({ topic: this.topic }, state.name === 'stale' ? 1 : 0);
+    if (state.name === 'failed') {
+      this.log.error({ failure: state.failure }, state.reason ?? 'view failed');
+      this.settleReady?.reject(new HotstateError('HOTSTATE_ERR_NOT_READY', `view of ${this.topic} failed: ${state.reason ?? ''}`));
+    }
+    if (state.name === 'closed') {
+      const closed = new HotstateError('HOTSTATE_ERR_CLOSED', `view of ${this.topic} is closed`);
+      this.settleReady?.reject(closed);
+      for (const waiter of this.waiters) waiter.fail(closed);
+    }
+    if (state.name === 'stale') this.log.warn({ reason: state.reason }, 'view is stale');
+    if (previous.name === 'stale' && state.name === 'ready') this.log.info({ staleSeconds: (state.since - previous.since) / 1000 }, 'view is fresh again');
+    this.emit('state', state, previous);
+  }
+
+  private fail(failure: FailureKind, reason: string): void {
+    if (!this.machine.can('failed')) return;
+    this.machine.to('failed', { reason, failure });
+    const reader = this.reader;
+    this.reader = undefined;
+    void reader?.stop(); // not awaited: stop() waits for the chunk that may be failing right now
   }
 
   private checkReady(): void {
-    if (this.isReady || this.failure !== undefined || this.waitingReason !== undefined || this.closed) return;
+    if (this.machine.name !== 'replaying') return;
     for (const [partition, end] of this.ends) if ((this.positions.get(partition) ?? 0) < end) return;
     const seconds = (performance.now() - this.replayStarted) / 1000;
     if (seconds * 1000 > this.deleteRetentionMs) {
-      this.failure = `the replay took ${seconds.toFixed(1)} s, longer than delete.retention.ms=${String(this.deleteRetentionMs)}: tombstones may have been purged meanwhile and deleted keys may have come back`;
-      this.log.error(this.failure);
-      this.setNotReady();
+      this.fail('replay-slower-than-delete-retention', `the replay took ${seconds.toFixed(1)} s, longer than delete.retention.ms=${String(this.deleteRetentionMs)}: tombstones may have been purged meanwhile and deleted keys may have come back`);
       return;
     }
-    this.isReady = true;
-    this.metrics?.ready.set({ topic: this.topic }, 1);
+    this.readyOnce = true;
+    this.machine.to('ready');
     this.metrics?.replaySeconds.set({ topic: this.topic }, seconds);
     this.log.info({ seconds, keys: this.store.size, records: this.replayRecords }, 'view ready');
-    this.readyResolve?.();
+    this.settleReady?.resolve();
     this.emit('ready');
   }
 
-  private setNotReady(): void {
-    this.isReady = false;
-    this.metrics?.ready.set({ topic: this.topic }, 0);
+  private onReadProblem(problem: ReadProblem): void {
+    if (problem.kind === 'out-of-range') {
+      void this.rebuild('offset-out-of-range', `partition ${String(problem.partition)} no longer holds offset ${String(problem.position)}`);
+    } else if (problem.kind === 'topic-gone') {
+      void this.checkHealth();
+    } else {
+      for (const p of problem.partitions) this.unavailable.set(p, problem.detail);
+      this.log.warn({ partitions: problem.partitions }, problem.detail);
+      this.checkFreshness();
+    }
   }
 
-  /** Detects a truncated, deleted or recreated topic (rebuilds) and refreshes lag. Never throws. */
+  /** Whether records wait that the view has not applied (by the latest end offsets it knows). */
+  private behind(): boolean {
+    for (const [partition, position] of this.positions) if ((this.latestEnds.get(partition) ?? 0) > position) return true;
+    return false;
+  }
+
+  /** Lag in seconds and the stale state, from what the view knows now: no network call, so it never fails. */
+  private checkFreshness(): void {
+    const now = Date.now();
+    const waiting = this.behind() || this.unavailable.size > 0;
+    const since = this.lastAppliedTimestamp > 0 ? this.lastAppliedTimestamp : now - (performance.now() - this.replayStarted);
+    this.metrics?.lagSeconds.set({ topic: this.topic }, waiting ? Math.max(0, now - since) / 1000 : 0);
+    const notAdvancing = waiting && now - this.lastProgressAt > (this.options.staleAfterMs ?? 5000);
+    const reason = this.unavailable.size > 0
+      ? `cannot fetch partition(s) ${[...this.unavailable.keys()].join(', ')}: ${[...this.unavailable.values()][0] ?? ''}`
+      : notAdvancing ? `records wait but nothing was applied for ${((now - this.lastProgressAt) / 1000).toFixed(1)} s` : undefined;
+    if (this.machine.name === 'ready' && reason !== undefined && (notAdvancing || this.unavailable.size > 0)) this.machine.to('stale', { reason });
+    else if (this.machine.name === 'stale' && this.unavailable.size === 0 && !notAdvancing) this.machine.to('ready');
+  }
+
+  /** Detects a truncated, deleted or recreated topic (rebuilds) and refreshes end offsets. Never throws. */
   private async checkHealth(): Promise<void> {
-    if (this.closed || this.checking) return;
+    const state = this.machine.name;
+    if (state === 'closed' || this.checking) return;
     this.checking = true;
     try {
-      if (this.pendingRebuild !== undefined) {
-        await this.rebuild(this.pendingRebuild);
+      if (state === 'rebuilding' && this.reader === undefined) {
+        await this.rebuild(this.machine.state.rebuild ?? 'requested', 'retrying a rebuild that could not start');
         return;
       }
-      // Positions are read before asking: the answer may arrive after newer records were applied, and only a
-      // position the broker had already passed when it answered proves a truncation.
+      // Positions are read before asking: only a position the broker had already passed proves a truncation.
       const asked = new Map(this.positions);
-      let offsets: Array<{ partition: number; low: string; high: string }>;
-      try {
-        offsets = await withAdmin(this.kafka, (admin) => admin.fetchTopicOffsets(this.topic));
-      } catch (error) {
-        if (!/does not host this topic-partition|unknown topic/i.test((error as Error).message)) throw error;
-        this.failure = `topic ${this.topic} does not exist (deleted?)`;
-        this.setNotReady();
+      const layout = await this.transport.layout(this.topic);
+      if (!layout) {
+        this.fail('topic-missing', `topic ${this.topic} does not exist (deleted?)`);
         return;
       }
-      if (this.failure?.startsWith(`topic ${this.topic} does not exist`)) {
-        // It was deleted and is back: whatever it holds now is another log.
-        await this.rebuild('topic recreated: it disappeared and came back');
+      if (layout.topicId !== this.layout?.topicId || this.machine.state.failure === 'topic-missing') {
+        await this.rebuild('topic-recreated', `topic ${this.topic} has a new topic id`);
         return;
       }
-      for (const { partition, low, high } of offsets) {
+      const offsets = await this.transport.offsets(this.topic);
+      for (const { partition, start, end } of offsets) {
         const position = asked.get(partition) ?? 0;
-        if (Number(high) < position) {
-          await this.rebuild(`topic recreated or truncated: partition ${String(partition)} ends at ${high}, below the view position ${String(position)}`);
+        if (end < position) {
+          await this.rebuild('topic-truncated', `partition ${String(partition)} ends at ${String(end)}, below the view position ${String(position)}`);
           return;
         }
-        if (Number(low) > position && position < Number(high)) {
-          await this.rebuild(`offset out of range: partition ${String(partition)} now starts at ${low}, records from ${String(position)} were removed before this view read them`);
+        if (start > position && position < end) {
+          await this.rebuild('offset-out-of-range', `partition ${String(partition)} now starts at ${String(start)}, records from ${String(position)} were removed before this view read them`);
           return;
         }
-        this.latestEnds.set(partition, Math.max(Number(high), this.latestEnds.get(partition) ?? 0));
-        this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, Number(high) - (this.positions.get(partition) ?? 0)));
+        this.latestEnds.set(partition, Math.max(end, this.latestEnds.get(partition) ?? 0));
+        this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, end - (this.positions.get(partition) ?? 0)));
       }
-      const behind = offsets.some(({ partition, high }) => Number(high) > (this.positions.get(partition) ?? 0));
-      this.metrics?.lagSeconds.set({ topic: this.topic }, behind && this.lastAppliedTimestamp > 0 ? Math.max(0, Date.now() - this.lastAppliedTimestamp) / 1000 : 0);
+      this.checkFreshness();
     } catch (error) {
-      this.log.warn({ err: error }, 'health check failed; will retry');
+      this.metrics?.endOffsetCheckFailures.inc({ topic: this.topic });
+      this.log.warn({ err: error }, 'end-offset check failed; lag comes from fetch answers until it works again');
     } finally {
       this.checking = false;
     }
   }
 
   /** Throws the state away and replays from the beginning. */
-  async rebuild(reason: string): Promise<void> {
-    if (this.pendingRebuild === undefined) {
-      this.log.warn({ reason }, 'rebuilding the view');
-      this.metrics?.rebuilds.inc({ topic: this.topic, reason: reason.split(':')[0] ?? reason });
+  async rebuild(reason: RebuildReason = 'requested', detail = 'requested'): Promise<void> {
+    if (this.machine.name === 'closed') return;
+    if (this.machine.name !== 'rebuilding') {
+      this.log.warn({ reason, detail }, 'rebuilding the view');
+      this.metrics?.rebuilds.inc({ topic: this.topic, reason });
+      this.machine.to('rebuilding', { reason: `rebuilding (${reason}): ${detail}`, rebuild: reason });
       this.emit('rebuild', reason);
     }
-    this.pendingRebuild = reason; // cleared only once the new replay has started
-    this.setNotReady();
-    this.failure = undefined;
-    await this.stopConsumer();
+    const reader = this.reader;
+    this.reader = undefined;
+    this.generation++;
+    await reader?.stop();
     this.store = new SnapshotStore();
     this.poisoned.clear();
-    await this.startReplay();
-    this.pendingRebuild = undefined;
-  }
-
-  private async stopConsumer(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    this.generation++;
-    if (!consumer) return;
-    await consumer.disconnect();
-    await withAdmin(this.kafka, (admin) => admin.deleteGroups([this.groupId])).catch((error: unknown) => {
-      this.log.warn({ err: error, groupId: this.groupId }, 'could not delete the consumer group');
-    });
+    this.unavailable.clear();
+    this.latestEnds.clear();
+    try {
+      await this.startReplay();
+      this.machine.to('replaying', { reason: 'replaying' });
+      this.checkReady();
+    } catch (error) {
+      this.log.warn({ err: error }, 'rebuild could not start; the health check retries it');
+    }
   }
 
   // ---- reading ----
 
   private decodeBytes(bytes: Buffer): unknown {
-    return this.schemas.decode(bytes.readUInt32BE(1), bytes);
+    return this.schemas.decode(schemaIdOf(bytes), bytes);
   }
 
-  private decodeEntry(entry: string): unknown {
-    return this.decodeBytes(entryValueBytes(entry));
-  }
-
-  /** @internal Decodes a stored entry into an Item (used by snapshots). */
-  toItem<T>(key: string, entry: string): Item<T> {
-    return {
-      key,
-      value: this.decodeEntry(entry) as T,
-      partition: entryPartition(entry),
-      offset: entryOffset(entry),
-      timestamp: entryTimestamp(entry),
-      schemaId: entrySchemaId(entry),
-    };
-  }
+  private readonly decodeEntry = (entry: string): unknown => this.decodeBytes(entryValueBytes(entry));
 
   get<T = unknown>(key: string): Item<T> | undefined {
     const entry = this.store.get(key);
-    return entry === undefined ? undefined : this.toItem<T>(key, entry);
+    return entry === undefined ? undefined : itemOf<T>(key, entry, this.decodeEntry);
   }
 
   /** The stored Confluent-framed value bytes of a key (for byte-exact comparisons), or undefined. */
@@ -556,6 +515,10 @@ export class HotstateView extends EventEmitter {
     return this.store.size;
   }
 
+  get state(): ViewState {
+    return this.machine.state;
+  }
+
   /** The view version: per partition, the next offset to apply. */
   get version(): VersionVector {
     return { topic: this.topic, positions: new Map(this.positions) };
@@ -565,7 +528,7 @@ export class HotstateView extends EventEmitter {
     return formatVersionToken(this.version);
   }
 
-  /** Several keys read at one version (synchronously, so no batch can land in between). */
+  /** Several keys read at one version (synchronously, so no chunk can land in between). */
   getMany<T = unknown>(keys: readonly string[]): { token: string; items: Map<string, Item<T>> } {
     const items = new Map<string, Item<T>>();
     for (const key of keys) {
@@ -577,35 +540,40 @@ export class HotstateView extends EventEmitter {
 
   /** A consistent read-only view of the current version that stays valid across awaits until released. */
   snapshot(): ViewSnapshot {
-    return new ViewSnapshot(this, this.store, this.version);
+    return new ViewSnapshot(this.store, this.version, this.decodeEntry);
   }
 
-  /** Resolves once every partition named in the token has been applied up to it. */
+  /** Resolves once every partition named in the token has been applied up to it; rejects on timeout and close. */
   async waitFor(token: string, timeoutMs = 30_000): Promise<void> {
     const wanted = parseVersionToken(token);
     if (wanted.topic !== this.topic) throw new HotstateError('HOTSTATE_ERR_TOKEN_TOPIC', `version token is for topic ${wanted.topic}, this view holds ${this.topic}`);
     const covered = (): boolean => [...wanted.positions].every(([p, next]) => (this.positions.get(p) ?? 0) >= next);
     if (covered()) return;
-    if (this.closed) throw new HotstateError('HOTSTATE_ERR_CLOSED', `view of ${this.topic} is closed`);
+    if (this.machine.name === 'closed') throw new HotstateError('HOTSTATE_ERR_CLOSED', `view of ${this.topic} is closed`);
     await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (!covered()) return;
-        cleanup();
-        resolve();
+      const waiter = {
+        check: (): void => {
+          if (!covered()) return;
+          cleanup();
+          resolve();
+        },
+        fail: (error: Error): void => {
+          cleanup();
+          reject(error);
+        },
       };
       const timer = setTimeout(() => {
-        cleanup();
-        reject(new HotstateError('HOTSTATE_ERR_WAIT_TIMEOUT', `view of ${this.topic} did not reach ${token} within ${String(timeoutMs)} ms (now at ${this.token})`, { retriable: true }));
+        waiter.fail(new HotstateError('HOTSTATE_ERR_WAIT_TIMEOUT', `view of ${this.topic} did not reach ${token} within ${String(timeoutMs)} ms (now at ${this.token})`, { retriable: true }));
       }, timeoutMs);
       const cleanup = (): void => {
         clearTimeout(timer);
-        this.waiters.delete(check);
+        this.waiters.delete(waiter);
       };
-      this.waiters.add(check);
+      this.waiters.add(waiter);
     });
   }
 
-  /** Calls `listener` for every change after its batch is visible, in offset order per partition. */
+  /** Calls `listener` for every change after its chunk is visible, in offset order per partition. */
   onChange<T = unknown>(listener: (change: Change<T>) => void, options: { prefix?: string } = {}): () => void {
     const entry = { prefix: options.prefix ?? '', fn: listener as (change: Change) => void };
     this.changeListeners.push(entry);
@@ -632,10 +600,13 @@ export class HotstateView extends EventEmitter {
   }
 
   status(): ViewStatus {
+    const { state } = this.machine;
     return {
-      ready: this.isReady,
-      reason: this.failure ?? this.waitingReason ?? (this.pendingRebuild === undefined ? undefined : `rebuilding: ${this.pendingRebuild}`) ?? (this.isReady ? undefined : 'replaying'),
-      failed: this.failure !== undefined,
+      state: state.name,
+      ready: this.machine.caughtUp,
+      reason: state.reason,
+      failed: state.name === 'failed',
+      stale: state.name === 'stale' ? { since: state.since, reason: state.reason ?? '' } : undefined,
       keys: this.store.size,
       version: this.token,
       progress: this.progress(),
@@ -646,65 +617,27 @@ export class HotstateView extends EventEmitter {
     };
   }
 
-  /** Stops tailing, deletes the consumer group, closes clients. */
+  /** Stops tailing and closes clients; pending `ready` and `waitFor` calls reject. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.healthTimer);
-    await this.stopConsumer();
-    await this.deadLetters?.disconnect();
-    this.setNotReady();
-  }
-}
-
-/** A consistent read of one view version; release() it when done. */
-export class ViewSnapshot {
-  readonly version: VersionVector;
-  readonly token: string;
-  private readonly view: HotstateView;
-  private readonly store: SnapshotStore;
-  private readonly positions: Positions;
-  private released = false;
-
-  constructor(view: HotstateView, store: SnapshotStore, version: VersionVector) {
-    this.view = view;
-    this.store = store;
-    this.version = version;
-    this.positions = version.positions;
-    this.token = formatVersionToken(version);
-    store.openSnapshot(this.positions);
-  }
-
-  private check(): void {
-    if (this.released) throw new HotstateError('HOTSTATE_ERR_CLOSED', 'snapshot already released');
-  }
-
-  get<T = unknown>(key: string): Item<T> | undefined {
-    this.check();
-    const entry = this.store.getAt(key, this.positions);
-    return entry === undefined ? undefined : this.view.toItem<T>(key, entry);
-  }
-
-  /** Every item of this version, in key insertion order; safe to await between items. */
-  *items<T = unknown>(options: { prefix?: string } = {}): IterableIterator<Item<T>> {
-    this.check();
-    const prefix = options.prefix ?? '';
-    for (const [key, entry] of this.store.entriesAt(this.positions)) {
-      if (this.released) return;
-      if (key.startsWith(prefix)) yield this.view.toItem<T>(key, entry);
-    }
-  }
-
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.store.closeSnapshot(this.positions);
+    if (this.machine.name === 'closed') return;
+    this.machine.to('closed', { reason: 'closed' });
+    for (const timer of this.timers) clearInterval(timer);
+    this.generation++;
+    await this.reader?.stop();
+    this.reader = undefined;
+    await this.deadLetters?.close();
+    if (this.ownsTransport) await this.transport.close();
   }
 }
 
 /** Creates a view and starts its replay (await `view.ready` for it to finish). */
 export async function createView(options: ViewOptions): Promise<HotstateView> {
   const view = new HotstateView(options);
-  await view.start();
+  try {
+    await view.start();
+  } catch (error) {
+    await view.close();
+    throw error;
+  }
   return view;
 }

@@ -1,0 +1,184 @@
+// The transport on @platformatic/kafka: metadata, offsets, topic admin and the idempotent producer. Reading lives
+// in platformatic-reader.ts. Library errors become HotstateErrors here (see produce-outcome.ts for writes).
+import { Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, Producer, ProduceAcks } from '@platformatic/kafka';
+import { HotstateError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { createPartitionReader } from './platformatic-reader.ts';
+import { classifyProduceFailure, offsetsOf } from './produce-outcome.ts';
+import type { KafkaConnection, OffsetRange, ProduceRecord, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
+
+const EARLIEST = -2n;
+const LATEST = -1n;
+
+export interface ClientSettings {
+  readonly clientId: string;
+  readonly bootstrapBrokers: string[];
+  readonly connectTimeout: number;
+  readonly timeout: number;
+}
+
+export function clientSettings(connection: KafkaConnection, role: string): ClientSettings {
+  if (connection.brokers.length === 0) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', 'no Kafka brokers given');
+  return {
+    clientId: `${connection.clientId ?? 'hotstate'}-${role}`,
+    bootstrapBrokers: [...connection.brokers],
+    connectTimeout: connection.connectionTimeoutMs ?? 10_000,
+    timeout: connection.requestTimeoutMs ?? 30_000,
+  };
+}
+
+/** A Kafka request other than produce that failed: nothing was changed by it, it may work when retried. */
+export function kafkaError(what: string, error: unknown): HotstateError {
+  if (error instanceof HotstateError) return error;
+  return new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `${what} failed: ${(error as Error).message}`, { cause: error, retriable: true });
+}
+
+class PlatformaticTransport implements Transport {
+  private readonly connection: KafkaConnection;
+  private readonly log: Logger | undefined;
+  private readonly admin: Admin;
+  private readonly offsetsClient: Consumer;
+
+  constructor(connection: KafkaConnection) {
+    this.connection = connection;
+    this.log = connection.logger;
+    // Bounded retries everywhere: callers decide what a failure means (a broker down must surface, not hang).
+    this.admin = new Admin({ ...clientSettings(connection, 'admin'), retries: 2, retryDelay: 250 });
+    this.offsetsClient = new Consumer({ ...clientSettings(connection, 'offsets'), groupId: 'hotstate-unused', retries: 2, retryDelay: 250 });
+  }
+
+  async layout(topic: string): Promise<TopicLayout | undefined> {
+    if (!(await this.topics()).includes(topic)) return undefined;
+    try {
+      const metadata = await this.admin.metadata({ topics: [topic], forceUpdate: true });
+      const described = metadata.topics.get(topic);
+      if (!described) return undefined;
+      return {
+        topic,
+        topicId: described.id,
+        partitions: described.partitions.map((p, partition) => ({ partition, leader: p.leader })),
+        replicationFactor: described.partitions[0]?.replicas.length ?? 0,
+      };
+    } catch (error) {
+      throw kafkaError(`reading the metadata of topic ${topic}`, error);
+    }
+  }
+
+  async offsets(topic: string): Promise<OffsetRange[]> {
+    try {
+      const options = { topics: [topic], isolationLevel: FetchIsolationLevels.READ_COMMITTED };
+      const [starts, ends] = await Promise.all([
+        this.offsetsClient.listOffsets({ ...options, timestamp: EARLIEST }),
+        this.offsetsClient.listOffsets({ ...options, timestamp: LATEST }),
+      ]);
+      const start = starts.get(topic) ?? [];
+      return (ends.get(topic) ?? []).map((end, partition) => ({ partition, start: Number(start[partition] ?? 0n), end: Number(end) }));
+    } catch (error) {
+      throw kafkaError(`listing the offsets of topic ${topic}`, error);
+    }
+  }
+
+  async topicConfigs(topic: string): Promise<Record<string, string>> {
+    try {
+      const [described] = await this.admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic }] });
+      const configs: Record<string, string> = {};
+      for (const { name, value } of described?.configs ?? []) if (typeof value === 'string') configs[name] = value;
+      return configs;
+    } catch (error) {
+      throw kafkaError(`describing the configuration of topic ${topic}`, error);
+    }
+  }
+
+  async topics(): Promise<string[]> {
+    try {
+      return await this.admin.listTopics();
+    } catch (error) {
+      throw kafkaError('listing topics', error);
+    }
+  }
+
+  async createTopic(creation: TopicCreation): Promise<void> {
+    try {
+      await this.admin.createTopics({
+        topics: [creation.topic],
+        partitions: creation.partitions,
+        replicas: creation.replicationFactor ?? -1,
+        configs: Object.entries(creation.configs).map(([name, value]) => ({ name, value })),
+      });
+    } catch (error) {
+      throw kafkaError(`creating topic ${creation.topic}`, error);
+    }
+  }
+
+  async deleteTopic(topic: string): Promise<void> {
+    try {
+      await this.admin.deleteTopics({ topics: [topic] });
+    } catch (error) {
+      throw kafkaError(`deleting topic ${topic}`, error);
+    }
+  }
+
+  read(...args: Parameters<Transport['read']>): ReturnType<Transport['read']> {
+    return createPartitionReader(this.connection, ...args);
+  }
+
+  producer(): TransportProducer {
+    return new IdempotentProducer(this.connection, this.log);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.admin.close(), this.offsetsClient.close()]);
+  }
+}
+
+/**
+ * acks=all and idempotent. After any failed or uncertain send the library drops its producer id and sequence
+ * numbers, so a later batch is never taken for a duplicate of one whose fate was unknown. Callers send one request
+ * at a time (the hotstate producer queues), so sequence numbers are never shared between requests in flight.
+ */
+class IdempotentProducer implements TransportProducer {
+  private readonly client: Producer;
+  private readonly log: Logger | undefined;
+
+  constructor(connection: KafkaConnection, log: Logger | undefined) {
+    this.log = log;
+    this.client = new Producer({
+      ...clientSettings(connection, 'producer'),
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      retries: 5,
+      retryDelay: 300,
+      // A leader move is answered by re-reading the metadata and resending the same batch (same sequence).
+      repeatOnStaleMetadata: true,
+    });
+  }
+
+  async send(topic: string, records: readonly ProduceRecord[]): Promise<number[]> {
+    let answer;
+    try {
+      answer = await this.client.send({
+        messages: records.map((r) => ({
+          topic,
+          partition: r.partition,
+          key: r.key,
+          // A null value is a tombstone; the library's types only admit Buffers.
+          value: r.value as Buffer,
+          ...(r.headers ? { headers: new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) } : {}),
+        })),
+      });
+    } catch (error) {
+      const failure = classifyProduceFailure(topic, records.length, error);
+      this.log?.warn({ err: error, code: failure.code }, 'produce request failed');
+      throw failure;
+    }
+    return offsetsOf(topic, records, answer.offsets ?? []);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+export function createPlatformaticTransport(connection: KafkaConnection): Transport {
+  return new PlatformaticTransport(connection);
+}

@@ -1,0 +1,117 @@
+// The transport seam: everything hotstate needs from Kafka, in hotstate's own types. Only the modules in this
+// folder know a Kafka client library; the view and the producer see these interfaces and nothing else.
+import type { Logger } from '../logger.ts';
+
+export interface KafkaConnection {
+  /** `host:port` pairs. */
+  readonly brokers: readonly string[];
+  /** @defaultValue `hotstate` */
+  readonly clientId?: string;
+  /** @defaultValue `10000` */
+  readonly connectionTimeoutMs?: number;
+  /** @defaultValue `30000` */
+  readonly requestTimeoutMs?: number;
+  /** Receives the client's own warnings. @defaultValue a `hotstate` pino logger at `warn` */
+  readonly logger?: Logger;
+}
+
+export interface PartitionLayout {
+  readonly partition: number;
+  /** Node id of the leader, or -1 while there is none. */
+  readonly leader: number;
+}
+
+export interface TopicLayout {
+  readonly topic: string;
+  /** The broker's topic id: a recreated topic has a new one. */
+  readonly topicId: string;
+  readonly partitions: readonly PartitionLayout[];
+  readonly replicationFactor: number;
+}
+
+export interface OffsetRange {
+  readonly partition: number;
+  /** Log start offset. */
+  readonly start: number;
+  /** Next offset to be written (last stable offset for committed reads). */
+  readonly end: number;
+}
+
+/** One record as fetched: offsets and timestamps as numbers (both stay below 2^53 in practice). */
+export interface FetchedRecord {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+/** Records of one partition from one fetch, in offset order; `next` is where the following fetch starts. */
+export interface PartitionChunk {
+  readonly partition: number;
+  readonly records: readonly FetchedRecord[];
+  readonly next: number;
+  readonly highWatermark: number;
+  readonly logStart: number;
+}
+
+export type ReadProblem =
+  /** The position is outside the partition's log (truncated, or deleted by retention or compaction). */
+  | { readonly kind: 'out-of-range'; readonly partition: number; readonly position: number }
+  /** The topic (id) the reader started on is gone. */
+  | { readonly kind: 'topic-gone' }
+  /** Fetching fails for now (no leader, broker down); the reader keeps retrying by itself. */
+  | { readonly kind: 'unavailable'; readonly partitions: readonly number[]; readonly detail: string };
+
+export interface ReadHandler {
+  /** Called for one chunk at a time, never concurrently; the reader waits for the returned promise. */
+  chunk(chunk: PartitionChunk): void | Promise<void>;
+  problem(problem: ReadProblem): void;
+  /** Fetching works again for these partitions after an `unavailable` problem. */
+  recovered(partitions: readonly number[]): void;
+}
+
+/** A running read of every partition of a topic by manual assignment (no consumer group). */
+export interface PartitionReader {
+  /** Stops fetching; resolves once no chunk is being handled. */
+  stop(): Promise<void>;
+}
+
+export interface ProduceRecord {
+  readonly partition: number;
+  readonly key: Buffer;
+  readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface TransportProducer {
+  /**
+   * Writes the records with acks=all, idempotently. Resolves with each record's offset, in input order, only when
+   * every partition of the answer was checked; rejects with a `TransportError` telling whether the records were
+   * certainly not written or their outcome is unknown.
+   */
+  send(topic: string, records: readonly ProduceRecord[]): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export interface TopicCreation {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly replicationFactor?: number;
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export interface Transport {
+  /** Partitions and leaders, from fresh metadata; undefined when the topic does not exist. */
+  layout(topic: string): Promise<TopicLayout | undefined>;
+  /** Start and end offsets of every partition. */
+  offsets(topic: string): Promise<OffsetRange[]>;
+  /** The topic's effective configuration. */
+  topicConfigs(topic: string): Promise<Record<string, string>>;
+  topics(): Promise<string[]>;
+  createTopic(creation: TopicCreation): Promise<void>;
+  deleteTopic(topic: string): Promise<void>;
+  /** Reads every partition from `positions` on, following leader changes, until stopped. */
+  read(layout: TopicLayout, positions: ReadonlyMap<number, number>, handler: ReadHandler): PartitionReader;
+  producer(): TransportProducer;
+  close(): Promise<void>;
+}
