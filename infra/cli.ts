@@ -1,6 +1,6 @@
 // `npm run infra -- <up|down|status|logs|env> [options]`: the local Kafka + schema registry, without Docker.
 import { parseArgs } from 'node:util';
-import { down, logNames, status, up } from './launcher.ts';
+import { down, logNames, status, stopComponent, up } from './launcher.ts';
 import { logFile, tail } from './processes.ts';
 import { endpoints, loadInfraSettings, type InfraSettings } from './settings.ts';
 import { effectiveSettings } from './launcher.ts';
@@ -13,6 +13,8 @@ commands:
   status   show each component; exit code 0 when all run and answer, 3 otherwise
   logs     print the last lines of each component's log (or of the one named: logs kafka-1)
   env      print KAFKA_BROKERS and SCHEMA_REGISTRY_URL as shell exports
+  kill     kill -9 one component by name, keeping its data (kill kafka-2); up starts it again
+  stop     stop one component gracefully by name, keeping its data (stop kafka-2); up starts it again
 
 options:
   --brokers <1|3>       broker count for up (3 = RF 3, min ISR 2)      [HOTSTATE_KAFKA_BROKER_COUNT, 1]
@@ -66,6 +68,14 @@ async function main(): Promise<void> {
       const stopped = await down(settings, { keepData: values['keep-data'] }, say);
       say(stopped.length > 0 ? `stopped ${stopped.join(', ')}` : 'nothing was running');
       return;
+    }
+    case 'kill':
+    case 'stop': {
+      const [name] = rest;
+      if (name === undefined) fail(`${command} needs a component name, e.g. ${command} kafka-2`, 2);
+      await stopComponent(settings, name, command);
+      say(`${command === 'kill' ? 'killed' : 'stopped'} ${name}; its data is kept (up starts it again)`);
+      break;
     }
     case 'status':
       return printStatus(settings);

@@ -125,6 +125,16 @@ async function assertPortsFree(ports: number[]): Promise<void> {
   }
 }
 
+/**
+ * Stops one component by name (for fault tests), keeping its data: `kill` is kill -9, as a crash; otherwise a
+ * graceful stop. `up` starts it again on the same data.
+ */
+export async function stopComponent(requested: InfraSettings, name: string, how: 'kill' | 'stop'): Promise<void> {
+  const s = effectiveSettings(requested);
+  if (!componentNames(s).includes(name)) throw new Error(`no component ${JSON.stringify(name)}; this cluster has ${componentNames(s).join(', ')}`);
+  if (!(await stop(s.dir, name, 30_000, how === 'kill' ? 'SIGKILL' : 'SIGTERM'))) throw new Error(`${name} is not running`);
+}
+
 /** Stops every process this folder's launcher started, including any whose pid file was lost, then wipes data. */
 export async function down(requested: InfraSettings, options: { keepData?: boolean } = {}, log: Log = () => undefined): Promise<string[]> {
   const s = effectiveSettings(requested);

@@ -65,11 +65,11 @@ export function startDetached(dir: string, name: string, command: string, args: 
   return record;
 }
 
-/** SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. */
-export async function stop(dir: string, name: string, graceMs = 30_000): Promise<boolean> {
+/** SIGTERM (or SIGKILL at once, as a crash would), then SIGKILL after the grace period; resolves once the process is gone. */
+export async function stop(dir: string, name: string, graceMs = 30_000, first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<boolean> {
   const record = liveRecord(dir, name);
   if (record === undefined) return false;
-  signal(record.pid, 'SIGTERM');
+  signal(record.pid, first);
   const deadline = Date.now() + graceMs;
   while (isOurs(record)) {
     if (Date.now() > deadline) {

@@ -24,6 +24,7 @@ const statusByCode: Partial<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_TRANSPORT_KAFKA: 503,
   HOTSTATE_ERR_WAIT_TIMEOUT: 504,
   HOTSTATE_ERR_TRANSPORT_TIMEOUT: 504,
+  HOTSTATE_ERR_TRANSPORT_UNCERTAIN: 504,
 };
 
 export function sendError(reply: FastifyReply, error: HotstateError): FastifyReply {

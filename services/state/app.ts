@@ -18,6 +18,8 @@ export interface StateAppOptions {
   readonly minVersionTimeoutMs: number;
   readonly cursorTtlMs: number;
   readonly bodyLimitBytes: number;
+  /** /readyz answers 503 once a dataset has been stale (not advancing while records wait) for longer than this. */
+  readonly readyMaxStaleMs: number;
   /** True once shutdown began: readiness fails so traffic drains. */
   readonly shuttingDown: () => boolean;
 }
@@ -44,12 +46,19 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     if (!status.ready && minVersion === undefined) throw new HotstateError('HOTSTATE_ERR_NOT_READY', `dataset ${dataset} is not ready: ${status.reason ?? ''}`, { retriable: true });
     return view;
   };
-  const versioned = (reply: FastifyReply, token: string): FastifyReply => reply.header('hotstate-version', token).header('etag', `"${token}"`);
+  const versioned = (reply: FastifyReply, token: string, view?: HotstateView): FastifyReply => {
+    const stale = view?.status().stale;
+    // A stale answer says so: how long the view has not advanced although records wait.
+    if (stale) reply.header('hotstate-stale-seconds', ((Date.now() - stale.since) / 1000).toFixed(1));
+    return reply.header('hotstate-version', token).header('etag', `"${token}"`);
+  };
+  const tooStale = (status: ReturnType<HotstateView['status']>): boolean =>
+    status.stale !== undefined && Date.now() - status.stale.since > options.readyMaxStaleMs;
 
   app.get('/healthz', () => ({ status: 'ok' }));
   app.get('/readyz', (_request, reply) => {
     const datasets = Object.fromEntries([...options.views].map(([name, view]) => [name, view.status()]));
-    const ready = !options.shuttingDown() && Object.values(datasets).every((s) => s.ready);
+    const ready = !options.shuttingDown() && Object.values(datasets).every((s) => s.ready && !tooStale(s));
     return reply.code(ready ? 200 : 503).send({ ready, shuttingDown: options.shuttingDown(), datasets });
   });
   app.get('/metrics', async (_request, reply) => reply.header('content-type', options.metrics.contentType).send(await options.metrics.metrics()));
@@ -64,7 +73,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     if (request.headers['if-none-match'] === `"${token}"`) return versioned(reply, token).code(304).send();
     const item = view.get(request.params.key);
     if (!item) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no key ${JSON.stringify(request.params.key)} in ${request.params.dataset} at version ${token}`);
-    return versioned(reply, token).send({ version: token, ...itemBody(item), poisoned: view.isPoisoned(item.key) });
+    return versioned(reply, token, view).send({ version: token, ...itemBody(item), poisoned: view.isPoisoned(item.key) });
   });
 
   app.post<{ Params: { dataset: string }; Querystring: { minVersion?: string }; Body: { keys?: unknown } }>('/v1/datasets/:dataset/get', async (request, reply) => {
@@ -74,7 +83,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     }
     const view = await readable(request.params.dataset, request.query.minVersion);
     const { token, items } = view.getMany(keys as string[]);
-    return versioned(reply, token).send({
+    return versioned(reply, token, view).send({
       version: token,
       items: Object.fromEntries([...items].map(([key, item]) => [key, itemBody(item)])),
       missing: (keys as string[]).filter((k) => !items.has(k)),
@@ -108,6 +117,11 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     raw.write(`: following ${request.params.dataset} from ${from}\n\n`);
     const stop = log.follow(from, (event, resumeToken) => {
       if (event.key.startsWith(prefix)) raw.write(`id: ${resumeToken}\nevent: change\ndata: ${JSON.stringify(event)}\n\n`);
+    }, () => {
+      // The view is rebuilding (topic recreated or truncated): versions start over, so the client must list again.
+      const error = { code: 'HOTSTATE_ERR_RESYNC_NEEDED', message: `dataset ${request.params.dataset} is being rebuilt; list it again and follow from the listing's version`, retriable: true };
+      raw.write(`event: resync\ndata: ${JSON.stringify({ error })}\n\n`);
+      end();
     });
     const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
     const end = (): void => {

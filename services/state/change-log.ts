@@ -1,5 +1,6 @@
 // The recent changes of one dataset, in apply order, so change-feed clients can resume from a version. A client
-// whose version is older than what was evicted must resync (list again, then follow from the listing's version).
+// whose version is older than what was evicted, or who followed across a rebuild of the view, must resync (list
+// again, then follow from the listing's version).
 import { HotstateError } from '../lib/errors.ts';
 import { formatVersionToken, parseVersionToken } from '../lib/version-token.ts';
 import type { Change } from '../lib/view/view.ts';
@@ -20,7 +21,7 @@ export class ChangeLog {
   private start = 0; // ring start index in `events`
   /** Per partition, the offset after the newest evicted change: versions below it cannot be resumed. */
   private readonly evictedUpTo = new Map<number, number>();
-  private readonly followers = new Set<(event: FeedEvent) => void>();
+  private readonly followers = new Map<(event: FeedEvent) => void, () => void>();
 
   constructor(topic: string, capacity: number) {
     this.topic = topic;
@@ -50,14 +51,27 @@ export class ChangeLog {
       }
     }
     this.events.push(event);
-    for (const follow of this.followers) follow(event);
+    for (const follow of this.followers.keys()) follow(event);
+  }
+
+  /**
+   * The view is rebuilding: its offsets start over, so no version held before can be resumed. Every follower is
+   * told to resync and dropped.
+   */
+  reset(): void {
+    this.events.length = 0;
+    this.start = 0;
+    this.evictedUpTo.clear();
+    const resyncs = [...this.followers.values()];
+    this.followers.clear();
+    for (const resync of resyncs) resync();
   }
 
   /**
    * Replays buffered changes after `fromToken` and then follows live ones, synchronously in between so nothing is
    * missed or repeated. Returns the function that stops following.
    */
-  follow(fromToken: string, emit: (event: FeedEvent, resumeToken: string) => void): () => void {
+  follow(fromToken: string, emit: (event: FeedEvent, resumeToken: string) => void, resync: () => void): () => void {
     const from = this.resumable(fromToken);
     const positions = new Map(from.positions);
     const send = (event: FeedEvent): void => {
@@ -69,7 +83,7 @@ export class ChangeLog {
       const event = this.events[i];
       if (event) send(event);
     }
-    this.followers.add(send);
+    this.followers.set(send, resync);
     return () => { this.followers.delete(send); };
   }
 }

@@ -14,6 +14,7 @@ const app = buildStateApp({
   minVersionTimeoutMs: config.HOTSTATE_MIN_VERSION_TIMEOUT_MS,
   cursorTtlMs: config.HOTSTATE_CURSOR_TTL_MS,
   bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,
+  readyMaxStaleMs: config.HOTSTATE_READY_MAX_STALE_MS,
   shuttingDown: lifecycle.shuttingDown,
 });
 lifecycle.attach(app);
@@ -26,11 +27,13 @@ for (const dataset of config.HOTSTATE_DATASETS) {
     topic: dataset,
     poisonPolicy: config.HOTSTATE_POISON_POLICY,
     healthCheckIntervalMs: config.HOTSTATE_HEALTH_CHECK_INTERVAL_MS,
+    staleAfterMs: config.HOTSTATE_STALE_AFTER_MS,
     metrics,
     logger,
   });
   const log = new ChangeLog(dataset, config.HOTSTATE_CHANGE_BUFFER);
   view.onChange((change) => { log.record(change); }); // before the replay starts, so the log has no gap
+  view.on('rebuild', () => { log.reset(); });
   views.set(dataset, view);
   changeLogs.set(dataset, log);
   await view.start();

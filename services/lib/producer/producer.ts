@@ -305,6 +305,11 @@ function tokenOf(topic: string, results: readonly WriteResult[]): string {
 /** Creates and connects a producer. */
 export async function createProducer(options: ProducerOptions): Promise<HotstateProducer> {
   const producer = new HotstateProducer(options);
-  await producer.connect();
+  try {
+    await producer.connect();
+  } catch (error) {
+    await producer.close(); // its clients hold sockets that would keep the process alive
+    throw error;
+  }
   return producer;
 }
