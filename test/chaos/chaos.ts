@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { down, stopComponent, up } from '../../infra/launcher.ts';
-import { portInUse } from '../../infra/processes.ts';
+import { freePortBlock } from '../helpers/ports.ts';
 import { loadInfraSettings } from '../../infra/settings.ts';
 import { isHotstateError } from '../../services/lib/errors.ts';
 import { createKafka } from '../../services/lib/kafka/client.ts';
@@ -41,21 +41,13 @@ const restartAfterMs = Number(args['restart-after-ms']);
 const STALE_AFTER_MS = 3000; // the workers' setting
 const log = (line: string): void => { process.stderr.write(`chaos: ${line}\n`); };
 
-async function freeBase(count: number): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000) * 2;
-    const ports = Array.from({ length: count }, (_, i) => base + i);
-    if (!(await Promise.all(ports.map(portInUse))).some(Boolean)) return base;
-  }
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'hotstate-chaos-'));
 const settings = loadInfraSettings({
   ...process.env,
   HOTSTATE_INFRA_DIR: join(dir, 'infra'),
   HOTSTATE_KAFKA_BROKER_COUNT: '3',
-  HOTSTATE_KAFKA_PORT: String(await freeBase(6)),
-  HOTSTATE_REGISTRY_PORT: String(await freeBase(2)),
+  HOTSTATE_KAFKA_PORT: String(await freePortBlock(6)),
+  HOTSTATE_REGISTRY_PORT: String(await freePortBlock(2)),
 });
 const workers: ViewWorker[] = [];
 let exitCode = 1;
