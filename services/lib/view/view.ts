@@ -20,7 +20,7 @@ import { findPoison, keyOf, schemaIdOf, unsettledSchemaIds, type Poison } from '
 import { SnapshotStore } from './store.ts';
 import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState, type ViewStateName } from './view-state.ts';
-import { WriterSchemas } from './writer-schemas.ts';
+import { registrySchemaSource, WriterSchemas, type SchemaSource } from './writer-schemas.ts';
 
 export type { Item } from './view-snapshot.ts';
 export { ViewSnapshot } from './view-snapshot.ts';
@@ -46,6 +46,8 @@ export interface ViewOptions {
   readonly staleAfterMs?: number;
   /** The Kafka client seam. @defaultValue the @platformatic/kafka transport on `kafka` */
   readonly transport?: Transport;
+  /** Where writer schemas come from. @defaultValue the registry at `registryUrl` */
+  readonly schemaSource?: SchemaSource;
   readonly metrics?: Registry;
   readonly logger?: Logger;
 }
@@ -139,7 +141,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     this.transport = options.transport ?? createPlatformaticTransport({ clientId: 'hotstate-view', ...options.kafka });
     this.log = (options.logger ?? createLogger()).child({ component: 'view', topic: options.topic });
     this.metrics = options.metrics ? viewMetrics(options.metrics) : undefined;
-    this.schemas = new WriterSchemas(options.registryUrl, valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
+    this.schemas = new WriterSchemas(options.schemaSource ?? registrySchemaSource(options.registryUrl), valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
     this.ready = new Promise((resolve, reject) => { this.settleReady = { resolve, reject }; });
     this.ready.catch(() => undefined); // callers who never await `ready` must not see an unhandled rejection
     this.machine.onTransition((state, previous) => { this.onTransition(state, previous); });

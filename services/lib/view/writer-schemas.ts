@@ -15,6 +15,14 @@ export interface WriterSchema {
 
 export type SchemaVerdict = { ok: true; schema: WriterSchema } | { ok: false; reason: 'unknown-schema-id' | 'foreign-schema-id' | 'incompatible-writer-schema'; detail: string };
 
+/** Where writer schemas come from: the registry, or an in-memory source in unit tests. */
+export interface SchemaSource {
+  /** The schema text of an id, or undefined when the registry does not know it; throws HOTSTATE_ERR_REGISTRY_UNAVAILABLE on an outage. */
+  schemaText(id: number): Promise<string | undefined>;
+  /** Every id registered under the subject (empty when the subject does not exist). */
+  subjectIds(subject: string): Promise<Set<number>>;
+}
+
 /** The body, or undefined when the registry answers 404; other failures throw as converted by registryRequest. */
 async function getOrMissing(url: string, path: string, doing: string): Promise<unknown> {
   try {
@@ -25,16 +33,36 @@ async function getOrMissing(url: string, path: string, doing: string): Promise<u
   }
 }
 
+export function registrySchemaSource(registryUrl: string): SchemaSource {
+  const url = registryUrl.replace(/\/$/, '');
+  return {
+    async schemaText(id) {
+      const fetched = (await getOrMissing(url, `/schemas/ids/${String(id)}`, `fetching writer schema ${String(id)}`)) as { schema?: unknown } | undefined;
+      return typeof fetched?.schema === 'string' ? fetched.schema : undefined;
+    },
+    async subjectIds(subject) {
+      const path = `/subjects/${encodeURIComponent(subject)}/versions`;
+      const versions = (await getOrMissing(url, path, `listing the versions of ${subject}`)) as unknown;
+      const ids = new Set<number>();
+      for (const version of Array.isArray(versions) ? versions : []) {
+        const one = (await getOrMissing(url, `${path}/${String(version)}`, `reading ${subject} version ${String(version)}`)) as { id?: unknown } | undefined;
+        if (typeof one?.id === 'number') ids.add(one.id);
+      }
+      return ids;
+    },
+  };
+}
+
 export class WriterSchemas {
-  private readonly url: string;
+  private readonly source: SchemaSource;
   private readonly subject: string;
   private readonly reader: Type | undefined;
   private readonly verdicts = new Map<number, SchemaVerdict>();
   /** Records decoded per writer schema id. */
   readonly counts = new Map<number, number>();
 
-  constructor(registryUrl: string, subject: string, reader?: Type) {
-    this.url = registryUrl.replace(/\/$/, '');
+  constructor(source: SchemaSource, subject: string, reader?: Type) {
+    this.source = source;
     this.subject = subject;
     this.reader = reader;
   }
@@ -47,10 +75,10 @@ export class WriterSchemas {
   async settle(ids: Iterable<number>): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.verdicts.has(id));
     if (missing.length === 0) return;
-    const own = await this.subjectIds();
+    const own = await this.source.subjectIds(this.subject);
     for (const id of missing) {
-      const fetched = (await getOrMissing(this.url, `/schemas/ids/${String(id)}`, `fetching writer schema ${String(id)}`)) as { schema: string } | undefined;
-      if (fetched === undefined) {
+      const text = await this.source.schemaText(id);
+      if (text === undefined) {
         this.verdicts.set(id, { ok: false, reason: 'unknown-schema-id', detail: `schema id ${String(id)} is not in the registry` });
         continue;
       }
@@ -58,7 +86,7 @@ export class WriterSchemas {
         this.verdicts.set(id, { ok: false, reason: 'foreign-schema-id', detail: `schema id ${String(id)} is not registered under ${this.subject}` });
         continue;
       }
-      const type = parseAvroSchema(fetched.schema);
+      const type = parseAvroSchema(text);
       if (!this.reader) {
         this.verdicts.set(id, { ok: true, schema: { id, type } });
         continue;
@@ -78,17 +106,5 @@ export class WriterSchemas {
     return verdict.schema.resolver && this.reader
       ? this.reader.fromBuffer(body, verdict.schema.resolver)
       : verdict.schema.type.fromBuffer(body);
-  }
-
-  private async subjectIds(): Promise<Set<number>> {
-    const path = `/subjects/${encodeURIComponent(this.subject)}/versions`;
-    const versions = (await getOrMissing(this.url, path, `listing the versions of ${this.subject}`)) as number[] | undefined;
-    const ids = new Set<number>();
-    for (const version of versions ?? []) {
-      const one = (await getOrMissing(this.url, `${path}/${String(version)}`, `reading ${this.subject} version ${String(version)}`)) as { id?: number } | undefined;
-      const id = one?.id;
-      if (typeof id === 'number') ids.add(id);
-    }
-    return ids;
   }
 }

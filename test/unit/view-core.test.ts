@@ -1,0 +1,197 @@
+// The view's readiness, poison, staleness, rebuild and close rules, fed by an in-memory transport and schema
+// source (fakes of our own seams): no broker, no registry, conditions awaited rather than fixed sleeps.
+import assert from 'node:assert/strict';
+import { describe, test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Registry } from 'prom-client';
+import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
+import { isHotstateError } from '../../services/lib/errors.ts';
+import { createLogger } from '../../services/lib/logger.ts';
+import { formatVersionToken } from '../../services/lib/version-token.ts';
+import { createView, type HotstateView, type ViewOptions, type ViewStateName } from '../../services/lib/view/view.ts';
+import { InvalidTransitionError, ViewStateMachine } from '../../services/lib/view/view-state.ts';
+import { MemorySchemas, MemoryTopic } from '../helpers/memory-transport.ts';
+
+const schema = { type: 'record', name: 'Item', fields: [{ name: 'n', type: 'int' }] };
+const type = parseAvroSchema(schema);
+const ID = 7;
+const value = (n: number): Buffer => encodeFramed(type, ID, { n });
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function setup(t: TestContext, partitions = 1): { topic: MemoryTopic; schemas: MemorySchemas; open: (options?: Partial<ViewOptions>) => Promise<HotstateView> } {
+  const topic = new MemoryTopic('items', partitions);
+  const schemas = new MemorySchemas();
+  schemas.register('items-value', ID, schema);
+  const open = async (options: Partial<ViewOptions> = {}): Promise<HotstateView> => {
+    const view = await createView({
+      kafka: { brokers: ['unused:9092'] }, registryUrl: 'http://unused', topic: 'items',
+      transport: topic, schemaSource: schemas, healthCheckIntervalMs: 30, staleAfterMs: 200,
+      logger: createLogger({ level: 'silent' }), ...options,
+    });
+    t.after(() => view.close());
+    return view;
+  };
+  return { topic, schemas, open };
+}
+
+describe('view core (in-memory transport)', () => {
+  test('the state machine refuses transitions its table does not list', () => {
+    const machine = new ViewStateMachine();
+    const seen: ViewStateName[] = [];
+    machine.onTransition((state) => seen.push(state.name));
+    machine.to('ready');
+    assert.throws(() => { machine.to('replaying'); }, InvalidTransitionError);
+    machine.to('stale', { reason: 'no progress' });
+    machine.to('failed', { reason: 'poison', failure: 'poison' });
+    assert.throws(() => { machine.to('ready'); }, InvalidTransitionError);
+    machine.to('closed');
+    assert.throws(() => { machine.to('rebuilding'); }, InvalidTransitionError);
+    assert.deepEqual(seen, ['ready', 'stale', 'failed', 'closed']);
+  });
+
+  test('replays to the end offsets captured at start, then tails; waitFor resolves', async (t) => {
+    const { topic, open } = setup(t, 2);
+    topic.append(0, 'a', value(1));
+    topic.append(1, 'b', value(2));
+    topic.append(0, 'a', null);
+    const view = await open();
+    await view.ready;
+    assert.equal(view.state.name, 'ready');
+    assert.deepEqual([view.has('a'), view.get<{ n: number }>('b')?.value.n], [false, 2]);
+    const offset = topic.append(1, 'c', value(3));
+    await view.waitFor(formatVersionToken({ topic: 'items', positions: new Map([[1, offset + 1]]) }), 2000);
+    assert.equal(view.get<{ n: number }>('c')?.value.n, 3);
+  });
+
+  test('an empty topic is ready at once', async (t) => {
+    const { open } = setup(t);
+    const view = await open();
+    await view.ready;
+    assert.equal(view.status().ready, true);
+  });
+
+  test('fail policy: ready rejects, the state says failed and why; later records are not applied', async (t) => {
+    const { topic, open } = setup(t);
+    topic.append(0, 'a', value(1));
+    topic.append(0, 'p', Buffer.from([9, 0, 0, 0, 7, 1]));
+    topic.append(0, 'z', value(3));
+    const view = await open({ poisonPolicy: 'fail' });
+    await assert.rejects(view.ready, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_NOT_READY') && /magic byte is 9/.test(error.message));
+    assert.deepEqual([view.status().state, view.status().failed, view.state.failure], ['failed', true, 'poison']);
+    assert.equal(view.has('z'), false);
+  });
+
+  test('skip policy: poison is counted, the key keeps its last good value and is marked', async (t) => {
+    const { topic, open } = setup(t);
+    topic.append(0, 'a', value(1));
+    topic.append(0, 'a', encodeFramed(type, 99, { n: 2 })); // an id the registry does not know
+    topic.append(0, Buffer.from([0xff, 0xfe]), value(3)); // a key that is not UTF-8
+    const metrics = new Registry();
+    const view = await open({ metrics });
+    await view.ready;
+    assert.deepEqual([view.get<{ n: number }>('a')?.value.n, view.isPoisoned('a'), view.size], [1, true, 1]);
+    const text = await metrics.metrics();
+    assert.match(text, /hotstate_view_decode_errors_total\{topic="items",reason="unknown-schema-id"\} 1/);
+    assert.match(text, /hotstate_view_decode_errors_total\{topic="items",reason="bad-key"\} 1/);
+  });
+
+  test('close: a pending ready and pending waitFor calls reject with HOTSTATE_ERR_CLOSED', async (t) => {
+    const { topic, open } = setup(t);
+    topic.append(0, 'a', value(1));
+    topic.paused = true; // the replay cannot finish
+    const view = await open();
+    const waiting = view.waitFor(formatVersionToken({ topic: 'items', positions: new Map([[0, 1]]) }), 60_000);
+    await view.close();
+    await assert.rejects(view.ready, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_CLOSED'));
+    await assert.rejects(waiting, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_CLOSED'));
+    assert.equal(view.status().state, 'closed');
+  });
+
+  test('stale: records wait and nothing advances, or fetching fails; fresh again once it moves', async (t) => {
+    const { topic, open } = setup(t);
+    const metrics = new Registry();
+    const view = await open({ metrics });
+    await view.ready;
+    topic.paused = true;
+    topic.append(0, 'a', value(1));
+    await until(() => view.status().stale !== undefined, 'stale while records wait');
+    assert.match(view.status().stale?.reason ?? '', /records wait but nothing was applied/);
+    assert.match(await metrics.metrics(), /hotstate_view_stale\{topic="items"\} 1/);
+    const lagSeconds = Number(/hotstate_view_lag_seconds\{topic="items"\} (\S+)/.exec(await metrics.metrics())?.[1]);
+    assert.ok(lagSeconds > 0, `lag in seconds is shown while records wait (${String(lagSeconds)})`);
+    topic.paused = false;
+    topic.wake();
+    await until(() => view.state.name === 'ready' && view.has('a'), 'fresh again');
+
+    topic.failing = 'broker down (test)';
+    topic.wake();
+    await until(() => view.status().stale !== undefined, 'stale while fetching fails');
+    assert.match(view.status().stale?.reason ?? '', /cannot fetch partition\(s\) 0: broker down/);
+    const checkFailures = async (): Promise<number> => Number(/hotstate_view_end_offset_check_failures_total\{topic="items"\} (\d+)/.exec(await metrics.metrics())?.[1] ?? 0);
+    while (await checkFailures() === 0) await sleep(10); // failed end-offset checks are counted
+    assert.equal(view.state.name, 'stale');
+    topic.failing = undefined;
+    topic.wake();
+    await until(() => view.state.name === 'ready', 'fresh after recovery');
+  });
+
+  test('a registry outage is waited out in waiting-registry, never turned into poison', async (t) => {
+    const { topic, schemas, open } = setup(t);
+    schemas.down = true;
+    topic.append(0, 'a', value(1));
+    const view = await open();
+    await until(() => view.state.name === 'waiting-registry', 'waiting-registry');
+    assert.equal(view.status().ready, false);
+    schemas.down = false;
+    await view.ready;
+    assert.deepEqual([view.get<{ n: number }>('a')?.value.n, view.isPoisoned('a')], [1, false]);
+  });
+
+  test('a recreated topic is a typed rebuild; the new content replaces the old', async (t) => {
+    const { topic, open } = setup(t);
+    topic.append(0, 'old', value(1));
+    const view = await open();
+    await view.ready;
+    const reasons: string[] = [];
+    view.on('rebuild', (reason) => reasons.push(reason));
+    topic.recreate();
+    topic.append(0, 'new', value(2));
+    await until(() => view.state.name === 'ready' && view.has('new'), 'rebuilt');
+    assert.deepEqual([reasons, view.has('old')], [['topic-recreated'], false]);
+  });
+
+  test('records removed before the view read them: rebuild with offset-out-of-range', async (t) => {
+    const { topic, open } = setup(t);
+    topic.append(0, 'a', value(1));
+    topic.paused = true;
+    const view = await open();
+    topic.append(0, 'b', value(2));
+    topic.truncateBefore(0, 1);
+    const rebuilt = new Promise((resolve) => view.once('rebuild', resolve));
+    topic.paused = false;
+    topic.wake();
+    assert.equal(await rebuilt, 'offset-out-of-range');
+    await until(() => view.state.name === 'ready' && view.has('b'), 'ready after the rebuild');
+    assert.equal(view.has('a'), false);
+  });
+
+  test('a replay slower than delete.retention.ms fails instead of serving possibly resurrected deletes', async (t) => {
+    const { topic, open } = setup(t);
+    topic.configs = { ...topic.configs, 'delete.retention.ms': '1' };
+    topic.append(0, 'a', value(1));
+    topic.paused = true;
+    const view = await open();
+    await sleep(5); // the replay now takes longer than 1 ms
+    topic.paused = false;
+    topic.wake();
+    await assert.rejects(view.ready, /longer than delete\.retention\.ms=1/);
+    assert.equal(view.state.failure, 'replay-slower-than-delete-retention');
+  });
+});
