@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The hotstate command line: emit and watch updates, manage dataset topics and schemas. The only place of the
 // CLI that reads the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL) and exits the process.
+import { withTransport } from '../lib/transport/platformatic-transport.ts';
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HotstateError } from '../lib/errors.ts';
-import { createKafka } from '../lib/kafka/client.ts';
 import { assertSafeTopic, describeTopic, ensureDatasetTopic } from '../lib/kafka/topics.ts';
 import { formatOf, type DatasetFormat } from '../lib/input/dataset-file.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
@@ -204,14 +204,13 @@ topicSpecOptions(topics.command('ensure <topic>').alias('create').description('c
       if (at < 1) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `--config ${entry}: expected name=value`);
       return [entry.slice(0, at), entry.slice(at + 1)];
     }));
-    const kafka = createKafka({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger });
-    await ensureDatasetTopic(kafka, { ...specOf(topic, flags), configs });
+    await withTransport({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) => ensureDatasetTopic(transport, { ...specOf(topic, flags), configs }));
     out(`topic ${topic} is a compacted dataset topic`);
   });
 topicSpecOptions(topics.command('verify <topic>').description('check an existing topic; exit 3 naming every unsafe setting'))
   .action(async (topic: string, flags: TopicFlags, command: Command) => {
-    const kafka = createKafka({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger });
-    assertSafeTopic(topic, await describeTopic(kafka, topic), specOf(topic, flags));
+    const description = await withTransport({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) => describeTopic(transport, topic));
+    assertSafeTopic(topic, description, specOf(topic, flags));
     out(`topic ${topic}: ok`);
   });
 

@@ -1,13 +1,13 @@
 // The demo (`npm run demo`): starts the local Kafka + registry (unless already running), creates the sample
 // datasets, starts the state and ingest services, and runs an upstream emitter that keeps sending price ticks
 // through the ingest service. Ctrl-C (or --seconds N) stops everything it started.
+import { withTransport } from '../lib/transport/platformatic-transport.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { down, up } from '../../infra/launcher.ts';
 import { loadInfraSettings, projectRoot } from '../../infra/settings.ts';
-import { createKafka } from '../lib/kafka/client.ts';
 import { ensureDatasetTopic } from '../lib/kafka/topics.ts';
 import { loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
 
@@ -23,8 +23,9 @@ const infra = await up(settings, (line) => { say(`infra: ${line}`); });
 const brokers = infra.endpoints.kafkaBrokers;
 const registryUrl = infra.endpoints.schemaRegistryUrl;
 
-const kafka = createKafka({ brokers, clientId: 'hotstate-demo' });
-for (const topic of ['instrument-prices', 'feature-flags']) await ensureDatasetTopic(kafka, { topic, partitions: 3 });
+await withTransport({ brokers, clientId: 'hotstate-demo' }, async (transport) => {
+  for (const topic of ['instrument-prices', 'feature-flags']) await ensureDatasetTopic(transport, { topic, partitions: 3 });
+});
 await registerCatalog(loadCatalog(join(projectRoot, 'schemas')), registryUrl);
 
 const children: ChildProcess[] = [];

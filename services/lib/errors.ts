@@ -46,8 +46,13 @@ export class HotstateError extends Error {
   }
 }
 
+/** What a problem is about: decides the error code, so no decision reads the prose of `reason`. */
+export type ProblemKind = 'key' | 'size' | 'value' | 'input';
+
 /** One problem of a rejected input: where (record index, key, field path) and why. */
 export interface Problem {
+  /** @defaultValue `value` */
+  readonly kind?: ProblemKind;
   /** Position in a batch or line number in a file, when there is one. */
   readonly at?: number;
   readonly key?: string;

@@ -1,6 +1,7 @@
 // Producer throughput: N records of about 200 bytes through the hotstate producer (validation, Avro encoding,
 // idempotent acks=-1) against raw kafkajs sending the same pre-encoded bytes with the same settings, in one run.
 //   npm run infra -- up && npm run bench:produce -- [records=200000] [batch=2000]
+import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
 import { randomUUID } from 'node:crypto';
 import { connectionFromEnv } from '../../infra/settings.ts';
 import { parseAvroSchema, encodeFramed } from '../../services/lib/codec/confluent-avro.ts';
@@ -36,7 +37,7 @@ const value = (i: number) => ({
 const kafka = createKafka({ brokers, clientId: 'hotstate-bench' });
 async function freshTopic(): Promise<string> {
   const topic = `bench-produce-${randomUUID()}`;
-  await ensureDatasetTopic(kafka, { topic, partitions: 3 });
+  await withTransport({ brokers }, (transport) => ensureDatasetTopic(transport, { topic, partitions: 3 }));
   return topic;
 }
 

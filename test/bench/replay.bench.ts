@@ -2,6 +2,7 @@
 // and produce-to-visible latency while tailing at ~1k updates/s; raw kafkajs consumption of the same topic (only
 // iterating the messages) is measured in the same run as the baseline.
 //   npm run infra -- up && npm run bench:replay -- [keys=1000000]
+import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectionFromEnv } from '../../infra/settings.ts';
@@ -33,7 +34,7 @@ const valueBytes = encodeFramed(parseAvroSchema(schema), 1, value(0)).length;
 const topic = `bench-replay-${String(keys)}-${String(valueBytes)}b`; // same name for the same data: repeated runs skip the load
 const producerOptions = { kafka: { brokers, clientId: 'hotstate-bench' }, registryUrl, topic, schema, registerSchema: true };
 
-await ensureDatasetTopic(kafka, { topic, partitions: 3 });
+await withTransport({ brokers }, (transport) => ensureDatasetTopic(transport, { topic, partitions: 3 }));
 const loaded = (await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic))).reduce((n, p) => n + Number(p.high), 0);
 if (loaded < keys) {
   const producer = await createProducer(producerOptions);

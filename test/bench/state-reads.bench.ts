@@ -1,6 +1,7 @@
 // State service key reads over HTTP (autocannon on loopback, random keys) against the same reads served straight
 // from the view library in one process.
 //   npm run infra -- up && npm run bench:reads -- [keys=100000] [seconds=10] [connections=50]
+import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +19,7 @@ const connections = Number(process.argv[4] ?? 50);
 const { brokers, registryUrl } = connectionFromEnv();
 const topic = `bench-reads-${String(keys)}`;
 const kafka = createKafka({ brokers, clientId: 'hotstate-bench' });
-await ensureDatasetTopic(kafka, { topic, partitions: 3 });
+await withTransport({ brokers }, (transport) => ensureDatasetTopic(transport, { topic, partitions: 3 }));
 const loaded = (await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic))).reduce((n, p) => n + Number(p.high), 0);
 if (loaded < keys) {
   const producer = await createProducer({ kafka: { brokers }, registryUrl, topic, schema: schemaText('instrument-prices', 2), registerSchema: true });

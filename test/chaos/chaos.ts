@@ -11,11 +11,10 @@ import { down, stopComponent, up } from '../../infra/launcher.ts';
 import { freePortBlock } from '../helpers/ports.ts';
 import { loadInfraSettings } from '../../infra/settings.ts';
 import { isHotstateError } from '../../services/lib/errors.ts';
-import { createKafka } from '../../services/lib/kafka/client.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { createSchemaRegistry, registerValueSchema } from '../../services/lib/registry.ts';
-import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { createPlatformaticTransport, withTransport } from '../../services/lib/transport/platformatic-transport.ts';
 import { formatVersionToken } from '../../services/lib/version-token.ts';
 import { checkAcks, checkChangeStream, digestOf, falseFreshness, finalState, readTopicWithKcat, resurrectedDeletes, type Ack } from './checks.ts';
 import { ViewWorker } from './workers.ts';
@@ -56,7 +55,7 @@ try {
   const brokers = endpoints.kafkaBrokers.join(',');
   const registryUrl = endpoints.schemaRegistryUrl;
   const topic = 'chaos-dataset';
-  await ensureDatasetTopic(createKafka({ brokers: endpoints.kafkaBrokers }), { topic, partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 });
+  await withTransport({ brokers: endpoints.kafkaBrokers }, (admin) => ensureDatasetTopic(admin, { topic, partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 }));
   await registerValueSchema(createSchemaRegistry(registryUrl), topic, {
     type: 'record', name: 'ChaosItem', namespace: 'hotstate.chaos',
     fields: [{ name: 'key', type: 'string' }, { name: 'seq', type: 'long' }, { name: 'payload', type: 'string' }],
@@ -74,6 +73,8 @@ try {
   // ---- writers ----
   const acks: Ack[] = [];
   const errors = new Map<string, number>();
+  /** Writes that failed, by what the error said about them: `key seq`. */
+  const failed = { notWritten: new Set<string>(), uncertain: new Set<string>() };
   const attemptedUpserts = new Map<string, number[]>();
   const seqs = new Map<string, number>();
   let attempts = 0;
@@ -93,6 +94,7 @@ try {
       } catch (error) {
         const code = isHotstateError(error) ? error.code : 'other';
         errors.set(code, (errors.get(code) ?? 0) + 1);
+        (code === 'HOTSTATE_ERR_TRANSPORT_KAFKA' ? failed.notWritten : failed.uncertain).add(`${key} ${String(seq)}`);
         await sleep(100);
       }
     }
@@ -101,9 +103,9 @@ try {
 
   // ---- read-your-writes probes: the latest acknowledged write, in every ready view ----
   const probes = { sent: 0, resolved: 0, failed: 0, behind: 0 };
-  let probing = true;
+  const control = { probing: true };
   const prober = (async (): Promise<void> => {
-    while (probing) {
+    while (control.probing) {
       await sleep(500);
       const ack = acks[acks.length - 1];
       if (!ack) continue;
@@ -165,7 +167,7 @@ try {
   await Promise.all(writers);
   const chaosMs = Date.now() - chaosStart;
   const chaosRate = (acks.length - calmAcks) / (chaosMs / 1000);
-  probing = false;
+  control.probing = false;
   await prober;
 
   // ---- let every view catch up, then compare with the topic ----
@@ -187,6 +189,9 @@ try {
   const topicDigest = digestOf(state);
   const ackVerdict = checkAcks(acks, records);
   const resurrected = resurrectedDeletes(acks, attemptedUpserts, state);
+  const inTopic = new Set(records.map((r) => `${r.key} ${String(r.seq)}`));
+  const notWrittenButThere = [...failed.notWritten].filter((w) => inTopic.has(w)).length;
+  const uncertainThere = [...failed.uncertain].filter((w) => inTopic.has(w)).length;
   const digests = await Promise.all(running.map(async (w) => ({ w, answer: await w.request({ type: 'digest' }) })));
   const streams = running.map((w) => ({ w, verdict: checkChangeStream(w.changesFile, records) }));
 
@@ -212,6 +217,8 @@ try {
     ['acknowledged versions holding another record', String(ackVerdict.holdAnother), ackVerdict.holdAnother === 0],
     ['NaN / missing offsets', String(ackVerdict.badOffsets), ackVerdict.badOffsets === 0],
     ['resurrected deletes', String(resurrected), resurrected === 0],
+    ['writes reported "not written" found in the topic', `${String(notWrittenButThere)} of ${String(failed.notWritten.size)}`, notWrittenButThere === 0],
+    ['writes reported "outcome unknown" found in the topic', `${String(uncertainThere)} of ${String(failed.uncertain.size)}`, true],
     ...streams.map(({ w, verdict }): [string, string, boolean] => [
       `${w.name} change stream vs topic`, `${String(verdict.notifications)} notifications, ${String(verdict.duplicates)} duplicates, ${String(verdict.gaps)} gaps, ${String(verdict.reorders)} reorders`,
       verdict.duplicates === 0 && verdict.gaps === 0 && verdict.reorders === 0,

@@ -9,7 +9,7 @@ import { projectRoot } from '../../infra/settings.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createSchemaRegistry, registerValueSchema } from '../../services/lib/registry.ts';
 import { price, schemaText } from '../helpers/datasets.ts';
-import { createTestTopic, testKafka, testRegistry } from '../helpers/infra.ts';
+import { createTestTopic, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';
 import { startPrometheus } from '../helpers/prometheus.ts';
 import { startPrivateRegistry } from '../helpers/private-infra.ts';
 import { tcpProxy } from '../helpers/tcp-proxy.ts';
@@ -29,7 +29,7 @@ test('every dashboard query and every alert rule works against real metrics whil
   const kafka = testKafka(t);
   const topic = await createTestTopic(t, kafka, { partitions: 3 });
   const dlq = `${topic}.hotstate-dlq`;
-  await ensureDatasetTopic(kafka, { topic: dlq });
+  await ensureDatasetTopic(testTransport(t), { topic: dlq });
   t.after(() => withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [dlq] })));
   await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
   const [ingest, state] = await Promise.all([

@@ -6,6 +6,8 @@ import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createKafka, withAdmin } from '../../services/lib/kafka/client.ts';
 import { ensureDatasetTopic, type DatasetTopicSpec } from '../../services/lib/kafka/topics.ts';
+import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import type { Transport } from '../../services/lib/transport/transport.ts';
 import { createSchemaRegistry, valueSubject } from '../../services/lib/registry.ts';
 
 export interface TestInfra {
@@ -27,6 +29,13 @@ export function testKafka(t: TestContext): Kafka {
   return createKafka({ brokers: testInfra().brokers, clientId: `test-${slug(t.name)}` });
 }
 
+/** A transport of our own seam, closed after the test. */
+export function testTransport(t: TestContext, brokers = testInfra().brokers): Transport {
+  const transport = createPlatformaticTransport({ brokers, clientId: `test-${slug(t.name)}` });
+  t.after(() => transport.close());
+  return transport;
+}
+
 export function testRegistry(): SchemaRegistry {
   return createSchemaRegistry(testInfra().registryUrl);
 }
@@ -44,7 +53,7 @@ export async function createTestTopic(t: TestContext, kafka: Kafka, spec: Omit<D
     await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] }));
     await deleteSubject(valueSubject(topic));
   });
-  await ensureDatasetTopic(kafka, { topic, ...spec });
+  await ensureDatasetTopic(testTransport(t), { topic, ...spec });
   return topic;
 }
 

@@ -1,9 +1,10 @@
 // Outages, each on a broker or registry of the test's own: a stopped broker gives a clear error within a bound,
 // never a hang; a stopped registry gives a clear error, while a producer that already knows its schema goes on.
+import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { testTransport } from '../helpers/infra.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isHotstateError } from '../../services/lib/errors.ts';
-import { createKafka } from '../../services/lib/kafka/client.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { createSchemaRegistry, registerValueSchema } from '../../services/lib/registry.ts';
@@ -14,7 +15,7 @@ import { startPrivateKafka, startPrivateRegistry } from '../helpers/private-infr
 test('broker stopped: a bounded wait, then a clear transport error', async (t) => {
   const broker = await startPrivateKafka(t, 29392);
   const topic = uniqueTopicName(t);
-  await ensureDatasetTopic(createKafka({ brokers: [broker.address] }), { topic });
+  await withTransport({ brokers: [broker.address] }, (transport) => ensureDatasetTopic(transport, { topic }));
   await registerValueSchema(createSchemaRegistry(testInfra().registryUrl), topic, schemaText('instrument-prices', 2));
   const producer = await createProducer({ kafka: { brokers: [broker.address], connectionTimeoutMs: 1000, requestTimeoutMs: 3000 }, registryUrl: testInfra().registryUrl, topic, sendTimeoutMs: 15_000 });
   t.after(() => producer.close().catch(() => undefined));
@@ -36,9 +37,9 @@ test('broker stopped: a bounded wait, then a clear transport error', async (t) =
 
 test('registry stopped: a new producer fails clearly; a connected one keeps writing', async (t) => {
   const registry = await startPrivateRegistry(t, 28481);
-  const kafka = createKafka({ brokers: testInfra().brokers });
+  const transport = testTransport(t);
   const topic = uniqueTopicName(t);
-  await ensureDatasetTopic(kafka, { topic });
+  await ensureDatasetTopic(transport, { topic });
   await registerValueSchema(createSchemaRegistry(registry.address), topic, schemaText('instrument-prices', 2));
   const connected = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: registry.address, topic });
   t.after(() => connected.close());

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { createSafeProducer, createTailingConsumer, withAdmin } from '../../services/lib/kafka/client.ts';
 import { describeTopicConfigs } from '../../services/lib/kafka/topics.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
-import { createTestTopic, testInfra, testKafka, testRegistry } from '../helpers/infra.ts';
+import { createTestTopic, testInfra, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';
 
 const priceSchema = {
   type: 'record',
@@ -37,7 +37,7 @@ test('smoke: compacted topic, registered schema, produce, consume, cross-check w
   const registry = testRegistry();
   const topic = await createTestTopic(t, kafka, { partitions: 3 });
 
-  const configs = await describeTopicConfigs(kafka, topic);
+  const configs = await describeTopicConfigs(testTransport(t), topic);
   assert.equal(configs['cleanup.policy'], 'compact');
 
   const schemaId = await registerValueSchema(registry, topic, priceSchema);

@@ -10,7 +10,7 @@ import { readToEnd } from '../../services/lib/kafka/read-to-end.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
-import { createTestTopic, testKafka, testRegistry } from '../helpers/infra.ts';
+import { createTestTopic, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';
 import { rawSend } from '../helpers/raw.ts';
 import { testView, viewDigest } from '../helpers/views.ts';
 
@@ -74,7 +74,7 @@ describe('view lifecycle', () => {
     const rebuilt = new Promise<string>((resolve) => view.once('rebuild', resolve));
     await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] }));
     await sleep(1000);
-    await ensureDatasetTopic(kafka, { topic });
+    await ensureDatasetTopic(testTransport(t), { topic });
     await rawSend(t, topic, [{ key: 'fresh', value: encodeFramed(prices, id, price('fresh')) }]);
     assert.ok(['topic-recreated', 'topic-truncated', 'offset-out-of-range'].includes(await rebuilt), 'rebuilt because the topic was recreated');
     const deadline = Date.now() + 20_000;

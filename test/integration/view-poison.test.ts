@@ -8,7 +8,7 @@ import { readToEnd } from '../../services/lib/kafka/read-to-end.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { registerValueSchema, createSchemaRegistry } from '../../services/lib/registry.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
-import { createTestTopic, testInfra, testKafka, testRegistry, uniqueTopicName } from '../helpers/infra.ts';
+import { createTestTopic, testInfra, testKafka, testRegistry, testTransport, uniqueTopicName } from '../helpers/infra.ts';
 import { startPrivateRegistry } from '../helpers/private-infra.ts';
 import { framed, rawSend } from '../helpers/raw.ts';
 import { testView } from '../helpers/views.ts';
@@ -64,7 +64,7 @@ describe('poison records', () => {
   test('dead-letter: original bytes and the error go to the dead-letter topic', async (t) => {
     const { topic, schemaId, foreignId } = await poisonTopic(t);
     const dlq = `${topic}.hotstate-dlq`;
-    await ensureDatasetTopic(testKafka(t), { topic: dlq });
+    await ensureDatasetTopic(testTransport(t), { topic: dlq });
     t.after(() => withAdmin(testKafka(t), (admin) => admin.deleteTopics({ topics: [dlq] })));
     const kinds = poisons(schemaId, foreignId);
     await rawSend(t, topic, kinds.map(([, value]) => ({ key: 'P', value })));
@@ -99,9 +99,9 @@ describe('poison records', () => {
     const proxiedUrl = registry.address.replace(':28581', ':28681');
     const topic = uniqueTopicName(t);
     const kafka = testKafka(t);
-    await ensureDatasetTopic(kafka, { topic });
+    await ensureDatasetTopic(testTransport(t), { topic });
     const dlq = `${topic}.hotstate-dlq`;
-    await ensureDatasetTopic(kafka, { topic: dlq });
+    await ensureDatasetTopic(testTransport(t), { topic: dlq });
     t.after(() => withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic, dlq] })));
     const v1 = await registerValueSchema(createSchemaRegistry(registry.address), topic, schemaText('instrument-prices', 1));
     const v2 = await registerValueSchema(createSchemaRegistry(registry.address), topic, schemaText('instrument-prices', 2));

@@ -2,10 +2,8 @@
 // `ensureDatasetTopic` creates a missing topic with those settings and refuses an existing one that would lose
 // data, naming every offending setting.
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs from 'kafkajs';
-import type { Kafka } from 'kafkajs';
 import { HotstateError } from '../errors.ts';
-import { withAdmin } from './client.ts';
+import type { Transport } from '../transport/transport.ts';
 
 export interface DatasetTopicSpec {
   readonly topic: string;
@@ -28,24 +26,19 @@ export interface TopicDescription {
 }
 
 /** Creates the topic when missing; verifies it either way; returns its effective configuration. */
-export async function ensureDatasetTopic(kafka: Kafka, spec: DatasetTopicSpec): Promise<Record<string, string>> {
-  const exists = await withAdmin(kafka, async (admin) => (await admin.listTopics()).includes(spec.topic));
-  if (!exists) {
+export async function ensureDatasetTopic(transport: Transport, spec: DatasetTopicSpec): Promise<Record<string, string>> {
+  if (!(await transport.topics()).includes(spec.topic)) {
     const configs: Record<string, string> = { ...spec.configs, 'cleanup.policy': 'compact' };
     if (spec.minInsyncReplicas !== undefined) configs['min.insync.replicas'] = String(spec.minInsyncReplicas);
-    await withAdmin(kafka, async (admin) => {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{
-          topic: spec.topic,
-          numPartitions: spec.partitions ?? 1,
-          ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }),
-          configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
-        }],
-      });
+    await transport.createTopic({
+      topic: spec.topic,
+      partitions: spec.partitions ?? 1,
+      ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }),
+      configs,
     });
+    await waitForLeaders(transport, spec.topic);
   }
-  const description = await describeTopic(kafka, spec.topic);
+  const description = await describeTopic(transport, spec.topic);
   assertSafeTopic(spec.topic, description, spec);
   return description.configs;
 }
@@ -87,32 +80,36 @@ export function topicProblems(topic: TopicDescription, spec: Omit<DatasetTopicSp
   return problems;
 }
 
-export async function describeTopic(kafka: Kafka, topic: string): Promise<TopicDescription> {
-  const configs = await describeTopicConfigs(kafka, topic);
-  const metadata = await withAdmin(kafka, (admin) => admin.fetchTopicMetadata({ topics: [topic] }));
-  const partitions = metadata.topics[0]?.partitions ?? [];
-  return { partitions: partitions.length, replicationFactor: Math.min(...partitions.map((p) => p.replicas.length)), configs };
+/** A new topic is usable once every partition has a leader (metadata reaches every broker shortly after). */
+async function waitForLeaders(transport: Transport, topic: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const layout = await transport.layout(topic).catch(() => undefined);
+    if (layout && layout.partitions.length > 0 && layout.partitions.every((p) => p.leader >= 0)) return;
+    if (Date.now() > deadline) throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `topic ${topic} has partitions without a leader ${String(timeoutMs)} ms after its creation`, { retriable: true });
+    await sleep(100);
+  }
+}
+
+export async function describeTopic(transport: Transport, topic: string): Promise<TopicDescription> {
+  const layout = await transport.layout(topic);
+  if (!layout) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `topic ${topic} does not exist; create it with hotstate topics ensure`);
+  const configs = await describeTopicConfigs(transport, topic);
+  return { partitions: layout.partitions.length, replicationFactor: layout.replicationFactor, configs };
 }
 
 /**
- * The topic's effective configuration as reported by the broker (DescribeConfigs). Right after creation another
- * broker may not know the topic yet (UNKNOWN_TOPIC_OR_PARTITION, retriable), so retriable errors are retried briefly.
+ * The topic's effective configuration as reported by the broker. Right after creation another broker may not know
+ * the topic yet, so retriable errors are retried briefly.
  */
-export async function describeTopicConfigs(kafka: Kafka, topic: string, retryForMs = 10_000): Promise<Record<string, string>> {
-  return withAdmin(kafka, async (admin) => {
-    const deadline = Date.now() + retryForMs;
-    for (;;) {
-      try {
-        const described = await admin.describeConfigs({
-          includeSynonyms: false,
-          resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic }],
-        });
-        const entries = described.resources[0]?.configEntries ?? [];
-        return Object.fromEntries(entries.map((entry) => [entry.configName, entry.configValue]));
-      } catch (error) {
-        if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
-        await sleep(200);
-      }
+export async function describeTopicConfigs(transport: Transport, topic: string, retryForMs = 10_000): Promise<Record<string, string>> {
+  const deadline = Date.now() + retryForMs;
+  for (;;) {
+    try {
+      return await transport.topicConfigs(topic);
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+      await sleep(200);
     }
-  });
+  }
 }

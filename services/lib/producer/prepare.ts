@@ -69,18 +69,18 @@ function kafkaHeaders(headers: WriteHeaders): Record<string, string> {
 export function prepareUpdate(update: Update, context: PrepareContext, at?: number): Prepared {
   const { key } = update;
   const keyBytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : undefined;
-  const fail = (path: string, reason: string): Prepared => ({
+  const fail = (kind: 'key' | 'size', reason: string): Prepared => ({
     ok: false,
-    problems: [{ ...(at === undefined ? {} : { at }), ...(typeof key === 'string' ? { key } : {}), path, reason }],
+    problems: [{ kind, ...(at === undefined ? {} : { at }), ...(typeof key === 'string' ? { key } : {}), path: '', reason }],
   });
   const badKey = keyProblem(key, context.maxKeyBytes, keyBytes?.length);
-  if (badKey !== undefined || keyBytes === undefined) return fail('', badKey ?? 'the key must be a string');
+  if (badKey !== undefined || keyBytes === undefined) return fail('key', badKey ?? 'the key must be a string');
   let value: Buffer | null = null;
   if (update.value !== null) {
     const problems = validateValue(context.type, update.value);
     if (problems.length > 0) return { ok: false, problems: problems.map((p) => ({ ...(at === undefined ? {} : { at }), key, ...p })) };
     value = encodeFramed(context.type, context.schemaId, update.value);
-    if (value.length > context.maxValueBytes) return fail('', `the encoded value is ${String(value.length)} bytes, above the ${String(context.maxValueBytes)}-byte cap`);
+    if (value.length > context.maxValueBytes) return fail('size', `the encoded value is ${String(value.length)} bytes, above the ${String(context.maxValueBytes)}-byte cap`);
   }
   const headers = update.headers ? kafkaHeaders({ ...context.defaultHeaders, ...update.headers }) : (context.defaultKafkaHeaders ??= kafkaHeaders(context.defaultHeaders));
   return { ok: true, record: { key, keyBytes, value, partition: partitionForKey(keyBytes, context.partitions), headers } };

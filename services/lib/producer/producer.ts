@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Type } from 'avsc';
 import type { Registry } from 'prom-client';
 import { HotstateError, ValidationError, type ErrorCode, type Problem } from '../errors.ts';
-import { assertSafeTopic } from '../kafka/topics.ts';
+import { assertSafeTopic, describeTopic } from '../kafka/topics.ts';
 import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
 import type { KafkaConnection, Transport, TransportProducer } from '../transport/transport.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
@@ -100,14 +100,12 @@ export class HotstateProducer {
         ? await registerValueSchema(registry.client, topic, schemaText)
         : await lookupSchemaId(registry.client, subject, schemaText);
     }
-    const layout = await this.transport.layout(topic);
-    if (!layout) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `topic ${topic} does not exist; create it with hotstate topics ensure`);
-    const configs = await this.transport.topicConfigs(topic);
-    assertSafeTopic(topic, { partitions: layout.partitions.length, replicationFactor: layout.replicationFactor, configs });
+    const description = await describeTopic(this.transport, topic);
+    assertSafeTopic(topic, description);
     this.context = {
       type: parseAvroSchema(schemaText),
       schemaId,
-      partitions: layout.partitions.length,
+      partitions: description.partitions,
       maxKeyBytes: this.options.maxKeyBytes ?? 1024,
       maxValueBytes: this.options.maxValueBytes ?? 1_000_000,
       defaultHeaders: this.options.headers ?? {},
@@ -266,8 +264,8 @@ export class HotstateProducer {
 }
 
 function codeFor(problems: readonly Problem[]): ErrorCode {
-  if (problems.every((p) => p.path === '' && /\bkey\b/.test(p.reason))) return 'HOTSTATE_ERR_VALIDATION_KEY';
-  if (problems.every((p) => p.path === '' && /byte cap/.test(p.reason))) return 'HOTSTATE_ERR_VALIDATION_SIZE';
+  if (problems.every((p) => p.kind === 'key')) return 'HOTSTATE_ERR_VALIDATION_KEY';
+  if (problems.every((p) => p.kind === 'size')) return 'HOTSTATE_ERR_VALIDATION_SIZE';
   return 'HOTSTATE_ERR_VALIDATION_VALUE';
 }
 

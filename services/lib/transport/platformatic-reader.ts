@@ -89,7 +89,7 @@ class ManualAssignmentReader implements PartitionReader {
           // A response-level error still carries the answers of the partitions that did not fail.
           response = (error as { response?: FetchResponse }).response;
         }
-        if (!this.running) return;
+        if (this.stopped()) return; // stop() may have come while the fetch was in flight
         const answered = await this.deliver(response, asked);
         if (failure === undefined && answered) {
           failures = 0;
@@ -171,6 +171,10 @@ class ManualAssignmentReader implements PartitionReader {
       }
     })();
     return this.refreshing;
+  }
+
+  private stopped(): boolean {
+    return !this.running;
   }
 
   async stop(): Promise<void> {

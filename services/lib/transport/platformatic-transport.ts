@@ -182,3 +182,13 @@ class IdempotentProducer implements TransportProducer {
 export function createPlatformaticTransport(connection: KafkaConnection): Transport {
   return new PlatformaticTransport(connection);
 }
+
+/** A transport for one task (admin commands), closed after it. */
+export async function withTransport<T>(connection: KafkaConnection, use: (transport: Transport) => Promise<T>): Promise<T> {
+  const transport = createPlatformaticTransport(connection);
+  try {
+    return await use(transport);
+  } finally {
+    await transport.close();
+  }
+}

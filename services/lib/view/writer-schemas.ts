@@ -42,7 +42,7 @@ export function registrySchemaSource(registryUrl: string): SchemaSource {
     },
     async subjectIds(subject) {
       const path = `/subjects/${encodeURIComponent(subject)}/versions`;
-      const versions = (await getOrMissing(url, path, `listing the versions of ${subject}`)) as unknown;
+      const versions = await getOrMissing(url, path, `listing the versions of ${subject}`);
       const ids = new Set<number>();
       for (const version of Array.isArray(versions) ? versions : []) {
         const one = (await getOrMissing(url, `${path}/${String(version)}`, `reading ${subject} version ${String(version)}`)) as { id?: unknown } | undefined;
