@@ -5,7 +5,7 @@ import { withTransport } from '../../services/lib/transport/platformatic-transpo
 import { randomUUID } from 'node:crypto';
 import { connectionFromEnv } from '../../infra/settings.ts';
 import { parseAvroSchema, encodeFramed } from '../../services/lib/codec/confluent-avro.ts';
-import { createKafka, createSafeProducer, withAdmin } from '../../services/lib/kafka/client.ts';
+import { createKafka, createSafeProducer, withAdmin } from '../helpers/kafkajs-client.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { createSchemaRegistry, registerValueSchema } from '../../services/lib/registry.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { connectionFromEnv, projectRoot } from '../../infra/settings.ts';
-import { createKafka, withAdmin } from '../../services/lib/kafka/client.ts';
+import { createKafka, withAdmin } from '../helpers/kafkajs-client.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { createView } from '../../services/lib/view/view.ts';

@@ -16,7 +16,7 @@ import { tcpProxy } from '../helpers/tcp-proxy.ts';
 import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
 import { rawSend } from '../helpers/raw.ts';
 import { serviceEnv, startService, waitReady } from '../helpers/services.ts';
-import { withAdmin } from '../../services/lib/kafka/client.ts';
+import { withAdmin } from '../helpers/kafkajs-client.ts';
 
 const token = 'monitoring-token-0123456789';
 

@@ -1,7 +1,7 @@
 // The state and ingest services as separate processes, driven over HTTP as a user would.
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import { readToEnd } from '../../services/lib/kafka/read-to-end.ts';
+import { readToEnd } from '../helpers/read-to-end.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { price, schemaText } from '../helpers/datasets.ts';
 import { createTestTopic, testKafka, testRegistry } from '../helpers/infra.ts';

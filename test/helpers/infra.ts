@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { createKafka, withAdmin } from '../../services/lib/kafka/client.ts';
+import { createKafka, withAdmin } from './kafkajs-client.ts';
 import { ensureDatasetTopic, type DatasetTopicSpec } from '../../services/lib/kafka/topics.ts';
 import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
 import type { Transport } from '../../services/lib/transport/transport.ts';

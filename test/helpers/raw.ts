@@ -1,7 +1,7 @@
 // Raw writes that bypass the producer library's checks, for poison and edge-case records.
 import type { TestContext } from 'node:test';
 import type { Message } from 'kafkajs';
-import { createSafeProducer } from '../../services/lib/kafka/client.ts';
+import { createSafeProducer } from './kafkajs-client.ts';
 import { testKafka } from './infra.ts';
 
 export async function rawSend(t: TestContext, topic: string, messages: Message[]): Promise<void> {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readToEnd } from '../../services/lib/kafka/read-to-end.ts';
+import { readToEnd } from '../helpers/read-to-end.ts';
 import { hotstate, hotstateProcess } from '../helpers/cli.ts';
 import { price, pricesTopic } from '../helpers/datasets.ts';
 import { testKafka } from '../helpers/infra.ts';

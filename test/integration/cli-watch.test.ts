@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
-import { readToEnd } from '../../services/lib/kafka/read-to-end.ts';
+import { readToEnd } from '../helpers/read-to-end.ts';
 import { hotstate, hotstateProcess } from '../helpers/cli.ts';
 import { price, pricesTopic } from '../helpers/datasets.ts';
 import { testKafka } from '../helpers/infra.ts';

@@ -12,7 +12,7 @@ import { portInUse } from '../../infra/processes.ts';
 import { freePortBlock } from '../helpers/ports.ts';
 import { testTransport } from '../helpers/infra.ts';
 import { projectRoot } from '../../infra/settings.ts';
-import { createKafka, withAdmin } from '../../services/lib/kafka/client.ts';
+import { createKafka, withAdmin } from '../helpers/kafkajs-client.ts';
 import { describeTopicConfigs, ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 
 function infra(dir: string, env: Record<string, string>, ...args: string[]): { code: number | null; out: string; seconds: number } {

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createSafeProducer, createTailingConsumer, withAdmin } from '../../services/lib/kafka/client.ts';
+import { createSafeProducer, createTailingConsumer, withAdmin } from '../helpers/kafkajs-client.ts';
 import { describeTopicConfigs } from '../../services/lib/kafka/topics.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { createTestTopic, testInfra, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';

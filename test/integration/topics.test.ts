@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isHotstateError } from '../../services/lib/errors.ts';
-import { withAdmin } from '../../services/lib/kafka/client.ts';
+import { withAdmin } from '../helpers/kafkajs-client.ts';
 import { describeTopicConfigs, ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { testKafka, testTransport, uniqueTopicName } from '../helpers/infra.ts';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
 import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
-import { readToEnd } from '../../services/lib/kafka/read-to-end.ts';
+import { readToEnd } from '../helpers/read-to-end.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { registerValueSchema, createSchemaRegistry } from '../../services/lib/registry.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
@@ -13,7 +13,7 @@ import { startPrivateRegistry } from '../helpers/private-infra.ts';
 import { framed, rawSend } from '../helpers/raw.ts';
 import { testView } from '../helpers/views.ts';
 import { tcpProxy } from '../helpers/tcp-proxy.ts';
-import { withAdmin } from '../../services/lib/kafka/client.ts';
+import { withAdmin } from '../helpers/kafkajs-client.ts';
 import { createView, type HotstateView } from '../../services/lib/view/view.ts';
 
 const prices = parseAvroSchema(schemaText('instrument-prices', 2));

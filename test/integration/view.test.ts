@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { isHotstateError } from '../../services/lib/errors.ts';
-import { withAdmin } from '../../services/lib/kafka/client.ts';
+import { withAdmin } from '../helpers/kafkajs-client.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { formatVersionToken, parseVersionToken } from '../../services/lib/version-token.ts';

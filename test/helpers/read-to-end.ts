@@ -3,7 +3,7 @@
 // are handled by comparing positions, never by waiting for a record at `end - 1`.
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { createTailingConsumer, withAdmin } from './client.ts';
+import { createTailingConsumer, withAdmin } from './kafkajs-client.ts';
 
 export interface RawRecord {
   readonly partition: number;

@@ -1,9 +1,10 @@
-// The only module that constructs kafkajs clients, so safe defaults live in one place and the client can be
-// swapped. kafkajs is CommonJS: its named exports are reached through the default import.
+// kafkajs as an independent reference client for tests (raw produce, consume, admin), next to kcat: hotstate itself
+// talks to Kafka only through its transport seam. kafkajs is CommonJS: named exports come via the default import.
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
-import { HotstateError } from '../errors.ts';
-import { createLogger, kafkajsLogCreator, type Logger } from '../logger.ts';
+import { HotstateError } from '../../services/lib/errors.ts';
+import type { logCreator } from 'kafkajs';
+import { createLogger, type Logger } from '../../services/lib/logger.ts';
 
 export interface KafkaConnection {
   /** `host:port` pairs. */
@@ -59,4 +60,30 @@ export async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<
   } finally {
     await admin.disconnect();
   }
+}
+
+// Known, deliberate: our producer bounds retries (a stopped broker must fail, not hang), which kafkajs warns about
+// on every producer. Delivery stays idempotent within the bounded retries.
+const expectedWarnings = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
+
+// kafkajs logs every retriable broker answer at ERROR, although it retries them: a coordinator still loading on a
+// fresh broker, or metadata not yet propagated for a new topic. Those are debug noise; real failures still surface
+// as rejected promises.
+const transient = /coordinator is loading|coordinator is not available|does not host this topic-partition|leader is not available/i;
+
+/** A kafkajs logCreator writing into a child of `logger`. */
+function kafkajsLogCreator(logger: Logger): logCreator {
+  const child = logger.child({ component: 'kafkajs' });
+  const { ERROR, WARN, INFO } = kafkajs.logLevel;
+  return () => ({ namespace, level, log }) => {
+    const { message, ...fields } = log;
+    if (expectedWarnings.some((text) => message.includes(text))) return;
+    const entry = { ...fields, namespace };
+    const error = (fields as { error?: unknown }).error;
+    if (typeof error === 'string' && transient.test(error)) child.debug(entry, message);
+    else if (level === ERROR) child.error(entry, message);
+    else if (level === WARN) child.warn(entry, message);
+    else if (level === INFO) child.info(entry, message);
+    else child.debug(entry, message);
+  };
 }
