@@ -5,94 +5,27 @@
 // first (poison, unknown schema ids settled with the registry, dead letters written), then applied synchronously
 // in one go: readers never see half a chunk. Its lifecycle is one explicit state (view-state.ts).
 import { EventEmitter } from 'node:events';
-import type { Registry } from 'prom-client';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError, isHotstateError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { viewMetrics, type ViewMetrics } from '../metrics.ts';
 import { valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
-import type { FetchedRecord, KafkaConnection, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
-import { formatVersionToken, parseVersionToken, type VersionVector } from '../version-token.ts';
+import type { FetchedRecord, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
+import type { VersionVector } from '../version-token.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
-import { entryValueBytes } from './entry.ts';
-import { findPoison, keyOf, schemaIdOf, unsettledSchemaIds, type Poison } from './poison.ts';
-import { SnapshotStore } from './store.ts';
-import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
-import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState, type ViewStateName } from './view-state.ts';
-import { registrySchemaSource, WriterSchemas, type SchemaSource } from './writer-schemas.ts';
+import { findPoison, keyOf, unsettledSchemaIds, type Poison } from './poison.ts';
+import { ViewData, type Change } from './view-data.ts';
+import type { Item, ViewSnapshot } from './view-snapshot.ts';
+import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from './view-state.ts';
+import type { ReplayProgress, ViewEvents, ViewOptions, ViewStatus } from './view-types.ts';
+import { registrySchemaSource, WriterSchemas } from './writer-schemas.ts';
 
 export type { Item } from './view-snapshot.ts';
 export { ViewSnapshot } from './view-snapshot.ts';
+export type { Change } from './view-data.ts';
+export type { PoisonPolicy, ReplayProgress, ViewEvents, ViewOptions, ViewStatus } from './view-types.ts';
 export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './view-state.ts';
-
-export type PoisonPolicy = 'fail' | 'skip' | 'dead-letter';
-
-export interface ViewOptions {
-  readonly kafka: KafkaConnection;
-  readonly registryUrl: string;
-  readonly topic: string;
-  /** Resolve every record to this schema (Avro JSON text or object). @defaultValue each record's writer schema */
-  readonly readerSchema?: string | object;
-  /** What a poison record does. @defaultValue `skip` */
-  readonly poisonPolicy?: PoisonPolicy;
-  /** Must exist when the policy is `dead-letter`. @defaultValue `<topic>.hotstate-dlq` */
-  readonly deadLetterTopic?: string;
-  /** Values above this size are poison. @defaultValue `1000000` */
-  readonly maxValueBytes?: number;
-  /** How often end offsets are checked for truncation, recreation and lag. @defaultValue `5000` */
-  readonly healthCheckIntervalMs?: number;
-  /** A ready view that has not advanced for this long while records wait is `stale`. @defaultValue `5000` */
-  readonly staleAfterMs?: number;
-  /** The Kafka client seam. @defaultValue the @platformatic/kafka transport on `kafka` */
-  readonly transport?: Transport;
-  /** Where writer schemas come from. @defaultValue the registry at `registryUrl` */
-  readonly schemaSource?: SchemaSource;
-  readonly metrics?: Registry;
-  readonly logger?: Logger;
-}
-
-export interface Change<T = unknown> {
-  readonly key: string;
-  /** undefined when the key was created. */
-  readonly previous: T | undefined;
-  /** undefined when the key was deleted. */
-  readonly value: T | undefined;
-  readonly partition: number;
-  readonly offset: number;
-  readonly timestamp: number;
-}
-
-export interface ReplayProgress {
-  readonly records: number;
-  /** 0..1 of the records between the start and the end offsets captured at start. */
-  readonly share: number;
-  readonly recordsPerSecond: number;
-  readonly etaSeconds: number | undefined;
-}
-
-export interface ViewStatus {
-  readonly state: ViewStateName;
-  /** Replayed and serving (possibly stale). */
-  readonly ready: boolean;
-  /** Why the view is not ready or not fresh. */
-  readonly reason: string | undefined;
-  readonly failed: boolean;
-  /** Set while a replayed view is not advancing although records wait, or cannot fetch. */
-  readonly stale: { readonly since: number; readonly reason: string } | undefined;
-  readonly keys: number;
-  readonly version: string;
-  readonly progress: ReplayProgress;
-  /** Per partition: the view position, the latest end offset seen, and their difference. */
-  readonly partitions: ReadonlyArray<{ partition: number; position: number; end: number; lag: number }>;
-}
-
-export interface ViewEvents {
-  state: [state: ViewState, previous: ViewState];
-  ready: [];
-  rebuild: [reason: RebuildReason];
-  poison: [poison: { partition: number; offset: number; key: string | null } & Poison];
-}
 
 const FRESHNESS_TICK_MS = 1000;
 
@@ -107,9 +40,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
   private readonly metrics: ViewMetrics | undefined;
   private readonly schemas: WriterSchemas;
   private readonly machine = new ViewStateMachine();
-  private store = new SnapshotStore();
-  private readonly poisoned = new Set<string>();
-  private positions = new Map<number, number>();
+  private readonly data: ViewData;
   /** End offsets captured when the replay started: ready once every position reaches them. */
   private ends = new Map<number, number>();
   private starts = new Map<number, number>();
@@ -121,13 +52,8 @@ export class HotstateView extends EventEmitter<ViewEvents> {
   private generation = 0;
   private deadLetters: DeadLetterWriter | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private changeListeners: Array<{ prefix: string; fn: (change: Change) => void }> = [];
-  private readonly waiters = new Set<{ check: () => void; fail: (error: Error) => void }>();
   private replayStarted = 0;
-  private replayRecords = 0;
-  private lastProgressAt = Date.now();
   private deleteRetentionMs = Number.POSITIVE_INFINITY;
-  private lastAppliedTimestamp = 0;
   private checking = false;
   /** Became ready at least once: a registry wait then returns to `ready`, not `replaying`. */
   private readyOnce = false;
@@ -142,6 +68,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     this.log = (options.logger ?? createLogger()).child({ component: 'view', topic: options.topic });
     this.metrics = options.metrics ? viewMetrics(options.metrics) : undefined;
     this.schemas = new WriterSchemas(options.schemaSource ?? registrySchemaSource(options.registryUrl), valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
+    this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
     this.ready = new Promise((resolve, reject) => { this.settleReady = { resolve, reject }; });
     this.ready.catch(() => undefined); // callers who never await `ready` must not see an unhandled rejection
     this.machine.onTransition((state, previous) => { this.onTransition(state, previous); });
@@ -170,12 +97,11 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     this.layout = layout;
     this.ends = new Map(offsets.map((p) => [p.partition, p.end]));
     this.starts = new Map(offsets.map((p) => [p.partition, p.start]));
-    this.positions = new Map(offsets.map((p) => [p.partition, p.start]));
+    const positions = new Map(offsets.map((p) => [p.partition, p.start]));
+    this.data.reset(positions);
     for (const { partition, end } of offsets) this.latestEnds.set(partition, end);
     this.replayStarted = performance.now();
-    this.replayRecords = 0;
-    this.lastProgressAt = Date.now();
-    this.reader = this.transport.read(layout, this.positions, {
+    this.reader = this.transport.read(layout, positions, {
       chunk: (chunk) => (generation === this.generation ? this.onChunk(chunk) : undefined),
       problem: (problem) => { if (generation === this.generation) this.onReadProblem(problem); },
       recovered: (partitions) => {
@@ -203,7 +129,12 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     if (this.closedOrFailed()) return;
     const poison = findPoison(records, this.schemas, maxValueBytes);
     if (poison.size > 0 && !(await this.handlePoison(partition, records, poison))) return;
-    this.apply(partition, records, poison, chunk.next, chunk.highWatermark);
+    const moved = this.data.position(partition) < chunk.next;
+    this.data.apply(partition, records, new Set(poison.keys()), chunk.next, this.machine.caughtUp);
+    this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, chunk.highWatermark - chunk.next));
+    if (!moved) return;
+    this.checkReady();
+    if (this.machine.name === 'stale') this.checkFreshness();
   }
 
   /** Fetches unknown writer schemas; while the registry is down, waits with backoff and reports it. */
@@ -254,87 +185,6 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     return true;
   }
 
-  /** Synchronous on purpose: the whole chunk becomes visible at once. */
-  private apply(partition: number, records: readonly FetchedRecord[], poison: ReadonlyMap<number, unknown>, next: number, highWatermark: number): void {
-    const notify = this.changeListeners.length > 0;
-    const changes: Change[] = [];
-    const now = Date.now();
-    const live = this.machine.caughtUp;
-    let upserts = 0;
-    let deletes = 0;
-    let schemaId: number | undefined;
-    let sameSchema = 0;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i];
-      if (record === undefined) continue;
-      const key = keyOf(record.key);
-      if (key === null) continue;
-      if (poison.has(i)) {
-        this.poisoned.add(key); // the last good value stays
-        continue;
-      }
-      const { value, offset, timestamp } = record;
-      const previous = this.store.apply(key, partition, offset, timestamp, value);
-      if (this.poisoned.size > 0) this.poisoned.delete(key);
-      if (value === null) deletes++;
-      else {
-        upserts++;
-        const id = schemaIdOf(value);
-        if (id !== schemaId) {
-          this.countSchema(schemaId, sameSchema);
-          schemaId = id;
-          sameSchema = 0;
-        }
-        sameSchema++;
-      }
-      if (notify && (previous !== undefined || value !== null)) {
-        changes.push({
-          key,
-          previous: previous === undefined ? undefined : this.decodeEntry(previous),
-          value: value === null ? undefined : this.decodeBytes(value),
-          partition, offset, timestamp,
-        });
-      }
-      if (live) this.metrics?.updateLatency.observe({ topic: this.topic }, Math.max(0, now - timestamp) / 1000);
-      this.lastAppliedTimestamp = timestamp;
-    }
-    this.countSchema(schemaId, sameSchema);
-    this.replayRecords += records.length;
-    if (this.metrics) {
-      if (upserts > 0) this.metrics.applied.inc({ topic: this.topic, operation: 'upsert' }, upserts);
-      if (deletes > 0) this.metrics.applied.inc({ topic: this.topic, operation: 'delete' }, deletes);
-      this.metrics.keys.set({ topic: this.topic }, this.store.size);
-      this.metrics.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, highWatermark - next));
-    }
-    this.advance(partition, next);
-    for (const change of changes) {
-      for (const listener of this.changeListeners) {
-        if (!change.key.startsWith(listener.prefix)) continue;
-        try {
-          listener.fn(change);
-        } catch (error) {
-          this.log.error({ err: error, key: change.key }, 'change listener threw');
-        }
-      }
-    }
-  }
-
-  private countSchema(id: number | undefined, n: number): void {
-    if (id === undefined || n === 0) return;
-    this.schemas.counts.set(id, (this.schemas.counts.get(id) ?? 0) + n);
-    this.metrics?.recordsBySchema.inc({ topic: this.topic, schema_id: String(id) }, n);
-  }
-
-  private advance(partition: number, next: number): void {
-    if (next <= (this.positions.get(partition) ?? 0)) return;
-    this.positions.set(partition, next);
-    this.lastProgressAt = Date.now();
-    this.metrics?.position.set({ topic: this.topic, partition: String(partition) }, next);
-    for (const waiter of this.waiters) waiter.check();
-    this.checkReady();
-    if (this.machine.name === 'stale') this.checkFreshness();
-  }
-
   // ---- state ----
 
   private onTransition(state: ViewState, previous: ViewState): void {
@@ -347,7 +197,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     if (state.name === 'closed') {
       const closed = new HotstateError('HOTSTATE_ERR_CLOSED', `view of ${this.topic} is closed`);
       this.settleReady?.reject(closed);
-      for (const waiter of this.waiters) waiter.fail(closed);
+      this.data.close(closed);
     }
     if (state.name === 'stale') this.log.warn({ reason: state.reason }, 'view is stale');
     if (previous.name === 'stale' && state.name === 'ready') this.log.info({ staleSeconds: (state.since - previous.since) / 1000 }, 'view is fresh again');
@@ -364,7 +214,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
 
   private checkReady(): void {
     if (this.machine.name !== 'replaying') return;
-    for (const [partition, end] of this.ends) if ((this.positions.get(partition) ?? 0) < end) return;
+    for (const [partition, end] of this.ends) if (this.data.position(partition) < end) return;
     const seconds = (performance.now() - this.replayStarted) / 1000;
     if (seconds * 1000 > this.deleteRetentionMs) {
       this.fail('replay-slower-than-delete-retention', `the replay took ${seconds.toFixed(1)} s, longer than delete.retention.ms=${String(this.deleteRetentionMs)}: tombstones may have been purged meanwhile and deleted keys may have come back`);
@@ -373,7 +223,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     this.readyOnce = true;
     this.machine.to('ready');
     this.metrics?.replaySeconds.set({ topic: this.topic }, seconds);
-    this.log.info({ seconds, keys: this.store.size, records: this.replayRecords }, 'view ready');
+    this.log.info({ seconds, keys: this.data.size, records: this.data.appliedRecords }, 'view ready');
     this.settleReady?.resolve();
     this.emit('ready');
   }
@@ -392,20 +242,19 @@ export class HotstateView extends EventEmitter<ViewEvents> {
 
   /** Whether records wait that the view has not applied (by the latest end offsets it knows). */
   private behind(): boolean {
-    for (const [partition, position] of this.positions) if ((this.latestEnds.get(partition) ?? 0) > position) return true;
-    return false;
+    return this.data.positionEntries().some(([partition, position]) => (this.latestEnds.get(partition) ?? 0) > position);
   }
 
   /** Lag in seconds and the stale state, from what the view knows now: no network call, so it never fails. */
   private checkFreshness(): void {
     const now = Date.now();
     const waiting = this.behind() || this.unavailable.size > 0;
-    const since = this.lastAppliedTimestamp > 0 ? this.lastAppliedTimestamp : now - (performance.now() - this.replayStarted);
+    const since = this.data.lastAppliedTimestamp > 0 ? this.data.lastAppliedTimestamp : now - (performance.now() - this.replayStarted);
     this.metrics?.lagSeconds.set({ topic: this.topic }, waiting ? Math.max(0, now - since) / 1000 : 0);
-    const notAdvancing = waiting && now - this.lastProgressAt > (this.options.staleAfterMs ?? 5000);
+    const notAdvancing = waiting && now - this.data.lastProgressAt > (this.options.staleAfterMs ?? 5000);
     const reason = this.unavailable.size > 0
       ? `cannot fetch partition(s) ${[...this.unavailable.keys()].join(', ')}: ${[...this.unavailable.values()][0] ?? ''}`
-      : notAdvancing ? `records wait but nothing was applied for ${((now - this.lastProgressAt) / 1000).toFixed(1)} s` : undefined;
+      : notAdvancing ? `records wait but nothing was applied for ${((now - this.data.lastProgressAt) / 1000).toFixed(1)} s` : undefined;
     if (this.machine.name === 'ready' && reason !== undefined && (notAdvancing || this.unavailable.size > 0)) this.machine.to('stale', { reason });
     else if (this.machine.name === 'stale' && this.unavailable.size === 0 && !notAdvancing) this.machine.to('ready');
   }
@@ -421,7 +270,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
         return;
       }
       // Positions are read before asking: only a position the broker had already passed proves a truncation.
-      const asked = new Map(this.positions);
+      const asked = new Map(this.data.positionEntries());
       const layout = await this.transport.layout(this.topic);
       if (!layout) {
         this.fail('topic-missing', `topic ${this.topic} does not exist (deleted?)`);
@@ -443,7 +292,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
           return;
         }
         this.latestEnds.set(partition, Math.max(end, this.latestEnds.get(partition) ?? 0));
-        this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, end - (this.positions.get(partition) ?? 0)));
+        this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, end - this.data.position(partition)));
       }
       this.checkFreshness();
     } catch (error) {
@@ -467,8 +316,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     this.reader = undefined;
     this.generation++;
     await reader?.stop();
-    this.store = new SnapshotStore();
-    this.poisoned.clear();
+    this.data.reset(new Map());
     this.unavailable.clear();
     this.latestEnds.clear();
     try {
@@ -480,41 +328,33 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     }
   }
 
-  // ---- reading ----
-
-  private decodeBytes(bytes: Buffer): unknown {
-    return this.schemas.decode(schemaIdOf(bytes), bytes);
-  }
-
-  private readonly decodeEntry = (entry: string): unknown => this.decodeBytes(entryValueBytes(entry));
+  // ---- reading (the data core answers; see view-data.ts) ----
 
   get<T = unknown>(key: string): Item<T> | undefined {
-    const entry = this.store.get(key);
-    return entry === undefined ? undefined : itemOf<T>(key, entry, this.decodeEntry);
+    return this.data.get<T>(key);
   }
 
   /** The stored Confluent-framed value bytes of a key (for byte-exact comparisons), or undefined. */
   valueBytes(key: string): Buffer | undefined {
-    const entry = this.store.get(key);
-    return entry === undefined ? undefined : entryValueBytes(entry);
+    return this.data.valueBytes(key);
   }
 
   /** Every key currently held (a synchronous pass, so from one version). */
   keys(): string[] {
-    return [...this.store.entries()].map(([key]) => key);
+    return this.data.keys();
   }
 
   has(key: string): boolean {
-    return this.store.get(key) !== undefined;
+    return this.data.has(key);
   }
 
   /** True when the key's latest record was poison (its last good value is still served). */
   isPoisoned(key: string): boolean {
-    return this.poisoned.has(key);
+    return this.data.isPoisoned(key);
   }
 
   get size(): number {
-    return this.store.size;
+    return this.data.size;
   }
 
   get state(): ViewState {
@@ -523,63 +363,31 @@ export class HotstateView extends EventEmitter<ViewEvents> {
 
   /** The view version: per partition, the next offset to apply. */
   get version(): VersionVector {
-    return { topic: this.topic, positions: new Map(this.positions) };
+    return this.data.version;
   }
 
   get token(): string {
-    return formatVersionToken(this.version);
+    return this.data.token;
   }
 
   /** Several keys read at one version (synchronously, so no chunk can land in between). */
   getMany<T = unknown>(keys: readonly string[]): { token: string; items: Map<string, Item<T>> } {
-    const items = new Map<string, Item<T>>();
-    for (const key of keys) {
-      const item = this.get<T>(key);
-      if (item) items.set(key, item);
-    }
-    return { token: this.token, items };
+    return this.data.getMany<T>(keys);
   }
 
   /** A consistent read-only view of the current version that stays valid across awaits until released. */
   snapshot(): ViewSnapshot {
-    return new ViewSnapshot(this.store, this.version, this.decodeEntry);
+    return this.data.snapshot();
   }
 
   /** Resolves once every partition named in the token has been applied up to it; rejects on timeout and close. */
   async waitFor(token: string, timeoutMs = 30_000): Promise<void> {
-    const wanted = parseVersionToken(token);
-    if (wanted.topic !== this.topic) throw new HotstateError('HOTSTATE_ERR_TOKEN_TOPIC', `version token is for topic ${wanted.topic}, this view holds ${this.topic}`);
-    const covered = (): boolean => [...wanted.positions].every(([p, next]) => (this.positions.get(p) ?? 0) >= next);
-    if (covered()) return;
-    if (this.machine.name === 'closed') throw new HotstateError('HOTSTATE_ERR_CLOSED', `view of ${this.topic} is closed`);
-    await new Promise<void>((resolve, reject) => {
-      const waiter = {
-        check: (): void => {
-          if (!covered()) return;
-          cleanup();
-          resolve();
-        },
-        fail: (error: Error): void => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        waiter.fail(new HotstateError('HOTSTATE_ERR_WAIT_TIMEOUT', `view of ${this.topic} did not reach ${token} within ${String(timeoutMs)} ms (now at ${this.token})`, { retriable: true }));
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-      };
-      this.waiters.add(waiter);
-    });
+    await this.data.waitFor(token, timeoutMs);
   }
 
   /** Calls `listener` for every change after its chunk is visible, in offset order per partition. */
   onChange<T = unknown>(listener: (change: Change<T>) => void, options: { prefix?: string } = {}): () => void {
-    const entry = { prefix: options.prefix ?? '', fn: listener as (change: Change) => void };
-    this.changeListeners.push(entry);
-    return () => { this.changeListeners = this.changeListeners.filter((l) => l !== entry); };
+    return this.data.onChange(listener, options);
   }
 
   /** Records per writer schema id applied since start. */
@@ -593,12 +401,12 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     for (const [partition, end] of this.ends) {
       const start = this.starts.get(partition) ?? 0;
       total += end - start;
-      done += Math.min(end, this.positions.get(partition) ?? 0) - start;
+      done += Math.min(end, this.data.position(partition)) - start;
     }
     const seconds = (performance.now() - this.replayStarted) / 1000;
-    const rate = seconds > 0 ? this.replayRecords / seconds : 0;
+    const rate = seconds > 0 ? this.data.appliedRecords / seconds : 0;
     const share = total === 0 ? 1 : done / total;
-    return { records: this.replayRecords, share, recordsPerSecond: rate, etaSeconds: rate > 0 ? (total - done) / rate : undefined };
+    return { records: this.data.appliedRecords, share, recordsPerSecond: rate, etaSeconds: rate > 0 ? (total - done) / rate : undefined };
   }
 
   status(): ViewStatus {
@@ -609,10 +417,10 @@ export class HotstateView extends EventEmitter<ViewEvents> {
       reason: state.reason,
       failed: state.name === 'failed',
       stale: state.name === 'stale' ? { since: state.since, reason: state.reason ?? '' } : undefined,
-      keys: this.store.size,
+      keys: this.data.size,
       version: this.token,
       progress: this.progress(),
-      partitions: [...this.positions].sort(([a], [b]) => a - b).map(([partition, position]) => {
+      partitions: this.data.positionEntries().map(([partition, position]) => {
         const end = Math.max(this.latestEnds.get(partition) ?? 0, this.ends.get(partition) ?? 0, position);
         return { partition, position, end, lag: end - position };
       }),

@@ -1,0 +1,256 @@
+// The synchronous heart of a view: the store, the position vector, chunk application, change listeners, version
+// waiters and reads. No I/O and no awaits in here: a chunk is applied in one go, so readers never see half of it.
+import { HotstateError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { ViewMetrics } from '../metrics.ts';
+import type { FetchedRecord } from '../transport/transport.ts';
+import { formatVersionToken, parseVersionToken, type VersionVector } from '../version-token.ts';
+import { entryValueBytes } from './entry.ts';
+import { keyOf, schemaIdOf } from './poison.ts';
+import { SnapshotStore } from './store.ts';
+import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
+import type { WriterSchemas } from './writer-schemas.ts';
+
+export interface Change<T = unknown> {
+  readonly key: string;
+  /** undefined when the key was created. */
+  readonly previous: T | undefined;
+  /** undefined when the key was deleted. */
+  readonly value: T | undefined;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+}
+
+interface Waiter {
+  readonly check: () => void;
+  readonly fail: (error: Error) => void;
+}
+
+export class ViewData {
+  readonly topic: string;
+  private readonly schemas: WriterSchemas;
+  private readonly metrics: ViewMetrics | undefined;
+  private readonly log: Logger;
+  private store = new SnapshotStore();
+  private readonly poisoned = new Set<string>();
+  private positions = new Map<number, number>();
+  private changeListeners: Array<{ prefix: string; fn: (change: Change) => void }> = [];
+  private readonly waiters = new Set<Waiter>();
+  /** Set once the view closed: waits that are not already satisfied fail with it. */
+  private closedWith: Error | undefined;
+  /** Timestamp of the last applied record (0 before the first). */
+  lastAppliedTimestamp = 0;
+  /** When a position last moved (epoch ms). */
+  lastProgressAt = Date.now();
+  /** Records applied since the last reset. */
+  appliedRecords = 0;
+
+  constructor(topic: string, schemas: WriterSchemas, metrics: ViewMetrics | undefined, log: Logger) {
+    this.topic = topic;
+    this.schemas = schemas;
+    this.metrics = metrics;
+    this.log = log;
+  }
+
+  /** Empties the store (a rebuild) and starts over from these positions. */
+  reset(positions: ReadonlyMap<number, number>): void {
+    this.store = new SnapshotStore();
+    this.poisoned.clear();
+    this.positions = new Map(positions);
+    this.appliedRecords = 0;
+    this.lastProgressAt = Date.now();
+  }
+
+  position(partition: number): number {
+    return this.positions.get(partition) ?? 0;
+  }
+
+  /** Positions sorted by partition. */
+  positionEntries(): Array<[number, number]> {
+    return [...this.positions].sort(([a], [b]) => a - b);
+  }
+
+  /**
+   * Applies one chunk and moves the partition's position to `next`; poison records keep the key's last good value
+   * and mark it. `live` (the view is caught up) decides whether update latency is observed.
+   */
+  apply(partition: number, records: readonly FetchedRecord[], poison: ReadonlySet<number>, next: number, live: boolean): void {
+    const notify = this.changeListeners.length > 0;
+    const changes: Change[] = [];
+    const now = Date.now();
+    let upserts = 0;
+    let deletes = 0;
+    let schemaId: number | undefined;
+    let sameSchema = 0;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i];
+      if (record === undefined) continue;
+      const key = keyOf(record.key);
+      if (key === null) continue;
+      if (poison.has(i)) {
+        this.poisoned.add(key);
+        continue;
+      }
+      const { value, offset, timestamp } = record;
+      const previous = this.store.apply(key, partition, offset, timestamp, value);
+      if (this.poisoned.size > 0) this.poisoned.delete(key);
+      if (value === null) deletes++;
+      else {
+        upserts++;
+        const id = schemaIdOf(value);
+        if (id !== schemaId) {
+          this.countSchema(schemaId, sameSchema);
+          schemaId = id;
+          sameSchema = 0;
+        }
+        sameSchema++;
+      }
+      if (notify && (previous !== undefined || value !== null)) {
+        changes.push({
+          key,
+          previous: previous === undefined ? undefined : this.decodeEntry(previous),
+          value: value === null ? undefined : this.decodeBytes(value),
+          partition, offset, timestamp,
+        });
+      }
+      if (live) this.metrics?.updateLatency.observe({ topic: this.topic }, Math.max(0, now - timestamp) / 1000);
+      this.lastAppliedTimestamp = timestamp;
+    }
+    this.countSchema(schemaId, sameSchema);
+    this.appliedRecords += records.length;
+    if (this.metrics) {
+      if (upserts > 0) this.metrics.applied.inc({ topic: this.topic, operation: 'upsert' }, upserts);
+      if (deletes > 0) this.metrics.applied.inc({ topic: this.topic, operation: 'delete' }, deletes);
+      this.metrics.keys.set({ topic: this.topic }, this.store.size);
+    }
+    this.advance(partition, next);
+    this.notify(changes);
+  }
+
+  private notify(changes: readonly Change[]): void {
+    for (const change of changes) {
+      for (const listener of this.changeListeners) {
+        if (!change.key.startsWith(listener.prefix)) continue;
+        try {
+          listener.fn(change);
+        } catch (error) {
+          this.log.error({ err: error, key: change.key }, 'change listener threw');
+        }
+      }
+    }
+  }
+
+  private countSchema(id: number | undefined, n: number): void {
+    if (id === undefined || n === 0) return;
+    this.schemas.counts.set(id, (this.schemas.counts.get(id) ?? 0) + n);
+    this.metrics?.recordsBySchema.inc({ topic: this.topic, schema_id: String(id) }, n);
+  }
+
+  /** Moves a position forward (never back) and wakes version waiters; true when it moved. */
+  advance(partition: number, next: number): boolean {
+    if (next <= this.position(partition)) return false;
+    this.positions.set(partition, next);
+    this.lastProgressAt = Date.now();
+    this.metrics?.position.set({ topic: this.topic, partition: String(partition) }, next);
+    for (const waiter of this.waiters) waiter.check();
+    return true;
+  }
+
+  // ---- reads ----
+
+  private decodeBytes(bytes: Buffer): unknown {
+    return this.schemas.decode(schemaIdOf(bytes), bytes);
+  }
+
+  private readonly decodeEntry = (entry: string): unknown => this.decodeBytes(entryValueBytes(entry));
+
+  get<T = unknown>(key: string): Item<T> | undefined {
+    const entry = this.store.get(key);
+    return entry === undefined ? undefined : itemOf<T>(key, entry, this.decodeEntry);
+  }
+
+  valueBytes(key: string): Buffer | undefined {
+    const entry = this.store.get(key);
+    return entry === undefined ? undefined : entryValueBytes(entry);
+  }
+
+  keys(): string[] {
+    return [...this.store.entries()].map(([key]) => key);
+  }
+
+  has(key: string): boolean {
+    return this.store.get(key) !== undefined;
+  }
+
+  isPoisoned(key: string): boolean {
+    return this.poisoned.has(key);
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  get version(): VersionVector {
+    return { topic: this.topic, positions: new Map(this.positions) };
+  }
+
+  get token(): string {
+    return formatVersionToken(this.version);
+  }
+
+  getMany<T = unknown>(keys: readonly string[]): { token: string; items: Map<string, Item<T>> } {
+    const items = new Map<string, Item<T>>();
+    for (const key of keys) {
+      const item = this.get<T>(key);
+      if (item) items.set(key, item);
+    }
+    return { token: this.token, items };
+  }
+
+  snapshot(): ViewSnapshot {
+    return new ViewSnapshot(this.store, this.version, this.decodeEntry);
+  }
+
+  onChange<T = unknown>(listener: (change: Change<T>) => void, options: { prefix?: string } = {}): () => void {
+    const entry = { prefix: options.prefix ?? '', fn: listener as (change: Change) => void };
+    this.changeListeners.push(entry);
+    return () => { this.changeListeners = this.changeListeners.filter((l) => l !== entry); };
+  }
+
+  /** Resolves once every partition named in the token has been applied up to it; rejects on timeout or failWaiters. */
+  async waitFor(token: string, timeoutMs: number): Promise<void> {
+    const wanted = parseVersionToken(token);
+    if (wanted.topic !== this.topic) throw new HotstateError('HOTSTATE_ERR_TOKEN_TOPIC', `version token is for topic ${wanted.topic}, this view holds ${this.topic}`);
+    const covered = (): boolean => [...wanted.positions].every(([p, next]) => this.position(p) >= next);
+    if (covered()) return;
+    if (this.closedWith) throw this.closedWith;
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        check: (): void => {
+          if (!covered()) return;
+          cleanup();
+          resolve();
+        },
+        fail: (error: Error): void => {
+          cleanup();
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiter.fail(new HotstateError('HOTSTATE_ERR_WAIT_TIMEOUT', `view of ${this.topic} did not reach ${token} within ${String(timeoutMs)} ms (now at ${this.token})`, { retriable: true }));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** The view closed: pending and later waits that are not satisfied fail with `error`. */
+  close(error: Error): void {
+    this.closedWith = error;
+    for (const waiter of this.waiters) waiter.fail(error);
+  }
+}

@@ -1,0 +1,65 @@
+// The view's public types: options, status, events.
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logger.ts';
+import type { KafkaConnection, Transport } from '../transport/transport.ts';
+import type { Poison } from './poison.ts';
+import type { RebuildReason, ViewState, ViewStateName } from './view-state.ts';
+import type { SchemaSource } from './writer-schemas.ts';
+
+export type PoisonPolicy = 'fail' | 'skip' | 'dead-letter';
+
+export interface ViewOptions {
+  readonly kafka: KafkaConnection;
+  readonly registryUrl: string;
+  readonly topic: string;
+  /** Resolve every record to this schema (Avro JSON text or object). @defaultValue each record's writer schema */
+  readonly readerSchema?: string | object;
+  /** What a poison record does. @defaultValue `skip` */
+  readonly poisonPolicy?: PoisonPolicy;
+  /** Must exist when the policy is `dead-letter`. @defaultValue `<topic>.hotstate-dlq` */
+  readonly deadLetterTopic?: string;
+  /** Values above this size are poison. @defaultValue `1000000` */
+  readonly maxValueBytes?: number;
+  /** How often end offsets are checked for truncation, recreation and lag. @defaultValue `5000` */
+  readonly healthCheckIntervalMs?: number;
+  /** A ready view that has not advanced for this long while records wait is `stale`. @defaultValue `5000` */
+  readonly staleAfterMs?: number;
+  /** The Kafka client seam. @defaultValue the @platformatic/kafka transport on `kafka` */
+  readonly transport?: Transport;
+  /** Where writer schemas come from. @defaultValue the registry at `registryUrl` */
+  readonly schemaSource?: SchemaSource;
+  readonly metrics?: Registry;
+  readonly logger?: Logger;
+}
+
+export interface ReplayProgress {
+  readonly records: number;
+  /** 0..1 of the records between the start and the end offsets captured at start. */
+  readonly share: number;
+  readonly recordsPerSecond: number;
+  readonly etaSeconds: number | undefined;
+}
+
+export interface ViewStatus {
+  readonly state: ViewStateName;
+  /** Replayed and serving (possibly stale). */
+  readonly ready: boolean;
+  /** Why the view is not ready or not fresh. */
+  readonly reason: string | undefined;
+  readonly failed: boolean;
+  /** Set while a replayed view is not advancing although records wait, or cannot fetch. */
+  readonly stale: { readonly since: number; readonly reason: string } | undefined;
+  readonly keys: number;
+  readonly version: string;
+  readonly progress: ReplayProgress;
+  /** Per partition: the view position, the latest end offset seen, and their difference. */
+  readonly partitions: ReadonlyArray<{ partition: number; position: number; end: number; lag: number }>;
+}
+
+export interface ViewEvents {
+  state: [state: ViewState, previous: ViewState];
+  ready: [];
+  rebuild: [reason: RebuildReason];
+  poison: [poison: { partition: number; offset: number; key: string | null } & Poison];
+}
+
