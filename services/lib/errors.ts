@@ -17,6 +17,7 @@ export const errorCodes = {
   HOTSTATE_ERR_CLOSED: 'the producer or view was used after close()',
   HOTSTATE_ERR_SERIALIZATION_DECODE: 'stored bytes could not be decoded with their writer schema',
   HOTSTATE_ERR_WAIT_TIMEOUT: 'the view did not reach the requested version in time',
+  HOTSTATE_ERR_TOKEN_MALFORMED: 'a version token that is not one hotstate made (wrong prefix, encoding or content)',
   HOTSTATE_ERR_TOKEN_TOPIC: 'a version token names another topic than the view',
   HOTSTATE_ERR_NOT_FOUND: 'no such dataset, key or route',
   HOTSTATE_ERR_NOT_READY: 'the dataset is not ready (replaying, failed on a poison record, or waiting for the registry)',

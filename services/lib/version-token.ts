@@ -22,16 +22,8 @@ export function writeVersion(topic: string, partition: number, offset: number): 
   return { topic, positions: new Map([[partition, offset + 1]]) };
 }
 
-/** Per partition, the later of two versions of the same topic (e.g. the writes of one batch). */
-export function mergeVersions(a: VersionVector, b: VersionVector): VersionVector {
-  if (a.topic !== b.topic) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot merge versions of ${a.topic} and ${b.topic}`);
-  const positions = new Map(a.positions);
-  for (const [partition, next] of b.positions) positions.set(partition, Math.max(next, positions.get(partition) ?? 0));
-  return { topic: a.topic, positions };
-}
-
 const malformed = (token: string, why: string): HotstateError =>
-  new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `malformed version token ${JSON.stringify(token.length > 80 ? `${token.slice(0, 80)}...` : token)}: ${why}`);
+  new HotstateError('HOTSTATE_ERR_TOKEN_MALFORMED', `malformed version token ${JSON.stringify(token.length > 80 ? `${token.slice(0, 80)}...` : token)}: ${why}`);
 
 export function parseVersionToken(token: string): VersionVector {
   if (!token.startsWith(prefix)) throw malformed(token, `expected it to start with "${prefix}"`);

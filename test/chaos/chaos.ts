@@ -18,6 +18,7 @@ import { createPlatformaticTransport, withTransport } from '../../services/lib/t
 import { formatVersionToken } from '../../services/lib/version-token.ts';
 import { checkAcks, checkChangeStream, digestOf, falseFreshness, finalState, readTopicWithKcat, resurrectedDeletes, type Ack } from './checks.ts';
 import { ViewWorker } from './workers.ts';
+import { runService } from '../helpers/services.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,6 +40,50 @@ const intervalMs = Number(args['interval-ms']);
 const restartAfterMs = Number(args['restart-after-ms']);
 const STALE_AFTER_MS = 3000; // the workers' setting
 const log = (line: string): void => { process.stderr.write(`chaos: ${line}\n`); };
+
+/**
+ * Starts the state and ingest services while one broker is down: both must become ready, and a write through the
+ * ingest service must be readable through the state service with its version.
+ */
+async function servicesStartDuringOutage(brokers: string, registry: string, topic: string, since: number): Promise<string> {
+  const env = { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registry, HOTSTATE_DATASETS: topic, HOTSTATE_HTTP_HOST: '127.0.0.1', HOTSTATE_HTTP_PORT: '0', HOTSTATE_INGEST_TOKEN: 'chaos-ingest-token-0123456789', HOTSTATE_LOG_LEVEL: 'warn' };
+  const started = [runService('state', { ...env, HOTSTATE_LOG_LEVEL: 'info' }), runService('ingest', { ...env, HOTSTATE_LOG_LEVEL: 'info' })];
+  try {
+    const urls = await Promise.all(started.map(async ({ output, child }) => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const line = output.find((l) => l.includes('service listening'));
+        if (line) return (JSON.parse(line) as { address: string }).address;
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`a service did not start:\n${output.slice(-10).join('\n')}`);
+        await sleep(50);
+      }
+    }));
+    const [stateUrl = '', ingestUrl = ''] = urls;
+    for (const url of urls) {
+      const deadline = Date.now() + 60_000;
+      while ((await fetch(`${url}/readyz`)).status !== 200) {
+        if (Date.now() > deadline) throw new Error(`${url} not ready: ${await (await fetch(`${url}/readyz`)).text()}`);
+        await sleep(100);
+      }
+    }
+    const readyAfter = (Date.now() - since) / 1000;
+    const put = await fetch(`${ingestUrl}/v1/datasets/${topic}/records/outage-probe`, {
+      method: 'PUT', headers: { authorization: 'Bearer chaos-ingest-token-0123456789', 'content-type': 'application/json' },
+      body: JSON.stringify({ key: 'outage-probe', seq: 1, payload: 'x' }),
+    });
+    if (!put.ok) return `write refused: ${String(put.status)} ${await put.text()}`;
+    const { token } = (await put.json()) as { token: string };
+    const get = await fetch(`${stateUrl}/v1/datasets/${topic}/keys/outage-probe?minVersion=${token}`);
+    return get.ok ? `ready ${readyAfter.toFixed(1)} s after the kill; write then read with minVersion ok` : `read failed: ${String(get.status)}`;
+  } catch (error) {
+    return `failed: ${(error as Error).message}`;
+  } finally {
+    for (const { child, exited } of started) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'hotstate-chaos-'));
 const settings = loadInfraSettings({
@@ -135,6 +180,7 @@ try {
   const transport = createPlatformaticTransport({ brokers: endpoints.kafkaBrokers });
   const killsDone: Array<{ node: string; partition: number; killedAt: number; electedAt: number }> = [];
   let viewC: ViewWorker | undefined;
+  let servicesDuringOutage = 'not tried';
   for (let k = 0; k < kills; k++) {
     const partition = k % 3;
     const layout = await transport.layout(topic);
@@ -152,7 +198,10 @@ try {
       else await sleep(100);
     }
     killsDone.push({ node, partition, killedAt, electedAt: electedAt || Number.NaN });
-    if (k === 0) viewC = startWorker('view-c'); // a view started mid-run, while a broker is down
+    if (k === 0) {
+      viewC = startWorker('view-c'); // a view started mid-run, while a broker is down
+      servicesDuringOutage = await servicesStartDuringOutage(endpoints.kafkaBrokers.join(','), registryUrl, topic, killedAt);
+    }
     if (k === 1) {
       await viewA.kill();
       log('kill -9 view-a; starting it again');
@@ -230,6 +279,7 @@ try {
     ['producer acks again after election, max (s)', maxProducerRecovery.toFixed(1), maxProducerRecovery <= 10],
     ['views apply again after election, max (s)', maxViewRecovery.toFixed(1), maxViewRecovery <= 10],
     ['view status samples "ready" while not advancing', String(falseFresh), falseFresh === 0],
+    ['state + ingest services started while a broker was down', servicesDuringOutage, servicesDuringOutage.startsWith('ready')],
     ['view started while a broker was down', viewC?.readyAt === undefined ? 'never ready' : `ready after ${((viewC.readyAt - viewC.startedAt) / 1000).toFixed(1)} s`, viewC?.readyAt !== undefined],
     ['throughput calm / chaos (acks/s)', `${calmRate.toFixed(0)} / ${chaosRate.toFixed(0)} (${(chaosRate / calmRate).toFixed(2)})`, chaosRate >= calmRate / 2],
     ['write errors by code', [...errors].map(([code, n]) => `${code} ${String(n)}`).join(', ') || 'none', true],

@@ -128,7 +128,7 @@ describe('services end to end', () => {
       ['oversized body', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify({ ...price('A'), instrument: 'x'.repeat(4000) }) }), 413, 'HOTSTATE_ERR_BODY_TOO_LARGE'],
       ['unknown dataset (state)', fetch(`${state.url}/v1/datasets/nope/keys/A`), 404, 'HOTSTATE_ERR_NOT_FOUND'],
       ['unknown key', fetch(`${state.url}/v1/datasets/${topic}/keys/missing`), 404, 'HOTSTATE_ERR_NOT_FOUND'],
-      ['malformed version token', fetch(`${state.url}/v1/datasets/${topic}/keys/A?minVersion=hs1.!!`), 400, 'HOTSTATE_ERR_CONFIG_INVALID'],
+      ['malformed version token', fetch(`${state.url}/v1/datasets/${topic}/keys/A?minVersion=hs1.!!`), 400, 'HOTSTATE_ERR_TOKEN_MALFORMED'],
       ['unknown route', fetch(`${state.url}/v2/nothing`), 404, 'HOTSTATE_ERR_NOT_FOUND'],
     ];
     for (const [name, request, status, code] of cases) {

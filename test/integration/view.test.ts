@@ -57,7 +57,7 @@ describe('view', () => {
     assert.ok(view.has('X') && view.has('Y'));
     for (const [p, next] of parseVersionToken(token).positions) assert.ok((view.version.positions.get(p) ?? 0) >= next);
 
-    await assert.rejects(view.waitFor('garbage'), (e: unknown) => isHotstateError(e, 'HOTSTATE_ERR_CONFIG_INVALID') && /malformed version token/.test(e.message));
+    await assert.rejects(view.waitFor('garbage'), (e: unknown) => isHotstateError(e, 'HOTSTATE_ERR_TOKEN_MALFORMED') && /malformed version token/.test(e.message));
     await assert.rejects(view.waitFor(formatVersionToken({ topic: 'other', positions: new Map([[0, 1]]) })), (e: unknown) => isHotstateError(e, 'HOTSTATE_ERR_TOKEN_TOPIC'));
     const future = formatVersionToken({ topic, positions: new Map([[0, 1_000_000]]) });
     await assert.rejects(view.waitFor(future, 300), (e: unknown) => isHotstateError(e, 'HOTSTATE_ERR_WAIT_TIMEOUT') && /did not reach/.test(e.message));

@@ -38,4 +38,3 @@ export const entryTimestamp = (entry: string): number => uint48(entry, 9);
 export const entrySchemaId = (entry: string): number =>
   ((byte(entry, 16) << 24) >>> 0) + (byte(entry, 17) << 16) + (byte(entry, 18) << 8) + byte(entry, 19);
 export const entryValueBytes = (entry: string): Buffer => Buffer.from(entry.slice(entryHeaderBytes), 'latin1');
-export const entrySize = (entry: string): number => entry.length - entryHeaderBytes;

@@ -1,0 +1,20 @@
+// hotstate's public API: what `import { ... } from 'hotstate'` offers. Everything else is internal.
+export { createView, HotstateView, ViewSnapshot } from './view/view.ts';
+export type { Change, FailureKind, Item, PoisonPolicy, RebuildReason, ReplayProgress, ViewEvents, ViewOptions, ViewState, ViewStateName, ViewStatus } from './view/view.ts';
+export type { SchemaSource } from './view/writer-schemas.ts';
+export { createProducer, HotstateProducer } from './producer/producer.ts';
+export type { BatchResult, ProducerOptions, WriteResult } from './producer/producer.ts';
+export type { Update, WriteHeaders } from './producer/prepare.ts';
+export { assertSafeTopic, describeTopic, ensureDatasetTopic, topicProblems } from './kafka/topics.ts';
+export type { DatasetTopicSpec, TopicDescription } from './kafka/topics.ts';
+export { partitionForKey } from './kafka/murmur2.ts';
+export { createPlatformaticTransport, withTransport } from './transport/platformatic-transport.ts';
+export type { FetchedRecord, KafkaConnection, OffsetRange, PartitionChunk, PartitionReader, ProduceRecord, ReadHandler, ReadProblem, TopicLayout, Transport, TransportProducer } from './transport/transport.ts';
+export { encodeFramed, parseAvroSchema } from './codec/confluent-avro.ts';
+export { formatVersionToken, parseVersionToken } from './version-token.ts';
+export type { VersionVector } from './version-token.ts';
+export { errorCodes, HotstateError, isHotstateError, ValidationError } from './errors.ts';
+export type { ErrorCode, Problem, ProblemKind } from './errors.ts';
+export { producerMetrics, viewMetrics } from './metrics.ts';
+export { createLogger } from './logger.ts';
+export type { Logger } from './logger.ts';

@@ -1,0 +1,66 @@
+// hotstate as users get it: `npm pack`, installed into a fresh project, imported from plain JavaScript (ESM) and
+// from TypeScript (type-checked, then run by Node), running a producer and a view against the real broker.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { projectRoot } from '../../infra/settings.ts';
+import { testInfra, uniqueTopicName, deleteSubject } from '../helpers/infra.ts';
+import { valueSubject } from '../../services/lib/registry.ts';
+
+const run = (command: string, args: string[], cwd: string, env: Record<string, string> = {}): string =>
+  execFileSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+
+// The same program in both languages: ensure a topic, register a schema, write, read it back through a view.
+const program = (typed: boolean): string => `
+import { createProducer, createView, ensureDatasetTopic, withTransport, isHotstateError${typed ? ', type WriteResult' : ''} } from 'hotstate';
+const [brokers, registryUrl, topic] = process.argv.slice(2)${typed ? ' as [string, string, string]' : ''};
+const kafka = { brokers: brokers.split(',') };
+await withTransport(kafka, (transport) => ensureDatasetTopic(transport, { topic }));
+const schema = { type: 'record', name: 'Pkg', fields: [{ name: 'n', type: 'int' }] };
+const producer = await createProducer({ kafka, registryUrl, topic, schema, registerSchema: true });
+const write${typed ? ': WriteResult' : ''} = await producer.upsert('k', { n: 42 });
+const view = await createView({ kafka, registryUrl, topic });
+await view.ready;
+await view.waitFor(write.token, 10_000);
+const item = view.get${typed ? '<{ n: number }>' : ''}('k');
+console.log(JSON.stringify({ n: item?.value.n, offset: item?.offset, isError: isHotstateError(new Error('x')) }));
+await view.close();
+await producer.close();
+`;
+
+test('npm pack → fresh project → import from .mjs and .ts, run a producer and a view', { timeout: 600_000 }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'hotstate-package-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], projectRoot)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const tarball = packed[0];
+  assert.ok(tarball, 'npm pack made a tarball');
+  const paths = tarball.files.map((f) => f.path);
+  assert.ok(paths.includes('dist/services/lib/index.js') && paths.includes('dist/services/lib/index.d.ts'), 'JavaScript and declarations are packed');
+  assert.ok(!paths.some((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')), 'no TypeScript sources in the package');
+
+  const app = join(work, 'app');
+  run('mkdir', ['-p', app], work);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, tarball.filename)], app);
+  writeFileSync(join(app, 'check.mjs'), program(false));
+  writeFileSync(join(app, 'check.ts'), program(true));
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'es2024', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [], typeRoots: [join(projectRoot, 'node_modules', '@types')] },
+    files: ['check.ts'],
+  }));
+  run(join(projectRoot, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], app);
+
+  const { brokers, registryUrl } = testInfra();
+  for (const file of ['check.mjs', 'check.ts']) {
+    const topic = uniqueTopicName(t);
+    t.after(() => deleteSubject(valueSubject(topic)));
+    const out = run(process.execPath, ['--disable-warning=ExperimentalWarning', file, brokers.join(','), registryUrl, topic], app);
+    const result = out.split('\n').find((line) => line.startsWith('{"n"')) ?? '{}'; // other lines are the library's logs
+    assert.deepEqual(JSON.parse(result), { n: 42, offset: 0, isError: false }, `${file}: ${out}`);
+  }
+  const help = run(process.execPath, [join(app, 'node_modules', 'hotstate', 'dist', 'services', 'cli', 'main.js'), '--help'], app);
+  assert.match(help, /Usage: hotstate/);
+});
