@@ -31,9 +31,9 @@ await view.close();
 await producer.close();
 `;
 
-test('npm pack → fresh project → import from .mjs and .ts, run a producer and a view', { timeout: 600_000 }, async (t) => {
+test('npm pack → fresh project → import from .mjs and .ts, run a producer and a view', { timeout: 600_000 }, (t) => {
   const work = mkdtempSync(join(tmpdir(), 'hotstate-package-'));
-  t.after(() => rmSync(work, { recursive: true, force: true }));
+  t.after(() => { rmSync(work, { recursive: true, force: true }); });
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], projectRoot)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const tarball = packed[0];
   assert.ok(tarball, 'npm pack made a tarball');
