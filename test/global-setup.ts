@@ -3,10 +3,12 @@
 // here and stopped again at the end. Nothing is skipped when it cannot start: the whole run fails.
 import { down, up } from '../infra/launcher.ts';
 import { loadInfraSettings } from '../infra/settings.ts';
+import { assertTestTools } from './preflight.ts';
 
 let startedHere = false;
 
 export async function globalSetup(): Promise<void> {
+  assertTestTools();
   const brokers = process.env.KAFKA_BROKERS;
   const registry = process.env.SCHEMA_REGISTRY_URL;
   if (brokers && registry) return;

@@ -1,5 +1,5 @@
 // Exit codes of the hotstate CLI; scripts may rely on them (documented in the README).
-import { isHotstateError } from '../lib/errors.ts';
+import { isHotstateError, type ErrorCode } from '../lib/errors.ts';
 
 export const exitCodes = {
   ok: 0,
@@ -17,20 +17,37 @@ export const exitCodes = {
   notFound: 6,
 } as const;
 
+/** The exit code of every error code (the README's error table shows the same). */
+export const exitCodeByCode: Readonly<Record<ErrorCode, number>> = {
+  HOTSTATE_ERR_CONFIG_INVALID: exitCodes.usage,
+  HOTSTATE_ERR_TOKEN_MALFORMED: exitCodes.usage,
+  HOTSTATE_ERR_TOKEN_TOPIC: exitCodes.usage,
+  HOTSTATE_ERR_VALIDATION_VALUE: exitCodes.invalid,
+  HOTSTATE_ERR_VALIDATION_KEY: exitCodes.invalid,
+  HOTSTATE_ERR_VALIDATION_SIZE: exitCodes.invalid,
+  HOTSTATE_ERR_INPUT_MALFORMED: exitCodes.invalid,
+  HOTSTATE_ERR_REGISTRY_REJECTED: exitCodes.invalid,
+  HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND: exitCodes.invalid,
+  HOTSTATE_ERR_TOPIC_SETTINGS: exitCodes.invalid,
+  HOTSTATE_ERR_RESOURCE_NOT_FOUND: exitCodes.failed,
+  HOTSTATE_ERR_TRANSPORT_KAFKA: exitCodes.failed,
+  HOTSTATE_ERR_TRANSPORT_UNCERTAIN: exitCodes.failed,
+  HOTSTATE_ERR_TRANSPORT_TIMEOUT: exitCodes.failed,
+  HOTSTATE_ERR_REGISTRY_UNAVAILABLE: exitCodes.failed,
+  HOTSTATE_ERR_SERIALIZATION_DECODE: exitCodes.failed,
+  HOTSTATE_ERR_WAIT_TIMEOUT: exitCodes.failed,
+  HOTSTATE_ERR_VIEW_NOT_READY: exitCodes.failed,
+  HOTSTATE_ERR_LIFECYCLE_CLOSED: exitCodes.failed,
+  HOTSTATE_ERR_LIFECYCLE_NOT_STARTED: exitCodes.failed,
+  HOTSTATE_ERR_SERVICE_SHUTTING_DOWN: exitCodes.failed,
+  HOTSTATE_ERR_SERVICE_UNREACHABLE: exitCodes.failed,
+  HOTSTATE_ERR_AUTH_REQUIRED: exitCodes.failed,
+  HOTSTATE_ERR_HTTP_BODY_TOO_LARGE: exitCodes.failed,
+  HOTSTATE_ERR_SERVER_INTERNAL: exitCodes.failed,
+  HOTSTATE_ERR_FEED_RESYNC_NEEDED: exitCodes.failed,
+  HOTSTATE_ERR_LIST_CURSOR_EXPIRED: exitCodes.failed,
+};
+
 export function exitCodeFor(error: unknown): number {
-  if (!isHotstateError(error)) return exitCodes.failed;
-  switch (error.code) {
-    case 'HOTSTATE_ERR_CONFIG_INVALID':
-      return exitCodes.usage;
-    case 'HOTSTATE_ERR_VALIDATION_VALUE':
-    case 'HOTSTATE_ERR_VALIDATION_KEY':
-    case 'HOTSTATE_ERR_VALIDATION_SIZE':
-    case 'HOTSTATE_ERR_INPUT_MALFORMED':
-    case 'HOTSTATE_ERR_REGISTRY_REJECTED':
-    case 'HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND':
-    case 'HOTSTATE_ERR_TOPIC_SETTINGS':
-      return exitCodes.invalid;
-    default:
-      return exitCodes.failed;
-  }
+  return isHotstateError(error) ? exitCodeByCode[error.code] : exitCodes.failed;
 }

@@ -16,7 +16,7 @@ async function fetchListing(url: string): Promise<Listing> {
     if (!response.ok) throw new Error(`HTTP ${String(response.status)}`);
     return (await response.json()) as Listing;
   } catch (error) {
-    throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `state service ${url} did not answer: ${(error as Error).message}`, { cause: error, retriable: true });
+    throw new HotstateError('HOTSTATE_ERR_SERVICE_UNREACHABLE', `state service ${url} did not answer: ${(error as Error).message}`, { cause: error, retriable: true });
   }
 }
 

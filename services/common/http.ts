@@ -7,7 +7,8 @@ import type { Registry } from 'prom-client';
 import { httpMetrics } from '../lib/metrics.ts';
 import { HotstateError, ValidationError, type ErrorCode } from '../lib/errors.ts';
 
-const statusByCode: Partial<Record<ErrorCode, number>> = {
+/** The HTTP status of every error code (the README's error table shows the same). */
+export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_CONFIG_INVALID: 400,
   HOTSTATE_ERR_INPUT_MALFORMED: 400,
   HOTSTATE_ERR_VALIDATION_VALUE: 400,
@@ -15,12 +16,21 @@ const statusByCode: Partial<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_VALIDATION_SIZE: 400,
   HOTSTATE_ERR_TOKEN_MALFORMED: 400,
   HOTSTATE_ERR_TOKEN_TOPIC: 400,
-  HOTSTATE_ERR_UNAUTHORIZED: 401,
-  HOTSTATE_ERR_NOT_FOUND: 404,
-  HOTSTATE_ERR_CURSOR_EXPIRED: 410,
-  HOTSTATE_ERR_RESYNC_NEEDED: 410,
-  HOTSTATE_ERR_BODY_TOO_LARGE: 413,
-  HOTSTATE_ERR_NOT_READY: 503,
+  HOTSTATE_ERR_AUTH_REQUIRED: 401,
+  HOTSTATE_ERR_RESOURCE_NOT_FOUND: 404,
+  HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND: 404,
+  HOTSTATE_ERR_LIST_CURSOR_EXPIRED: 410,
+  HOTSTATE_ERR_FEED_RESYNC_NEEDED: 410,
+  HOTSTATE_ERR_HTTP_BODY_TOO_LARGE: 413,
+  HOTSTATE_ERR_SERVER_INTERNAL: 500,
+  HOTSTATE_ERR_LIFECYCLE_NOT_STARTED: 500,
+  HOTSTATE_ERR_SERIALIZATION_DECODE: 500,
+  HOTSTATE_ERR_TOPIC_SETTINGS: 500,
+  HOTSTATE_ERR_REGISTRY_REJECTED: 502,
+  HOTSTATE_ERR_SERVICE_UNREACHABLE: 502,
+  HOTSTATE_ERR_VIEW_NOT_READY: 503,
+  HOTSTATE_ERR_SERVICE_SHUTTING_DOWN: 503,
+  HOTSTATE_ERR_LIFECYCLE_CLOSED: 503,
   HOTSTATE_ERR_REGISTRY_UNAVAILABLE: 503,
   HOTSTATE_ERR_TRANSPORT_KAFKA: 503,
   HOTSTATE_ERR_WAIT_TIMEOUT: 504,
@@ -28,8 +38,9 @@ const statusByCode: Partial<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_TRANSPORT_UNCERTAIN: 504,
 };
 
+
 export function sendError(reply: FastifyReply, error: HotstateError): FastifyReply {
-  const status = statusByCode[error.code] ?? 500;
+  const status = httpStatusByCode[error.code];
   const body: Record<string, unknown> = { code: error.code, message: error.message };
   if (error instanceof ValidationError) body.problems = error.problems;
   if (error.retriable) void reply.header('retry-after', '1');
@@ -40,18 +51,18 @@ export function sendError(reply: FastifyReply, error: HotstateError): FastifyRep
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof HotstateError) return sendError(reply, error);
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, new HotstateError('HOTSTATE_ERR_BODY_TOO_LARGE', `request body above ${String(app.initialConfig.bodyLimit)} bytes`));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, new HotstateError('HOTSTATE_ERR_HTTP_BODY_TOO_LARGE', `request body above ${String(app.initialConfig.bodyLimit)} bytes`));
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', error.message));
     }
     request.log.error({ err: error }, 'unexpected error');
-    return reply.code(500).send({ error: { code: 'HOTSTATE_ERR_INTERNAL', message: 'internal error; see the service log' } });
+    return reply.code(500).send({ error: { code: 'HOTSTATE_ERR_SERVER_INTERNAL', message: 'internal error; see the service log' } });
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
+  app.setNotFoundHandler((request, reply) => sendError(reply, new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
 }
 
 /**
- * Once shutdown began, new API requests are refused with 503 HOTSTATE_ERR_NOT_READY (retriable, connection closed)
+ * Once shutdown began, new API requests are refused with 503 HOTSTATE_ERR_VIEW_NOT_READY (retriable, connection closed)
  * while requests already accepted finish normally: a refused write was never attempted.
  */
 export function refuseWhileShuttingDown(app: FastifyInstance, shuttingDown: () => boolean): void {
@@ -61,7 +72,7 @@ export function refuseWhileShuttingDown(app: FastifyInstance, shuttingDown: () =
       return;
     }
     void reply.header('connection', 'close');
-    done(new HotstateError('HOTSTATE_ERR_NOT_READY', 'the service is shutting down; retry against another instance', { retriable: true }));
+    done(new HotstateError('HOTSTATE_ERR_SERVICE_SHUTTING_DOWN', 'the service is shutting down; retry against another instance', { retriable: true }));
   });
 }
 

@@ -33,7 +33,7 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
     const given = Buffer.from(request.headers.authorization ?? '');
     // Constant-time comparison; the token never appears in errors or logs.
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      done(new HotstateError('HOTSTATE_ERR_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <token>)'));
+      done(new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', 'missing or wrong bearer token (Authorization: Bearer <token>)'));
       return;
     }
     done();
@@ -41,7 +41,7 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
 
   const producerOf = (dataset: string): HotstateProducer => {
     const producer = options.producers.get(dataset);
-    if (!producer) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no dataset ${JSON.stringify(dataset)}; this service writes ${[...options.producers.keys()].join(', ')}`);
+    if (!producer) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no dataset ${JSON.stringify(dataset)}; this service writes ${[...options.producers.keys()].join(', ')}`);
     return producer;
   };
 

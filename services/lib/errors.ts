@@ -1,5 +1,6 @@
 // One error type for the whole library: a stable machine-readable code, a retriable flag and the cause.
-// Every code is listed here once and documented in the README's error table.
+// Every code is listed here once, follows HOTSTATE_ERR_<AREA>_<WHAT>, and is documented in the README's error
+// table with its HTTP status (services/common/http.ts) and CLI exit code (services/cli/exit-codes.ts).
 
 export const errorCodes = {
   HOTSTATE_ERR_CONFIG_INVALID: 'configuration is missing or invalid',
@@ -14,18 +15,21 @@ export const errorCodes = {
   HOTSTATE_ERR_VALIDATION_KEY: 'a key is empty, not valid UTF-8 or too long',
   HOTSTATE_ERR_VALIDATION_SIZE: 'an encoded value is larger than the configured cap',
   HOTSTATE_ERR_INPUT_MALFORMED: 'an input file or line could not be parsed',
-  HOTSTATE_ERR_CLOSED: 'the producer or view was used after close()',
+  HOTSTATE_ERR_LIFECYCLE_CLOSED: 'the producer or view was used after close()',
+  HOTSTATE_ERR_LIFECYCLE_NOT_STARTED: 'the producer was used before connect() finished',
   HOTSTATE_ERR_SERIALIZATION_DECODE: 'stored bytes could not be decoded with their writer schema',
   HOTSTATE_ERR_WAIT_TIMEOUT: 'the view did not reach the requested version in time',
   HOTSTATE_ERR_TOKEN_MALFORMED: 'a version token that is not one hotstate made (wrong prefix, encoding or content)',
   HOTSTATE_ERR_TOKEN_TOPIC: 'a version token names another topic than the view',
-  HOTSTATE_ERR_NOT_FOUND: 'no such dataset, key or route',
-  HOTSTATE_ERR_NOT_READY: 'the dataset is not ready (replaying, failed on a poison record, or waiting for the registry)',
-  HOTSTATE_ERR_UNAUTHORIZED: 'a write without a valid bearer token',
-  HOTSTATE_ERR_BODY_TOO_LARGE: 'a request body above the configured limit',
-  HOTSTATE_ERR_INTERNAL: 'an unexpected server error (details only in the service log)',
-  HOTSTATE_ERR_RESYNC_NEEDED: 'a change feed was asked for a version older than the service still holds; list again and follow from the listing version',
-  HOTSTATE_ERR_CURSOR_EXPIRED: 'a list cursor that expired or never existed; list again from the start',
+  HOTSTATE_ERR_RESOURCE_NOT_FOUND: 'no such dataset, key or route',
+  HOTSTATE_ERR_VIEW_NOT_READY: 'the dataset is not ready (replaying, failed on a poison record, or waiting for the registry)',
+  HOTSTATE_ERR_SERVICE_UNREACHABLE: 'a hotstate service did not answer (hotstate top)',
+  HOTSTATE_ERR_SERVICE_SHUTTING_DOWN: 'the service is shutting down; retry against another instance',
+  HOTSTATE_ERR_AUTH_REQUIRED: 'a write without a valid bearer token',
+  HOTSTATE_ERR_HTTP_BODY_TOO_LARGE: 'a request body above the configured limit',
+  HOTSTATE_ERR_SERVER_INTERNAL: 'an unexpected server error (details only in the service log)',
+  HOTSTATE_ERR_FEED_RESYNC_NEEDED: 'a change feed was asked for a version older than the service still holds; list again and follow from the listing version',
+  HOTSTATE_ERR_LIST_CURSOR_EXPIRED: 'a list cursor that expired or never existed; list again from the start',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -35,7 +35,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
 
   const viewOf = (dataset: string): HotstateView => {
     const view = options.views.get(dataset);
-    if (!view) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no dataset ${JSON.stringify(dataset)}; this service holds ${[...options.views.keys()].join(', ')}`);
+    if (!view) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no dataset ${JSON.stringify(dataset)}; this service holds ${[...options.views.keys()].join(', ')}`);
     return view;
   };
   /** Waits for minVersion when given; a view that is not ready answers 503 rather than partial data. */
@@ -43,7 +43,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     const view = viewOf(dataset);
     if (minVersion !== undefined) await view.waitFor(minVersion, options.minVersionTimeoutMs);
     const status = view.status();
-    if (!status.ready && minVersion === undefined) throw new HotstateError('HOTSTATE_ERR_NOT_READY', `dataset ${dataset} is not ready: ${status.reason ?? ''}`, { retriable: true });
+    if (!status.ready && minVersion === undefined) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `dataset ${dataset} is not ready: ${status.reason ?? ''}`, { retriable: true });
     return view;
   };
   const versioned = (reply: FastifyReply, token: string, view?: HotstateView): FastifyReply => {
@@ -72,7 +72,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     const token = view.token;
     if (request.headers['if-none-match'] === `"${token}"`) return versioned(reply, token).code(304).send();
     const item = view.get(request.params.key);
-    if (!item) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no key ${JSON.stringify(request.params.key)} in ${request.params.dataset} at version ${token}`);
+    if (!item) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no key ${JSON.stringify(request.params.key)} in ${request.params.dataset} at version ${token}`);
     return versioned(reply, token, view).send({ version: token, ...itemBody(item), poisoned: view.isPoisoned(item.key) });
   });
 
@@ -100,13 +100,13 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
   });
 
   // Server-Sent Events: `id` is the version after the event; reconnecting with Last-Event-ID (or ?from=) resumes
-  // without loss or duplicates, or answers 410 HOTSTATE_ERR_RESYNC_NEEDED when that version is too old.
+  // without loss or duplicates, or answers 410 HOTSTATE_ERR_FEED_RESYNC_NEEDED when that version is too old.
   const streams = new Set<() => void>();
   app.addHook('onClose', () => { for (const end of streams) end(); });
   app.get<{ Params: { dataset: string }; Querystring: { from?: string; prefix?: string } }>('/v1/datasets/:dataset/changes', async (request, reply) => {
     const view = await readable(request.params.dataset, undefined);
     const log = options.changeLogs.get(request.params.dataset);
-    if (!log) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `no change feed for ${request.params.dataset}`);
+    if (!log) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no change feed for ${request.params.dataset}`);
     const lastEventId = request.headers['last-event-id'];
     const from = (typeof lastEventId === 'string' ? lastEventId : undefined) ?? request.query.from ?? view.token;
     log.resumable(from); // answers 410 / 400 before any byte of the stream is sent
@@ -119,7 +119,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
       if (event.key.startsWith(prefix)) raw.write(`id: ${resumeToken}\nevent: change\ndata: ${JSON.stringify(event)}\n\n`);
     }, () => {
       // The view is rebuilding (topic recreated or truncated): versions start over, so the client must list again.
-      const error = { code: 'HOTSTATE_ERR_RESYNC_NEEDED', message: `dataset ${request.params.dataset} is being rebuilt; list it again and follow from the listing's version`, retriable: true };
+      const error = { code: 'HOTSTATE_ERR_FEED_RESYNC_NEEDED', message: `dataset ${request.params.dataset} is being rebuilt; list it again and follow from the listing's version`, retriable: true };
       raw.write(`event: resync\ndata: ${JSON.stringify({ error })}\n\n`);
       end();
     });

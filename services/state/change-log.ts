@@ -28,13 +28,13 @@ export class ChangeLog {
     this.capacity = capacity;
   }
 
-  /** Parses the token and throws HOTSTATE_ERR_RESYNC_NEEDED when changes after it were already evicted. */
+  /** Parses the token and throws HOTSTATE_ERR_FEED_RESYNC_NEEDED when changes after it were already evicted. */
   resumable(fromToken: string): ReturnType<typeof parseVersionToken> {
     const from = parseVersionToken(fromToken);
     if (from.topic !== this.topic) throw new HotstateError('HOTSTATE_ERR_TOKEN_TOPIC', `version token is for topic ${from.topic}, not ${this.topic}`);
     for (const [partition, evicted] of this.evictedUpTo) {
       if ((from.positions.get(partition) ?? 0) < evicted) {
-        throw new HotstateError('HOTSTATE_ERR_RESYNC_NEEDED', `version ${fromToken} is older than the changes this service still holds (partition ${String(partition)} from offset ${String(evicted)}); list the dataset again and follow from the listing's version`);
+        throw new HotstateError('HOTSTATE_ERR_FEED_RESYNC_NEEDED', `version ${fromToken} is older than the changes this service still holds (partition ${String(partition)} from offset ${String(evicted)}); list the dataset again and follow from the listing's version`);
       }
     }
     return from;

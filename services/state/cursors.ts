@@ -34,7 +34,7 @@ export class CursorStore {
 
   next(dataset: string, id: string, limit: number): Page {
     const cursor = this.open.get(id);
-    if (cursor?.dataset !== dataset) throw new HotstateError('HOTSTATE_ERR_CURSOR_EXPIRED', `cursor ${JSON.stringify(id)} expired or does not exist; list again without a cursor`);
+    if (cursor?.dataset !== dataset) throw new HotstateError('HOTSTATE_ERR_LIST_CURSOR_EXPIRED', `cursor ${JSON.stringify(id)} expired or does not exist; list again without a cursor`);
     clearTimeout(cursor.timer);
     this.open.delete(id);
     return this.page(id, cursor, limit);

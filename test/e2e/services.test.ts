@@ -113,23 +113,23 @@ describe('services end to end', () => {
     await write(Array.from({ length: 40 }, (_, i) => `K${String(i)}`), 3); // more than the 30 changes held
     const stale = await fetch(`${state.url}/v1/datasets/${topic}/changes?from=${start}`);
     assert.equal(stale.status, 410);
-    assert.equal(((await json(stale)).error as { code: string }).code, 'HOTSTATE_ERR_RESYNC_NEEDED');
+    assert.equal(((await json(stale)).error as { code: string }).code, 'HOTSTATE_ERR_FEED_RESYNC_NEEDED');
   });
 
   test('bad requests get documented 4xx answers', async (t) => {
     const topic = await dataset(t);
     const { ingest, state } = await services(t, topic, { HOTSTATE_BODY_LIMIT_BYTES: '2048' });
     const cases: Array<[string, Promise<Response>, number, string]> = [
-      ['no token', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' }), 401, 'HOTSTATE_ERR_UNAUTHORIZED'],
-      ['wrong token', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: { ...auth, authorization: 'Bearer wrong-token-0123456789' }, body: '{}' }), 401, 'HOTSTATE_ERR_UNAUTHORIZED'],
+      ['no token', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' }), 401, 'HOTSTATE_ERR_AUTH_REQUIRED'],
+      ['wrong token', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: { ...auth, authorization: 'Bearer wrong-token-0123456789' }, body: '{}' }), 401, 'HOTSTATE_ERR_AUTH_REQUIRED'],
       ['malformed JSON', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: '{"instrument":' }), 400, 'HOTSTATE_ERR_INPUT_MALFORMED'],
       ['wrong types', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify({ ...price('A'), price: 'x', currency: 'EURO' }) }), 400, 'HOTSTATE_ERR_VALIDATION_VALUE'],
-      ['unknown dataset (ingest)', fetch(`${ingest.url}/v1/datasets/nope/records/A`, { method: 'PUT', headers: auth, body: '{}' }), 404, 'HOTSTATE_ERR_NOT_FOUND'],
-      ['oversized body', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify({ ...price('A'), instrument: 'x'.repeat(4000) }) }), 413, 'HOTSTATE_ERR_BODY_TOO_LARGE'],
-      ['unknown dataset (state)', fetch(`${state.url}/v1/datasets/nope/keys/A`), 404, 'HOTSTATE_ERR_NOT_FOUND'],
-      ['unknown key', fetch(`${state.url}/v1/datasets/${topic}/keys/missing`), 404, 'HOTSTATE_ERR_NOT_FOUND'],
+      ['unknown dataset (ingest)', fetch(`${ingest.url}/v1/datasets/nope/records/A`, { method: 'PUT', headers: auth, body: '{}' }), 404, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND'],
+      ['oversized body', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify({ ...price('A'), instrument: 'x'.repeat(4000) }) }), 413, 'HOTSTATE_ERR_HTTP_BODY_TOO_LARGE'],
+      ['unknown dataset (state)', fetch(`${state.url}/v1/datasets/nope/keys/A`), 404, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND'],
+      ['unknown key', fetch(`${state.url}/v1/datasets/${topic}/keys/missing`), 404, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND'],
       ['malformed version token', fetch(`${state.url}/v1/datasets/${topic}/keys/A?minVersion=hs1.!!`), 400, 'HOTSTATE_ERR_TOKEN_MALFORMED'],
-      ['unknown route', fetch(`${state.url}/v2/nothing`), 404, 'HOTSTATE_ERR_NOT_FOUND'],
+      ['unknown route', fetch(`${state.url}/v2/nothing`), 404, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND'],
     ];
     for (const [name, request, status, code] of cases) {
       const response = await request;
@@ -163,9 +163,9 @@ describe('services end to end', () => {
     assert.equal(exitCode, 0, ingest.output.join('\n'));
     const acknowledged = outcomes.filter((o) => o.status === 200).map((o) => o.key);
     assert.ok(acknowledged.length > 0, 'some writes were accepted before the signal');
-    // After the signal, new requests are refused (503 HOTSTATE_ERR_NOT_READY, retriable) and never attempted;
+    // After the signal, new requests are refused (503 HOTSTATE_ERR_VIEW_NOT_READY, retriable) and never attempted;
     // no request that was accepted may fail.
-    const refusedByDesign = (o: { status: number | 'refused'; code?: string }): boolean => o.status === 503 && o.code === 'HOTSTATE_ERR_NOT_READY';
+    const refusedByDesign = (o: { status: number | 'refused'; code?: string }): boolean => o.status === 503 && o.code === 'HOTSTATE_ERR_VIEW_NOT_READY';
     assert.deepEqual(outcomes.filter((o) => typeof o.status === 'number' && o.status >= 500 && !refusedByDesign(o)), []);
     t.diagnostic(`${String(acknowledged.length)} acknowledged, ${String(outcomes.filter(refusedByDesign).length)} refused with 503, ${String(outcomes.filter((o) => o.status === 'refused').length)} connections refused`);
     const inTopic = new Set((await readToEnd(testKafka(t), topic)).map((r) => r.key?.toString()));
@@ -190,7 +190,7 @@ describe('services end to end', () => {
     await Promise.all(reads);
     assert.equal(exitCode, 0, state.output.join('\n'));
     assert.ok(statuses.includes(200));
-    assert.deepEqual(statuses.filter((s) => typeof s === 'number' ? s >= 500 : s.startsWith('5') && s !== '503 HOTSTATE_ERR_NOT_READY'), []);
+    assert.deepEqual(statuses.filter((s) => typeof s === 'number' ? s >= 500 : s.startsWith('5') && s !== '503 HOTSTATE_ERR_VIEW_NOT_READY'), []);
   });
 
   test('bad configuration: exit 2 with every problem listed, no secret echoed', async () => {

@@ -83,7 +83,7 @@ describe('view core (in-memory transport)', () => {
     topic.append(0, 'p', Buffer.from([9, 0, 0, 0, 7, 1]));
     topic.append(0, 'z', value(3));
     const view = await open({ poisonPolicy: 'fail' });
-    await assert.rejects(view.ready, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_NOT_READY') && /magic byte is 9/.test(error.message));
+    await assert.rejects(view.ready, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_VIEW_NOT_READY') && /magic byte is 9/.test(error.message));
     assert.deepEqual([view.status().state, view.status().failed, view.state.failure], ['failed', true, 'poison']);
     assert.equal(view.has('z'), false);
   });
@@ -102,15 +102,15 @@ describe('view core (in-memory transport)', () => {
     assert.match(text, /hotstate_view_decode_errors_total\{topic="items",reason="bad-key"\} 1/);
   });
 
-  test('close: a pending ready and pending waitFor calls reject with HOTSTATE_ERR_CLOSED', async (t) => {
+  test('close: a pending ready and pending waitFor calls reject with HOTSTATE_ERR_LIFECYCLE_CLOSED', async (t) => {
     const { topic, open } = setup(t);
     topic.append(0, 'a', value(1));
     topic.paused = true; // the replay cannot finish
     const view = await open();
     const waiting = view.waitFor(formatVersionToken({ topic: 'items', positions: new Map([[0, 1]]) }), 60_000);
     await view.close();
-    await assert.rejects(view.ready, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_CLOSED'));
-    await assert.rejects(waiting, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_CLOSED'));
+    await assert.rejects(view.ready, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_LIFECYCLE_CLOSED'));
+    await assert.rejects(waiting, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_LIFECYCLE_CLOSED'));
     assert.equal(view.status().state, 'closed');
   });
 

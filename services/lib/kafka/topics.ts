@@ -93,7 +93,7 @@ async function waitForLeaders(transport: Transport, topic: string, timeoutMs = 3
 
 export async function describeTopic(transport: Transport, topic: string): Promise<TopicDescription> {
   const layout = await transport.layout(topic);
-  if (!layout) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `topic ${topic} does not exist; create it with hotstate topics ensure`);
+  if (!layout) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist; create it with hotstate topics ensure`);
   const configs = await describeTopicConfigs(transport, topic);
   return { partitions: layout.partitions.length, replicationFactor: layout.replicationFactor, configs };
 }

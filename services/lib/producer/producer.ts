@@ -178,13 +178,13 @@ export class HotstateProducer {
   }
 
   private ready(): PrepareContext {
-    if (this.closed) throw new HotstateError('HOTSTATE_ERR_CLOSED', `producer for ${this.topic} is closed`);
-    if (!this.context) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `producer for ${this.topic} is not connected; call connect() first`);
+    if (this.closed) throw new HotstateError('HOTSTATE_ERR_LIFECYCLE_CLOSED', `producer for ${this.topic} is closed`);
+    if (!this.context) throw new HotstateError('HOTSTATE_ERR_LIFECYCLE_NOT_STARTED', `producer for ${this.topic} is not connected; call connect() first`);
     return this.context;
   }
 
   private enqueue(records: readonly PreparedRecord[]): Promise<WriteResult[]> {
-    if (this.closed) return Promise.reject(new HotstateError('HOTSTATE_ERR_CLOSED', `producer for ${this.topic} is closed`));
+    if (this.closed) return Promise.reject(new HotstateError('HOTSTATE_ERR_LIFECYCLE_CLOSED', `producer for ${this.topic} is closed`));
     if (records.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.queue.push({ records, resolve, reject });

@@ -45,7 +45,7 @@ export class ViewSnapshot {
   }
 
   private check(): void {
-    if (this.released) throw new HotstateError('HOTSTATE_ERR_CLOSED', 'snapshot already released');
+    if (this.released) throw new HotstateError('HOTSTATE_ERR_LIFECYCLE_CLOSED', 'snapshot already released');
   }
 
   get<T = unknown>(key: string): Item<T> | undefined {

@@ -92,7 +92,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
   private async startReplay(): Promise<void> {
     const generation = ++this.generation;
     const layout = await this.transport.layout(this.topic);
-    if (!layout) throw new HotstateError('HOTSTATE_ERR_NOT_FOUND', `topic ${this.topic} does not exist`);
+    if (!layout) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${this.topic} does not exist`);
     const offsets = await this.transport.offsets(this.topic);
     this.layout = layout;
     this.ends = new Map(offsets.map((p) => [p.partition, p.end]));
@@ -192,10 +192,10 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     this.metrics?.stale.set({ topic: this.topic }, state.name === 'stale' ? 1 : 0);
     if (state.name === 'failed') {
       this.log.error({ failure: state.failure }, state.reason ?? 'view failed');
-      this.settleReady?.reject(new HotstateError('HOTSTATE_ERR_NOT_READY', `view of ${this.topic} failed: ${state.reason ?? ''}`));
+      this.settleReady?.reject(new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} failed: ${state.reason ?? ''}`));
     }
     if (state.name === 'closed') {
-      const closed = new HotstateError('HOTSTATE_ERR_CLOSED', `view of ${this.topic} is closed`);
+      const closed = new HotstateError('HOTSTATE_ERR_LIFECYCLE_CLOSED', `view of ${this.topic} is closed`);
       this.settleReady?.reject(closed);
       this.data.close(closed);
     }
