@@ -8,7 +8,7 @@ import { parseAvroSchema, encodeFramed } from '../../services/lib/codec/confluen
 import { createKafka, createSafeProducer, withAdmin } from '../helpers/kafkajs-client.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
-import { createSchemaRegistry, registerValueSchema } from '../../services/lib/registry.ts';
+import { registerValueSchema } from '../../services/lib/registry.ts';
 
 const records = Number(process.argv[2] ?? 200_000);
 const batch = Number(process.argv[3] ?? 2000);
@@ -43,7 +43,7 @@ async function freshTopic(): Promise<string> {
 
 async function rawKafkajs(): Promise<number> {
   const topic = await freshTopic();
-  const schemaId = await registerValueSchema(createSchemaRegistry(registryUrl), topic, schema);
+  const schemaId = await registerValueSchema(registryUrl, topic, schema);
   const type = parseAvroSchema(schema);
   const encoded = Array.from({ length: records }, (_, i) => ({ key: `key-${String(i)}`, value: encodeFramed(type, schemaId, value(i)) }));
   const producer = createSafeProducer(kafka);

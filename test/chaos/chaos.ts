@@ -13,7 +13,7 @@ import { loadInfraSettings } from '../../infra/settings.ts';
 import { isHotstateError } from '../../services/lib/errors.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
-import { createSchemaRegistry, registerValueSchema } from '../../services/lib/registry.ts';
+import { registerValueSchema } from '../../services/lib/registry.ts';
 import { createPlatformaticTransport, withTransport } from '../../services/lib/transport/platformatic-transport.ts';
 import { formatVersionToken } from '../../services/lib/version-token.ts';
 import { checkAcks, checkChangeStream, digestOf, falseFreshness, finalState, readTopicWithKcat, resurrectedDeletes, type Ack } from './checks.ts';
@@ -101,7 +101,7 @@ try {
   const registryUrl = endpoints.schemaRegistryUrl;
   const topic = 'chaos-dataset';
   await withTransport({ brokers: endpoints.kafkaBrokers }, (admin) => ensureDatasetTopic(admin, { topic, partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 }));
-  await registerValueSchema(createSchemaRegistry(registryUrl), topic, {
+  await registerValueSchema(registryUrl, topic, {
     type: 'record', name: 'ChaosItem', namespace: 'hotstate.chaos',
     fields: [{ name: 'key', type: 'string' }, { name: 'seq', type: 'long' }, { name: 'payload', type: 'string' }],
   });

@@ -3,12 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import type { Kafka } from 'kafkajs';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createKafka, withAdmin } from './kafkajs-client.ts';
 import { ensureDatasetTopic, type DatasetTopicSpec } from '../../services/lib/kafka/topics.ts';
 import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
 import type { Transport } from '../../services/lib/transport/transport.ts';
-import { createSchemaRegistry, valueSubject } from '../../services/lib/registry.ts';
+import { valueSubject } from '../../services/lib/registry.ts';
 
 export interface TestInfra {
   readonly brokers: string[];
@@ -36,8 +35,9 @@ export function testTransport(t: TestContext, brokers = testInfra().brokers): Tr
   return transport;
 }
 
-export function testRegistry(): SchemaRegistry {
-  return createSchemaRegistry(testInfra().registryUrl);
+/** The registry URL (hotstate's registry functions take it). */
+export function testRegistry(): string {
+  return testInfra().registryUrl;
 }
 
 const slug = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);

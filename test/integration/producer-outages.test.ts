@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { isHotstateError } from '../../services/lib/errors.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
-import { createSchemaRegistry, registerValueSchema } from '../../services/lib/registry.ts';
+import { registerValueSchema } from '../../services/lib/registry.ts';
 import { price, schemaText } from '../helpers/datasets.ts';
 import { testInfra, uniqueTopicName } from '../helpers/infra.ts';
 import { startPrivateKafka, startPrivateRegistry } from '../helpers/private-infra.ts';
@@ -16,7 +16,7 @@ test('broker stopped: a bounded wait, then a clear transport error', async (t) =
   const broker = await startPrivateKafka(t, 29392);
   const topic = uniqueTopicName(t);
   await withTransport({ brokers: [broker.address] }, (transport) => ensureDatasetTopic(transport, { topic }));
-  await registerValueSchema(createSchemaRegistry(testInfra().registryUrl), topic, schemaText('instrument-prices', 2));
+  await registerValueSchema(testInfra().registryUrl, topic, schemaText('instrument-prices', 2));
   const producer = await createProducer({ kafka: { brokers: [broker.address], connectionTimeoutMs: 1000, requestTimeoutMs: 3000 }, registryUrl: testInfra().registryUrl, topic, sendTimeoutMs: 15_000 });
   t.after(() => producer.close().catch(() => undefined));
   await producer.upsert('ACME', price('ACME'));
@@ -40,7 +40,7 @@ test('registry stopped: a new producer fails clearly; a connected one keeps writ
   const transport = testTransport(t);
   const topic = uniqueTopicName(t);
   await ensureDatasetTopic(transport, { topic });
-  await registerValueSchema(createSchemaRegistry(registry.address), topic, schemaText('instrument-prices', 2));
+  await registerValueSchema(registry.address, topic, schemaText('instrument-prices', 2));
   const connected = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: registry.address, topic });
   t.after(() => connected.close());
   await registry.stop();

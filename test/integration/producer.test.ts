@@ -7,7 +7,8 @@ import { isHotstateError, ValidationError, type ErrorCode } from '../../services
 import { withAdmin } from '../helpers/kafkajs-client.ts';
 import { partitionForKey } from '../../services/lib/kafka/murmur2.ts';
 import { readToEnd } from '../helpers/read-to-end.ts';
-import { createSchemaRegistry, registerValueSchema } from '../../services/lib/registry.ts';
+import confluent from '@kafkajs/confluent-schema-registry';
+import { registerValueSchema } from '../../services/lib/registry.ts';
 import { parseVersionToken } from '../../services/lib/version-token.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
 import { deleteSubject, testInfra, testKafka, testRegistry } from '../helpers/infra.ts';
@@ -35,7 +36,7 @@ describe('producer', () => {
     assert.ok(upserted?.value && tombstone);
     assert.equal(upserted.key?.toString(), 'ACME');
     assert.deepEqual(upserted.headers, { 'hotstate-source': 'pricing-engine', 'hotstate-trace-id': 'trace-1' });
-    assert.deepEqual({ ...(await createSchemaRegistry(testInfra().registryUrl).decode(upserted.value) as object) }, price('ACME', 101.5));
+    assert.deepEqual({ ...(await new confluent.SchemaRegistry({ host: testInfra().registryUrl }).decode(upserted.value) as object) }, price('ACME', 101.5));
     assert.equal(upserted.value.readUInt32BE(1), producer.schemaId);
     assert.equal(tombstone.value, null);
   });

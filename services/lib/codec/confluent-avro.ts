@@ -4,6 +4,19 @@ import type { Type } from 'avsc';
 
 export const headerBytes = 5;
 
+/** The one reader of the frame. Why `bytes` are not a Confluent frame, or undefined when they are. */
+export function frameProblem(bytes: Buffer): { readonly reason: 'truncated' | 'bad-magic-byte'; readonly detail: string } | undefined {
+  if (bytes.length < headerBytes) return { reason: 'truncated', detail: `value has ${String(bytes.length)} bytes, fewer than the 5-byte header` };
+  if (bytes[0] !== 0) return { reason: 'bad-magic-byte', detail: `magic byte is ${String(bytes[0])}, expected 0` };
+  return undefined;
+}
+
+/** The writer schema id of a well-formed frame. */
+export const frameSchemaId = (bytes: Buffer): number => bytes.readUInt32BE(1);
+
+/** The Avro body of a well-formed frame (no copy). */
+export const frameBody = (bytes: Buffer): Buffer => bytes.subarray(headerBytes);
+
 /** Parses an Avro schema (JSON text or object) into an avsc Type; logical types stay in their underlying form. */
 export function parseAvroSchema(schema: string | object): Type {
   return avro.Type.forSchema(typeof schema === 'string' ? (JSON.parse(schema) as avro.Schema) : (schema as avro.Schema));

@@ -7,10 +7,10 @@ import type { Registry } from 'prom-client';
 import { HotstateError, ValidationError, type ErrorCode, type Problem } from '../errors.ts';
 import { assertSafeTopic, describeTopic } from '../kafka/topics.ts';
 import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
-import type { KafkaConnection, Transport, TransportProducer } from '../transport/transport.ts';
+import type { KafkaConnection, RecordOutcome, Transport, TransportProducer } from '../transport/transport.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { producerMetrics, type ProducerMetrics } from '../metrics.ts';
-import { createRegistryClient, latestSchema, lookupSchemaId, registerValueSchema, valueSubject } from '../registry.ts';
+import { latestSchema, lookupSchemaId, registerValueSchema, registryBaseUrl, valueSubject } from '../registry.ts';
 import { formatVersionToken, writeVersion, type VersionVector } from '../version-token.ts';
 import { prepareUpdate, type PrepareContext, type Prepared, type PreparedRecord, type Update, type WriteHeaders } from './prepare.ts';
 
@@ -85,20 +85,20 @@ export class HotstateProducer {
   /** Resolves the schema id, checks the topic is a safe dataset topic, connects. */
   async connect(): Promise<void> {
     const { topic } = this;
-    const registry = createRegistryClient(this.options.registryUrl);
+    const registryUrl = registryBaseUrl(this.options.registryUrl);
     const subject = valueSubject(topic);
     let schemaText: string;
     let schemaId: number;
     if (this.options.schema === undefined) {
-      const latest = await latestSchema(registry.url, subject);
+      const latest = await latestSchema(registryUrl, subject);
       if (!latest) throw new HotstateError('HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND', `no schema is registered under ${subject}; register one (hotstate schemas register) or pass a schema`);
       schemaText = latest.schema;
       schemaId = latest.id;
     } else {
       schemaText = typeof this.options.schema === 'string' ? this.options.schema : JSON.stringify(this.options.schema);
       schemaId = this.options.registerSchema
-        ? await registerValueSchema(registry.client, topic, schemaText)
-        : await lookupSchemaId(registry.client, subject, schemaText);
+        ? await registerValueSchema(registryUrl, topic, schemaText)
+        : await lookupSchemaId(registryUrl, subject, schemaText);
     }
     const description = await describeTopic(this.transport, topic);
     assertSafeTopic(topic, description);
@@ -208,11 +208,15 @@ export class HotstateProducer {
         count += next.records.length;
       }
       try {
-        const results = await this.produce(batch.flatMap((p) => p.records));
+        const outcomes = await this.produce(batch.flatMap((p) => p.records));
         let at = 0;
         for (const pending of batch) {
-          pending.resolve(results.slice(at, at + pending.records.length));
+          const mine = outcomes.slice(at, at + pending.records.length);
           at += pending.records.length;
+          // A call is acknowledged only when all its records are; otherwise it gets the worst of its errors.
+          const failures = mine.filter((o) => o instanceof HotstateError);
+          if (failures.length === 0) pending.resolve(mine as WriteResult[]);
+          else pending.reject(failures.find((e) => e.code !== 'HOTSTATE_ERR_TRANSPORT_KAFKA') ?? failures[0]);
         }
       } catch (error) {
         for (const pending of batch) pending.reject(error);
@@ -220,7 +224,8 @@ export class HotstateProducer {
     }
   }
 
-  private async produce(records: readonly PreparedRecord[]): Promise<WriteResult[]> {
+  /** One produce request: per record, its acknowledged write or the error that says what became of it. */
+  private async produce(records: readonly PreparedRecord[]): Promise<Array<WriteResult | HotstateError>> {
     const { topic } = this;
     const timeoutMs = this.options.sendTimeoutMs ?? 30_000;
     const began = performance.now();
@@ -232,11 +237,11 @@ export class HotstateProducer {
     });
     // A send that timed out may still be in flight: never start another one beside it (sequence numbers).
     await this.abandoned;
-    let offsets: number[];
+    let outcomes: RecordOutcome[];
     try {
       const sending = this.producer.send(topic, records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })));
       this.abandoned = sending.then(() => undefined, () => undefined);
-      offsets = await Promise.race([sending, timeout]);
+      outcomes = await Promise.race([sending, timeout]);
     } catch (error) {
       const converted = error instanceof HotstateError ? error : new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `sending ${String(records.length)} record(s) to ${topic} failed: ${(error as Error).message}`, { cause: error, retriable: true });
       this.countError(converted.code, records.length);
@@ -246,15 +251,19 @@ export class HotstateProducer {
     }
     this.metrics?.sendDuration.observe({ topic }, (performance.now() - began) / 1000);
     this.metrics?.batchRecords.observe({ topic }, records.length);
-    let deletes = 0;
-    const results = records.map((r, i) => {
-      const offset = offsets[i];
-      if (offset === undefined) throw new Error('internal: the transport returned fewer offsets than records');
-      if (r.value === null) deletes++;
-      return new Write(topic, r.key, r.value === null ? 'delete' : 'upsert', r.partition, offset);
+    const counts = { delete: 0, upsert: 0 };
+    const results = records.map((r, i): WriteResult | HotstateError => {
+      const outcome = outcomes[i];
+      if (outcome === undefined) throw new Error('internal: the transport returned fewer outcomes than records');
+      if (!outcome.ok) {
+        this.countError(outcome.error.code, 1);
+        return outcome.error;
+      }
+      const operation = r.value === null ? 'delete' : 'upsert';
+      counts[operation]++;
+      return new Write(topic, r.key, operation, r.partition, outcome.offset);
     });
-    if (deletes > 0) this.metrics?.records.inc({ topic, operation: 'delete' }, deletes);
-    if (records.length > deletes) this.metrics?.records.inc({ topic, operation: 'upsert' }, records.length - deletes);
+    for (const operation of ['delete', 'upsert'] as const) if (counts[operation] > 0) this.metrics?.records.inc({ topic, operation }, counts[operation]);
     return results;
   }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Type } from 'avsc';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError } from '../errors.ts';
-import { checkCompatibility, createRegistryClient, registerValueSchema, valueSubject } from '../registry.ts';
+import { checkCompatibility, registerValueSchema, registryBaseUrl, valueSubject } from '../registry.ts';
 
 export interface SchemaVersionFile {
   readonly version: number;
@@ -63,7 +63,7 @@ export interface CheckFinding {
 }
 
 export async function checkCatalog(datasets: readonly Dataset[], registryUrl: string, subjectPrefix = ''): Promise<CheckFinding[]> {
-  const { url } = createRegistryClient(registryUrl);
+  const url = registryBaseUrl(registryUrl);
   const findings: CheckFinding[] = [];
   for (const dataset of datasets) {
     const subject = valueSubject(`${subjectPrefix}${dataset.topic}`);
@@ -94,12 +94,12 @@ export interface Registration {
 
 /** Registers every version in order; stops at the first refusal with the registry's reason. */
 export async function registerCatalog(datasets: readonly Dataset[], registryUrl: string, subjectPrefix = ''): Promise<Registration[]> {
-  const { client } = createRegistryClient(registryUrl);
+  const url = registryBaseUrl(registryUrl);
   const done: Registration[] = [];
   for (const dataset of datasets) {
     const subject = valueSubject(`${subjectPrefix}${dataset.topic}`);
     for (const version of dataset.versions) {
-      const id = await registerValueSchema(client, dataset.topic, version.text, subject);
+      const id = await registerValueSchema(url, dataset.topic, version.text, subject);
       done.push({ subject, file: version.file, id });
     }
   }

@@ -1,11 +1,12 @@
 // The transport on @platformatic/kafka: metadata, offsets, topic admin and the idempotent producer. Reading lives
 // in platformatic-reader.ts. Library errors become HotstateErrors here (see produce-outcome.ts for writes).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, Producer, ProduceAcks } from '@platformatic/kafka';
 import { HotstateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createPartitionReader } from './platformatic-reader.ts';
-import { classifyProduceFailure, offsetsOf } from './produce-outcome.ts';
-import type { KafkaConnection, OffsetRange, ProduceRecord, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
+import { ProduceAttempts } from './produce-outcome.ts';
+import type { KafkaConnection, OffsetRange, ProduceRecord, RecordOutcome, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
 
 const EARLIEST = -2n;
 const LATEST = -1n;
@@ -135,6 +136,12 @@ class PlatformaticTransport implements Transport {
  * acks=all and idempotent. After any failed or uncertain send the library drops its producer id and sequence
  * numbers, so a later batch is never taken for a duplicate of one whose fate was unknown. Callers send one request
  * at a time (the hotstate producer queues), so sequence numbers are never shared between requests in flight.
+ *
+ * Retries happen here, one attempt at a time, not inside the library: its own retries (and its resend on stale
+ * metadata) drop the errors of earlier attempts, and an attempt that may have reached a broker must make the
+ * outcome "unknown" even when a later attempt is refused outright (measured: the chaos suite found "not written"
+ * writes in the topic before this). A retry after a failure is a new batch under a new producer id: it may
+ * duplicate a write whose first attempt did land, and the offsets returned are the retry's.
  */
 class IdempotentProducer implements TransportProducer {
   private readonly client: Producer;
@@ -146,32 +153,40 @@ class IdempotentProducer implements TransportProducer {
       ...clientSettings(connection, 'producer'),
       idempotent: true,
       acks: ProduceAcks.ALL,
-      retries: 5,
-      retryDelay: 300,
-      // A leader move is answered by re-reading the metadata and resending the same batch (same sequence).
-      repeatOnStaleMetadata: true,
+      retries: 0,
+      repeatOnStaleMetadata: false,
     });
   }
 
-  async send(topic: string, records: readonly ProduceRecord[]): Promise<number[]> {
-    let answer;
-    try {
-      answer = await this.client.send({
-        messages: records.map((r) => ({
-          topic,
-          partition: r.partition,
-          key: r.key,
-          // A null value is a tombstone; the library's types only admit Buffers.
-          value: r.value as Buffer,
-          ...(r.headers ? { headers: new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) } : {}),
-        })),
-      });
-    } catch (error) {
-      const failure = classifyProduceFailure(topic, records.length, error);
-      this.log?.warn({ err: error, code: failure.code }, 'produce request failed');
-      throw failure;
+  async send(topic: string, records: readonly ProduceRecord[]): Promise<RecordOutcome[]> {
+    const messages = records.map((r) => ({
+      topic,
+      partition: r.partition,
+      key: r.key,
+      // A null value is a tombstone; the library's types only admit Buffers.
+      value: r.value as Buffer,
+      ...(r.headers ? { headers: new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) } : {}),
+    }));
+    const attempts = new ProduceAttempts(topic, records);
+    for (;;) {
+      const pending = attempts.pending();
+      try {
+        const answer = await this.client.send({ messages: messages.filter((m) => pending.has(m.partition)) });
+        attempts.answered(answer.offsets ?? []);
+        return attempts.outcomes();
+      } catch (error) {
+        // Partitions whose leader answered are done even when another destination failed.
+        attempts.answered((error as { produced?: { offsets?: Array<{ topic: string; partition: number; offset: bigint }> } }).produced?.offsets ?? []);
+        const retryIn = attempts.failed(error);
+        if (retryIn === undefined) {
+          this.log?.warn({ err: error, attempts: attempts.count }, 'produce request failed');
+          return attempts.outcomes();
+        }
+        await sleep(retryIn);
+        // The next attempt must go to the current leader: the library would use cached metadata.
+        await this.client.metadata({ topics: [topic], forceUpdate: true }).catch(() => undefined);
+      }
     }
-    return offsetsOf(topic, records, answer.offsets ?? []);
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,8 @@
-// What a produce answer proves. An acknowledgement counts only when every partition of the request is in the
-// answer exactly once with a valid offset; a failure is "not written" only when every attempt was refused before
-// the broker could have appended anything, otherwise its outcome is unknown.
+// What a produce answer proves. A record is acknowledged only when its partition is in an answer exactly once with a
+// valid offset; a failure is "not written" only when every attempt was refused before the broker could have
+// appended anything, otherwise its outcome is unknown.
 import { HotstateError } from '../errors.ts';
-import type { ProduceRecord } from './transport.ts';
+import type { ProduceRecord, RecordOutcome } from './transport.ts';
 
 /** Broker answers that refuse a batch before it is appended (Kafka's produce error codes, by name). */
 const REFUSED_BEFORE_APPEND = new Set([
@@ -18,6 +18,7 @@ const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'E
 
 interface ErrorFields {
   readonly apiId?: unknown;
+  readonly canRetry?: unknown;
   readonly code?: unknown;
   readonly errors?: unknown;
   readonly cause?: unknown;
@@ -40,38 +41,85 @@ function refusedBeforeSending(leaf: ErrorFields): boolean {
   return false;
 }
 
-export function classifyProduceFailure(topic: string, count: number, error: unknown): HotstateError {
-  const all = leaves(error);
-  const notWritten = all.length > 0 && all.every(refusedBeforeSending);
-  const detail = (error as Error).message;
-  return notWritten
-    ? new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `${String(count)} record(s) to ${topic} were not written: ${detail}`, { cause: error, retriable: true })
-    : new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `sending ${String(count)} record(s) to ${topic} failed and they may or may not have been written: ${detail}`, { cause: error, retriable: true });
-}
+const MAX_ATTEMPTS = 8;
+
+type Answer = ReadonlyArray<{ topic: string; partition: number; offset: bigint }>;
 
 /**
- * Offsets of each record, in input order, from the per-partition base offsets of the answer. Records of one
- * partition travel as one batch, so their offsets are consecutive from the base.
+ * The attempts of one send, per partition (a partition's records travel as one batch, so they share their fate).
+ * A partition is acknowledged only by a checked answer. Its outcome is "not written" only when every attempt that
+ * carried it was refused before the broker could append anything; one attempt that may have reached a broker makes
+ * it "unknown" for good.
  */
-export function offsetsOf(topic: string, records: readonly ProduceRecord[], answer: ReadonlyArray<{ topic: string; partition: number; offset: bigint }>): number[] {
-  const base = new Map<number, number>();
-  for (const { topic: answered, partition, offset } of answer) {
-    const problem = answered !== topic ? `answers for topic ${answered}`
-      : base.has(partition) ? `answers partition ${String(partition)} twice`
-        : offset < 0n ? `gives offset ${String(offset)} for partition ${String(partition)}` : undefined;
-    if (problem !== undefined) throw malformed(topic, records.length, problem);
-    base.set(partition, Number(offset));
-  }
-  const seen = new Map<number, number>();
-  return records.map((r) => {
-    const first = base.get(r.partition);
-    if (first === undefined) throw malformed(topic, records.length, `has no answer for partition ${String(r.partition)}`);
-    const index = seen.get(r.partition) ?? 0;
-    seen.set(r.partition, index + 1);
-    return first + index;
-  });
-}
+export class ProduceAttempts {
+  private readonly topic: string;
+  private readonly records: readonly ProduceRecord[];
+  private readonly base = new Map<number, number>();
+  private readonly uncertain = new Set<number>();
+  private readonly malformed = new Map<number, string>();
+  private last: unknown;
+  count = 0;
 
-function malformed(topic: string, count: number, problem: string): HotstateError {
-  return new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `the produce answer for ${String(count)} record(s) to ${topic} ${problem}; they may or may not have been written`, { retriable: true });
+  constructor(topic: string, records: readonly ProduceRecord[]) {
+    this.topic = topic;
+    this.records = records;
+  }
+
+  /** Partitions still to be written. */
+  pending(): Set<number> {
+    return new Set(this.records.map((r) => r.partition).filter((p) => !this.base.has(p) && !this.malformed.has(p)));
+  }
+
+  /** Takes the base offsets of answered partitions; a wrong answer is never an acknowledgement. */
+  answered(answer: Answer): void {
+    const pending = this.pending();
+    const seen = new Set<number>();
+    for (const { topic, partition, offset } of answer) {
+      const problem = topic !== this.topic ? `answers for topic ${topic}`
+        : seen.has(partition) ? `answers partition ${String(partition)} twice`
+          : !pending.has(partition) ? `answers partition ${String(partition)}, which it was not sent`
+            : offset < 0n ? `gives offset ${String(offset)} for partition ${String(partition)}` : undefined;
+      seen.add(partition);
+      if (problem === undefined) this.base.set(partition, Number(offset));
+      else if (pending.has(partition)) {
+        this.base.delete(partition); // an answer that contradicts itself acknowledges nothing
+        this.malformed.set(partition, problem);
+      }
+    }
+  }
+
+  /** Records a failed attempt; returns the delay before the next one, or undefined when there is none. */
+  failed(error: unknown): number | undefined {
+    this.count++;
+    this.last = error;
+    const all = leaves(error);
+    if (all.length === 0 || !all.every(refusedBeforeSending)) for (const p of this.pending()) this.uncertain.add(p);
+    const retriable = all.length > 0 && all.every((leaf) => leaf.canRetry !== false);
+    return retriable && this.count < MAX_ATTEMPTS && this.pending().size > 0 ? Math.min(100 * 2 ** (this.count - 1), 2000) : undefined;
+  }
+
+  /** Each record's outcome, in input order; records of one partition get consecutive offsets from its base. */
+  outcomes(): RecordOutcome[] {
+    const next = new Map<number, number>();
+    return this.records.map((r): RecordOutcome => {
+      const first = this.base.get(r.partition);
+      if (first !== undefined) {
+        const index = next.get(r.partition) ?? 0;
+        next.set(r.partition, index + 1);
+        return { ok: true, offset: first + index };
+      }
+      return { ok: false, error: this.errorFor(r.partition) };
+    });
+  }
+
+  private errorFor(partition: number): HotstateError {
+    const problem = this.malformed.get(partition);
+    if (problem !== undefined) {
+      return new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `the produce answer for partition ${String(partition)} of ${this.topic} ${problem}; its records may or may not have been written`, { retriable: true });
+    }
+    const detail = this.last instanceof Error ? `${this.last.message} (${String(this.count)} attempt(s))` : 'no answer for its partition';
+    return this.uncertain.has(partition) || this.count === 0
+      ? new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `writing to partition ${String(partition)} of ${this.topic} failed and its records may or may not have been written: ${detail}`, { cause: this.last, retriable: true })
+      : new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `records for partition ${String(partition)} of ${this.topic} were not written: ${detail}`, { cause: this.last, retriable: true });
+  }
 }

@@ -1,5 +1,6 @@
 // The transport seam: everything hotstate needs from Kafka, in hotstate's own types. Only the modules in this
 // folder know a Kafka client library; the view and the producer see these interfaces and nothing else.
+import type { HotstateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 export interface KafkaConnection {
@@ -83,13 +84,17 @@ export interface ProduceRecord {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** What became of one record: its offset, or an error saying it was not written or its outcome is unknown. */
+export type RecordOutcome = { readonly ok: true; readonly offset: number } | { readonly ok: false; readonly error: HotstateError };
+
 export interface TransportProducer {
   /**
-   * Writes the records with acks=all, idempotently. Resolves with each record's offset, in input order, only when
-   * every partition of the answer was checked; rejects with a `TransportError` telling whether the records were
-   * certainly not written or their outcome is unknown.
+   * Writes the records with acks=all, idempotently, retrying what failed. Resolves with each record's outcome, in
+   * input order: an offset only from a checked answer for its partition, otherwise `HOTSTATE_ERR_TRANSPORT_KAFKA`
+   * (certainly not written) or `HOTSTATE_ERR_TRANSPORT_UNCERTAIN` (may have been written). Never rejects for a
+   * Kafka failure: records of partitions whose leader answered are acknowledged even when others failed.
    */
-  send(topic: string, records: readonly ProduceRecord[]): Promise<number[]>;
+  send(topic: string, records: readonly ProduceRecord[]): Promise<RecordOutcome[]>;
   close(): Promise<void>;
 }
 

@@ -33,8 +33,9 @@ export class DeadLetterWriter {
     return new DeadLetterWriter(sourceTopic, topic, layout.partitions.length, transport.producer());
   }
 
+  /** Throws the first failure: the caller must not move past poison that was not dead-lettered. */
   async write(letters: readonly DeadLetter[]): Promise<void> {
-    await this.producer.send(this.topic, letters.map((letter) => {
+    const outcomes = await this.producer.send(this.topic, letters.map((letter) => {
       // A compacted topic refuses records without a key: a keyless record gets its source position as key.
       const key = letter.key ?? Buffer.from(`${this.sourceTopic}/${String(letter.partition)}/${String(letter.offset)}`);
       return {
@@ -49,6 +50,7 @@ export class DeadLetterWriter {
         },
       };
     }));
+    for (const outcome of outcomes) if (!outcome.ok) throw outcome.error;
   }
 
   close(): Promise<void> {

@@ -2,6 +2,7 @@
 // writer-schema verdicts, so the rules are unit-testable without a broker.
 import { isUtf8 } from 'node:buffer';
 import { checkDatum } from '../codec/avro-guard.ts';
+import { frameProblem as framingOf, frameSchemaId, headerBytes } from '../codec/confluent-avro.ts';
 import type { FetchedRecord } from '../transport/transport.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
 
@@ -12,8 +13,6 @@ export interface Poison {
   readonly detail: string;
 }
 
-export const HEADER_BYTES = 5;
-
 export const keyOf = (key: Buffer | null): string | null => (key !== null && isUtf8(key) ? key.toString('utf8') : null);
 
 /** Problems visible without a schema: the key and the Confluent frame. */
@@ -22,19 +21,16 @@ export function frameProblem(key: Buffer | null, value: Buffer | null, maxValueB
   if (!isUtf8(key)) return { reason: 'bad-key', detail: 'key is not valid UTF-8' };
   if (value === null) return undefined;
   if (value.length > maxValueBytes) return { reason: 'too-large', detail: `value is ${String(value.length)} bytes, above ${String(maxValueBytes)}` };
-  if (value.length < HEADER_BYTES) return { reason: 'truncated', detail: `value has ${String(value.length)} bytes, fewer than the 5-byte header` };
-  if (value[0] !== 0) return { reason: 'bad-magic-byte', detail: `magic byte is ${String(value[0])}, expected 0` };
-  return undefined;
+  return framingOf(value);
 }
 
-export const schemaIdOf = (value: Buffer): number => value.readUInt32BE(1);
 
 /** Writer schema ids of well-framed values that have no verdict yet. */
 export function unsettledSchemaIds(records: readonly FetchedRecord[], schemas: WriterSchemas, maxValueBytes: number): number[] {
   const ids = new Set<number>();
   for (const { key, value } of records) {
     if (value !== null && frameProblem(key, value, maxValueBytes) === undefined) {
-      const id = schemaIdOf(value);
+      const id = frameSchemaId(value);
       if (schemas.verdict(id) === undefined) ids.add(id);
     }
   }
@@ -51,14 +47,14 @@ export function findPoison(records: readonly FetchedRecord[], schemas: WriterSch
       return;
     }
     if (value === null) return;
-    const verdict = schemas.verdict(schemaIdOf(value));
+    const verdict = schemas.verdict(frameSchemaId(value));
     if (verdict === undefined) throw new Error('internal: findPoison before the schema ids were settled');
     if (!verdict.ok) {
       poison.set(i, { reason: verdict.reason, detail: verdict.detail });
       return;
     }
     try {
-      checkDatum(verdict.schema.type, value, HEADER_BYTES);
+      checkDatum(verdict.schema.type, value, headerBytes);
     } catch (error) {
       poison.set(i, { reason: 'malformed', detail: (error as Error).message });
     }

@@ -6,7 +6,8 @@ import type { ViewMetrics } from '../metrics.ts';
 import type { FetchedRecord } from '../transport/transport.ts';
 import { formatVersionToken, parseVersionToken, type VersionVector } from '../version-token.ts';
 import { entryValueBytes } from './entry.ts';
-import { keyOf, schemaIdOf } from './poison.ts';
+import { frameSchemaId } from '../codec/confluent-avro.ts';
+import { keyOf } from './poison.ts';
 import { SnapshotStore } from './store.ts';
 import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
@@ -98,7 +99,7 @@ export class ViewData {
       if (value === null) deletes++;
       else {
         upserts++;
-        const id = schemaIdOf(value);
+        const id = frameSchemaId(value);
         if (id !== schemaId) {
           this.countSchema(schemaId, sameSchema);
           schemaId = id;
@@ -160,7 +161,7 @@ export class ViewData {
   // ---- reads ----
 
   private decodeBytes(bytes: Buffer): unknown {
-    return this.schemas.decode(schemaIdOf(bytes), bytes);
+    return this.schemas.decode(frameSchemaId(bytes), bytes);
   }
 
   private readonly decodeEntry = (entry: string): unknown => this.decodeBytes(entryValueBytes(entry));

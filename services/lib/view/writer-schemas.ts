@@ -2,9 +2,9 @@
 // or knows under another subject, makes a poison record; a registry that cannot be reached is an outage, retried
 // with backoff by the caller and never turned into poison.
 import type { Resolver, Type } from 'avsc';
-import { parseAvroSchema } from '../codec/confluent-avro.ts';
-import { HotstateError, isHotstateError } from '../errors.ts';
-import { registryRequest } from '../registry.ts';
+import { frameBody, parseAvroSchema } from '../codec/confluent-avro.ts';
+import { HotstateError } from '../errors.ts';
+import { schemaById, subjectSchemaIds } from '../registry.ts';
 
 export interface WriterSchema {
   readonly id: number;
@@ -23,33 +23,10 @@ export interface SchemaSource {
   subjectIds(subject: string): Promise<Set<number>>;
 }
 
-/** The body, or undefined when the registry answers 404; other failures throw as converted by registryRequest. */
-async function getOrMissing(url: string, path: string, doing: string): Promise<unknown> {
-  try {
-    return await registryRequest(url, path, doing);
-  } catch (error) {
-    if (isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND')) return undefined;
-    throw error;
-  }
-}
-
 export function registrySchemaSource(registryUrl: string): SchemaSource {
-  const url = registryUrl.replace(/\/$/, '');
   return {
-    async schemaText(id) {
-      const fetched = (await getOrMissing(url, `/schemas/ids/${String(id)}`, `fetching writer schema ${String(id)}`)) as { schema?: unknown } | undefined;
-      return typeof fetched?.schema === 'string' ? fetched.schema : undefined;
-    },
-    async subjectIds(subject) {
-      const path = `/subjects/${encodeURIComponent(subject)}/versions`;
-      const versions = await getOrMissing(url, path, `listing the versions of ${subject}`);
-      const ids = new Set<number>();
-      for (const version of Array.isArray(versions) ? versions : []) {
-        const one = (await getOrMissing(url, `${path}/${String(version)}`, `reading ${subject} version ${String(version)}`)) as { id?: unknown } | undefined;
-        if (typeof one?.id === 'number') ids.add(one.id);
-      }
-      return ids;
-    },
+    schemaText: (id) => schemaById(registryUrl, id),
+    subjectIds: (subject) => subjectSchemaIds(registryUrl, subject),
   };
 }
 
@@ -102,7 +79,7 @@ export class WriterSchemas {
   decode(id: number, bytes: Buffer): unknown {
     const verdict = this.verdicts.get(id);
     if (!verdict?.ok) throw new HotstateError('HOTSTATE_ERR_SERIALIZATION_DECODE', `no usable writer schema ${String(id)}`);
-    const body = bytes.subarray(5);
+    const body = frameBody(bytes);
     return verdict.schema.resolver && this.reader
       ? this.reader.fromBuffer(body, verdict.schema.resolver)
       : verdict.schema.type.fromBuffer(body);
