@@ -11,6 +11,7 @@ import { down, stopComponent, up } from '../../infra/launcher.ts';
 import { freePortBlock } from '../helpers/ports.ts';
 import { loadInfraSettings } from '../../infra/settings.ts';
 import { isHotstateError } from '../../services/lib/errors.ts';
+import { createLogger } from '../../services/lib/logger.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
@@ -85,6 +86,7 @@ async function servicesStartDuringOutage(brokers: string, registry: string, topi
   }
 }
 
+const startedAt = Date.now();
 const dir = mkdtempSync(join(tmpdir(), 'hotstate-chaos-'));
 const settings = loadInfraSettings({
   ...process.env,
@@ -105,7 +107,8 @@ try {
     type: 'record', name: 'ChaosItem', namespace: 'hotstate.chaos',
     fields: [{ name: 'key', type: 'string' }, { name: 'seq', type: 'long' }, { name: 'payload', type: 'string' }],
   });
-  const producer = await createProducer({ kafka: { brokers: endpoints.kafkaBrokers }, registryUrl, topic, sendTimeoutMs: 30_000 });
+  const producerLog = createLogger({ level: process.env.CHAOS_LOG_LEVEL ?? 'warn', stderr: true }).child({ component: 'chaos-producer' });
+  const producer = await createProducer({ kafka: { brokers: endpoints.kafkaBrokers, logger: producerLog }, registryUrl, topic, sendTimeoutMs: 30_000 });
   const workerEnv = { brokers, registry: registryUrl, topic };
   const startWorker = (name: string): ViewWorker => {
     const worker = new ViewWorker(name, dir, workerEnv);
@@ -138,6 +141,7 @@ try {
         acks.push({ key, seq, op, partition: result.partition, offset: result.offset, t: Date.now() });
       } catch (error) {
         const code = isHotstateError(error) ? error.code : 'other';
+        if (!errors.has(code)) log(`first ${code} at +${String(Date.now() - startedAt)} ms: ${(error as Error).message.slice(0, 300)}`);
         errors.set(code, (errors.get(code) ?? 0) + 1);
         (code === 'HOTSTATE_ERR_TRANSPORT_KAFKA' ? failed.notWritten : failed.uncertain).add(`${key} ${String(seq)}`);
         await sleep(100);
@@ -180,7 +184,7 @@ try {
   const transport = createPlatformaticTransport({ brokers: endpoints.kafkaBrokers });
   const killsDone: Array<{ node: string; partition: number; killedAt: number; electedAt: number }> = [];
   let viewC: ViewWorker | undefined;
-  let servicesDuringOutage = 'not tried';
+  let servicesDuringOutage: Promise<string> = Promise.resolve('not tried');
   for (let k = 0; k < kills; k++) {
     const partition = k % 3;
     const layout = await transport.layout(topic);
@@ -189,7 +193,7 @@ try {
     const node = `kafka-${String(leader)}`;
     const killedAt = Date.now();
     await stopComponent(settings, node, 'kill');
-    log(`kill ${String(k + 1)}: kill -9 ${node} (leader of partition ${String(partition)})`);
+    log(`kill ${String(k + 1)} at +${String(killedAt - startedAt)} ms: kill -9 ${node} (leader of partition ${String(partition)})`);
     let electedAt = 0;
     while (electedAt === 0 && Date.now() - killedAt < 30_000) {
       const now = await transport.layout(topic).catch(() => undefined);
@@ -200,7 +204,7 @@ try {
     killsDone.push({ node, partition, killedAt, electedAt: electedAt || Number.NaN });
     if (k === 0) {
       viewC = startWorker('view-c'); // a view started mid-run, while a broker is down
-      servicesDuringOutage = await servicesStartDuringOutage(endpoints.kafkaBrokers.join(','), registryUrl, topic, killedAt);
+      servicesDuringOutage = servicesStartDuringOutage(endpoints.kafkaBrokers.join(','), registryUrl, topic, killedAt);
     }
     if (k === 1) {
       await viewA.kill();
@@ -215,6 +219,7 @@ try {
   writing = false;
   await Promise.all(writers);
   const chaosMs = Date.now() - chaosStart;
+  const servicesVerdict = await servicesDuringOutage;
   const chaosRate = (acks.length - calmAcks) / (chaosMs / 1000);
   control.probing = false;
   await prober;
@@ -279,7 +284,7 @@ try {
     ['producer acks again after election, max (s)', maxProducerRecovery.toFixed(1), maxProducerRecovery <= 10],
     ['views apply again after election, max (s)', maxViewRecovery.toFixed(1), maxViewRecovery <= 10],
     ['view status samples "ready" while not advancing', String(falseFresh), falseFresh === 0],
-    ['state + ingest services started while a broker was down', servicesDuringOutage, servicesDuringOutage.startsWith('ready')],
+    ['state + ingest services started while a broker was down', servicesVerdict, servicesVerdict.startsWith('ready')],
     ['view started while a broker was down', viewC?.readyAt === undefined ? 'never ready' : `ready after ${((viewC.readyAt - viewC.startedAt) / 1000).toFixed(1)} s`, viewC?.readyAt !== undefined],
     ['throughput calm / chaos (acks/s)', `${calmRate.toFixed(0)} / ${chaosRate.toFixed(0)} (${(chaosRate / calmRate).toFixed(2)})`, chaosRate >= calmRate / 2],
     ['write errors by code', [...errors].map(([code, n]) => `${code} ${String(n)}`).join(', ') || 'none', true],

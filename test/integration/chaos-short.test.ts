@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { projectRoot } from '../../infra/settings.ts';
 
 test('chaos, short run: two leader kills, no acknowledged write lost, views equal to the topic', { timeout: 15 * 60_000 }, async (t) => {
-  const args = ['--kills', '2', '--calm-ms', '5000', '--interval-ms', '10000', '--min-ops', '3000'];
+  const args = ['--kills', '2', '--calm-ms', '5000', '--interval-ms', '14000', '--min-ops', '3000'];
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'test', 'chaos', 'chaos.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

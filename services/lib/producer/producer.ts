@@ -228,6 +228,8 @@ export class HotstateProducer {
   private async produce(records: readonly PreparedRecord[]): Promise<Array<WriteResult | HotstateError>> {
     const { topic } = this;
     const timeoutMs = this.options.sendTimeoutMs ?? 30_000;
+    // A send that timed out may still be in flight: never start another one beside it (sequence numbers).
+    await this.abandoned;
     const began = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -235,8 +237,6 @@ export class HotstateProducer {
         reject(new HotstateError('HOTSTATE_ERR_TRANSPORT_TIMEOUT', `Kafka did not acknowledge ${String(records.length)} record(s) to ${topic} within ${String(timeoutMs)} ms; they may or may not have been written`, { retriable: true }));
       }, timeoutMs);
     });
-    // A send that timed out may still be in flight: never start another one beside it (sequence numbers).
-    await this.abandoned;
     let outcomes: RecordOutcome[];
     try {
       const sending = this.producer.send(topic, records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })));

@@ -9,6 +9,7 @@ import { ProduceAttempts } from './produce-outcome.ts';
 import type { KafkaConnection, OffsetRange, ProduceRecord, RecordOutcome, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
 
 const EARLIEST = -2n;
+const ATTEMPT_TIMEOUT_MS = 10_000;
 const LATEST = -1n;
 
 export interface ClientSettings {
@@ -137,25 +138,55 @@ class PlatformaticTransport implements Transport {
  * numbers, so a later batch is never taken for a duplicate of one whose fate was unknown. Callers send one request
  * at a time (the hotstate producer queues), so sequence numbers are never shared between requests in flight.
  *
- * Retries happen here, one attempt at a time, not inside the library: its own retries (and its resend on stale
- * metadata) drop the errors of earlier attempts, and an attempt that may have reached a broker must make the
- * outcome "unknown" even when a later attempt is refused outright (measured: the chaos suite found "not written"
- * writes in the topic before this). A retry after a failure is a new batch under a new producer id: it may
+ * Retries happen here, one attempt at a time, not inside the library: its own retries drop the errors of earlier
+ * attempts, and an attempt that may have reached a broker must make the outcome "unknown" even when a later
+ * attempt is refused outright (measured: the chaos suite found "not written" writes in the topic before this). A retry after a failure is a new batch under a new producer id: it may
  * duplicate a write whose first attempt did land, and the offsets returned are the retry's.
  */
 class IdempotentProducer implements TransportProducer {
-  private readonly client: Producer;
+  private readonly connection: KafkaConnection;
   private readonly log: Logger | undefined;
+  private client: Producer;
 
   constructor(connection: KafkaConnection, log: Logger | undefined) {
+    this.connection = connection;
     this.log = log;
-    this.client = new Producer({
-      ...clientSettings(connection, 'producer'),
+    this.client = this.newClient();
+  }
+
+  private newClient(): Producer {
+    return new Producer({
+      ...clientSettings(this.connection, 'producer'),
       idempotent: true,
       acks: ProduceAcks.ALL,
       retries: 0,
-      repeatOnStaleMetadata: false,
+      // A batch refused as "not the leader" is resent once, same producer id and sequence, after fresh metadata.
+      // Safe to let the library do: the only error it then hides is that refusal (nothing appended).
+      repeatOnStaleMetadata: true,
+      timeout: Math.min(this.connection.requestTimeoutMs ?? 30_000, ATTEMPT_TIMEOUT_MS),
     });
+  }
+
+  /**
+   * One attempt, bounded: measured under back-to-back broker kills, a library send can wait forever (no request
+   * timer covers it). Such a client is closed and replaced, so its producer id and sequences are never used again.
+   */
+  private async attempt(messages: Parameters<Producer['send']>[0]['messages']): Promise<Awaited<ReturnType<Producer['send']>>> {
+    const client = this.client;
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Reject first: closing makes the hung send fail too, and that error must not win the race.
+        reject(new Error(`the produce attempt did not finish within ${String(ATTEMPT_TIMEOUT_MS + 2000)} ms; the client was replaced`));
+        this.client = this.newClient();
+        setImmediate(() => { void client.close().catch(() => undefined); });
+      }, ATTEMPT_TIMEOUT_MS + 2000);
+    });
+    try {
+      return await Promise.race([client.send({ messages }), hung]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async send(topic: string, records: readonly ProduceRecord[]): Promise<RecordOutcome[]> {
@@ -171,13 +202,14 @@ class IdempotentProducer implements TransportProducer {
     for (;;) {
       const pending = attempts.pending();
       try {
-        const answer = await this.client.send({ messages: messages.filter((m) => pending.has(m.partition)) });
+        const answer = await this.attempt(messages.filter((m) => pending.has(m.partition)));
         attempts.answered(answer.offsets ?? []);
         return attempts.outcomes();
       } catch (error) {
         // Partitions whose leader answered are done even when another destination failed.
         attempts.answered((error as { produced?: { offsets?: Array<{ topic: string; partition: number; offset: bigint }> } }).produced?.offsets ?? []);
         const retryIn = attempts.failed(error);
+        this.log?.debug({ err: error, attempt: attempts.count, retryIn }, 'produce attempt failed');
         if (retryIn === undefined) {
           this.log?.warn({ err: error, attempts: attempts.count }, 'produce request failed');
           return attempts.outcomes();
