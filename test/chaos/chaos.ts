@@ -213,6 +213,10 @@ try {
     }
     await sleep(Math.max(0, restartAfterMs - (Date.now() - killedAt)));
     await up(settings, log);
+    // The next kill waits for the restarted broker to be back in every in-sync replica set: killing another broker
+    // before that leaves partitions below min.insync.replicas, where no client can write at all.
+    const healedBy = Date.now() + 60_000;
+    while (Date.now() < healedBy && !((await transport.layout(topic).catch(() => undefined))?.partitions.every((p) => p.inSync.length === 3) ?? false)) await sleep(200);
     await sleep(Math.max(0, intervalMs - (Date.now() - killedAt)));
   }
   while (acks.length < minOps) await sleep(200);

@@ -62,7 +62,7 @@ export class MemoryTopic implements Transport {
   async layout(topic: string): Promise<TopicLayout | undefined> {
     await Promise.resolve();
     if (!this.exists || topic !== this.name) return undefined;
-    return { topic, topicId: this.topicId, partitions: this.partitions.map((_, partition) => ({ partition, leader: 1 })), replicationFactor: 1 };
+    return { topic, topicId: this.topicId, partitions: this.partitions.map((_, partition) => ({ partition, leader: 1, inSync: [1] })), replicationFactor: 1 };
   }
 
   async offsets(): Promise<OffsetRange[]> {

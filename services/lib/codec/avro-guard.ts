@@ -3,12 +3,13 @@
 // over-long varint decodes silently into an int. This walk reads every length, count, index and varint with
 // bounds checks, so its cost is bounded by the payload length (zero-byte items are capped separately).
 import type { Type } from 'avsc';
+import type { AvroNode } from './avro-types.ts';
 
 export class AvroGuardError extends Error {
   override name = 'AvroGuardError';
 }
 
-type Node = Type & { typeName: string; fields?: Array<{ type: Type }>; symbols?: string[]; types?: Type[]; itemsType?: Type; valuesType?: Type; size?: number; underlyingType?: Type };
+type Node = AvroNode;
 
 /** Upper bound on items that occupy no bytes (e.g. an array of null); such items cannot be bounded by length. */
 export const maxZeroSizeItems = 10_000;

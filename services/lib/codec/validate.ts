@@ -2,8 +2,9 @@
 // the schema does not declare (avsc would silently drop those on encode).
 import type { Type } from 'avsc';
 import type { Problem } from '../errors.ts';
+import type { AvroNode } from './avro-types.ts';
 
-type AnyType = Type & { typeName: string; name?: string; fields?: Array<{ name: string; type: Type }>; symbols?: string[]; itemsType?: Type; valuesType?: Type; types?: Type[] };
+type AnyType = AvroNode;
 
 const describeType = (type: AnyType): string => {
   if (type.typeName === 'enum') return `one of ${(type.symbols ?? []).join(', ')}`;
@@ -38,10 +39,10 @@ export function validateValue(type: Type, value: unknown): Problem[] {
   const problems: Problem[] = [];
   type.isValid(value, {
     errorHook: (path: string[], bad: unknown, badType: Type) => {
-      problems.push({ path: joinPath(path), reason: reasonFor(bad, badType as AnyType) });
+      problems.push({ path: joinPath(path), reason: reasonFor(bad, badType) });
     },
   });
-  collectUndeclared(type as AnyType, value, [], problems);
+  collectUndeclared(type, value, [], problems);
   return problems;
 }
 
@@ -55,7 +56,7 @@ function collectUndeclared(type: AnyType, value: unknown, path: string[], proble
       for (const key of Object.keys(value)) {
         if (!declared.has(key)) problems.push({ path: joinPath([...path, key]), reason: `unknown field: the schema ${type.name ?? ''} declares ${[...declared].join(', ')}` });
       }
-      for (const field of fields) collectUndeclared(field.type as AnyType, (value as Record<string, unknown>)[field.name], [...path, field.name], problems);
+      for (const field of fields) collectUndeclared(field.type, (value as Record<string, unknown>)[field.name], [...path, field.name], problems);
       return;
     }
     case 'array':
@@ -69,7 +70,7 @@ function collectUndeclared(type: AnyType, value: unknown, path: string[], proble
     default:
       if (type.typeName.startsWith('union')) {
         const branch = (type.types ?? []).find((t) => t.isValid(value));
-        if (branch) collectUndeclared(branch as AnyType, value, path, problems);
+        if (branch) collectUndeclared(branch, value, path, problems);
       }
   }
 }

@@ -4,6 +4,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Type } from 'avsc';
 import { HotstateError } from '../errors.ts';
+import { avroNode } from '../codec/avro-types.ts';
 
 export type DatasetFormat = 'json' | 'ndjson' | 'csv';
 
@@ -34,7 +35,7 @@ export function parseDatasetFile(file: string, content: Buffer, options: Dataset
   }
   if (text.trim() === '') throw malformed(file, 'the file is empty (probably being written)');
   const keyField = options.keyField ?? 'key';
-  const fields = new Map(((options.type as unknown as { fields?: Array<{ name: string; type: Type }> }).fields ?? []).map((f) => [f.name, f.type]));
+  const fields = new Map((avroNode(options.type).fields ?? []).map((f) => [f.name, f.type]));
   const dataset = new Map<string, unknown>();
   const add = (key: unknown, value: unknown, where: string): void => {
     if (typeof key !== 'string') throw malformed(file, `${where}: key field ${JSON.stringify(keyField)} is missing or not a string`);
@@ -100,11 +101,10 @@ export function parseDatasetFile(file: string, content: Buffer, options: Dataset
 /** Converts a CSV cell by the field's Avro type; a cell that does not convert is an error, never a guess. */
 function cellValue(cell: string, type: Type | undefined, file: string, where: string): unknown {
   if (!type) return cell; // undeclared column: schema validation reports it
-  const name = (type as unknown as { typeName: string }).typeName;
-  const branches = (type as unknown as { types?: Type[] }).types;
+  const { typeName: name, types: branches } = avroNode(type);
   if (branches) {
-    if (cell === '' && branches.some((t) => (t as unknown as { typeName: string }).typeName === 'null')) return null;
-    const other = branches.find((t) => (t as unknown as { typeName: string }).typeName !== 'null');
+    if (cell === '' && branches.some((t) => avroNode(t).typeName === 'null')) return null;
+    const other = branches.find((t) => avroNode(t).typeName !== 'null');
     return cellValue(cell, other, file, where);
   }
   switch (name) {

@@ -70,7 +70,6 @@ export class HotstateProducer {
   private context: PrepareContext | undefined;
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
-  private abandoned: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(options: ProducerOptions) {
@@ -227,27 +226,15 @@ export class HotstateProducer {
   /** One produce request: per record, its acknowledged write or the error that says what became of it. */
   private async produce(records: readonly PreparedRecord[]): Promise<Array<WriteResult | HotstateError>> {
     const { topic } = this;
-    const timeoutMs = this.options.sendTimeoutMs ?? 30_000;
-    // A send that timed out may still be in flight: never start another one beside it (sequence numbers).
-    await this.abandoned;
     const began = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new HotstateError('HOTSTATE_ERR_TRANSPORT_TIMEOUT', `Kafka did not acknowledge ${String(records.length)} record(s) to ${topic} within ${String(timeoutMs)} ms; they may or may not have been written`, { retriable: true }));
-      }, timeoutMs);
-    });
     let outcomes: RecordOutcome[];
     try {
-      const sending = this.producer.send(topic, records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })));
-      this.abandoned = sending.then(() => undefined, () => undefined);
-      outcomes = await Promise.race([sending, timeout]);
+      // The transport answers within sendTimeoutMs, whatever Kafka does: no send is ever left running beside the next.
+      outcomes = await this.producer.send(topic, records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })), { timeoutMs: this.options.sendTimeoutMs ?? 30_000 });
     } catch (error) {
       const converted = error instanceof HotstateError ? error : new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `sending ${String(records.length)} record(s) to ${topic} failed: ${(error as Error).message}`, { cause: error, retriable: true });
       this.countError(converted.code, records.length);
       throw converted;
-    } finally {
-      clearTimeout(timer);
     }
     this.metrics?.sendDuration.observe({ topic }, (performance.now() - began) / 1000);
     this.metrics?.batchRecords.observe({ topic }, records.length);

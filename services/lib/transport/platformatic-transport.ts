@@ -6,10 +6,14 @@ import { HotstateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createPartitionReader } from './platformatic-reader.ts';
 import { ProduceAttempts } from './produce-outcome.ts';
-import type { KafkaConnection, OffsetRange, ProduceRecord, RecordOutcome, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
+import type { KafkaConnection, OffsetRange, ProduceRecord, RecordOutcome, SendOptions, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
 
 const EARLIEST = -2n;
-const ATTEMPT_TIMEOUT_MS = 10_000;
+/** Request timeout of one produce request (also the broker's wait for in-sync replicas). */
+const ATTEMPT_TIMEOUT_MS = 5000;
+const LIBRARY_RETRIES = 6;
+/** A send of the library that has not called back after this long is taken as hung (measured under broker kills). */
+const HUNG_AFTER_MS = 20_000;
 const LATEST = -1n;
 
 export interface ClientSettings {
@@ -58,7 +62,7 @@ class PlatformaticTransport implements Transport {
       return {
         topic,
         topicId: described.id,
-        partitions: described.partitions.map((p, partition) => ({ partition, leader: p.leader })),
+        partitions: described.partitions.map((p, partition) => ({ partition, leader: p.leader, inSync: p.isr })),
         replicationFactor: described.partitions[0]?.replicas.length ?? 0,
       };
     } catch (error) {
@@ -138,9 +142,9 @@ class PlatformaticTransport implements Transport {
  * numbers, so a later batch is never taken for a duplicate of one whose fate was unknown. Callers send one request
  * at a time (the hotstate producer queues), so sequence numbers are never shared between requests in flight.
  *
- * Retries happen here, one attempt at a time, not inside the library: its own retries drop the errors of earlier
- * attempts, and an attempt that may have reached a broker must make the outcome "unknown" even when a later
- * attempt is refused outright (measured: the chaos suite found "not written" writes in the topic before this). A retry after a failure is a new batch under a new producer id: it may
+ * Every attempt's error is seen: an attempt that may have reached a broker makes the outcome "unknown" even when
+ * a later attempt is refused outright (measured: with the library's resend on stale metadata, which drops earlier
+ * errors, the chaos suite found writes reported "not written" in the topic). A retry after a failure is a new batch under a new producer id: it may
  * duplicate a write whose first attempt did land, and the offsets returned are the retry's.
  */
 class IdempotentProducer implements TransportProducer {
@@ -159,10 +163,13 @@ class IdempotentProducer implements TransportProducer {
       ...clientSettings(this.connection, 'producer'),
       idempotent: true,
       acks: ProduceAcks.ALL,
-      retries: 0,
-      // A batch refused as "not the leader" is resent once, same producer id and sequence, after fresh metadata.
-      // Safe to let the library do: the only error it then hides is that refusal (nothing appended).
-      repeatOnStaleMetadata: true,
+      // The library retries a failed request with the same producer id and sequence (the broker deduplicates),
+      // fetching fresh metadata after "not the leader", and reports every attempt's error: a new producer id (whose
+      // InitProducerId can wait long while the controller moves) is needed only when it gives up.
+      retries: LIBRARY_RETRIES,
+      retryDelay: (_client: unknown, _operation: string, attempt: number) => Math.min(100 * 2 ** attempt, 1000),
+      // Its resend on stale metadata would drop the errors of the attempts before it: retries do that job here.
+      repeatOnStaleMetadata: false,
       timeout: Math.min(this.connection.requestTimeoutMs ?? 30_000, ATTEMPT_TIMEOUT_MS),
     });
   }
@@ -171,16 +178,16 @@ class IdempotentProducer implements TransportProducer {
    * One attempt, bounded: measured under back-to-back broker kills, a library send can wait forever (no request
    * timer covers it). Such a client is closed and replaced, so its producer id and sequences are never used again.
    */
-  private async attempt(messages: Parameters<Producer['send']>[0]['messages']): Promise<Awaited<ReturnType<Producer['send']>>> {
+  private async attempt(messages: Parameters<Producer['send']>[0]['messages'], boundMs: number): Promise<Awaited<ReturnType<Producer['send']>>> {
     const client = this.client;
     let timer: NodeJS.Timeout | undefined;
     const hung = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         // Reject first: closing makes the hung send fail too, and that error must not win the race.
-        reject(new Error(`the produce attempt did not finish within ${String(ATTEMPT_TIMEOUT_MS + 2000)} ms; the client was replaced`));
+        reject(new Error(`the produce attempt did not finish within ${String(boundMs)} ms; the client was replaced`));
         this.client = this.newClient();
         setImmediate(() => { void client.close().catch(() => undefined); });
-      }, ATTEMPT_TIMEOUT_MS + 2000);
+      }, boundMs);
     });
     try {
       return await Promise.race([client.send({ messages }), hung]);
@@ -189,7 +196,8 @@ class IdempotentProducer implements TransportProducer {
     }
   }
 
-  async send(topic: string, records: readonly ProduceRecord[]): Promise<RecordOutcome[]> {
+  async send(topic: string, records: readonly ProduceRecord[], options: SendOptions = {}): Promise<RecordOutcome[]> {
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     const messages = records.map((r) => ({
       topic,
       partition: r.partition,
@@ -201,8 +209,10 @@ class IdempotentProducer implements TransportProducer {
     const attempts = new ProduceAttempts(topic, records);
     for (;;) {
       const pending = attempts.pending();
+      const left = deadline - Date.now();
+      if (left <= 0) return attempts.outcomes(true);
       try {
-        const answer = await this.attempt(messages.filter((m) => pending.has(m.partition)));
+        const answer = await this.attempt(messages.filter((m) => pending.has(m.partition)), Math.min(HUNG_AFTER_MS, left));
         attempts.answered(answer.offsets ?? []);
         return attempts.outcomes();
       } catch (error) {
@@ -212,9 +222,9 @@ class IdempotentProducer implements TransportProducer {
         this.log?.debug({ err: error, attempt: attempts.count, retryIn }, 'produce attempt failed');
         if (retryIn === undefined) {
           this.log?.warn({ err: error, attempts: attempts.count }, 'produce request failed');
-          return attempts.outcomes();
+          return attempts.outcomes(Date.now() >= deadline);
         }
-        await sleep(retryIn);
+        await sleep(Math.min(retryIn, Math.max(0, deadline - Date.now())));
         // The next attempt must go to the current leader: the library would use cached metadata.
         await this.client.metadata({ topics: [topic], forceUpdate: true }).catch(() => undefined);
       }

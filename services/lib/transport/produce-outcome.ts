@@ -98,8 +98,11 @@ export class ProduceAttempts {
     return retriable && this.count < MAX_ATTEMPTS && this.pending().size > 0 ? Math.min(100 * 2 ** (this.count - 1), 2000) : undefined;
   }
 
-  /** Each record's outcome, in input order; records of one partition get consecutive offsets from its base. */
-  outcomes(): RecordOutcome[] {
+  /**
+   * Each record's outcome, in input order; records of one partition get consecutive offsets from its base.
+   * `expired`: the send ran out of time, so a record that may have been written reports a timeout.
+   */
+  outcomes(expired = false): RecordOutcome[] {
     const next = new Map<number, number>();
     return this.records.map((r): RecordOutcome => {
       const first = this.base.get(r.partition);
@@ -108,16 +111,19 @@ export class ProduceAttempts {
         next.set(r.partition, index + 1);
         return { ok: true, offset: first + index };
       }
-      return { ok: false, error: this.errorFor(r.partition) };
+      return { ok: false, error: this.errorFor(r.partition, expired) };
     });
   }
 
-  private errorFor(partition: number): HotstateError {
+  private errorFor(partition: number, expired: boolean): HotstateError {
     const problem = this.malformed.get(partition);
     if (problem !== undefined) {
       return new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `the produce answer for partition ${String(partition)} of ${this.topic} ${problem}; its records may or may not have been written`, { retriable: true });
     }
     const detail = this.last instanceof Error ? `${this.last.message} (${String(this.count)} attempt(s))` : 'no answer for its partition';
+    if (expired && (this.uncertain.has(partition) || this.count === 0)) {
+      return new HotstateError('HOTSTATE_ERR_TRANSPORT_TIMEOUT', `Kafka did not acknowledge the records for partition ${String(partition)} of ${this.topic} in time; they may or may not have been written: ${detail}`, { cause: this.last, retriable: true });
+    }
     return this.uncertain.has(partition) || this.count === 0
       ? new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `writing to partition ${String(partition)} of ${this.topic} failed and its records may or may not have been written: ${detail}`, { cause: this.last, retriable: true })
       : new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `records for partition ${String(partition)} of ${this.topic} were not written: ${detail}`, { cause: this.last, retriable: true });

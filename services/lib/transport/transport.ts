@@ -20,6 +20,8 @@ export interface PartitionLayout {
   readonly partition: number;
   /** Node id of the leader, or -1 while there is none. */
   readonly leader: number;
+  /** Node ids of the in-sync replicas. */
+  readonly inSync: readonly number[];
 }
 
 export interface TopicLayout {
@@ -87,6 +89,11 @@ export interface ProduceRecord {
 /** What became of one record: its offset, or an error saying it was not written or its outcome is unknown. */
 export type RecordOutcome = { readonly ok: true; readonly offset: number } | { readonly ok: false; readonly error: HotstateError };
 
+export interface SendOptions {
+  /** The send answers within this time; records not acknowledged by then get an error. @defaultValue `30000` */
+  readonly timeoutMs?: number;
+}
+
 export interface TransportProducer {
   /**
    * Writes the records with acks=all, idempotently, retrying what failed. Resolves with each record's outcome, in
@@ -94,7 +101,7 @@ export interface TransportProducer {
    * (certainly not written) or `HOTSTATE_ERR_TRANSPORT_UNCERTAIN` (may have been written). Never rejects for a
    * Kafka failure: records of partitions whose leader answered are acknowledged even when others failed.
    */
-  send(topic: string, records: readonly ProduceRecord[]): Promise<RecordOutcome[]>;
+  send(topic: string, records: readonly ProduceRecord[], options?: SendOptions): Promise<RecordOutcome[]>;
   close(): Promise<void>;
 }
 
