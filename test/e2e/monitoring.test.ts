@@ -17,6 +17,7 @@ import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluen
 import { rawSend } from '../helpers/raw.ts';
 import { serviceEnv, startService, waitReady } from '../helpers/services.ts';
 import { withAdmin } from '../helpers/kafkajs-client.ts';
+import { freePortBlock } from '../helpers/ports.ts';
 
 const token = 'monitoring-token-0123456789';
 
@@ -79,7 +80,7 @@ test('every dashboard query and every alert rule works against real metrics whil
 test('lag is true in Prometheus: a view that cannot apply shows exactly the records waiting, then 0 after catching up', async (t) => {
   // The view cannot apply while the registry is unreachable for a schema id it has not seen yet (a real outage,
   // through a proxy that is cut); its health check keeps reporting lag from the end offsets meanwhile.
-  const registry = await startPrivateRegistry(t, 28881);
+  const registry = await startPrivateRegistry(t, await freePortBlock(2));
   const proxy = await tcpProxy(t, 28981, 28881);
   const kafka = testKafka(t);
   const topic = await createTestTopic(t, kafka, { partitions: 3 });

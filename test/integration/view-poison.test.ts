@@ -15,6 +15,7 @@ import { testView } from '../helpers/views.ts';
 import { tcpProxy } from '../helpers/tcp-proxy.ts';
 import { withAdmin } from '../helpers/kafkajs-client.ts';
 import { createView, type HotstateView } from '../../services/lib/view/view.ts';
+import { freePortBlock } from '../helpers/ports.ts';
 
 const prices = parseAvroSchema(schemaText('instrument-prices', 2));
 
@@ -94,7 +95,7 @@ describe('poison records', () => {
   });
 
   test('a registry outage is waited out (not ready), never dead-lettered; decoding resumes after', async (t) => {
-    const registry = await startPrivateRegistry(t, 28581);
+    const registry = await startPrivateRegistry(t, await freePortBlock(2));
     const proxy = await tcpProxy(t, 28681, 28581);
     const proxiedUrl = registry.address.replace(':28581', ':28681');
     const topic = uniqueTopicName(t);
