@@ -4,7 +4,6 @@
 // It reads through the transport's partition reader (manual assignment, no consumer group). Each chunk is checked
 // first (poison, unknown schema ids settled with the registry, dead letters written), then applied synchronously
 // in one go: readers never see half a chunk. Its lifecycle is one explicit state (view-state.ts).
-import { EventEmitter } from 'node:events';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError, isHotstateError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -12,13 +11,12 @@ import { viewMetrics, type ViewMetrics } from '../metrics.ts';
 import { valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
 import type { FetchedRecord, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
-import type { VersionVector } from '../version-token.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
 import { findPoison, keyOf, unsettledSchemaIds, type Poison } from './poison.ts';
-import { ViewData, type Change } from './view-data.ts';
-import type { Item, ViewSnapshot } from './view-snapshot.ts';
+import { ViewData } from './view-data.ts';
+import { ViewReads } from './view-reads.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from './view-state.ts';
-import type { ReplayProgress, ViewEvents, ViewOptions, ViewStatus } from './view-types.ts';
+import type { ReplayProgress, ViewOptions, ViewStatus } from './view-types.ts';
 import { registrySchemaSource, WriterSchemas } from './writer-schemas.ts';
 
 export type { Item } from './view-snapshot.ts';
@@ -29,7 +27,7 @@ export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './vie
 
 const FRESHNESS_TICK_MS = 1000;
 
-export class HotstateView extends EventEmitter<ViewEvents> {
+export class HotstateView extends ViewReads {
   readonly topic: string;
   /** Resolves when the view first becomes ready; rejects when it fails or closes before that. */
   readonly ready: Promise<void>;
@@ -40,7 +38,7 @@ export class HotstateView extends EventEmitter<ViewEvents> {
   private readonly metrics: ViewMetrics | undefined;
   private readonly schemas: WriterSchemas;
   private readonly machine = new ViewStateMachine();
-  private readonly data: ViewData;
+  protected readonly data: ViewData;
   /** End offsets captured when the replay started: ready once every position reaches them. */
   private ends = new Map<number, number>();
   private starts = new Map<number, number>();
@@ -328,66 +326,9 @@ export class HotstateView extends EventEmitter<ViewEvents> {
     }
   }
 
-  // ---- reading (the data core answers; see view-data.ts) ----
-
-  get<T = unknown>(key: string): Item<T> | undefined {
-    return this.data.get<T>(key);
-  }
-
-  /** The stored Confluent-framed value bytes of a key (for byte-exact comparisons), or undefined. */
-  valueBytes(key: string): Buffer | undefined {
-    return this.data.valueBytes(key);
-  }
-
-  /** Every key currently held (a synchronous pass, so from one version). */
-  keys(): string[] {
-    return this.data.keys();
-  }
-
-  has(key: string): boolean {
-    return this.data.has(key);
-  }
-
-  /** True when the key's latest record was poison (its last good value is still served). */
-  isPoisoned(key: string): boolean {
-    return this.data.isPoisoned(key);
-  }
-
-  get size(): number {
-    return this.data.size;
-  }
-
+  /** The current state: name, since when, why. */
   get state(): ViewState {
     return this.machine.state;
-  }
-
-  /** The view version: per partition, the next offset to apply. */
-  get version(): VersionVector {
-    return this.data.version;
-  }
-
-  get token(): string {
-    return this.data.token;
-  }
-
-  /** Several keys read at one version (synchronously, so no chunk can land in between). */
-  getMany<T = unknown>(keys: readonly string[]): { token: string; items: Map<string, Item<T>> } {
-    return this.data.getMany<T>(keys);
-  }
-
-  /** A consistent read-only view of the current version that stays valid across awaits until released. */
-  snapshot(): ViewSnapshot {
-    return this.data.snapshot();
-  }
-
-  /** Resolves once every partition named in the token has been applied up to it; rejects on timeout and close. */
-  async waitFor(token: string, timeoutMs = 30_000): Promise<void> {
-    await this.data.waitFor(token, timeoutMs);
-  }
-
-  /** Calls `listener` for every change after its chunk is visible, in offset order per partition. */
-  onChange<T = unknown>(listener: (change: Change<T>) => void, options: { prefix?: string } = {}): () => void {
-    return this.data.onChange(listener, options);
   }
 
   /** Records per writer schema id applied since start. */
