@@ -82,10 +82,15 @@ export interface HttpAppOptions {
   readonly metrics: Registry;
   readonly bodyLimitBytes: number;
   readonly shuttingDown: () => boolean;
+  /** Whether the service can take traffic (besides not shutting down), with details for the /readyz body. */
+  readonly readiness: () => { readonly ready: boolean; readonly details?: Record<string, unknown> };
 }
 
-/** A Fastify instance with the services' common settings: logger, body limit, error format, drain, HTTP metrics. */
-export function createHttpApp({ service, logger, metrics, bodyLimitBytes, shuttingDown }: HttpAppOptions): FastifyInstance {
+/**
+ * A Fastify instance with the services' common settings: logger, body limit, error format, drain, HTTP metrics,
+ * and the routes every service has: /healthz, /readyz, /metrics.
+ */
+export function createHttpApp({ service, logger, metrics, bodyLimitBytes, shuttingDown, readiness }: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     // The cast keeps the instance typed with Fastify's base logger (pino's own type makes a different generic).
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
@@ -104,5 +109,12 @@ export function createHttpApp({ service, logger, metrics, bodyLimitBytes, shutti
     http.duration.observe({ service, method: request.method, route }, reply.elapsedTime / 1000);
     done();
   });
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) => {
+    const { ready, details } = readiness();
+    const serving = ready && !shuttingDown();
+    return reply.code(serving ? 200 : 503).send({ ready: serving, shuttingDown: shuttingDown(), ...details });
+  });
+  app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()));
   return app;
 }

@@ -22,7 +22,7 @@ export interface IngestAppOptions {
 const writeBody = (w: WriteResult): Record<string, unknown> => ({ key: w.key, operation: w.operation, partition: w.partition, offset: w.offset, token: w.token });
 
 export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
-  const app = createHttpApp({ service: 'ingest', logger: options.logger, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes, shuttingDown: options.shuttingDown });
+  const app = createHttpApp({ service: 'ingest', logger: options.logger, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes, shuttingDown: options.shuttingDown, readiness: () => ({ ready: true }) });
   const expected = Buffer.from(`Bearer ${options.token}`);
 
   app.addHook('onRequest', (request, _reply, done) => {
@@ -45,12 +45,6 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
     return producer;
   };
 
-  app.get('/healthz', () => ({ status: 'ok' }));
-  app.get('/readyz', (_request, reply) => {
-    const ready = !options.shuttingDown();
-    return reply.code(ready ? 200 : 503).send({ ready, shuttingDown: options.shuttingDown() });
-  });
-  app.get('/metrics', async (_request, reply) => reply.header('content-type', options.metrics.contentType).send(await options.metrics.metrics()));
 
   app.put<{ Params: { dataset: string; key: string }; Body: unknown }>('/v1/datasets/:dataset/records/:key', async (request) => {
     const producer = producerOf(request.params.dataset);

@@ -29,7 +29,14 @@ const itemBody = (item: Item): Record<string, unknown> => ({
 });
 
 export function buildStateApp(options: StateAppOptions): FastifyInstance {
-  const app = createHttpApp({ service: 'state', logger: options.logger, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes, shuttingDown: options.shuttingDown });
+  const tooStale = (status: ReturnType<HotstateView['status']>): boolean =>
+    status.stale !== undefined && Date.now() - status.stale.since > options.readyMaxStaleMs;
+  // Ready when every dataset replayed, none failed, and none has been stale for longer than the policy allows.
+  const readiness = (): { ready: boolean; details: Record<string, unknown> } => {
+    const datasets = Object.fromEntries([...options.views].map(([name, view]) => [name, view.status()]));
+    return { ready: Object.values(datasets).every((s) => s.ready && !tooStale(s)), details: { datasets } };
+  };
+  const app = createHttpApp({ service: 'state', logger: options.logger, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes, shuttingDown: options.shuttingDown, readiness });
   const cursors = new CursorStore(options.cursorTtlMs);
   app.addHook('onClose', () => { cursors.closeAll(); });
 
@@ -52,16 +59,6 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     if (stale) reply.header('hotstate-stale-seconds', ((Date.now() - stale.since) / 1000).toFixed(1));
     return reply.header('hotstate-version', token).header('etag', `"${token}"`);
   };
-  const tooStale = (status: ReturnType<HotstateView['status']>): boolean =>
-    status.stale !== undefined && Date.now() - status.stale.since > options.readyMaxStaleMs;
-
-  app.get('/healthz', () => ({ status: 'ok' }));
-  app.get('/readyz', (_request, reply) => {
-    const datasets = Object.fromEntries([...options.views].map(([name, view]) => [name, view.status()]));
-    const ready = !options.shuttingDown() && Object.values(datasets).every((s) => s.ready && !tooStale(s));
-    return reply.code(ready ? 200 : 503).send({ ready, shuttingDown: options.shuttingDown(), datasets });
-  });
-  app.get('/metrics', async (_request, reply) => reply.header('content-type', options.metrics.contentType).send(await options.metrics.metrics()));
 
   app.get('/v1/datasets', () => ({
     datasets: [...options.views].map(([name, view]) => ({ name, ...view.status() })),
