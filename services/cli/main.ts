@@ -165,12 +165,14 @@ withProducerOptions(program.command('sync').description('reconcile a whole-datas
   .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['json', 'ndjson', 'csv']))
   .option('--key-field <name>', 'field holding the key in records', 'key')
   .option('--dry-run', 'print the plan, send nothing', false)
-  .action(async (flags: ProducerFlags & { file: string; format?: DatasetFormat; keyField: string; dryRun: boolean }, command: Command) => {
+  .option('--max-delete-share <0..1>', 'hold back a change deleting more than this share of the keys (exit 5)', share, 0.5)
+  .option('--allow-mass-delete', 'send a change even when it deletes more than --max-delete-share', false)
+  .action(async (flags: ProducerFlags & { file: string; format?: DatasetFormat; keyField: string; dryRun: boolean; maxDeleteShare: number; allowMassDelete: boolean }, command: Command) => {
     const format = flags.format ?? formatOf(flags.file);
     if (!format) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot tell the format of ${flags.file} from its extension; pass --format json|ndjson|csv`);
     const producer = await producerFor(command, flags);
     try {
-      await withView(command, flags.topic, true, (view) => syncFile(view, producer, { file: flags.file, format, keyField: flags.keyField, dryRun: flags.dryRun }, out, err));
+      await withView(command, flags.topic, true, (view) => syncFile(view, producer, { file: flags.file, format, keyField: flags.keyField, dryRun: flags.dryRun, maxDeleteShare: flags.maxDeleteShare, allowMassDelete: flags.allowMassDelete }, out, err));
     } finally {
       await producer.close();
     }

@@ -3,7 +3,7 @@ import { SingleBar } from 'cli-progress';
 import { formatProblem } from '../lib/errors.ts';
 import type { DatasetFormat } from '../lib/input/dataset-file.ts';
 import type { HotstateProducer } from '../lib/producer/producer.ts';
-import { prepareDatasetFile } from '../lib/watch/dataset-sync.ts';
+import { massDeleteProblem, prepareDatasetFile } from '../lib/watch/dataset-sync.ts';
 import { createView, type HotstateView, type Item } from '../lib/view/view.ts';
 import { createLogger } from '../lib/logger.ts';
 
@@ -79,6 +79,8 @@ export interface SyncFileOptions {
   readonly format: DatasetFormat;
   readonly keyField: string;
   readonly dryRun: boolean;
+  readonly maxDeleteShare: number;
+  readonly allowMassDelete: boolean;
 }
 
 /**
@@ -100,6 +102,11 @@ export async function syncFile(view: HotstateView, producer: HotstateProducer, o
   for (const record of changed) out(`${options.dryRun ? 'would upsert' : 'upsert'} ${record.key}`);
   for (const key of removed) out(`${options.dryRun ? 'would delete' : 'delete'} ${key}`);
   const summary = `${String(changed.length)} upsert(s), ${String(removed.length)} delete(s), ${String(unchanged)} unchanged (topic at ${view.token})`;
+  const massDelete = massDeleteProblem(removed.length, view.size, options);
+  if (massDelete !== undefined) {
+    err(`${options.file}: ${massDelete}`);
+    return exitCodes.heldBack;
+  }
   if (options.dryRun) {
     out(`plan: ${summary}; dry run, nothing sent`);
     return exitCodes.ok;

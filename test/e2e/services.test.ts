@@ -163,9 +163,9 @@ describe('services end to end', () => {
     assert.equal(exitCode, 0, ingest.output.join('\n'));
     const acknowledged = outcomes.filter((o) => o.status === 200).map((o) => o.key);
     assert.ok(acknowledged.length > 0, 'some writes were accepted before the signal');
-    // After the signal, new requests are refused (503 HOTSTATE_ERR_VIEW_NOT_READY, retriable) and never attempted;
+    // After the signal, new requests are refused (503 HOTSTATE_ERR_SERVICE_SHUTTING_DOWN, retriable) and never attempted;
     // no request that was accepted may fail.
-    const refusedByDesign = (o: { status: number | 'refused'; code?: string }): boolean => o.status === 503 && o.code === 'HOTSTATE_ERR_VIEW_NOT_READY';
+    const refusedByDesign = (o: { status: number | 'refused'; code?: string }): boolean => o.status === 503 && o.code === 'HOTSTATE_ERR_SERVICE_SHUTTING_DOWN';
     assert.deepEqual(outcomes.filter((o) => typeof o.status === 'number' && o.status >= 500 && !refusedByDesign(o)), []);
     t.diagnostic(`${String(acknowledged.length)} acknowledged, ${String(outcomes.filter(refusedByDesign).length)} refused with 503, ${String(outcomes.filter((o) => o.status === 'refused').length)} connections refused`);
     const inTopic = new Set((await readToEnd(testKafka(t), topic)).map((r) => r.key?.toString()));
@@ -190,7 +190,7 @@ describe('services end to end', () => {
     await Promise.all(reads);
     assert.equal(exitCode, 0, state.output.join('\n'));
     assert.ok(statuses.includes(200));
-    assert.deepEqual(statuses.filter((s) => typeof s === 'number' ? s >= 500 : s.startsWith('5') && s !== '503 HOTSTATE_ERR_VIEW_NOT_READY'), []);
+    assert.deepEqual(statuses.filter((s) => typeof s === 'number' ? s >= 500 : s.startsWith('5') && s !== '503 HOTSTATE_ERR_SERVICE_SHUTTING_DOWN'), []);
   });
 
   test('bad configuration: exit 2 with every problem listed, no secret echoed', async () => {

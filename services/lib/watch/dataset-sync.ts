@@ -78,6 +78,17 @@ export async function prepareDatasetFile(producer: HotstateProducer, file: strin
   return problems.length > 0 ? { ok: false, message: `${file}: ${String(problems.length)} problem(s)`, problems } : { ok: true, records };
 }
 
+/**
+ * The guard `watch` and `sync` share: a change deleting more than `maxDeleteShare` of the keys (default half) is
+ * held back unless allowed, because a truncated or wrong file looks exactly like that. Undefined when allowed.
+ */
+export function massDeleteProblem(deletes: number, keys: number, options: { readonly maxDeleteShare?: number; readonly allowMassDelete?: boolean }): string | undefined {
+  const share = keys === 0 ? 0 : deletes / keys;
+  const maxShare = options.maxDeleteShare ?? 0.5;
+  if (share <= maxShare || options.allowMassDelete === true) return undefined;
+  return `this change would delete ${String(deletes)} of ${String(keys)} keys (${(share * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing emitted. Allow it with --allow-mass-delete`;
+}
+
 export async function syncDatasetFile(producer: HotstateProducer, options: SyncOptions): Promise<SyncOutcome> {
   const none = { upserts: 0, deletes: 0 };
   const prepared = await prepareDatasetFile(producer, options.file, options.format, options.keyField);
@@ -90,14 +101,8 @@ export async function syncDatasetFile(producer: HotstateProducer, options: SyncO
   const known = await loadState(options.stateFile, producer.topic);
   const upserts = [...current.values()].filter((r) => r.value && known.get(r.key) !== digest(r.value));
   const deletedKeys = [...known.keys()].filter((key) => !current.has(key));
-  const share = known.size === 0 ? 0 : deletedKeys.length / known.size;
-  const maxShare = options.maxDeleteShare ?? 0.5;
-  if (share > maxShare && !options.allowMassDelete) {
-    return {
-      status: 'held-back', ...none,
-      message: `${options.file}: this change would delete ${String(deletedKeys.length)} of ${String(known.size)} keys (${(share * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing emitted. Allow it with --allow-mass-delete`,
-    };
-  }
+  const massDelete = massDeleteProblem(deletedKeys.length, known.size, options);
+  if (massDelete !== undefined) return { status: 'held-back', ...none, message: `${options.file}: ${massDelete}` };
   if (upserts.length === 0 && deletedKeys.length === 0) return { status: 'unchanged', ...none, message: `${options.file}: no change` };
 
   const tombstones = producer.prepareAll(deletedKeys.map((key) => ({ key, value: null })));
