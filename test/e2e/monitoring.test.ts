@@ -38,7 +38,7 @@ test('every dashboard query and every alert rule works against real metrics whil
     startService(t, 'state', serviceEnv([topic], { HOTSTATE_POISON_POLICY: 'dead-letter' })),
   ]);
   await waitReady(state);
-  const prometheus = await startPrometheus(t, 29090, [ingest.url, state.url].map((u) => u.replace('http://', '')));
+  const prometheus = await startPrometheus(t, await freePortBlock(1), [ingest.url, state.url].map((u) => u.replace('http://', '')));
 
   // Traffic: writes through ingest, reads through the state service, and one poison record (decode error + dead letter).
   await rawSend(t, topic, [{ key: 'poison', value: Buffer.from([9, 9, 9, 9, 9, 9]) }]);
@@ -80,8 +80,10 @@ test('every dashboard query and every alert rule works against real metrics whil
 test('lag is true in Prometheus: a view that cannot apply shows exactly the records waiting, then 0 after catching up', async (t) => {
   // The view cannot apply while the registry is unreachable for a schema id it has not seen yet (a real outage,
   // through a proxy that is cut); its health check keeps reporting lag from the end offsets meanwhile.
-  const registry = await startPrivateRegistry(t, await freePortBlock(2));
-  const proxy = await tcpProxy(t, 28981, 28881);
+  const registryPort = await freePortBlock(2);
+  const proxyPort = await freePortBlock(1);
+  const registry = await startPrivateRegistry(t, registryPort);
+  const proxy = await tcpProxy(t, proxyPort, registryPort);
   const kafka = testKafka(t);
   const topic = await createTestTopic(t, kafka, { partitions: 3 });
   const v1 = await registerValueSchema(registry.address, topic, schemaText('instrument-prices', 1));
@@ -89,9 +91,9 @@ test('lag is true in Prometheus: a view that cannot apply shows exactly the reco
   const typeV1 = parseAvroSchema(schemaText('instrument-prices', 1));
   const typeV2 = parseAvroSchema(schemaText('instrument-prices', 2));
   await rawSend(t, topic, [{ key: 'seed', value: encodeFramed(typeV1, v1, { instrument: 'seed', price: 1, currency: 'EUR', updatedAt: 1 }) }]);
-  const state = await startService(t, 'state', serviceEnv([topic], { SCHEMA_REGISTRY_URL: registry.address.replace(':28881', ':28981'), HOTSTATE_HEALTH_CHECK_INTERVAL_MS: '300' }));
+  const state = await startService(t, 'state', serviceEnv([topic], { SCHEMA_REGISTRY_URL: registry.address.replace(`:${String(registryPort)}`, `:${String(proxyPort)}`), HOTSTATE_HEALTH_CHECK_INTERVAL_MS: '300' }));
   await waitReady(state);
-  const prometheus = await startPrometheus(t, 29091, [state.url.replace('http://', '')]);
+  const prometheus = await startPrometheus(t, await freePortBlock(1), [state.url.replace('http://', '')]);
   const lag = async (): Promise<number> => Number((await prometheus.query(`sum(hotstate_view_lag_records{topic="${topic}"})`))[0]?.value[1] ?? Number.NaN);
   const lagSeconds = async (): Promise<number> => Number((await prometheus.query(`max(hotstate_view_lag_seconds{topic="${topic}"})`))[0]?.value[1] ?? Number.NaN);
   const eventually = async (what: string, check: () => Promise<boolean>): Promise<void> => {

@@ -54,5 +54,14 @@ describe('hotstate get / dump / tail / sync', () => {
     assert.match(synced.stdout, /synced: 2 upsert\(s\), 1 delete\(s\), 1 unchanged/);
     assert.equal((await readToEnd(testKafka(t), topic)).length, 6);
     assert.match(hotstate(['sync', '-t', topic, '-f', file]).stdout, /synced: 0 upsert\(s\), 0 delete\(s\), 3 unchanged/);
+
+    // The same mass-delete guard as watch: a file that would delete 2 of 3 keys is held back (exit 5).
+    writeFileSync(file, JSON.stringify({ A: price('A', 1) }));
+    const held = hotstate(['sync', '-t', topic, '-f', file]);
+    assert.equal(held.code, 5, held.stderr);
+    assert.match(held.stderr, /would delete 2 of 3 keys \(67% > 50%\); nothing emitted\. Allow it with --allow-mass-delete/);
+    assert.equal((await readToEnd(testKafka(t), topic)).length, 6, 'nothing sent');
+    assert.equal(hotstate(['sync', '-t', topic, '-f', file, '--allow-mass-delete']).code, 0);
+    assert.equal((await readToEnd(testKafka(t), topic)).length, 8);
   });
 });

@@ -95,9 +95,12 @@ describe('poison records', () => {
   });
 
   test('a registry outage is waited out (not ready), never dead-lettered; decoding resumes after', async (t) => {
-    const registry = await startPrivateRegistry(t, await freePortBlock(2));
-    const proxy = await tcpProxy(t, 28681, 28581);
-    const proxiedUrl = registry.address.replace(':28581', ':28681');
+    const registryPort = await freePortBlock(2);
+    const proxyPort = await freePortBlock(1);
+    const registry = await startPrivateRegistry(t, registryPort);
+    const proxy = await tcpProxy(t, proxyPort, registryPort);
+    const proxiedUrl = registry.address.replace(`:${String(registryPort)}`, `:${String(proxyPort)}`);
+    assert.notEqual(proxiedUrl, registry.address, 'the view goes through the proxy');
     const topic = uniqueTopicName(t);
     const kafka = testKafka(t);
     await ensureDatasetTopic(testTransport(t), { topic });
