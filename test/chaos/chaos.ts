@@ -19,6 +19,7 @@ import { createPlatformaticTransport, withTransport } from '../../services/lib/t
 import { formatVersionToken } from '../../services/lib/version-token.ts';
 import { checkAcks, checkChangeStream, digestOf, falseFreshness, finalState, readTopicWithKcat, resurrectedDeletes, type Ack } from './checks.ts';
 import { ViewWorker } from './workers.ts';
+import { withKafkajsProducer } from './kafkajs-producer.ts';
 import { runService } from '../helpers/services.ts';
 
 const { values: args } = parseArgs({
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     'calm-ms': { type: 'string', default: '10000' },
     'interval-ms': { type: 'string', default: '14000' },
     'restart-after-ms': { type: 'string', default: '6000' },
+    /** Which client writes: hotstate's default transport, or kafkajs behind the same seam (for the comparison). */
+    producer: { type: 'string', default: 'platformatic' },
   },
 });
 const kills = Number(args.kills);
@@ -108,7 +111,9 @@ try {
     fields: [{ name: 'key', type: 'string' }, { name: 'seq', type: 'long' }, { name: 'payload', type: 'string' }],
   });
   const producerLog = createLogger({ level: process.env.CHAOS_LOG_LEVEL ?? 'warn', stderr: true }).child({ component: 'chaos-producer' });
-  const producer = await createProducer({ kafka: { brokers: endpoints.kafkaBrokers, logger: producerLog }, registryUrl, topic, sendTimeoutMs: 30_000 });
+  const kafka = { brokers: endpoints.kafkaBrokers, logger: producerLog };
+  const producerTransport = args.producer === 'kafkajs' ? withKafkajsProducer(createPlatformaticTransport(kafka), endpoints.kafkaBrokers) : undefined;
+  const producer = await createProducer({ kafka, registryUrl, topic, sendTimeoutMs: 30_000, ...(producerTransport ? { transport: producerTransport } : {}) });
   const workerEnv = { brokers, registry: registryUrl, topic };
   const startWorker = (name: string): ViewWorker => {
     const worker = new ViewWorker(name, dir, workerEnv);
@@ -294,10 +299,11 @@ try {
     ['write errors by code', [...errors].map(([code, n]) => `${code} ${String(n)}`).join(', ') || 'none', true],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
-  process.stdout.write(`\nhotstate chaos: 3 brokers (RF 3, min ISR 2), ${String(writerCount)} writers over ${String(keyCount)} keys, ${String(workers.length)} view processes\n`);
+  process.stdout.write(`\nhotstate chaos (producer: ${args.producer}): 3 brokers (RF 3, min ISR 2), ${String(writerCount)} writers over ${String(keyCount)} keys, ${String(workers.length)} view processes\n`);
   for (const [name, value, ok] of rows) process.stdout.write(`${ok ? 'ok  ' : 'FAIL'}  ${name.padEnd(width)}  ${value}\n`);
   exitCode = rows.every(([, , ok]) => ok) ? 0 : 1;
   await producer.close();
+  await producerTransport?.close();
   await transport.close();
 } catch (error) {
   log(`aborted: ${(error as Error).stack ?? String(error)}`);
