@@ -110,7 +110,9 @@ describe('services end to end', () => {
     assert.deepEqual(all.slice(0, 3).sort(), ['A:1', 'B:1', 'C:1']);
     assert.deepEqual(all.slice(3).sort(), ['A:2', 'B:deleted', 'D:2'], 'resumed exactly after the last event seen');
 
-    await write(Array.from({ length: 40 }, (_, i) => `K${String(i)}`), 3); // more than the 30 changes held
+    const many = await write(Array.from({ length: 40 }, (_, i) => `K${String(i)}`), 3); // more than the 30 changes held
+    // The service applies asynchronously after the ack: wait until it holds those changes (read-your-write).
+    assert.equal((await fetch(`${state.url}/v1/datasets/${topic}/keys/K39?minVersion=${many}`)).status, 200);
     const stale = await fetch(`${state.url}/v1/datasets/${topic}/changes?from=${start}`);
     assert.equal(stale.status, 410);
     assert.equal(((await json(stale)).error as { code: string }).code, 'HOTSTATE_ERR_FEED_RESYNC_NEEDED');
