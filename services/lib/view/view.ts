@@ -6,7 +6,7 @@
 // in one go: readers never see half a chunk. Its lifecycle is one explicit state (view-state.ts).
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError, isHotstateError } from '../errors.ts';
-import { createLogger, type Logger } from '../logger.ts';
+import { createLogger, settleWithin, type Logger } from '../logger.ts';
 import { viewMetrics, type ViewMetrics } from '../metrics.ts';
 import { valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
@@ -26,6 +26,8 @@ export type { PoisonPolicy, ReplayProgress, ViewEvents, ViewOptions, ViewStatus 
 export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './view-state.ts';
 
 const FRESHNESS_TICK_MS = 1000;
+/** Bound on each step of close(). */
+const CLOSE_STEP_MS = 2000;
 
 export class HotstateView extends ViewReads {
   readonly topic: string;
@@ -374,11 +376,14 @@ export class HotstateView extends ViewReads {
     this.machine.to('closed', { reason: 'closed' });
     for (const timer of this.timers) clearInterval(timer);
     this.generation++;
-    await this.reader?.stop();
+    const reader = this.reader;
     this.reader = undefined;
-    await this.deadLetters?.close();
-    if (this.ownsTransport) await this.transport.close();
+    // Closing Kafka clients must not hold up a service's shutdown: each step gets a bound, and failures are logged.
+    await settleWithin(this.log, 'stopping the reader', reader?.stop(), CLOSE_STEP_MS);
+    await settleWithin(this.log, 'closing the dead-letter producer', this.deadLetters?.close(), CLOSE_STEP_MS);
+    if (this.ownsTransport) await settleWithin(this.log, 'closing the Kafka clients', this.transport.close(), CLOSE_STEP_MS);
   }
+
 }
 
 /** Creates a view and starts its replay (await `view.ready` for it to finish). */
