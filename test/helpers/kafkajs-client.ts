@@ -5,19 +5,7 @@ import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { HotstateError } from '../../services/lib/errors.ts';
 import type { logCreator } from 'kafkajs';
 import { createLogger, type Logger } from '../../services/lib/logger.ts';
-
-export interface KafkaConnection {
-  /** `host:port` pairs. */
-  readonly brokers: readonly string[];
-  /** @defaultValue `hotstate` */
-  readonly clientId?: string;
-  /** @defaultValue `10000` */
-  readonly connectionTimeoutMs?: number;
-  /** @defaultValue `30000` */
-  readonly requestTimeoutMs?: number;
-  /** Receives kafkajs's log lines. @defaultValue a `hotstate` pino logger at `warn` */
-  readonly logger?: Logger;
-}
+import type { KafkaConnection } from '../../services/lib/transport/transport.ts';
 
 export function createKafka(connection: KafkaConnection): Kafka {
   if (connection.brokers.length === 0) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', 'no Kafka brokers given');

@@ -137,7 +137,8 @@ class ManualAssignmentReader implements PartitionReader {
         // Another loop may have delivered this partition meanwhile (a leader moved): keep only what is new.
         const position = this.positions.get(chunk.partition) ?? 0;
         const next = Math.max(chunk.next, position);
-        const records = chunk.records.filter((r) => r.offset >= position);
+        const stale = (chunk.records[0]?.offset ?? position) < position;
+        const records = stale ? chunk.records.filter((r) => r.offset >= position) : chunk.records;
         await this.handler.chunk({ ...chunk, records, next });
         this.positions.set(chunk.partition, next);
       }

@@ -13,23 +13,19 @@ export interface Poison {
   readonly detail: string;
 }
 
-export const keyOf = (key: Buffer | null): string | null => (key !== null && isUtf8(key) ? key.toString('utf8') : null);
+const keyOf = (key: Buffer | null): string | null => (key !== null && isUtf8(key) ? key.toString('utf8') : null);
 
-/** Problems visible without a schema: the key and the Confluent frame. */
-export function frameProblem(key: Buffer | null, value: Buffer | null, maxValueBytes: number): Poison | undefined {
-  if (key === null) return { reason: 'bad-key', detail: 'record has no key' };
-  if (!isUtf8(key)) return { reason: 'bad-key', detail: 'key is not valid UTF-8' };
-  if (value === null) return undefined;
+/** Problems of a value visible without a schema: its size and its Confluent frame. */
+function valueProblem(value: Buffer, maxValueBytes: number): Poison | undefined {
   if (value.length > maxValueBytes) return { reason: 'too-large', detail: `value is ${String(value.length)} bytes, above ${String(maxValueBytes)}` };
   return framingOf(value);
 }
 
-
 /** Writer schema ids of well-framed values that have no verdict yet. */
 export function unsettledSchemaIds(records: readonly FetchedRecord[], schemas: WriterSchemas, maxValueBytes: number): number[] {
   const ids = new Set<number>();
-  for (const { key, value } of records) {
-    if (value !== null && frameProblem(key, value, maxValueBytes) === undefined) {
+  for (const { value } of records) {
+    if (value !== null && valueProblem(value, maxValueBytes) === undefined) {
       const id = frameSchemaId(value);
       if (schemas.verdict(id) === undefined) ids.add(id);
     }
@@ -37,27 +33,34 @@ export function unsettledSchemaIds(records: readonly FetchedRecord[], schemas: W
   return [...ids];
 }
 
-/** Poison records by index, once every schema id has a verdict. */
-export function findPoison(records: readonly FetchedRecord[], schemas: WriterSchemas, maxValueBytes: number): Map<number, Poison> {
+export interface CheckedRecords {
+  /** Each record's key as a string (null when it has none or it is not UTF-8): decoded once per record. */
+  readonly keys: Array<string | null>;
+  /** Poison records by index. */
+  readonly poison: Map<number, Poison>;
+}
+
+/** Keys and poison records, once every schema id has a verdict. */
+export function checkRecords(records: readonly FetchedRecord[], schemas: WriterSchemas, maxValueBytes: number): CheckedRecords {
   const poison = new Map<number, Poison>();
-  records.forEach(({ key, value }, i) => {
-    const framing = frameProblem(key, value, maxValueBytes);
-    if (framing !== undefined) {
-      poison.set(i, framing);
-      return;
-    }
-    if (value === null) return;
-    const verdict = schemas.verdict(frameSchemaId(value));
-    if (verdict === undefined) throw new Error('internal: findPoison before the schema ids were settled');
-    if (!verdict.ok) {
-      poison.set(i, { reason: verdict.reason, detail: verdict.detail });
-      return;
-    }
-    try {
-      checkDatum(verdict.schema.type, value, headerBytes);
-    } catch (error) {
-      poison.set(i, { reason: 'malformed', detail: (error as Error).message });
-    }
+  const keys = records.map(({ key, value }, i) => {
+    const text = keyOf(key);
+    const problem = text === null ? { reason: 'bad-key' as const, detail: key === null ? 'record has no key' : 'key is not valid UTF-8' }
+      : value === null ? undefined : valueProblem(value, maxValueBytes) ?? schemaProblem(value, schemas);
+    if (problem !== undefined) poison.set(i, problem);
+    return text;
   });
-  return poison;
+  return { keys, poison };
+}
+
+function schemaProblem(value: Buffer, schemas: WriterSchemas): Poison | undefined {
+  const verdict = schemas.verdict(frameSchemaId(value));
+  if (verdict === undefined) throw new Error('internal: records checked before their schema ids were settled');
+  if (!verdict.ok) return { reason: verdict.reason, detail: verdict.detail };
+  try {
+    checkDatum(verdict.schema.type, value, headerBytes);
+  } catch (error) {
+    return { reason: 'malformed', detail: (error as Error).message };
+  }
+  return undefined;
 }

@@ -7,7 +7,6 @@ import type { FetchedRecord } from '../transport/transport.ts';
 import { formatVersionToken, parseVersionToken, type VersionVector } from '../version-token.ts';
 import { entryValueBytes } from './entry.ts';
 import { frameSchemaId } from '../codec/confluent-avro.ts';
-import { keyOf } from './poison.ts';
 import { SnapshotStore } from './store.ts';
 import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
@@ -74,9 +73,10 @@ export class ViewData {
 
   /**
    * Applies one chunk and moves the partition's position to `next`; poison records keep the key's last good value
-   * and mark it. `live` (the view is caught up) decides whether update latency is observed.
+   * and mark it. `keys` are the records' decoded keys (from checkRecords); `live` (caught up) decides whether update
+   * latency is observed.
    */
-  apply(partition: number, records: readonly FetchedRecord[], poison: ReadonlySet<number>, next: number, live: boolean): void {
+  apply(partition: number, records: readonly FetchedRecord[], keys: ReadonlyArray<string | null>, poison: ReadonlyMap<number, unknown>, next: number, live: boolean): void {
     const notify = this.changeListeners.length > 0;
     const changes: Change[] = [];
     const now = Date.now();
@@ -87,8 +87,8 @@ export class ViewData {
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       if (record === undefined) continue;
-      const key = keyOf(record.key);
-      if (key === null) continue;
+      const key = keys[i];
+      if (key === null || key === undefined) continue;
       if (poison.has(i)) {
         this.poisoned.add(key);
         continue;

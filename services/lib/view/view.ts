@@ -12,7 +12,7 @@ import { valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
 import type { FetchedRecord, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
-import { findPoison, keyOf, unsettledSchemaIds, type Poison } from './poison.ts';
+import { checkRecords, unsettledSchemaIds, type Poison } from './poison.ts';
 import { ViewData } from './view-data.ts';
 import { ViewReads } from './view-reads.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from './view-state.ts';
@@ -127,10 +127,10 @@ export class HotstateView extends ViewReads {
     const unknown = unsettledSchemaIds(records, this.schemas, maxValueBytes);
     if (unknown.length > 0) await this.settleSchemas(unknown);
     if (this.closedOrFailed()) return;
-    const poison = findPoison(records, this.schemas, maxValueBytes);
-    if (poison.size > 0 && !(await this.handlePoison(partition, records, poison))) return;
+    const { keys, poison } = checkRecords(records, this.schemas, maxValueBytes);
+    if (poison.size > 0 && !(await this.handlePoison(partition, records, keys, poison))) return;
     const moved = this.data.position(partition) < chunk.next;
-    this.data.apply(partition, records, new Set(poison.keys()), chunk.next, this.machine.caughtUp);
+    this.data.apply(partition, records, keys, poison, chunk.next, this.machine.caughtUp);
     this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, chunk.highWatermark - chunk.next));
     if (!moved) return;
     this.checkReady();
@@ -159,12 +159,12 @@ export class HotstateView extends ViewReads {
   }
 
   /** Counts and logs poison; returns false when the chunk must not be applied (policy `fail`). */
-  private async handlePoison(partition: number, records: readonly FetchedRecord[], poison: ReadonlyMap<number, Poison>): Promise<boolean> {
+  private async handlePoison(partition: number, records: readonly FetchedRecord[], keys: ReadonlyArray<string | null>, poison: ReadonlyMap<number, Poison>): Promise<boolean> {
     const inOffsetOrder = [...poison].sort(([a], [b]) => a - b);
     for (const [i, why] of inOffsetOrder) {
       const record = records[i];
       if (!record) continue;
-      const key = keyOf(record.key);
+      const key = keys[i] ?? null;
       this.metrics?.decodeErrors.inc({ topic: this.topic, reason: why.reason });
       this.log.warn({ partition, offset: record.offset, key, reason: why.reason, detail: why.detail }, 'poison record');
       this.emit('poison', { partition, offset: record.offset, key, ...why });
