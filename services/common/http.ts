@@ -62,16 +62,21 @@ export function installErrorHandlers(app: FastifyInstance): void {
 }
 
 /**
- * Once shutdown began, new API requests are refused with 503 HOTSTATE_ERR_VIEW_NOT_READY (retriable, connection closed)
- * while requests already accepted finish normally: a refused write was never attempted.
+ * Once shutdown began, new API requests are refused with 503 HOTSTATE_ERR_SERVICE_SHUTTING_DOWN (retriable) while
+ * requests already accepted finish normally: a refused write was never attempted. Every answer sent after that point
+ * closes its connection: the HTTP server only closes connections that are idle when it stops, so a keep-alive
+ * connection whose request finished later would hold the shutdown open until the client leaves.
  */
 export function refuseWhileShuttingDown(app: FastifyInstance, shuttingDown: () => boolean): void {
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (shuttingDown()) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.addHook('onRequest', (request, reply, done) => {
     if (!shuttingDown() || !request.url.startsWith('/v1/')) {
       done();
       return;
     }
-    void reply.header('connection', 'close');
     done(new HotstateError('HOTSTATE_ERR_SERVICE_SHUTTING_DOWN', 'the service is shutting down; retry against another instance', { retriable: true }));
   });
 }

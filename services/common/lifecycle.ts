@@ -25,9 +25,11 @@ export function createLifecycle(logger: Logger, timeoutMs: number): Lifecycle {
     }, timeoutMs);
     timer.unref();
     try {
+      const started = Date.now();
       await app?.close(); // stops accepting, waits for in-flight requests
+      logger.info({ ms: Date.now() - started }, 'HTTP server closed');
       for (const close of closers) await close();
-      logger.info('shut down cleanly');
+      logger.info({ ms: Date.now() - started }, 'shut down cleanly');
       process.exit(0);
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');
