@@ -6,6 +6,7 @@ import type { HotstateProducer } from '../lib/producer/producer.ts';
 import { massDeleteProblem, prepareDatasetFile } from '../lib/watch/dataset-sync.ts';
 import { createView, type HotstateView, type Item } from '../lib/view/view.ts';
 import { createLogger } from '../lib/logger.ts';
+import { stringifyJson } from '../lib/codec/json-values.ts';
 
 /** The CLI's stdout carries data only: logs go to stderr, warnings and worse. */
 export const cliLogger = createLogger({ name: 'hotstate-cli', level: 'warn', stderr: true });
@@ -33,7 +34,7 @@ export async function readyView(target: ViewTarget, progress: boolean): Promise<
   return view;
 }
 
-const line = (item: Item): string => JSON.stringify({ key: item.key, value: item.value, partition: item.partition, offset: item.offset, timestamp: item.timestamp, schemaId: item.schemaId });
+const line = (item: Item): string => stringifyJson({ key: item.key, value: item.value, partition: item.partition, offset: item.offset, timestamp: item.timestamp, schemaId: item.schemaId });
 
 export function get(view: HotstateView, keys: string[], out: Print, err: Print): number {
   let missing = 0;
@@ -67,7 +68,7 @@ export function dump(view: HotstateView, prefix: string, out: Print, err: Print)
 /** Prints changes as NDJSON until the signal aborts. */
 export async function tail(view: HotstateView, prefix: string, out: Print, stop: AbortSignal): Promise<number> {
   const unsubscribe = view.onChange((change) => {
-    out(JSON.stringify({ key: change.key, value: change.value ?? null, previous: change.previous ?? null, partition: change.partition, offset: change.offset, timestamp: change.timestamp }));
+    out(stringifyJson({ key: change.key, value: change.value ?? null, previous: change.previous ?? null, partition: change.partition, offset: change.offset, timestamp: change.timestamp }));
   }, { prefix });
   await new Promise<void>((resolve) => { stop.addEventListener('abort', () => { resolve(); }, { once: true }); });
   unsubscribe();

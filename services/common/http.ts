@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { httpMetrics } from '../lib/metrics.ts';
 import { HotstateError, ValidationError, type ErrorCode } from '../lib/errors.ts';
+import { parseJsonExact, stringifyJson } from '../lib/codec/json-values.ts';
 
 /** The HTTP status of every error code (the README's error table shows the same). */
 export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
@@ -81,6 +82,19 @@ export function refuseWhileShuttingDown(app: FastifyInstance, shuttingDown: () =
   });
 }
 
+/** Request and response bodies as JSON without loss: exact longs, named non-finite numbers (json-values.ts). */
+function exactJson(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonExact(body as string));
+    } catch (error) {
+      done(new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `request body is not valid JSON: ${(error as Error).message}`), undefined);
+    }
+  });
+  app.setReplySerializer((payload) => stringifyJson(payload));
+}
+
 export interface HttpAppOptions {
   readonly service: 'state' | 'ingest';
   readonly logger: Logger;
@@ -106,6 +120,7 @@ export function createHttpApp({ service, logger, metrics, bodyLimitBytes, shutti
     return503OnClosing: false, // refuseWhileShuttingDown answers instead, in the documented error format
   });
   installErrorHandlers(app);
+  exactJson(app);
   refuseWhileShuttingDown(app, shuttingDown);
   const http = httpMetrics(metrics);
   app.addHook('onResponse', (request, reply, done) => {

@@ -6,6 +6,7 @@ import { HotstateError } from '../lib/errors.ts';
 import type { HotstateView, Item } from '../lib/view/view.ts';
 import { createHttpApp } from '../common/http.ts';
 import { CursorStore } from './cursors.ts';
+import { stringifyJson } from '../lib/codec/json-values.ts';
 import type { ChangeLog } from './change-log.ts';
 
 export interface StateAppOptions {
@@ -113,7 +114,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'hotstate-version': from });
     raw.write(`: following ${request.params.dataset} from ${from}\n\n`);
     const stop = log.follow(from, (event, resumeToken) => {
-      if (event.key.startsWith(prefix)) raw.write(`id: ${resumeToken}\nevent: change\ndata: ${JSON.stringify(event)}\n\n`);
+      if (event.key.startsWith(prefix)) raw.write(`id: ${resumeToken}\nevent: change\ndata: ${stringifyJson(event)}\n\n`);
     }, () => {
       // The view is rebuilding (topic recreated or truncated): versions start over, so the client must list again.
       const error = { code: 'HOTSTATE_ERR_FEED_RESYNC_NEEDED', message: `dataset ${request.params.dataset} is being rebuilt; list it again and follow from the listing's version`, retriable: true };

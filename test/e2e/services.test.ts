@@ -175,6 +175,22 @@ describe('services end to end', () => {
     assert.deepEqual(acknowledged.filter((key) => !inTopic.has(key)), [], 'no acknowledged write lost');
   });
 
+  test('numbers without loss: longs beyond 2^53 in and out as exact literals, NaN named, 1e400 refused with its field', async (t) => {
+    const topic = await dataset(t);
+    const { ingest, state } = await services(t, topic);
+    const body = '{"instrument":"MAX","price":1.5,"currency":"EUR","updatedAt":9223372036854775807,"venue":null}';
+    const put = await fetch(`${ingest.url}/v1/datasets/${topic}/records/MAX`, { method: 'PUT', headers: auth, body });
+    assert.equal(put.status, 200, await put.clone().text());
+    const read = await fetch(`${state.url}/v1/datasets/${topic}/keys/MAX?minVersion=${String((await json(put)).token)}`);
+    assert.match(await read.text(), /"value":\{"instrument":"MAX","price":1.5,"currency":"EUR","updatedAt":9223372036854775807,"venue":null\}/);
+    const overflow = await fetch(`${ingest.url}/v1/datasets/${topic}/records/INF`, { method: 'PUT', headers: auth, body: body.replace('1.5', '1e400') });
+    const refused = await json(overflow);
+    assert.equal(overflow.status, 400);
+    assert.deepEqual([(refused.error as { code: string }).code, /price.*1e400/.test((refused.error as { message: string }).message)], ['HOTSTATE_ERR_INPUT_MALFORMED', true]);
+    const nan = await fetch(`${ingest.url}/v1/datasets/${topic}/records/NAN`, { method: 'PUT', headers: auth, body: body.replace('1.5', '"NaN"') });
+    assert.equal(nan.status, 400, 'JSON cannot carry NaN as a number; the ingest service does not guess');
+  });
+
   test('state service SIGTERM during reads: accepted reads finish, no 5xx but the documented 503, exit 0', async (t) => {
     const topic = await dataset(t);
     const { ingest, state } = await services(t, topic);

@@ -52,3 +52,21 @@ test('absurd lengths, over-long varints, out-of-range ints, enum and union index
   refuse(avro.Type.forSchema('boolean'), Buffer.from([0x07]), /boolean byte 7/);
   refuse(avro.Type.forSchema('string'), Buffer.from([0x01]), /negative length/);
 });
+
+test('one budget per record: zero-size items are counted across nested containers, depth is capped', () => {
+  const grid = avro.Type.forSchema({ type: 'array', items: { type: 'array', items: 'null' } });
+  const bytes = grid.toBuffer(Array.from({ length: 2000 }, () => Array<null>(10).fill(null))); // 20,000 nulls in ~4 KB
+  refuse(grid, bytes, /occupy no bytes, beyond the record's budget of 10000/);
+  checkDatum(grid, bytes, 0, { maxZeroSizeItems: 20_000, maxDepth: 64 });
+  const list = avro.Type.forSchema({ type: 'record', name: 'Node', fields: [{ name: 'next', type: ['null', 'Node'] }] });
+  // 100,000 nested nodes in 100 KB (union branch 1 each, then null): refused, not a stack overflow here or in avsc
+  const deepBytes = Buffer.concat([Buffer.alloc(100_000, 0x02), Buffer.from([0x00])]);
+  refuse(list, deepBytes, /nested deeper than 64 levels/);
+  checkDatum(list, Buffer.concat([Buffer.alloc(30, 0x02), Buffer.from([0x00])]), 0);
+});
+
+test('longs: the full 64-bit range passes, a varint beyond it is refused', () => {
+  const long = parseAvroSchema('"long"');
+  for (const v of [9223372036854775807n, -9223372036854775808n, 0, -1]) checkDatum(long, long.toBuffer(v), 0);
+  refuse(long, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), /does not fit a long/);
+});

@@ -102,6 +102,33 @@ describe('view core (in-memory transport)', () => {
     assert.match(text, /hotstate_view_decode_errors_total\{topic="items",reason="bad-key"\} 1/);
   });
 
+  test('hostile data cannot wedge a partition: exact longs, capped nesting, throwing listeners, unexpected errors', async (t) => {
+    const { topic, schemas, open } = setup(t);
+    const wide = { type: 'record', name: 'Wide', fields: [{ name: 'at', type: 'long' }, { name: 'x', type: 'double' }, { name: 'grid', type: { type: 'array', items: { type: 'array', items: 'null' } } }] };
+    schemas.register('items-value', 8, wide);
+    const wideType = parseAvroSchema(wide);
+    topic.append(0, 'max', encodeFramed(wideType, 8, { at: 9223372036854775807n, x: Number.NaN, grid: [] }));
+    // 2,000 inner arrays of 10 nulls: 20,000 values from ~4 KB, beyond the record's budget of zero-size items
+    topic.append(0, 'nested', encodeFramed(wideType, 8, { at: 1, x: 0, grid: Array.from({ length: 2000 }, () => Array<null>(10).fill(null)) }));
+    const metrics = new Registry();
+    const view = await open({ metrics });
+    const changes: string[] = [];
+    view.onChange(() => { throw new Error('listener bug'); });
+    view.onChange((change) => changes.push(change.key));
+    await view.ready;
+    assert.deepEqual({ ...view.get<{ at: bigint; x: number }>('max')?.value }, { at: 9223372036854775807n, x: Number.NaN, grid: [] });
+    assert.deepEqual([view.has('nested'), view.isPoisoned('nested')], [false, true]);
+    assert.match(await metrics.metrics(), /hotstate_view_decode_errors_total\{topic="items",reason="malformed"\} 1/);
+    const offset = topic.append(0, 'min', encodeFramed(wideType, 8, { at: -9223372036854775808n, x: Number.POSITIVE_INFINITY, grid: [[null]] }));
+    await view.waitFor(formatVersionToken({ topic: 'items', positions: new Map([[0, offset + 1]]) }), 2000);
+    assert.ok(changes.includes('min'), 'a throwing listener does not stop the others or the partition');
+    // An error nobody expected (here: the schema source breaks) fails the view with the reason instead of stalling.
+    schemas.schemaText = async () => { await Promise.resolve(); throw new Error('disk on fire'); };
+    topic.append(0, 'later', encodeFramed(wideType, 9, { at: 1, x: 1, grid: [] }));
+    await until(() => view.state.name === 'failed', 'failed');
+    assert.match(view.status().reason ?? '', /disk on fire/);
+  });
+
   test('close: a pending ready and pending waitFor calls reject with HOTSTATE_ERR_LIFECYCLE_CLOSED', async (t) => {
     const { topic, open } = setup(t);
     topic.append(0, 'a', value(1));

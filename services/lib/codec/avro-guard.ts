@@ -1,7 +1,10 @@
 // Checks that bytes are exactly one well-formed Avro datum of a schema before avsc decodes them. avsc trusts
 // declared sizes: a handful of hostile bytes can declare an array of 2^31 items and exhaust memory or CPU, and an
 // over-long varint decodes silently into an int. This walk reads every length, count, index and varint with
-// bounds checks, so its cost is bounded by the payload length (zero-byte items are capped separately).
+// bounds checks. One budget covers the whole record, not each container: every item that occupies bytes is paid
+// for by them, items that occupy none (null, empty records) are capped in total, and nesting is capped in depth
+// (a recursive schema cannot overflow the stack, here or in avsc). So a datum of n bytes decodes to at most
+// n + maxZeroSizeItems values.
 import type { Type } from 'avsc';
 import type { AvroNode } from './avro-types.ts';
 
@@ -11,16 +14,28 @@ export class AvroGuardError extends Error {
 
 type Node = AvroNode;
 
-/** Upper bound on items that occupy no bytes (e.g. an array of null); such items cannot be bounded by length. */
-export const maxZeroSizeItems = 10_000;
+/** Per-record limits of the guard. */
+export interface DatumLimits {
+  /** Items that occupy no bytes (e.g. nulls in arrays), summed over the whole record. */
+  readonly maxZeroSizeItems: number;
+  /** Nested records, arrays, maps and unions, counted from the top-level value. */
+  readonly maxDepth: number;
+}
+
+export const defaultDatumLimits: DatumLimits = { maxZeroSizeItems: 10_000, maxDepth: 64 };
 
 class Reader {
   readonly buf: Buffer;
   pos: number;
+  readonly limits: DatumLimits;
+  /** Zero-size items left in this record's budget. */
+  zeroSizeLeft: number;
 
-  constructor(buf: Buffer, pos: number) {
+  constructor(buf: Buffer, pos: number, limits: DatumLimits) {
     this.buf = buf;
     this.pos = pos;
+    this.limits = limits;
+    this.zeroSizeLeft = limits.maxZeroSizeItems;
   }
 
   get remaining(): number {
@@ -81,7 +96,12 @@ function skipString(r: Reader, path: Path): void {
 type Path = string | undefined;
 const child = (path: Path, name: string): Path => (path === undefined ? undefined : `${path}${name}`);
 
-function walk(type: Node, r: Reader, path: Path): void {
+const containers = new Set(['record', 'error', 'array', 'map']);
+
+function walk(type: Node, r: Reader, path: Path, depth: number): void {
+  if (depth > r.limits.maxDepth && (containers.has(type.typeName) || type.types !== undefined)) {
+    throw new AvroGuardError(`${String(path)}: nested deeper than ${String(r.limits.maxDepth)} levels`);
+  }
   switch (type.typeName) {
     case 'null': return;
     case 'boolean': {
@@ -95,7 +115,14 @@ function walk(type: Node, r: Reader, path: Path): void {
       if (v < -2147483648 || v > 2147483647) throw new AvroGuardError(`${String(path)}: ${String(v)} does not fit an int`);
       return;
     }
-    case 'long': r.varint(10, path); return;
+    case 'long':
+    case 'abstract:long': { // the exact long (exact-long.ts)
+      const at = r.pos;
+      r.varint(10, path);
+      // A tenth byte can only carry the 64th bit: anything above does not fit a long (Java refuses it too).
+      if (r.pos - at === 10 && (r.buf[r.pos - 1] ?? 0) > 1) throw new AvroGuardError(`${String(path)}: varint at byte ${String(at)} does not fit a long`);
+      return;
+    }
     case 'float': r.skip(4, path); return;
     case 'double': r.skip(8, path); return;
     case 'bytes':
@@ -111,13 +138,12 @@ function walk(type: Node, r: Reader, path: Path): void {
     }
     case 'record':
     case 'error':
-      for (const field of type.fields ?? []) walk(field.type, r, child(path, `.${(field as { name?: string }).name ?? '?'}`));
+      for (const field of type.fields ?? []) walk(field.type, r, child(path, `.${(field as { name?: string }).name ?? '?'}`), depth + 1);
       return;
     case 'array':
     case 'map': {
       const item = (type.typeName === 'array' ? type.itemsType : type.valuesType) as Node;
       const perItem = minSize(item) + (type.typeName === 'map' ? 1 : 0); // map keys are strings
-      let zeroSized = 0;
       for (;;) {
         let count = r.varint(10, path);
         if (count === 0) return;
@@ -126,12 +152,15 @@ function walk(type: Node, r: Reader, path: Path): void {
           const blockBytes = r.varint(10, path);
           if (blockBytes < 0 || blockBytes > r.remaining) throw new AvroGuardError(`${String(path)}: block size ${String(blockBytes)} exceeds the ${String(r.remaining)} bytes left`);
         }
-        if (perItem > 0 ? count * perItem > r.remaining : (zeroSized += count) > maxZeroSizeItems) {
+        if (perItem > 0 && count * perItem > r.remaining) {
           throw new AvroGuardError(`${String(path)}: declares ${String(count)} items, more than the ${String(r.remaining)} bytes left can hold`);
+        }
+        if (perItem === 0 && (r.zeroSizeLeft -= count) < 0) {
+          throw new AvroGuardError(`${String(path)}: declares ${String(count)} items that occupy no bytes, beyond the record's budget of ${String(r.limits.maxZeroSizeItems)}`);
         }
         for (let i = 0; i < count; i++) {
           if (type.typeName === 'map') skipString(r, child(path, '{key}'));
-          walk(item, r, path === undefined ? undefined : `${path}[${String(i)}]`);
+          walk(item, r, path === undefined ? undefined : `${path}[${String(i)}]`, depth + 1);
         }
       }
     }
@@ -140,11 +169,11 @@ function walk(type: Node, r: Reader, path: Path): void {
         const branch = r.varint(5, path);
         const chosen = type.types[branch];
         if (!chosen) throw new AvroGuardError(`${String(path)}: union branch ${String(branch)} out of range (${String(type.types.length)} branches)`);
-        walk(chosen, r, path);
+        walk(chosen, r, path, depth + 1);
         return;
       }
       if (type.underlyingType) {
-        walk(type.underlyingType, r, path);
+        walk(type.underlyingType, r, path, depth);
         return;
       }
       throw new AvroGuardError(`${String(path)}: unsupported Avro type ${type.typeName}`);
@@ -152,9 +181,12 @@ function walk(type: Node, r: Reader, path: Path): void {
   }
 }
 
-/** Throws AvroGuardError unless `buf[start..]` is exactly one datum of `type` (no missing, no trailing bytes). */
-export function checkDatum(type: Type, buf: Buffer, start: number): void {
-  const reader = new Reader(buf, start);
-  walk(type, reader, '$');
+/**
+ * Throws AvroGuardError unless `buf[start..]` is exactly one datum of `type` (no missing, no trailing bytes) within
+ * the limits.
+ */
+export function checkDatum(type: Type, buf: Buffer, start: number, limits: DatumLimits = defaultDatumLimits): void {
+  const reader = new Reader(buf, start, limits);
+  walk(type, reader, '$', 0);
   if (reader.remaining > 0) throw new AvroGuardError(`${String(reader.remaining)} trailing byte(s) after the datum`);
 }

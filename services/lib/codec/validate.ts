@@ -10,7 +10,7 @@ const describeType = (type: AnyType): string => {
   if (type.typeName === 'enum') return `one of ${(type.symbols ?? []).join(', ')}`;
   if (type.typeName.startsWith('union')) return (type.types ?? []).map((t) => describeType(t as AnyType)).join(' or ');
   if (type.typeName === 'record' || type.typeName === 'error') return `a ${type.name ?? 'record'} record (object)`;
-  return type.typeName.replace(/^logical:/, '');
+  return type.typeName.replace(/^(logical|abstract):/, '');
 };
 
 const describeValue = (value: unknown): string => {
@@ -26,7 +26,8 @@ function reasonFor(value: unknown, type: AnyType): string {
   if (value === null) return `null is not allowed here; expected ${describeType(type)}`;
   if (type.typeName === 'enum' && typeof value === 'string') return `${JSON.stringify(value)} is not a symbol of this enum; expected ${describeType(type)}`;
   if (type.typeName === 'int' && typeof value === 'number' && Number.isInteger(value)) return `${String(value)} is outside the int range (-2^31 .. 2^31-1)`;
-  if (type.typeName === 'long' && typeof value === 'number' && Number.isInteger(value)) return `${String(value)} is beyond the safely representable long range`;
+  if (type.typeName === 'abstract:long' && typeof value === 'number') return `${String(value)} is not an exact integer: give longs beyond 2^53 as integer literals (JSON) or bigints`;
+  if (type.typeName === 'abstract:long' && typeof value === 'bigint') return `${String(value)} is outside the long range (-2^63 .. 2^63-1)`;
   return `expected ${describeType(type)}, got ${describeValue(value)}`;
 }
 

@@ -5,6 +5,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { Type } from 'avsc';
 import { HotstateError } from '../errors.ts';
 import { avroNode } from '../codec/avro-types.ts';
+import { parseJsonExact } from '../codec/json-values.ts';
 
 export type DatasetFormat = 'json' | 'ndjson' | 'csv';
 
@@ -52,7 +53,7 @@ export function parseDatasetFile(file: string, content: Buffer, options: Dataset
     case 'json': {
       let parsed: unknown;
       try {
-        parsed = JSON.parse(text);
+        parsed = parseJsonExact(text);
       } catch (error) {
         throw malformed(file, `not complete JSON (${(error as Error).message})`);
       }
@@ -67,7 +68,7 @@ export function parseDatasetFile(file: string, content: Buffer, options: Dataset
         if (line.trim() === '') return;
         let record: unknown;
         try {
-          record = JSON.parse(line);
+          record = parseJsonExact(line);
         } catch (error) {
           throw malformed(file, `line ${String(i + 1)}: malformed JSON (${(error as Error).message})`);
         }
@@ -108,8 +109,12 @@ function cellValue(cell: string, type: Type | undefined, file: string, where: st
     return cellValue(cell, other, file, where);
   }
   switch (name) {
+    case 'abstract:long': { // exact: digits beyond 2^53 stay exact (exact-long.ts)
+      if (!/^-?\d+$/.test(cell)) throw malformed(file, `${where}: ${JSON.stringify(cell)} is not an integer`);
+      const n = BigInt(cell);
+      return Number.isSafeInteger(Number(n)) ? Number(n) : n;
+    }
     case 'int':
-    case 'long':
     case 'float':
     case 'double': {
       const n = Number(cell);
@@ -124,7 +129,7 @@ function cellValue(cell: string, type: Type | undefined, file: string, where: st
       return cell;
     default:
       try {
-        return JSON.parse(cell) as unknown; // arrays, maps, records: JSON in the cell
+        return parseJsonExact(cell); // arrays, maps, records: JSON in the cell
       } catch {
         throw malformed(file, `${where}: a ${name} cell must hold JSON`);
       }

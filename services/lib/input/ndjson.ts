@@ -3,6 +3,7 @@
 //   {"key": "ACME", "value": null}               delete (or {"key": "ACME", "delete": true})
 // with optional "headers": {"source", "sourceVersion", "traceId"}. Lines are decoded as strict UTF-8.
 import type { Problem } from '../errors.ts';
+import { parseJsonExact } from '../codec/json-values.ts';
 import type { Update, WriteHeaders } from '../producer/prepare.ts';
 
 export interface NumberedUpdate {
@@ -46,7 +47,7 @@ function parseLine(bytes: Buffer, line: number): Update | Problem | undefined {
   if (text.trim() === '') return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJsonExact(text);
   } catch (error) {
     return { at: line, path: '', reason: `malformed JSON: ${(error as Error).message}` };
   }

@@ -1,7 +1,7 @@
 // Poison classification of fetched records, before anything is applied: pure functions of the bytes and the
 // writer-schema verdicts, so the rules are unit-testable without a broker.
 import { isUtf8 } from 'node:buffer';
-import { checkDatum } from '../codec/avro-guard.ts';
+import { checkDatum, type DatumLimits } from '../codec/avro-guard.ts';
 import { frameProblem as framingOf, frameSchemaId, headerBytes } from '../codec/confluent-avro.ts';
 import type { FetchedRecord } from '../transport/transport.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
@@ -13,6 +13,11 @@ export interface Poison {
   readonly detail: string;
 }
 
+/** What a record may cost: its size, and the guard's per-record budget. */
+export interface RecordLimits extends DatumLimits {
+  readonly maxValueBytes: number;
+}
+
 const keyOf = (key: Buffer | null): string | null => (key !== null && isUtf8(key) ? key.toString('utf8') : null);
 
 /** Problems of a value visible without a schema: its size and its Confluent frame. */
@@ -22,7 +27,7 @@ function valueProblem(value: Buffer, maxValueBytes: number): Poison | undefined 
 }
 
 /** Writer schema ids of well-framed values that have no verdict yet. */
-export function unsettledSchemaIds(records: readonly FetchedRecord[], schemas: WriterSchemas, maxValueBytes: number): number[] {
+export function unsettledSchemaIds(records: readonly FetchedRecord[], schemas: WriterSchemas, { maxValueBytes }: RecordLimits): number[] {
   const ids = new Set<number>();
   for (const { value } of records) {
     if (value !== null && valueProblem(value, maxValueBytes) === undefined) {
@@ -41,24 +46,24 @@ export interface CheckedRecords {
 }
 
 /** Keys and poison records, once every schema id has a verdict. */
-export function checkRecords(records: readonly FetchedRecord[], schemas: WriterSchemas, maxValueBytes: number): CheckedRecords {
+export function checkRecords(records: readonly FetchedRecord[], schemas: WriterSchemas, limits: RecordLimits): CheckedRecords {
   const poison = new Map<number, Poison>();
   const keys = records.map(({ key, value }, i) => {
     const text = keyOf(key);
     const problem = text === null ? { reason: 'bad-key' as const, detail: key === null ? 'record has no key' : 'key is not valid UTF-8' }
-      : value === null ? undefined : valueProblem(value, maxValueBytes) ?? schemaProblem(value, schemas);
+      : value === null ? undefined : valueProblem(value, limits.maxValueBytes) ?? schemaProblem(value, schemas, limits);
     if (problem !== undefined) poison.set(i, problem);
     return text;
   });
   return { keys, poison };
 }
 
-function schemaProblem(value: Buffer, schemas: WriterSchemas): Poison | undefined {
+function schemaProblem(value: Buffer, schemas: WriterSchemas, limits: DatumLimits): Poison | undefined {
   const verdict = schemas.verdict(frameSchemaId(value));
   if (verdict === undefined) throw new Error('internal: records checked before their schema ids were settled');
   if (!verdict.ok) return { reason: verdict.reason, detail: verdict.detail };
   try {
-    checkDatum(verdict.schema.type, value, headerBytes);
+    checkDatum(verdict.schema.type, value, headerBytes, limits);
   } catch (error) {
     return { reason: 'malformed', detail: (error as Error).message };
   }

@@ -10,6 +10,7 @@ import { frameSchemaId } from '../codec/confluent-avro.ts';
 import { SnapshotStore } from './store.ts';
 import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
+import type { Poison } from './poison.ts';
 
 export interface Change<T = unknown> {
   readonly key: string;
@@ -74,9 +75,11 @@ export class ViewData {
   /**
    * Applies one chunk and moves the partition's position to `next`; poison records keep the key's last good value
    * and mark it. `keys` are the records' decoded keys (from checkRecords); `live` (caught up) decides whether update
-   * latency is observed.
+   * latency is observed. Returns the records that turned out undecodable while building change events (the guard
+   * should have refused them): they are treated as poison too, never left to throw halfway through a chunk.
    */
-  apply(partition: number, records: readonly FetchedRecord[], keys: ReadonlyArray<string | null>, poison: ReadonlyMap<number, unknown>, next: number, live: boolean): void {
+  apply(partition: number, records: readonly FetchedRecord[], keys: ReadonlyArray<string | null>, poison: ReadonlyMap<number, unknown>, next: number, live: boolean): Map<number, Poison> {
+    const late = new Map<number, Poison>();
     const notify = this.changeListeners.length > 0;
     const changes: Change[] = [];
     const now = Date.now();
@@ -94,6 +97,16 @@ export class ViewData {
         continue;
       }
       const { value, offset, timestamp } = record;
+      let decoded: unknown;
+      if (notify && value !== null) {
+        try {
+          decoded = this.decodeBytes(value);
+        } catch (error) {
+          late.set(i, { reason: 'malformed', detail: `does not decode: ${(error as Error).message}` });
+          this.poisoned.add(key);
+          continue;
+        }
+      }
       const previous = this.store.apply(key, partition, offset, timestamp, value);
       if (this.poisoned.size > 0) this.poisoned.delete(key);
       if (value === null) deletes++;
@@ -108,12 +121,7 @@ export class ViewData {
         sameSchema++;
       }
       if (notify && (previous !== undefined || value !== null)) {
-        changes.push({
-          key,
-          previous: previous === undefined ? undefined : this.decodeEntry(previous),
-          value: value === null ? undefined : this.decodeBytes(value),
-          partition, offset, timestamp,
-        });
+        changes.push({ key, previous: previous === undefined ? undefined : this.decodePrevious(previous), value: decoded, partition, offset, timestamp });
       }
       if (live) this.metrics?.updateLatency.observe({ topic: this.topic }, Math.max(0, now - timestamp) / 1000);
       this.lastAppliedTimestamp = timestamp;
@@ -127,6 +135,16 @@ export class ViewData {
     }
     this.advance(partition, next);
     this.notify(changes);
+    return late;
+  }
+
+  /** The value a change replaces; one that cannot be decoded (it was never checked by a listener) is left out. */
+  private decodePrevious(entry: string): unknown {
+    try {
+      return this.decodeEntry(entry);
+    } catch {
+      return undefined;
+    }
   }
 
   private notify(changes: readonly Change[]): void {

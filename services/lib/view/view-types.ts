@@ -20,6 +20,14 @@ export interface ViewOptions {
   readonly deadLetterTopic?: string;
   /** Values above this size are poison. @defaultValue `1000000` */
   readonly maxValueBytes?: number;
+  /**
+   * Items that occupy no bytes (nulls in arrays, empty records), summed over a whole record; beyond it the record is
+   * poison. Every other item is paid for by its bytes, so a record of n bytes decodes to at most n + this many values.
+   * @defaultValue `10000`
+   */
+  readonly maxZeroSizeItems?: number;
+  /** Nesting depth of records, arrays, maps and unions in a value; deeper is poison. @defaultValue `64` */
+  readonly maxNestingDepth?: number;
   /** How often end offsets are checked for truncation, recreation and lag. @defaultValue `5000` */
   readonly healthCheckIntervalMs?: number;
   /** A ready view that has not advanced for this long while records wait is `stale`. @defaultValue `5000` */

@@ -12,7 +12,8 @@ import { valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
 import type { FetchedRecord, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
-import { checkRecords, unsettledSchemaIds, type Poison } from './poison.ts';
+import { checkRecords, unsettledSchemaIds, type Poison, type RecordLimits } from './poison.ts';
+import { defaultDatumLimits } from '../codec/avro-guard.ts';
 import { ViewData } from './view-data.ts';
 import { ViewReads } from './view-reads.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from './view-state.ts';
@@ -39,6 +40,7 @@ export class HotstateView extends ViewReads {
   private readonly log: Logger;
   private readonly metrics: ViewMetrics | undefined;
   private readonly schemas: WriterSchemas;
+  private readonly limits: RecordLimits;
   private readonly machine = new ViewStateMachine();
   protected readonly data: ViewData;
   /** End offsets captured when the replay started: ready once every position reaches them. */
@@ -68,6 +70,11 @@ export class HotstateView extends ViewReads {
     this.log = (options.logger ?? createLogger()).child({ component: 'view', topic: options.topic });
     this.metrics = options.metrics ? viewMetrics(options.metrics) : undefined;
     this.schemas = new WriterSchemas(options.schemaSource ?? registrySchemaSource(options.registryUrl), valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
+    this.limits = {
+      maxValueBytes: options.maxValueBytes ?? 1_000_000,
+      maxZeroSizeItems: options.maxZeroSizeItems ?? defaultDatumLimits.maxZeroSizeItems,
+      maxDepth: options.maxNestingDepth ?? defaultDatumLimits.maxDepth,
+    };
     this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
     this.ready = new Promise((resolve, reject) => { this.settleReady = { resolve, reject }; });
     this.ready.catch(() => undefined); // callers who never await `ready` must not see an unhandled rejection
@@ -119,18 +126,30 @@ export class HotstateView extends ViewReads {
     return this.machine.name === 'failed' || this.machine.name === 'closed';
   }
 
+  /** Any error while handling a chunk fails the view with the reason, so it can never stall while looking healthy. */
   private async onChunk(chunk: PartitionChunk): Promise<void> {
+    try {
+      await this.applyChunk(chunk);
+    } catch (error) {
+      if (this.closedOrFailed()) return;
+      const at = chunk.records[0]?.offset ?? chunk.next;
+      this.log.error({ err: error, partition: chunk.partition, offset: at }, 'applying a chunk failed');
+      this.fail('internal', `applying partition ${String(chunk.partition)} from offset ${String(at)} failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async applyChunk(chunk: PartitionChunk): Promise<void> {
     if (this.closedOrFailed()) return;
     const { partition, records } = chunk;
     this.latestEnds.set(partition, Math.max(chunk.highWatermark, this.latestEnds.get(partition) ?? 0));
-    const maxValueBytes = this.options.maxValueBytes ?? 1_000_000;
-    const unknown = unsettledSchemaIds(records, this.schemas, maxValueBytes);
+    const unknown = unsettledSchemaIds(records, this.schemas, this.limits);
     if (unknown.length > 0) await this.settleSchemas(unknown);
     if (this.closedOrFailed()) return;
-    const { keys, poison } = checkRecords(records, this.schemas, maxValueBytes);
+    const { keys, poison } = checkRecords(records, this.schemas, this.limits);
     if (poison.size > 0 && !(await this.handlePoison(partition, records, keys, poison))) return;
     const moved = this.data.position(partition) < chunk.next;
-    this.data.apply(partition, records, keys, poison, chunk.next, this.machine.caughtUp);
+    const late = this.data.apply(partition, records, keys, poison, chunk.next, this.machine.caughtUp);
+    if (late.size > 0) await this.handlePoison(partition, records, keys, late);
     this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, chunk.highWatermark - chunk.next));
     if (!moved) return;
     this.checkReady();
