@@ -43,6 +43,8 @@ export const exitCodeByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_SERVICE_UNREACHABLE: exitCodes.failed,
   HOTSTATE_ERR_AUTH_REQUIRED: exitCodes.failed,
   HOTSTATE_ERR_HTTP_BODY_TOO_LARGE: exitCodes.failed,
+  HOTSTATE_ERR_HTTP_HEADERS_TOO_LARGE: exitCodes.failed,
+  HOTSTATE_ERR_HTTP_REQUEST_TIMEOUT: exitCodes.failed,
   HOTSTATE_ERR_SERVER_INTERNAL: exitCodes.failed,
   HOTSTATE_ERR_FEED_RESYNC_NEEDED: exitCodes.failed,
   HOTSTATE_ERR_LIST_CURSOR_EXPIRED: exitCodes.failed,

@@ -2,6 +2,8 @@
 // error handlers. Error bodies: {"error": {"code": "HOTSTATE_ERR_...", "message": "...", "problems"?: [...]}};
 // never a stack trace.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { httpMetrics } from '../lib/metrics.ts';
@@ -23,6 +25,8 @@ export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_LIST_CURSOR_EXPIRED: 410,
   HOTSTATE_ERR_FEED_RESYNC_NEEDED: 410,
   HOTSTATE_ERR_HTTP_BODY_TOO_LARGE: 413,
+  HOTSTATE_ERR_HTTP_HEADERS_TOO_LARGE: 431,
+  HOTSTATE_ERR_HTTP_REQUEST_TIMEOUT: 408,
   HOTSTATE_ERR_SERVER_INTERNAL: 500,
   HOTSTATE_ERR_LIFECYCLE_NOT_STARTED: 500,
   HOTSTATE_ERR_SERIALIZATION_DECODE: 500,
@@ -40,12 +44,32 @@ export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
 };
 
 
+const maxParamLength = 8192;
+
+const errorBody = (error: HotstateError): Record<string, unknown> => ({
+  error: { code: error.code, message: error.message, ...(error instanceof ValidationError ? { problems: error.problems } : {}) },
+});
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (headers over 16 KiB, a request line that is not
+ * HTTP, a client too slow to send its request) get our error body too.
+ */
+function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const refusal = error.code === 'HPE_HEADER_OVERFLOW' ? new HotstateError('HOTSTATE_ERR_HTTP_HEADERS_TOO_LARGE', 'request headers above 16 KiB')
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new HotstateError('HOTSTATE_ERR_HTTP_REQUEST_TIMEOUT', 'the request did not arrive in time')
+      : new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `malformed HTTP request (${error.code ?? error.message})`);
+  const status = httpStatusByCode[refusal.code];
+  const body = JSON.stringify(errorBody(refusal));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${String(status)} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 export function sendError(reply: FastifyReply, error: HotstateError): FastifyReply {
-  const status = httpStatusByCode[error.code];
-  const body: Record<string, unknown> = { code: error.code, message: error.message };
-  if (error instanceof ValidationError) body.problems = error.problems;
   if (error.retriable) void reply.header('retry-after', '1');
-  return reply.code(status).send({ error: body });
+  return reply.code(httpStatusByCode[error.code]).send(errorBody(error));
 }
 
 /** Converts Fastify's own errors (bad JSON, body limit, schema) and anything unexpected into our format. */
@@ -118,6 +142,13 @@ export function createHttpApp({ service, logger, metrics, bodyLimitBytes, shutti
     // Per-request logs would cost more than a key read; errors are still logged by our error handler.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: false, // refuseWhileShuttingDown answers instead, in the documented error format
+    routerOptions: { maxParamLength }, // keys up to the producer's 1 KiB cap, percent-encoded, fit a path segment
+    // URLs the router cannot decode (bad percent-encoding, a lone surrogate) or path segments above the cap
+    frameworkErrors: (error, request, reply) => {
+      void sendError(reply, new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED',
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `a path segment is longer than ${String(maxParamLength)} characters` : `${request.url.slice(0, 200)} is not a valid URL (bad percent-encoding?)`));
+    },
+    clientErrorHandler,
   });
   installErrorHandlers(app);
   exactJson(app);

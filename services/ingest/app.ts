@@ -57,9 +57,9 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
   app.delete<{ Params: { dataset: string; key: string } }>('/v1/datasets/:dataset/records/:key', async (request) =>
     writeBody(await producerOf(request.params.dataset).delete(request.params.key)));
 
-  app.post<{ Params: { dataset: string }; Body: { updates?: unknown } }>('/v1/datasets/:dataset/batch', async (request) => {
+  app.post<{ Params: { dataset: string }; Body: { updates?: unknown } | null }>('/v1/datasets/:dataset/batch', async (request) => {
     const producer = producerOf(request.params.dataset);
-    const updates = request.body.updates;
+    const updates = request.body?.updates;
     if (!Array.isArray(updates) || updates.length === 0 || updates.length > options.maxBatchRecords) {
       throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `body must be {"updates": [{"key": string, "value": object | null}, ...]} with 1 to ${String(options.maxBatchRecords)} updates`);
     }

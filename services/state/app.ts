@@ -74,8 +74,8 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     return versioned(reply, token, view).send({ version: token, ...itemBody(item), poisoned: view.isPoisoned(item.key) });
   });
 
-  app.post<{ Params: { dataset: string }; Querystring: { minVersion?: string }; Body: { keys?: unknown } }>('/v1/datasets/:dataset/get', async (request, reply) => {
-    const keys = request.body.keys;
+  app.post<{ Params: { dataset: string }; Querystring: { minVersion?: string }; Body: { keys?: unknown } | null }>('/v1/datasets/:dataset/get', async (request, reply) => {
+    const keys = request.body?.keys;
     if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string') || keys.length > 10_000) {
       throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'body must be {"keys": [string, ...]} with at most 10000 keys');
     }
@@ -93,7 +93,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'limit must be an integer from 1 to 10000');
     const page = request.query.cursor === undefined
       ? cursors.first(request.params.dataset, (await readable(request.params.dataset, request.query.minVersion)).snapshot(), request.query.prefix ?? '', limit)
-      : cursors.next(request.params.dataset, request.query.cursor, limit);
+      : cursors.next(viewOf(request.params.dataset).topic, request.query.cursor, limit); // an unknown dataset is 404, not an expired cursor
     return versioned(reply, page.version).send({ version: page.version, items: page.items.map(itemBody), nextCursor: page.nextCursor ?? null });
   });
 
