@@ -58,7 +58,7 @@ async function servicesStartDuringOutage(brokers: string, registry: string, topi
       for (;;) {
         const line = output.find((l) => l.includes('service listening'));
         if (line) return (JSON.parse(line) as { address: string }).address;
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`a service did not start:\n${output.slice(-10).join('\n')}`);
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`a service did not start:\n${output.slice(-60).join('\n')}`);
         await sleep(50);
       }
     }));
