@@ -21,6 +21,7 @@ export const stateServiceSchema = z.object({
   HOTSTATE_HTTP_PORT: int(8080, 0, 65535),
   HOTSTATE_MIN_VERSION_TIMEOUT_MS: int(5000, 0, 300_000),
   HOTSTATE_POISON_POLICY: z.enum(['fail', 'skip', 'dead-letter']).default('skip'),
+  HOTSTATE_DEAD_LETTER_CREATE: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   HOTSTATE_CURSOR_TTL_MS: int(60_000, 1000, 3_600_000),
   HOTSTATE_CHANGE_BUFFER: int(10_000, 10, 10_000_000),
   HOTSTATE_HEALTH_CHECK_INTERVAL_MS: int(5000, 100, 600_000),

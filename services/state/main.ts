@@ -26,6 +26,7 @@ for (const dataset of config.HOTSTATE_DATASETS) {
     registryUrl: config.SCHEMA_REGISTRY_URL,
     topic: dataset,
     poisonPolicy: config.HOTSTATE_POISON_POLICY,
+    createDeadLetterTopic: config.HOTSTATE_DEAD_LETTER_CREATE,
     healthCheckIntervalMs: config.HOTSTATE_HEALTH_CHECK_INTERVAL_MS,
     staleAfterMs: config.HOTSTATE_STALE_AFTER_MS,
     metrics,

@@ -15,6 +15,9 @@ import { testView } from '../helpers/views.ts';
 import { tcpProxy } from '../helpers/tcp-proxy.ts';
 import { withAdmin } from '../helpers/kafkajs-client.ts';
 import { createView, type HotstateView } from '../../services/lib/view/view.ts';
+import { deadLetterTopicConfigs } from '../../services/lib/view/dead-letters.ts';
+import { isHotstateError } from '../../services/lib/errors.ts';
+import { createHash } from 'node:crypto';
 import { freePortBlock } from '../helpers/ports.ts';
 
 const prices = parseAvroSchema(schemaText('instrument-prices', 2));
@@ -81,6 +84,41 @@ describe('poison records', () => {
       assert.match(String(letter.headers['hotstate-error']), /^[a-z-]+: ./u);
     });
     assert.equal(view.get<{ price: number }>('P')?.value.price, 1);
+  });
+
+  test('dead letters always work or fail fast: missing topic, non-UTF-8 keys, values too large for it', async (t) => {
+    const { topic, schemaId } = await poisonTopic(t);
+    const dlq = `${topic}.hotstate-dlq`;
+    t.after(() => withAdmin(testKafka(t), (admin) => admin.deleteTopics({ topics: [dlq] })));
+    await assert.rejects(testView(t, topic, { poisonPolicy: 'dead-letter' }), (error: unknown) =>
+      isHotstateError(error, 'HOTSTATE_ERR_CONFIG_INVALID') && error.message.includes(`dead-letter topic ${dlq} does not exist`));
+    // Created by the view when allowed; here with a small max.message.bytes, to show oversized values still go.
+    await testTransport(t).createTopic({ topic: dlq, partitions: 1, configs: { 'cleanup.policy': 'delete', 'max.message.bytes': '20000' } });
+    const huge = framed(schemaId, Buffer.alloc(50_000, 7));
+    const binaryKey = Buffer.from([0xff, 0xfe, 0x00]);
+    await rawSend(t, topic, [{ key: binaryKey, value: Buffer.from([1, 2, 3, 4, 5, 6]) }, { key: 'P', value: huge }]);
+    const view = await testView(t, topic, { poisonPolicy: 'dead-letter', maxValueBytes: 2000 });
+    await view.ready;
+    const letters = await readToEnd(testKafka(t), dlq);
+    assert.equal(letters.length, 2);
+    const [binary, oversized] = letters;
+    assert.ok(binary?.key?.equals(binaryKey), 'the raw key bytes are kept');
+    assert.deepEqual([oversized?.headers['hotstate-value-truncated'], oversized?.headers['hotstate-original-value-bytes'], oversized?.value?.length],
+      ['true', String(huge.length), 1024]);
+    assert.equal(oversized?.headers['hotstate-original-value-sha256'], createHash('sha256').update(huge).digest('hex'));
+    assert.equal(view.status().ready, true);
+  });
+
+  test('createDeadLetterTopic: a missing dead-letter topic is created with the documented configuration', async (t) => {
+    const { topic } = await poisonTopic(t);
+    const dlq = `${topic}.hotstate-dlq`;
+    t.after(() => withAdmin(testKafka(t), (admin) => admin.deleteTopics({ topics: [dlq] })));
+    await rawSend(t, topic, [{ key: 'P', value: Buffer.from([7, 7, 7, 7, 7, 7]) }]);
+    const view = await testView(t, topic, { poisonPolicy: 'dead-letter', createDeadLetterTopic: true });
+    await view.ready;
+    const configs = await testTransport(t).topicConfigs(dlq);
+    assert.deepEqual([configs['cleanup.policy'], configs['retention.ms']], [deadLetterTopicConfigs['cleanup.policy'], deadLetterTopicConfigs['retention.ms']]);
+    assert.equal((await readToEnd(testKafka(t), dlq)).length, 1);
   });
 
   test('fail: the view stops, reports not ready and why', async (t) => {

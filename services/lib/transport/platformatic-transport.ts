@@ -70,7 +70,21 @@ class PlatformaticTransport implements Transport {
     }
   }
 
-  async offsets(topic: string): Promise<OffsetRange[]> {
+  async offsets(topic: string, { patienceMs = 0 }: { readonly patienceMs?: number } = {}): Promise<OffsetRange[]> {
+    const deadline = Date.now() + patienceMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.offsetsOnce(topic);
+      } catch (error) {
+        if (Date.now() >= deadline) throw error;
+        await sleep(Math.min(250 * 2 ** attempt, 2000, Math.max(0, deadline - Date.now())));
+        // The library keeps asking the leader it knows; after a broker died only fresh metadata names the new one.
+        await this.offsetsClient.metadata({ topics: [topic], forceUpdate: true }).catch(() => undefined);
+      }
+    }
+  }
+
+  private async offsetsOnce(topic: string): Promise<OffsetRange[]> {
     try {
       const options = { topics: [topic], isolationLevel: FetchIsolationLevels.READ_COMMITTED };
       const [starts, ends] = await Promise.all([

@@ -115,8 +115,11 @@ export interface TopicCreation {
 export interface Transport {
   /** Partitions and leaders, from fresh metadata; undefined when the topic does not exist. */
   layout(topic: string): Promise<TopicLayout | undefined>;
-  /** Start and end offsets of every partition. */
-  offsets(topic: string): Promise<OffsetRange[]>;
+  /**
+   * Start and end offsets of every partition. With `patienceMs`, failures (a leader that just died, an election
+   * under way) are retried from fresh metadata for that long before the last one is thrown.
+   */
+  offsets(topic: string, options?: { readonly patienceMs?: number }): Promise<OffsetRange[]>;
   /** The topic's effective configuration. */
   topicConfigs(topic: string): Promise<Record<string, string>>;
   topics(): Promise<string[]>;

@@ -16,8 +16,10 @@ export interface ViewOptions {
   readonly readerSchema?: string | object;
   /** What a poison record does. @defaultValue `skip` */
   readonly poisonPolicy?: PoisonPolicy;
-  /** Must exist when the policy is `dead-letter`. @defaultValue `<topic>.hotstate-dlq` */
+  /** Checked at start when the policy is `dead-letter`: missing is a start-up error unless it may be created. @defaultValue `<topic>.hotstate-dlq` */
   readonly deadLetterTopic?: string;
+  /** Create a missing dead-letter topic (`cleanup.policy=delete`, 14 days, the topic's partitions and replication). @defaultValue `false` */
+  readonly createDeadLetterTopic?: boolean;
   /** Values above this size are poison. @defaultValue `1000000` */
   readonly maxValueBytes?: number;
   /**

@@ -29,6 +29,7 @@ export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './vie
 const FRESHNESS_TICK_MS = 1000;
 /** Bound on each step of close(). */
 const CLOSE_STEP_MS = 2000;
+const START_PATIENCE_MS = 30_000;
 
 export class HotstateView extends ViewReads {
   readonly topic: string;
@@ -86,7 +87,7 @@ export class HotstateView extends ViewReads {
     const configs = await this.transport.topicConfigs(this.topic);
     this.deleteRetentionMs = Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY);
     if (this.options.poisonPolicy === 'dead-letter') {
-      this.deadLetters = await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`);
+      this.deadLetters = await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic ?? false);
     }
     await this.startReplay();
     this.timers = [
@@ -100,7 +101,8 @@ export class HotstateView extends ViewReads {
     const generation = ++this.generation;
     const layout = await this.transport.layout(this.topic);
     if (!layout) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${this.topic} does not exist`);
-    const offsets = await this.transport.offsets(this.topic);
+    // A start right after a broker died waits out the leader election (typically seconds) instead of failing.
+    const offsets = await this.transport.offsets(this.topic, { patienceMs: START_PATIENCE_MS });
     this.layout = layout;
     this.ends = new Map(offsets.map((p) => [p.partition, p.end]));
     this.starts = new Map(offsets.map((p) => [p.partition, p.start]));
