@@ -46,6 +46,7 @@ export const exitCodeByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_HTTP_HEADERS_TOO_LARGE: exitCodes.failed,
   HOTSTATE_ERR_HTTP_REQUEST_TIMEOUT: exitCodes.failed,
   HOTSTATE_ERR_SERVER_INTERNAL: exitCodes.failed,
+  HOTSTATE_ERR_FEED_LIMIT_REACHED: exitCodes.failed,
   HOTSTATE_ERR_FEED_RESYNC_NEEDED: exitCodes.failed,
   HOTSTATE_ERR_LIST_CURSOR_EXPIRED: exitCodes.failed,
 };

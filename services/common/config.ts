@@ -24,6 +24,8 @@ export const stateServiceSchema = z.object({
   HOTSTATE_DEAD_LETTER_CREATE: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   HOTSTATE_CURSOR_TTL_MS: int(60_000, 1000, 3_600_000),
   HOTSTATE_CHANGE_BUFFER: int(10_000, 10, 10_000_000),
+  HOTSTATE_FEED_MAX_BUFFERED_BYTES: int(262_144, 4096, 64 * 1_048_576),
+  HOTSTATE_MAX_FEEDS: int(1000, 1, 100_000),
   HOTSTATE_HEALTH_CHECK_INTERVAL_MS: int(5000, 100, 600_000),
   HOTSTATE_STALE_AFTER_MS: int(5000, 100, 3_600_000),
   HOTSTATE_READY_MAX_STALE_MS: int(30_000, 0, 86_400_000),

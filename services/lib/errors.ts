@@ -30,6 +30,7 @@ export const errorCodes = {
   HOTSTATE_ERR_HTTP_HEADERS_TOO_LARGE: 'request headers (or the URL) above the HTTP server\'s limit (16 KiB)',
   HOTSTATE_ERR_HTTP_REQUEST_TIMEOUT: 'the client did not send a whole request in time',
   HOTSTATE_ERR_SERVER_INTERNAL: 'an unexpected server error (details only in the service log)',
+  HOTSTATE_ERR_FEED_LIMIT_REACHED: 'this instance already serves its maximum of concurrent change feeds (HOTSTATE_MAX_FEEDS)',
   HOTSTATE_ERR_FEED_RESYNC_NEEDED: 'a change feed was asked for a version older than the service still holds; list again and follow from the listing version',
   HOTSTATE_ERR_LIST_CURSOR_EXPIRED: 'a list cursor that expired or never existed; list again from the start',
 } as const;

@@ -6,7 +6,7 @@ import { HotstateError } from '../lib/errors.ts';
 import type { HotstateView, Item } from '../lib/view/view.ts';
 import { createHttpApp } from '../common/http.ts';
 import { CursorStore } from './cursors.ts';
-import { stringifyJson } from '../lib/codec/json-values.ts';
+import { ChangeFeeds, type FeedLimits } from './change-feed.ts';
 import type { ChangeLog } from './change-log.ts';
 
 export interface StateAppOptions {
@@ -21,6 +21,7 @@ export interface StateAppOptions {
   readonly bodyLimitBytes: number;
   /** /readyz answers 503 once a dataset has been stale (not advancing while records wait) for longer than this. */
   readonly readyMaxStaleMs: number;
+  readonly feedLimits: FeedLimits;
   /** True once shutdown began: readiness fails so traffic drains. */
   readonly shuttingDown: () => boolean;
 }
@@ -97,39 +98,19 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     return versioned(reply, page.version).send({ version: page.version, items: page.items.map(itemBody), nextCursor: page.nextCursor ?? null });
   });
 
-  // Server-Sent Events: `id` is the version after the event; reconnecting with Last-Event-ID (or ?from=) resumes
-  // without loss or duplicates, or answers 410 HOTSTATE_ERR_FEED_RESYNC_NEEDED when that version is too old.
-  const streams = new Set<() => void>();
-  app.addHook('onClose', () => { for (const end of streams) end(); });
+  // Server-Sent Events (change-feed.ts): answers 410 / 400 / 503 before any byte of the stream is sent.
+  const feeds = new ChangeFeeds(options.feedLimits);
+  app.addHook('onClose', () => { feeds.closeAll(); });
   app.get<{ Params: { dataset: string }; Querystring: { from?: string; prefix?: string } }>('/v1/datasets/:dataset/changes', async (request, reply) => {
     const view = await readable(request.params.dataset, undefined);
     const log = options.changeLogs.get(request.params.dataset);
     if (!log) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no change feed for ${request.params.dataset}`);
     const lastEventId = request.headers['last-event-id'];
     const from = (typeof lastEventId === 'string' ? lastEventId : undefined) ?? request.query.from ?? view.token;
-    log.resumable(from); // answers 410 / 400 before any byte of the stream is sent
-    const prefix = request.query.prefix ?? '';
+    log.resumable(from);
+    feeds.admit();
     reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'hotstate-version': from });
-    raw.write(`: following ${request.params.dataset} from ${from}\n\n`);
-    const stop = log.follow(from, (event, resumeToken) => {
-      if (event.key.startsWith(prefix)) raw.write(`id: ${resumeToken}\nevent: change\ndata: ${stringifyJson(event)}\n\n`);
-    }, () => {
-      // The view is rebuilding (topic recreated or truncated): versions start over, so the client must list again.
-      const error = { code: 'HOTSTATE_ERR_FEED_RESYNC_NEEDED', message: `dataset ${request.params.dataset} is being rebuilt; list it again and follow from the listing's version`, retriable: true };
-      raw.write(`event: resync\ndata: ${JSON.stringify({ error })}\n\n`);
-      end();
-    });
-    const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
-    const end = (): void => {
-      stop();
-      clearInterval(keepAlive);
-      streams.delete(end);
-      raw.end();
-    };
-    streams.add(end);
-    request.raw.on('close', end);
+    feeds.serve(reply.raw, request.params.dataset, log, from, request.query.prefix ?? '');
   });
 
   return app;

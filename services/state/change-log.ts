@@ -21,7 +21,9 @@ export class ChangeLog {
   private start = 0; // ring start index in `events`
   /** Per partition, the offset after the newest evicted change: versions below it cannot be resumed. */
   private readonly evictedUpTo = new Map<number, number>();
-  private readonly followers = new Map<(event: FeedEvent) => void, () => void>();
+  /** Per partition, the offset after the newest recorded change. */
+  private readonly positions = new Map<number, number>();
+  private readonly followers = new Map<(event: FeedEvent, version: string) => void, () => void>();
 
   constructor(topic: string, capacity: number) {
     this.topic = topic;
@@ -51,7 +53,10 @@ export class ChangeLog {
       }
     }
     this.events.push(event);
-    for (const follow of this.followers.keys()) follow(event);
+    this.positions.set(event.partition, event.offset + 1);
+    if (this.followers.size === 0) return;
+    const version = formatVersionToken({ topic: this.topic, positions: this.positions }); // once for every follower
+    for (const follow of this.followers.keys()) follow(event, version);
   }
 
   /**
@@ -62,6 +67,7 @@ export class ChangeLog {
     this.events.length = 0;
     this.start = 0;
     this.evictedUpTo.clear();
+    this.positions.clear();
     const resyncs = [...this.followers.values()];
     this.followers.clear();
     for (const resync of resyncs) resync();
@@ -69,15 +75,22 @@ export class ChangeLog {
 
   /**
    * Replays buffered changes after `fromToken` and then follows live ones, synchronously in between so nothing is
-   * missed or repeated. Returns the function that stops following.
+   * missed or repeated. `resumeToken` is the version after the event for this follower; `shared` says it is the
+   * log's own version after the event, the same for every follower that caught up (so the bytes can be shared).
+   * Returns the function that stops following.
    */
-  follow(fromToken: string, emit: (event: FeedEvent, resumeToken: string) => void, resync: () => void): () => void {
+  follow(fromToken: string, emit: (event: FeedEvent, resumeToken: string, shared: boolean) => void, resync: () => void): () => void {
     const from = this.resumable(fromToken);
     const positions = new Map(from.positions);
-    const send = (event: FeedEvent): void => {
+    // A follower whose version is ahead of this log somewhere (a token from another instance) keeps its own tokens.
+    const ahead = (): boolean => [...positions].some(([partition, next]) => next > (this.positions.get(partition) ?? 0));
+    let own = true;
+    const send = (event: FeedEvent, version?: string): void => {
       if (event.offset < (positions.get(event.partition) ?? 0)) return;
       positions.set(event.partition, event.offset + 1);
-      emit(event, formatVersionToken({ topic: this.topic, positions }));
+      if (version !== undefined && own) own = ahead();
+      if (version !== undefined && !own) emit(event, version, true);
+      else emit(event, formatVersionToken({ topic: this.topic, positions }), false);
     };
     for (let i = this.start; i < this.events.length; i++) {
       const event = this.events[i];

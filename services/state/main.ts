@@ -15,6 +15,7 @@ const app = buildStateApp({
   cursorTtlMs: config.HOTSTATE_CURSOR_TTL_MS,
   bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,
   readyMaxStaleMs: config.HOTSTATE_READY_MAX_STALE_MS,
+  feedLimits: { maxBufferedBytes: config.HOTSTATE_FEED_MAX_BUFFERED_BYTES, maxFeeds: config.HOTSTATE_MAX_FEEDS },
   shuttingDown: lifecycle.shuttingDown,
 });
 lifecycle.attach(app);

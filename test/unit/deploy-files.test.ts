@@ -13,7 +13,7 @@ import { buildStateApp } from '../../services/state/app.ts';
 
 const logger = createLogger({ level: 'silent' });
 const apps = {
-  state: buildStateApp({ views: new Map(), changeLogs: new Map(), metrics: new Registry(), logger, minVersionTimeoutMs: 1, cursorTtlMs: 1000, bodyLimitBytes: 1024, readyMaxStaleMs: 1000, shuttingDown: () => false }),
+  state: buildStateApp({ views: new Map(), changeLogs: new Map(), metrics: new Registry(), logger, minVersionTimeoutMs: 1, cursorTtlMs: 1000, bodyLimitBytes: 1024, readyMaxStaleMs: 1000, feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 }, shuttingDown: () => false }),
   ingest: buildIngestApp({ producers: new Map(), token: 'x'.repeat(16), metrics: new Registry(), logger, bodyLimitBytes: 1024, maxBatchRecords: 1, shuttingDown: () => false }),
 };
 const required = { KAFKA_BROKERS: 'k:1', SCHEMA_REGISTRY_URL: 'http://r', HOTSTATE_DATASETS: 'd', HOTSTATE_INGEST_TOKEN: 'x'.repeat(16) };

@@ -1,0 +1,156 @@
+// The change feed over Server-Sent Events, bounded: each event is serialized once into a buffer all followers share,
+// changes are written every 25 ms as one buffer per follower (the same buffer for followers that caught up), a follower whose unsent bytes exceed the per-connection limit is told to
+// resync and disconnected (its buffer is freed, not left to grow), and beyond a number of concurrent feeds new ones
+// are refused with 503. `id` is the version after the event; reconnecting with Last-Event-ID (or ?from=) resumes
+// without loss or duplicates.
+import type { ServerResponse } from 'node:http';
+import { stringifyJson } from '../lib/codec/json-values.ts';
+import { HotstateError } from '../lib/errors.ts';
+import type { ChangeLog, FeedEvent } from './change-log.ts';
+
+export interface FeedLimits {
+  /** Unsent bytes one connection may hold before it is told to resync and closed. */
+  readonly maxBufferedBytes: number;
+  /** Concurrent feeds on this instance. */
+  readonly maxFeeds: number;
+}
+
+/** How long a disconnected follower gets to take its resync event before its socket is destroyed. */
+const GOODBYE_MS = 2000;
+const KEEP_ALIVE_MS = 15_000;
+/**
+ * Changes gather for this long before they are written (the feed's added latency): one write per follower per flush, not one per change
+ * (each write is a system call; 300 followers of 300 changes/s would otherwise spend the CPU on them).
+ */
+const FLUSH_MS = 25;
+
+interface Follower {
+  readonly raw: ServerResponse;
+  readonly prefix: string;
+  frames: Buffer[];
+  bytes: number;
+  /** Every waiting frame is a shared one (the follower caught up with the log). */
+  onlyShared: boolean;
+}
+
+// An event's bytes are built once and shared by every follower's socket queue: 300 followers of a 1 KB change hold
+// one buffer, not 300 copies. Followers that caught up share the whole frame (their `id` is the log's version);
+// others get their own `id` line before the shared body.
+const bodies = new WeakMap<FeedEvent, Buffer>();
+const sharedFrames = new WeakMap<FeedEvent, Buffer>();
+const bodyOf = (event: FeedEvent): Buffer => {
+  let body = bodies.get(event);
+  if (body === undefined) {
+    body = Buffer.from(`event: change\ndata: ${stringifyJson(event)}\n\n`, 'utf8');
+    bodies.set(event, body);
+  }
+  return body;
+};
+const sharedFrameOf = (event: FeedEvent, version: string): Buffer => {
+  let frame = sharedFrames.get(event);
+  if (frame === undefined) {
+    frame = Buffer.concat([Buffer.from(`id: ${version}\n`), bodyOf(event)]);
+    sharedFrames.set(event, frame);
+  }
+  return frame;
+};
+
+const resyncEvent = (message: string): string =>
+  `event: resync\ndata: ${JSON.stringify({ error: { code: 'HOTSTATE_ERR_FEED_RESYNC_NEEDED', message, retriable: true } })}\n\n`;
+
+export class ChangeFeeds {
+  private readonly limits: FeedLimits;
+  private readonly open = new Set<() => void>();
+  /** Followers with frames waiting for the next flush. */
+  private readonly pending = new Set<Follower>();
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(limits: FeedLimits) {
+    this.limits = limits;
+  }
+
+  get count(): number {
+    return this.open.size;
+  }
+
+  /** Throws HOTSTATE_ERR_FEED_LIMIT_REACHED (503) when this instance already serves its maximum of feeds. */
+  admit(): void {
+    if (this.open.size >= this.limits.maxFeeds) {
+      throw new HotstateError('HOTSTATE_ERR_FEED_LIMIT_REACHED', `this instance already serves ${String(this.limits.maxFeeds)} change feeds; retry later or against another instance`, { retriable: true });
+    }
+  }
+
+  /** Streams `log` from `from` to `raw` (already hijacked) until the client leaves, falls behind or the log resets. */
+  serve(raw: ServerResponse, dataset: string, log: ChangeLog, from: string, prefix: string): void {
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'hotstate-version': from });
+    raw.write(`: following ${dataset} from ${from}\n\n`);
+    let ended = false;
+    const follower: Follower = { raw, prefix, frames: [], bytes: 0, onlyShared: true };
+    const end = (goodbye?: string): void => {
+      if (ended) return;
+      ended = true;
+      stop();
+      clearInterval(keepAlive);
+      this.open.delete(end);
+      this.pending.delete(follower);
+      if (goodbye !== undefined) raw.write(goodbye);
+      raw.end();
+      // A client that does not read would keep its unsent bytes (and the socket) forever.
+      setTimeout(() => { raw.destroy(); }, GOODBYE_MS).unref();
+    };
+    const stop = log.follow(from, (event, resumeToken, shared) => {
+      if (ended || !event.key.startsWith(prefix)) return;
+      const frame = shared ? sharedFrameOf(event, resumeToken) : Buffer.concat([Buffer.from(`id: ${resumeToken}\n`), bodyOf(event)]);
+      if (raw.writableLength + follower.bytes + frame.length > this.limits.maxBufferedBytes) {
+        end(resyncEvent(`this client fell more than ${String(this.limits.maxBufferedBytes)} bytes behind the feed of ${dataset}; list it again and follow from the listing's version`));
+        return;
+      }
+      follower.frames.push(frame);
+      follower.bytes += frame.length;
+      follower.onlyShared &&= shared;
+      this.pending.add(follower);
+      this.flushTimer ??= setTimeout(() => { this.flush(); }, FLUSH_MS);
+    }, () => {
+      // The view is rebuilding (topic recreated or truncated): versions start over, so the client must list again.
+      end(resyncEvent(`dataset ${dataset} is being rebuilt; list it again and follow from the listing's version`));
+    });
+    const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    this.open.add(end);
+    raw.on('close', () => { end(); });
+  }
+
+  /**
+   * Sends what gathered since the last flush, one write per follower. Followers that caught up with the same prefix
+   * received the same frames: they get one buffer, built once.
+   */
+  private flush(): void {
+    this.flushTimer = undefined;
+    const joined = new Map<string, Buffer>();
+    const ids = new WeakMap<Buffer, number>();
+    let nextId = 0;
+    for (const follower of this.pending) {
+      const { frames } = follower;
+      const first = frames[0];
+      if (first === undefined) continue;
+      let batch: Buffer;
+      if (follower.onlyShared) {
+        let id = ids.get(first);
+        if (id === undefined) ids.set(first, id = nextId++);
+        const key = `${String(id)}/${String(frames.length)}/${follower.prefix}`;
+        batch = joined.get(key) ?? Buffer.concat(frames);
+        joined.set(key, batch);
+      } else {
+        batch = Buffer.concat(frames);
+      }
+      follower.frames = [];
+      follower.bytes = 0;
+      follower.onlyShared = true;
+      follower.raw.write(batch);
+    }
+    this.pending.clear();
+  }
+
+  closeAll(): void {
+    for (const end of [...this.open]) end();
+  }
+}
