@@ -53,11 +53,14 @@ test('absurd lengths, over-long varints, out-of-range ints, enum and union index
   refuse(avro.Type.forSchema('string'), Buffer.from([0x01]), /negative length/);
 });
 
-test('one budget per record: zero-size items are counted across nested containers, depth is capped', () => {
+test('one budget per record: items are counted across nested containers, depth is capped', () => {
   const grid = avro.Type.forSchema({ type: 'array', items: { type: 'array', items: 'null' } });
   const bytes = grid.toBuffer(Array.from({ length: 2000 }, () => Array<null>(10).fill(null))); // 20,000 nulls in ~4 KB
-  refuse(grid, bytes, /occupy no bytes, beyond the record's budget of 10000/);
-  checkDatum(grid, bytes, 0, { maxZeroSizeItems: 20_000, maxDepth: 64 });
+  const tight = { maxItems: 10_000, maxDepth: 64 };
+  assert.throws(() => { checkDatum(grid, bytes, 0, tight); }, /beyond the record's budget of 10000 array items and map entries/);
+  checkDatum(grid, bytes, 0, { maxItems: 22_000, maxDepth: 64 });
+  const wide = avro.Type.forSchema({ type: 'array', items: 'boolean' });
+  refuse(wide, wide.toBuffer(Array<boolean>(30_000).fill(true)), /beyond the record's budget of 25000/);
   const list = avro.Type.forSchema({ type: 'record', name: 'Node', fields: [{ name: 'next', type: ['null', 'Node'] }] });
   // 100,000 nested nodes in 100 KB (union branch 1 each, then null): refused, not a stack overflow here or in avsc
   const deepBytes = Buffer.concat([Buffer.alloc(100_000, 0x02), Buffer.from([0x00])]);

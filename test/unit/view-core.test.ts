@@ -108,8 +108,8 @@ describe('view core (in-memory transport)', () => {
     schemas.register('items-value', 8, wide);
     const wideType = parseAvroSchema(wide);
     topic.append(0, 'max', encodeFramed(wideType, 8, { at: 9223372036854775807n, x: Number.NaN, grid: [] }));
-    // 2,000 inner arrays of 10 nulls: 20,000 values from ~4 KB, beyond the record's budget of zero-size items
-    topic.append(0, 'nested', encodeFramed(wideType, 8, { at: 1, x: 0, grid: Array.from({ length: 2000 }, () => Array<null>(10).fill(null)) }));
+    // 6,000 inner arrays of 10 nulls: 66,000 items from ~12 KB, beyond the record's budget of 25,000
+    topic.append(0, 'nested', encodeFramed(wideType, 8, { at: 1, x: 0, grid: Array.from({ length: 6000 }, () => Array<null>(10).fill(null)) }));
     const metrics = new Registry();
     const view = await open({ metrics });
     const changes: string[] = [];

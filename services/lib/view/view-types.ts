@@ -23,11 +23,10 @@ export interface ViewOptions {
   /** Values above this size are poison. @defaultValue `1000000` */
   readonly maxValueBytes?: number;
   /**
-   * Items that occupy no bytes (nulls in arrays, empty records), summed over a whole record; beyond it the record is
-   * poison. Every other item is paid for by its bytes, so a record of n bytes decodes to at most n + this many values.
-   * @defaultValue `10000`
+   * Array items and map entries in one record, summed over all its containers (nested ones cannot multiply it);
+   * beyond it the record is poison. Bounds what one read of a hostile record costs. @defaultValue `25000`
    */
-  readonly maxZeroSizeItems?: number;
+  readonly maxItems?: number;
   /** Nesting depth of records, arrays, maps and unions in a value; deeper is poison. @defaultValue `64` */
   readonly maxNestingDepth?: number;
   /** How often end offsets are checked for truncation, recreation and lag. @defaultValue `5000` */

@@ -73,7 +73,7 @@ export class HotstateView extends ViewReads {
     this.schemas = new WriterSchemas(options.schemaSource ?? registrySchemaSource(options.registryUrl), valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
     this.limits = {
       maxValueBytes: options.maxValueBytes ?? 1_000_000,
-      maxZeroSizeItems: options.maxZeroSizeItems ?? defaultDatumLimits.maxZeroSizeItems,
+      maxItems: options.maxItems ?? defaultDatumLimits.maxItems,
       maxDepth: options.maxNestingDepth ?? defaultDatumLimits.maxDepth,
     };
     this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
