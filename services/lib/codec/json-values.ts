@@ -31,6 +31,7 @@ export function parseJsonExact(text: string): unknown {
 function replaceExact(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return rawJson(value.toString());
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // "NaN", "Infinity", "-Infinity"
+  if (value === 0 && Object.is(value, -0)) return rawJson('-0.0'); // JSON.stringify would drop the sign
   return value;
 }
 
