@@ -13,7 +13,7 @@ const runs = (command: string, args: string[]): boolean => spawnSync(command, ar
 
 const tools: readonly Tool[] = [
   { what: 'java (17+, runs Kafka and the registry)', present: () => runs('java', ['-version']), debian: 'openjdk-17-jre-headless' },
-  { what: 'mvn (fetches Kafka and Apicurio from Maven Central)', present: () => runs('mvn', ['-v']), debian: 'maven' },
+  { what: 'mvn (fetches Kafka and Apicurio from Maven Central, builds the Java interop program)', present: () => runs('mvn', ['-v']), debian: 'maven' },
   { what: 'kcat (independent Kafka client for cross-checks)', present: () => runs('kcat', ['-V']), debian: 'kcat' },
   { what: 'promtool and prometheus (alert rules, monitoring tests)', present: () => runs('promtool', ['--version']), debian: 'prometheus' },
   { what: 'docker-compose (validates infra/docker-compose.yml)', present: () => runs('docker-compose', ['version']) || runs('docker', ['compose', 'version']), debian: 'docker-compose' },
