@@ -1,6 +1,6 @@
 // hotstate's public API: what `import { ... } from 'hotstate'` offers. Everything else is internal.
 export { createView, HotstateView, ViewSnapshot } from './view/view.ts';
-export type { Change, FailureKind, Item, PoisonPolicy, RebuildReason, ReplayProgress, ViewEvents, ViewOptions, ViewState, ViewStateName, ViewStatus } from './view/view.ts';
+export type { Change, FailureKind, Item, KeyPartitionConflict, PoisonPolicy, RebuildReason, ReplayProgress, ViewEvents, ViewOptions, ViewState, ViewStateName, ViewStatus } from './view/view.ts';
 export type { SchemaSource } from './view/writer-schemas.ts';
 export { createProducer, HotstateProducer } from './producer/producer.ts';
 export type { BatchResult, ProducerOptions, WriteResult } from './producer/producer.ts';

@@ -42,6 +42,7 @@ export interface ViewMetrics {
   readonly applied: Counter<'topic' | 'operation'>;
   readonly decodeErrors: Counter<'topic' | 'reason'>;
   readonly deadLetters: Counter<'topic'>;
+  readonly keyPartitionConflicts: Counter<'topic'>;
   readonly keys: Gauge<'topic'>;
   readonly ready: Gauge<'topic'>;
   readonly replaySeconds: Gauge<'topic'>;
@@ -65,6 +66,7 @@ export function viewMetrics(registry: Registry): ViewMetrics {
     applied: counter('hotstate_view_records_applied_total', 'Records applied to the view, by operation (upsert, delete).', ['topic', 'operation'] as const),
     decodeErrors: counter('hotstate_view_decode_errors_total', 'Poison records, by reason.', ['topic', 'reason'] as const),
     deadLetters: counter('hotstate_view_dead_letters_total', 'Poison records written to the dead-letter topic.', ['topic'] as const),
+    keyPartitionConflicts: counter('hotstate_view_key_partition_conflicts_total', 'Records of a key that arrived in a partition other than the one holding it.', ['topic'] as const),
     keys: gauge('hotstate_view_keys', 'Keys held by the view.', ['topic'] as const),
     ready: gauge('hotstate_view_ready', '1 when the view has replayed to the end offsets captured at start and has no unrecoverable problem.', ['topic'] as const),
     replaySeconds: gauge('hotstate_view_replay_duration_seconds', 'Time from start (or rebuild) to ready.', ['topic'] as const),

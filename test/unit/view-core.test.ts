@@ -8,6 +8,7 @@ import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluen
 import { isHotstateError } from '../../services/lib/errors.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { formatVersionToken } from '../../services/lib/version-token.ts';
+import { partitionForKey } from '../../services/lib/kafka/murmur2.ts';
 import { createView, type HotstateView, type ViewOptions, type ViewStateName } from '../../services/lib/view/view.ts';
 import { InvalidTransitionError, ViewStateMachine } from '../../services/lib/view/view-state.ts';
 import { MemorySchemas, MemoryTopic } from '../helpers/memory-transport.ts';
@@ -127,6 +128,45 @@ describe('view core (in-memory transport)', () => {
     topic.append(0, 'later', encodeFramed(wideType, 9, { at: 1, x: 1, grid: [] }));
     await until(() => view.state.name === 'failed', 'failed');
     assert.match(view.status().reason ?? '', /disk on fire/);
+  });
+
+  test('a key in two partitions: counted, reported, and resolved by the same rule whatever the fetch order', async (t) => {
+    // Keys whose home partition (murmur2, 3 partitions) is 0, 1 and 2.
+    const homeOf = (key: string): number => partitionForKey(Buffer.from(key), 3);
+    const keys = Array.from({ length: 50 }, (_, i) => `k${String(i)}`);
+    const home0 = keys.find((k) => homeOf(k) === 0) ?? '';
+    const home2 = keys.find((k) => homeOf(k) === 2) ?? '';
+    const outcomes: string[] = [];
+    for (const order of ['stray first', 'home first'] as const) {
+      const { topic, open } = setup(t, 3);
+      const metrics = new Registry();
+      const view = await open({ metrics });
+      await view.ready;
+      const write = async (partition: number, key: string, n: number): Promise<void> => {
+        const offset = topic.append(partition, key, value(n));
+        await view.waitFor(formatVersionToken({ topic: 'items', positions: new Map([[partition, offset + 1]]) }), 2000);
+      };
+      // home0 written in its home partition 0 and stray in 1; home2 only in 1 and 0 (neither is home: lower wins).
+      if (order === 'stray first') {
+        await write(1, home0, 10);
+        await write(0, home0, 20);
+        await write(1, home0, 11);
+        await write(1, home2, 30);
+        await write(0, home2, 40);
+      } else {
+        await write(0, home0, 20);
+        await write(1, home0, 10);
+        await write(1, home0, 11);
+        await write(0, home2, 40);
+        await write(1, home2, 30);
+      }
+      outcomes.push(JSON.stringify([view.get<{ n: number }>(home0)?.value.n, view.get<{ n: number }>(home0)?.partition, view.get<{ n: number }>(home2)?.value.n]));
+      const { keyPartitionConflicts } = view.status();
+      assert.ok(keyPartitionConflicts.total >= 2, order);
+      assert.ok(keyPartitionConflicts.recent.some((c) => c.key === home0), order);
+      assert.match(await metrics.metrics(), /hotstate_view_key_partition_conflicts_total\{topic="items"\} [1-9]/);
+    }
+    assert.deepEqual(outcomes, [JSON.stringify([20, 0, 40]), JSON.stringify([20, 0, 40])], 'home partition wins; then the lower partition');
   });
 
   test('close: a pending ready and pending waitFor calls reject with HOTSTATE_ERR_LIFECYCLE_CLOSED', async (t) => {

@@ -11,6 +11,11 @@ import { SnapshotStore } from './store.ts';
 import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
 import type { Poison } from './poison.ts';
+import type { KeyPartitionConflict } from './view-types.ts';
+import { entryPartition } from './entry.ts';
+import { partitionForKey } from '../kafka/murmur2.ts';
+
+const RECENT_CONFLICTS = 10;
 
 export interface Change<T = unknown> {
   readonly key: string;
@@ -46,6 +51,9 @@ export class ViewData {
   lastProgressAt = Date.now();
   /** Records applied since the last reset. */
   appliedRecords = 0;
+  conflictsTotal = 0;
+  readonly recentConflicts: KeyPartitionConflict[] = [];
+  private partitionCount = 0;
 
   constructor(topic: string, schemas: WriterSchemas, metrics: ViewMetrics | undefined, log: Logger) {
     this.topic = topic;
@@ -59,7 +67,10 @@ export class ViewData {
     this.store = new SnapshotStore();
     this.poisoned.clear();
     this.positions = new Map(positions);
+    this.partitionCount = positions.size;
     this.appliedRecords = 0;
+    this.conflictsTotal = 0;
+    this.recentConflicts.length = 0;
     this.lastProgressAt = Date.now();
   }
 
@@ -97,6 +108,8 @@ export class ViewData {
         continue;
       }
       const { value, offset, timestamp } = record;
+      const held = this.store.get(key);
+      if (held !== undefined && entryPartition(held) !== partition && !this.arrivingWins(key, record.key, entryPartition(held), partition, offset)) continue;
       let decoded: unknown;
       if (notify && value !== null) {
         try {
@@ -136,6 +149,23 @@ export class ViewData {
     this.advance(partition, next);
     this.notify(changes);
     return late;
+  }
+
+  /**
+   * A key held by one partition got a record in another: counts it, and applies the rule every view applies (see
+   * KeyPartitionConflict). True when the arriving record wins.
+   */
+  private arrivingWins(key: string, keyBytes: Buffer | null, heldBy: number, arrivedIn: number, offset: number): boolean {
+    const home = keyBytes === null ? -1 : partitionForKey(keyBytes, this.partitionCount);
+    const applied = arrivedIn === home || (heldBy !== home && arrivedIn < heldBy);
+    this.conflictsTotal++;
+    this.recentConflicts.push({ key, heldBy, arrivedIn, offset, applied });
+    if (this.recentConflicts.length > RECENT_CONFLICTS) this.recentConflicts.shift();
+    this.metrics?.keyPartitionConflicts.inc({ topic: this.topic });
+    if (this.conflictsTotal === 1 || this.conflictsTotal % 1000 === 0) {
+      this.log.warn({ key, heldBy, arrivedIn, offset, applied, total: this.conflictsTotal }, 'a key arrived in a partition other than the one holding it');
+    }
+    return applied;
   }
 
   /** The value a change replaces; one that cannot be decoded (it was never checked by a listener) is left out. */

@@ -63,6 +63,21 @@ export interface ViewStatus {
   readonly progress: ReplayProgress;
   /** Per partition: the view position, the latest end offset seen, and their difference. */
   readonly partitions: ReadonlyArray<{ partition: number; position: number; end: number; lag: number }>;
+  /** Keys found in more than one partition (a writer with another partitioner, a repartitioned topic). */
+  readonly keyPartitionConflicts: { readonly total: number; readonly recent: readonly KeyPartitionConflict[] };
+}
+
+/**
+ * A record of `key` arrived in `arrivedIn` while `heldBy` holds the key. The rule every view applies: the key's
+ * home partition (murmur2 of the key, Kafka's default partitioner) wins; between two other partitions, the lower
+ * number wins. `applied` says whether the arriving record won.
+ */
+export interface KeyPartitionConflict {
+  readonly key: string;
+  readonly heldBy: number;
+  readonly arrivedIn: number;
+  readonly offset: number;
+  readonly applied: boolean;
 }
 
 export interface ViewEvents {

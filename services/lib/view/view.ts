@@ -23,7 +23,7 @@ import { registrySchemaSource, WriterSchemas } from './writer-schemas.ts';
 export type { Item } from './view-snapshot.ts';
 export { ViewSnapshot } from './view-snapshot.ts';
 export type { Change } from './view-data.ts';
-export type { PoisonPolicy, ReplayProgress, ViewEvents, ViewOptions, ViewStatus } from './view-types.ts';
+export type { KeyPartitionConflict, PoisonPolicy, ReplayProgress, ViewEvents, ViewOptions, ViewStatus } from './view-types.ts';
 export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './view-state.ts';
 
 const FRESHNESS_TICK_MS = 1000;
@@ -388,6 +388,7 @@ export class HotstateView extends ViewReads {
         const end = Math.max(this.latestEnds.get(partition) ?? 0, this.ends.get(partition) ?? 0, position);
         return { partition, position, end, lag: end - position };
       }),
+      keyPartitionConflicts: { total: this.data.conflictsTotal, recent: [...this.data.recentConflicts] },
     };
   }
 
