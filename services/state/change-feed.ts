@@ -1,8 +1,8 @@
-// The change feed over Server-Sent Events, bounded: each event is serialized once into a buffer all followers share,
-// changes are written every 25 ms as one buffer per follower (the same buffer for followers that caught up), a follower whose unsent bytes exceed the per-connection limit is told to
-// resync and disconnected (its buffer is freed, not left to grow), and beyond a number of concurrent feeds new ones
-// are refused with 503. `id` is the version after the event; reconnecting with Last-Event-ID (or ?from=) resumes
-// without loss or duplicates.
+// The change feed over Server-Sent Events, bounded. Each event is serialized once into a buffer all followers share;
+// changes go out every 50 ms as one write per follower (the same buffer for followers that caught up); a follower
+// whose unsent bytes exceed the per-connection limit is told to resync and disconnected (its buffer is freed, not
+// left to grow); beyond a number of concurrent feeds new ones are refused with 503. `id` is the version after the
+// event; reconnecting with Last-Event-ID (or ?from=) resumes without loss or duplicates.
 import type { ServerResponse } from 'node:http';
 import { stringifyJson } from '../lib/codec/json-values.ts';
 import { HotstateError } from '../lib/errors.ts';
@@ -22,7 +22,7 @@ const KEEP_ALIVE_MS = 15_000;
  * Changes gather for this long before they are written (the feed's added latency): one write per follower per flush, not one per change
  * (each write is a system call; 300 followers of 300 changes/s would otherwise spend the CPU on them).
  */
-const FLUSH_MS = 25;
+const FLUSH_MS = 50;
 
 interface Follower {
   readonly raw: ServerResponse;
@@ -115,16 +115,19 @@ export class ChangeFeeds {
       end(resyncEvent(`dataset ${dataset} is being rebuilt; list it again and follow from the listing's version`));
     });
     const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    raw.on('drain', () => { if (follower.frames.length > 0) this.flushTimer ??= setTimeout(() => { this.flush(); }, FLUSH_MS); });
     this.open.add(end);
     raw.on('close', () => { end(); });
   }
 
   /**
    * Sends what gathered since the last flush, one write per follower. Followers that caught up with the same prefix
-   * received the same frames: they get one buffer, built once.
+   * received the same frames: they get one buffer, built once. A follower whose socket has not drained yet keeps its
+   * frames for later (they still count against its limit): a slow client then costs one queued write, not hundreds.
    */
   private flush(): void {
     this.flushTimer = undefined;
+    const waiting: Follower[] = [];
     const joined = new Map<string, Buffer>();
     const ids = new WeakMap<Buffer, number>();
     let nextId = 0;
@@ -132,6 +135,10 @@ export class ChangeFeeds {
       const { frames } = follower;
       const first = frames[0];
       if (first === undefined) continue;
+      if (follower.raw.writableNeedDrain) {
+        waiting.push(follower);
+        continue;
+      }
       let batch: Buffer;
       if (follower.onlyShared) {
         let id = ids.get(first);
@@ -148,6 +155,7 @@ export class ChangeFeeds {
       follower.raw.write(batch);
     }
     this.pending.clear();
+    for (const follower of waiting) this.pending.add(follower);
   }
 
   closeAll(): void {

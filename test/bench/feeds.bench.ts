@@ -29,7 +29,7 @@ await registerValueSchema(registryUrl, topic, schemaText('instrument-prices', 2)
 const port = await freePortBlock(2);
 const services: ChildProcess[] = [];
 const start = (name: 'state' | 'ingest', httpPort: number): ChildProcess => {
-  const child = spawn(process.execPath, [...(name === 'state' && process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')], {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')], {
     env: { ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, HOTSTATE_DATASETS: topic, HOTSTATE_HTTP_HOST: '127.0.0.1', HOTSTATE_HTTP_PORT: String(httpPort), HOTSTATE_LOG_LEVEL: 'warn', HOTSTATE_INGEST_TOKEN: token },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
