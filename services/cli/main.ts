@@ -158,7 +158,7 @@ viewCommand('dump', 'print a whole dataset at its current version as NDJSON')
 viewCommand('tail', 'print changes live as NDJSON until Ctrl-C')
   .option('--prefix <prefix>', 'only keys with this prefix', '')
   .action(async (flags: { topic: string; progress: boolean; prefix: string }, command: Command) => {
-    await withView(command, flags.topic, flags.progress, (view) => tail(view, flags.prefix, out, untilSignal()));
+    await withView(command, flags.topic, flags.progress, (view) => tail(view, flags.prefix, out, err, untilSignal()));
   });
 withProducerOptions(program.command('sync').description('reconcile a whole-dataset file with the topic: upsert changed keys, delete removed ones'))
   .requiredOption('-f, --file <file>', 'the dataset file (JSON, NDJSON or CSV)')

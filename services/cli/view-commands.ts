@@ -3,7 +3,7 @@ import { SingleBar } from 'cli-progress';
 import { formatProblem } from '../lib/errors.ts';
 import type { DatasetFormat } from '../lib/input/dataset-file.ts';
 import type { HotstateProducer } from '../lib/producer/producer.ts';
-import { massDeleteProblem, prepareDatasetFile } from '../lib/watch/dataset-sync.ts';
+import { planSync, prepareDatasetFile } from '../lib/watch/dataset-sync.ts';
 import { createView, type HotstateView, type Item } from '../lib/view/view.ts';
 import { createLogger } from '../lib/logger.ts';
 import { stringifyJson } from '../lib/codec/json-values.ts';
@@ -65,11 +65,12 @@ export function dump(view: HotstateView, prefix: string, out: Print, err: Print)
   return exitCodes.ok;
 }
 
-/** Prints changes as NDJSON until the signal aborts. */
-export async function tail(view: HotstateView, prefix: string, out: Print, stop: AbortSignal): Promise<number> {
+/** Prints changes as NDJSON until the signal aborts; says on stderr from which version it follows. */
+export async function tail(view: HotstateView, prefix: string, out: Print, err: Print, stop: AbortSignal): Promise<number> {
   const unsubscribe = view.onChange((change) => {
     out(stringifyJson({ key: change.key, value: change.value ?? null, previous: change.previous ?? null, partition: change.partition, offset: change.offset, timestamp: change.timestamp }));
   }, { prefix });
+  err(`tailing ${view.topic} after version ${view.token}`);
   await new Promise<void>((resolve) => { stop.addEventListener('abort', () => { resolve(); }, { once: true }); });
   unsubscribe();
   return exitCodes.ok;
@@ -96,16 +97,18 @@ export async function syncFile(view: HotstateView, producer: HotstateProducer, o
     return exitCodes.invalid;
   }
   const dataset = prepared.records;
-  const changed = [...dataset.values()].filter((record) => !record.value?.equals(view.valueBytes(record.key) ?? Buffer.alloc(0)));
-  const removed = view.keys().filter((key) => !dataset.has(key));
+  const { upserts: changed, deletedKeys: removed, heldBack } = planSync(dataset, {
+    size: view.size,
+    keys: () => view.keys(),
+    holds: (record) => (record.value === null ? !view.has(record.key) : record.value.equals(view.valueBytes(record.key) ?? Buffer.alloc(0))),
+  }, options);
   const tombstones = producer.prepareAll(removed.map((key) => ({ key, value: null })));
   const unchanged = dataset.size - changed.length;
   for (const record of changed) out(`${options.dryRun ? 'would upsert' : 'upsert'} ${record.key}`);
   for (const key of removed) out(`${options.dryRun ? 'would delete' : 'delete'} ${key}`);
   const summary = `${String(changed.length)} upsert(s), ${String(removed.length)} delete(s), ${String(unchanged)} unchanged (topic at ${view.token})`;
-  const massDelete = massDeleteProblem(removed.length, view.size, options);
-  if (massDelete !== undefined) {
-    err(`${options.file}: ${massDelete}`);
+  if (heldBack !== undefined) {
+    err(`${options.file}: ${heldBack}`);
     return exitCodes.heldBack;
   }
   if (options.dryRun) {

@@ -104,12 +104,13 @@ describe('services end to end', () => {
     await write(['A', 'D'], 2);
     await write(['B'], -1);
     const resumed = await openFeed(`${state.url}/v1/datasets/${topic}/changes`, { 'last-event-id': lastSeen });
-    await resumed.waitFor(3);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await write(['Z'], 9); // a sentinel: everything before it has been delivered once it arrives
+    await resumed.waitFor(4);
     resumed.close();
     const all = [...feed.events, ...resumed.events].map((e) => `${String(e.data.key)}:${e.data.value === null ? 'deleted' : String((e.data.value as { price: number }).price)}`);
     assert.deepEqual(all.slice(0, 3).sort(), ['A:1', 'B:1', 'C:1']);
-    assert.deepEqual(all.slice(3).sort(), ['A:2', 'B:deleted', 'D:2'], 'resumed exactly after the last event seen');
+    assert.deepEqual(all.slice(3, 6).sort(), ['A:2', 'B:deleted', 'D:2'], 'resumed exactly after the last event seen');
+    assert.deepEqual(all.slice(6), ['Z:9'], 'no duplicate before the sentinel');
 
     const many = await write(Array.from({ length: 40 }, (_, i) => `K${String(i)}`), 3); // more than the 30 changes held
     // The service applies asynchronously after the ack: wait until it holds those changes (read-your-write).

@@ -29,7 +29,7 @@ describe('hotstate get / dump / tail / sync', () => {
     const { topic, producer } = await pricesTopic(t);
     const tailing = hotstateProcess(['tail', '-t', topic]);
     t.after(() => tailing.stop());
-    await new Promise((resolve) => setTimeout(resolve, 2500)); // replay of an empty topic, then tailing
+    await tailing.waitFor(/^tailing /); // replayed, following from here
     await producer.upsert('A', price('A', 7));
     await producer.delete('A');
     assert.equal((JSON.parse(await tailing.waitFor(/"key":"A".*"value":\{/)) as { value: { price: number } }).value.price, 7);

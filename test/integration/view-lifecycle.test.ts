@@ -73,8 +73,10 @@ describe('view lifecycle', () => {
     assert.equal(view.size, 20);
     const rebuilt = new Promise<string>((resolve) => view.once('rebuild', resolve));
     await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] }));
-    await sleep(1000);
-    await ensureDatasetTopic(testTransport(t), { topic });
+    const transport = testTransport(t);
+    const gone = Date.now() + 20_000;
+    while ((await transport.topics()).includes(topic) && Date.now() < gone) await sleep(100); // deletion is asynchronous
+    await ensureDatasetTopic(transport, { topic });
     await rawSend(t, topic, [{ key: 'fresh', value: encodeFramed(prices, id, price('fresh')) }]);
     assert.ok(['topic-recreated', 'topic-truncated', 'offset-out-of-range'].includes(await rebuilt), 'rebuilt because the topic was recreated');
     const deadline = Date.now() + 20_000;

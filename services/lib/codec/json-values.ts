@@ -10,8 +10,12 @@ export class JsonNumberError extends Error {
   override name = 'JsonNumberError';
 }
 
-// JSON.rawJSON (Node 21+) is not in TypeScript's es2024 library yet.
-const rawJson = (JSON as unknown as { rawJSON: (text: string) => unknown }).rawJSON;
+declare global {
+  interface JSON {
+    /** Node 21+: a value JSON.stringify writes as the given JSON text (not yet in TypeScript's es2024 library). */
+    rawJSON(text: string): unknown;
+  }
+}
 
 const integerLiteral = /^-?\d+$/;
 
@@ -29,9 +33,9 @@ export function parseJsonExact(text: string): unknown {
 }
 
 function replaceExact(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return rawJson(value.toString());
+  if (typeof value === 'bigint') return JSON.rawJSON(value.toString());
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // "NaN", "Infinity", "-Infinity"
-  if (value === 0 && Object.is(value, -0)) return rawJson('-0.0'); // JSON.stringify would drop the sign
+  if (value === 0 && Object.is(value, -0)) return JSON.rawJSON('-0.0'); // JSON.stringify would drop the sign
   return value;
 }
 

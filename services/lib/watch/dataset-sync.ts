@@ -78,15 +78,35 @@ export async function prepareDatasetFile(producer: HotstateProducer, file: strin
   return problems.length > 0 ? { ok: false, message: `${file}: ${String(problems.length)} problem(s)`, problems } : { ok: true, records };
 }
 
+/** What the topic is known to hold: the digests `watch` remembers, or a view that `sync` reads. */
+export interface SyncBaseline {
+  readonly size: number;
+  keys(): Iterable<string>;
+  /** True when the topic already holds exactly this record's value. */
+  holds(record: PreparedRecord): boolean;
+}
+
+export interface SyncPlan {
+  readonly upserts: PreparedRecord[];
+  readonly deletedKeys: string[];
+  /** Set when the plan deletes too large a share of the keys and was not allowed to: send nothing. */
+  readonly heldBack: string | undefined;
+}
+
 /**
- * The guard `watch` and `sync` share: a change deleting more than `maxDeleteShare` of the keys (default half) is
- * held back unless allowed, because a truncated or wrong file looks exactly like that. Undefined when allowed.
+ * The one reconciliation `watch` and `sync` share: upserts for records whose value the topic does not hold,
+ * tombstones for keys the file no longer has, and the mass-delete guard — a change deleting more than
+ * `maxDeleteShare` of the keys (default half) is held back unless allowed, because a truncated or wrong file looks
+ * exactly like that.
  */
-export function massDeleteProblem(deletes: number, keys: number, options: { readonly maxDeleteShare?: number; readonly allowMassDelete?: boolean }): string | undefined {
-  const share = keys === 0 ? 0 : deletes / keys;
+export function planSync(records: ReadonlyMap<string, PreparedRecord>, baseline: SyncBaseline, options: { readonly maxDeleteShare?: number; readonly allowMassDelete?: boolean }): SyncPlan {
+  const upserts = [...records.values()].filter((record) => !baseline.holds(record));
+  const deletedKeys = [...baseline.keys()].filter((key) => !records.has(key));
+  const share = baseline.size === 0 ? 0 : deletedKeys.length / baseline.size;
   const maxShare = options.maxDeleteShare ?? 0.5;
-  if (share <= maxShare || options.allowMassDelete === true) return undefined;
-  return `this change would delete ${String(deletes)} of ${String(keys)} keys (${(share * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing emitted. Allow it with --allow-mass-delete`;
+  const heldBack = share <= maxShare || options.allowMassDelete === true ? undefined
+    : `this change would delete ${String(deletedKeys.length)} of ${String(baseline.size)} keys (${(share * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing emitted. Allow it with --allow-mass-delete`;
+  return { upserts, deletedKeys, heldBack };
 }
 
 export async function syncDatasetFile(producer: HotstateProducer, options: SyncOptions): Promise<SyncOutcome> {
@@ -99,15 +119,20 @@ export async function syncDatasetFile(producer: HotstateProducer, options: SyncO
   const current = prepared.records;
 
   const known = await loadState(options.stateFile, producer.topic);
-  const upserts = [...current.values()].filter((r) => r.value && known.get(r.key) !== digest(r.value));
-  const deletedKeys = [...known.keys()].filter((key) => !current.has(key));
-  const massDelete = massDeleteProblem(deletedKeys.length, known.size, options);
-  if (massDelete !== undefined) return { status: 'held-back', ...none, message: `${options.file}: ${massDelete}` };
+  const { upserts, deletedKeys, heldBack } = planSync(current, {
+    size: known.size,
+    keys: () => known.keys(),
+    holds: (record) => (record.value === null ? !known.has(record.key) : known.get(record.key) === digest(record.value)),
+  }, options);
+  if (heldBack !== undefined) return { status: 'held-back', ...none, message: `${options.file}: ${heldBack}` };
   if (upserts.length === 0 && deletedKeys.length === 0) return { status: 'unchanged', ...none, message: `${options.file}: no change` };
 
   const tombstones = producer.prepareAll(deletedKeys.map((key) => ({ key, value: null })));
   const { token } = await producer.sendPrepared([...upserts, ...tombstones]);
-  for (const r of upserts) if (r.value) known.set(r.key, digest(r.value));
+  for (const r of upserts) {
+    if (r.value) known.set(r.key, digest(r.value));
+    else known.delete(r.key);
+  }
   for (const key of deletedKeys) known.delete(key);
   await saveState(options.stateFile, producer.topic, known);
   return { status: 'emitted', upserts: upserts.length, deletes: deletedKeys.length, token, message: `${options.file}: emitted ${String(upserts.length)} upsert(s), ${String(deletedKeys.length)} delete(s)` };
