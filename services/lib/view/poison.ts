@@ -1,7 +1,7 @@
 // Poison classification of fetched records, before anything is applied: pure functions of the bytes and the
 // writer-schema verdicts, so the rules are unit-testable without a broker.
 import { isUtf8 } from 'node:buffer';
-import { checkDatum, type DatumLimits } from '../codec/avro-guard.ts';
+import { checkDatum, defaultDatumLimits, type DatumLimits } from '../codec/avro-guard.ts';
 import { frameProblem as framingOf, frameSchemaId, headerBytes } from '../codec/confluent-avro.ts';
 import type { FetchedRecord } from '../transport/transport.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
@@ -17,6 +17,13 @@ export interface Poison {
 export interface RecordLimits extends DatumLimits {
   readonly maxValueBytes: number;
 }
+
+/** The view options' limits, with their defaults. */
+export const recordLimits = (options: { maxValueBytes?: number; maxItems?: number; maxNestingDepth?: number }): RecordLimits => ({
+  maxValueBytes: options.maxValueBytes ?? 1_000_000,
+  maxItems: options.maxItems ?? defaultDatumLimits.maxItems,
+  maxDepth: options.maxNestingDepth ?? defaultDatumLimits.maxDepth,
+});
 
 const keyOf = (key: Buffer | null): string | null => (key !== null && isUtf8(key) ? key.toString('utf8') : null);
 

@@ -11,7 +11,7 @@ import { SnapshotStore } from './store.ts';
 import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
 import type { Poison } from './poison.ts';
-import type { KeyPartitionConflict } from './view-types.ts';
+import type { KeyPartitionConflict, ReplayProgress } from './view-types.ts';
 import { entryPartition } from './entry.ts';
 import { partitionForKey } from '../kafka/murmur2.ts';
 
@@ -72,6 +72,21 @@ export class ViewData {
     this.conflictsTotal = 0;
     this.recentConflicts.length = 0;
     this.lastProgressAt = Date.now();
+  }
+
+  /** Replay progress from the start and end offsets captured when the replay began. */
+  progress(starts: ReadonlyMap<number, number>, ends: ReadonlyMap<number, number>, startedAt: number): ReplayProgress {
+    let total = 0;
+    let done = 0;
+    for (const [partition, end] of ends) {
+      const start = starts.get(partition) ?? 0;
+      total += end - start;
+      done += Math.min(end, this.position(partition)) - start;
+    }
+    const seconds = (performance.now() - startedAt) / 1000;
+    const rate = seconds > 0 ? this.appliedRecords / seconds : 0;
+    const share = total === 0 ? 1 : done / total;
+    return { records: this.appliedRecords, share, recordsPerSecond: rate, etaSeconds: rate > 0 ? (total - done) / rate : undefined };
   }
 
   position(partition: number): number {

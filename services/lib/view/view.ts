@@ -12,8 +12,7 @@ import { valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
 import type { FetchedRecord, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
-import { checkRecords, unsettledSchemaIds, type Poison, type RecordLimits } from './poison.ts';
-import { defaultDatumLimits } from '../codec/avro-guard.ts';
+import { checkRecords, recordLimits, unsettledSchemaIds, type Poison, type RecordLimits } from './poison.ts';
 import { ViewData } from './view-data.ts';
 import { ViewReads } from './view-reads.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from './view-state.ts';
@@ -71,11 +70,7 @@ export class HotstateView extends ViewReads {
     this.log = (options.logger ?? createLogger()).child({ component: 'view', topic: options.topic });
     this.metrics = options.metrics ? viewMetrics(options.metrics) : undefined;
     this.schemas = new WriterSchemas(options.schemaSource ?? registrySchemaSource(options.registryUrl), valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
-    this.limits = {
-      maxValueBytes: options.maxValueBytes ?? 1_000_000,
-      maxItems: options.maxItems ?? defaultDatumLimits.maxItems,
-      maxDepth: options.maxNestingDepth ?? defaultDatumLimits.maxDepth,
-    };
+    this.limits = recordLimits(options);
     this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
     this.ready = new Promise((resolve, reject) => { this.settleReady = { resolve, reject }; });
     this.ready.catch(() => undefined); // callers who never await `ready` must not see an unhandled rejection
@@ -360,17 +355,7 @@ export class HotstateView extends ViewReads {
   }
 
   progress(): ReplayProgress {
-    let total = 0;
-    let done = 0;
-    for (const [partition, end] of this.ends) {
-      const start = this.starts.get(partition) ?? 0;
-      total += end - start;
-      done += Math.min(end, this.data.position(partition)) - start;
-    }
-    const seconds = (performance.now() - this.replayStarted) / 1000;
-    const rate = seconds > 0 ? this.data.appliedRecords / seconds : 0;
-    const share = total === 0 ? 1 : done / total;
-    return { records: this.data.appliedRecords, share, recordsPerSecond: rate, etaSeconds: rate > 0 ? (total - done) / rate : undefined };
+    return this.data.progress(this.starts, this.ends, this.replayStarted);
   }
 
   status(): ViewStatus {
