@@ -108,7 +108,7 @@ export async function syncFile(view: HotstateView, producer: HotstateProducer, o
   for (const key of removed) out(`${options.dryRun ? 'would delete' : 'delete'} ${key}`);
   const summary = `${String(changed.length)} upsert(s), ${String(removed.length)} delete(s), ${String(unchanged)} unchanged (topic at ${view.token})`;
   if (heldBack !== undefined) {
-    err(`${options.file}: ${heldBack}`);
+    err(`${options.file}: ${heldBack}; rerun with --allow-mass-delete to send it`);
     return exitCodes.heldBack;
   }
   if (options.dryRun) {

@@ -13,7 +13,8 @@ export interface WatchOptions extends SyncOptions {
 }
 
 function report(outcome: SyncOutcome, out: Print, err: Print): void {
-  if (outcome.status === 'invalid' || outcome.status === 'held-back') err(outcome.message);
+  if (outcome.status === 'held-back') err(`${outcome.message}; rerun with --allow-mass-delete to send it`);
+  else if (outcome.status === 'invalid') err(outcome.message);
   else out(outcome.message + (outcome.token ? ` (version token: ${outcome.token})` : ''));
 }
 

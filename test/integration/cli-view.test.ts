@@ -59,7 +59,7 @@ describe('hotstate get / dump / tail / sync', () => {
     writeFileSync(file, JSON.stringify({ A: price('A', 1) }));
     const held = hotstate(['sync', '-t', topic, '-f', file]);
     assert.equal(held.code, 5, held.stderr);
-    assert.match(held.stderr, /would delete 2 of 3 keys \(67% > 50%\); nothing emitted\. Allow it with --allow-mass-delete/);
+    assert.match(held.stderr, /would delete 2 of 3 keys \(67% > 50%\); nothing emitted \(allowMassDelete permits it\); rerun with --allow-mass-delete to send it/);
     assert.equal((await readToEnd(testKafka(t), topic)).length, 6, 'nothing sent');
     assert.equal(hotstate(['sync', '-t', topic, '-f', file, '--allow-mass-delete']).code, 0);
     assert.equal((await readToEnd(testKafka(t), topic)).length, 8);

@@ -105,7 +105,7 @@ export function planSync(records: ReadonlyMap<string, PreparedRecord>, baseline:
   const share = baseline.size === 0 ? 0 : deletedKeys.length / baseline.size;
   const maxShare = options.maxDeleteShare ?? 0.5;
   const heldBack = share <= maxShare || options.allowMassDelete === true ? undefined
-    : `this change would delete ${String(deletedKeys.length)} of ${String(baseline.size)} keys (${(share * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing emitted. Allow it with --allow-mass-delete`;
+    : `this change would delete ${String(deletedKeys.length)} of ${String(baseline.size)} keys (${(share * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing emitted (allowMassDelete permits it)`;
   return { upserts, deletedKeys, heldBack };
 }
 
