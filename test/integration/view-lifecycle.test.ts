@@ -30,8 +30,11 @@ describe('view lifecycle', () => {
     const aborted = await producer.transaction();
     await aborted.send({ topic, messages: [{ key: 'A', value: encodeFramed(prices, id, price('A', 99)), partition: 0 }] });
     await aborted.abort();
-    const offsets = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
-    assert.deepEqual(offsets.map((o) => Number(o.high)).sort(), [2, 4], 'markers occupy the last offsets');
+    // The coordinator writes the markers after EndTxn is answered: wait until they are in the log.
+    const ends = async (): Promise<number[]> => (await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic))).map((o) => Number(o.high)).sort();
+    const markers = Date.now() + 15_000;
+    while (JSON.stringify(await ends()) !== '[2,4]' && Date.now() < markers) await sleep(100);
+    assert.deepEqual(await ends(), [2, 4], 'markers occupy the last offsets');
 
     const view = await testView(t, topic);
     await Promise.race([view.ready, sleep(15_000).then(() => { throw new Error(`not ready: ${JSON.stringify(view.status())}`); })]);
