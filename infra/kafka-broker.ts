@@ -61,7 +61,7 @@ export async function prepareKafkaNode(s: InfraSettings, index: number, libs: st
   writeFileSync(propertiesFile, brokerProperties(s, index, dataDir));
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     try {
-      await run(java, ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4jConfig}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile]);
+      await run(java, ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4jConfig}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propertiesFile]);
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string; message: string };
       throw new Error(`formatting KRaft storage of ${name} failed:\n${(e.stdout ?? '') + (e.stderr ?? '') || e.message}`, { cause: error });
@@ -72,7 +72,10 @@ export async function prepareKafkaNode(s: InfraSettings, index: number, libs: st
 
 const log4jConfig = join(projectRoot, 'infra', 'kafka', 'log4j2.properties');
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding (22 characters). */
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding (22 characters). One in 64 starts with '-', so it
+ * is passed as `--cluster-id=<id>`: as a separate argument the tool's parser would take it for an option.
+ */
 export function clusterIdFor(dir: string): string {
   const file = join(dir, 'cluster-id');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
