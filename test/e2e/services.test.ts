@@ -1,11 +1,10 @@
 // The state and ingest services as separate processes, driven over HTTP as a user would.
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
-import { readToEnd } from '../helpers/read-to-end.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
-import { formatVersionToken, parseVersionToken } from '../../services/lib/version-token.ts';
 import { price, schemaText } from '../helpers/datasets.ts';
 import { createTestTopic, testKafka, testRegistry } from '../helpers/infra.ts';
+import { checkIngestDrains, checkStateDrains } from '../helpers/drain-checks.ts';
 import { runService, serviceEnv, startService, waitReady, type RunningService } from '../helpers/services.ts';
 import { openFeed } from '../helpers/sse.ts';
 import { hotstate } from '../helpers/cli.ts';
@@ -149,31 +148,7 @@ describe('services end to end', () => {
   test('SIGTERM during traffic: every acknowledged write is in the topic, no 5xx, exit 0', async (t) => {
     const topic = await dataset(t);
     const { ingest } = await services(t, topic);
-    const outcomes: Array<{ key: string; status: number | 'refused'; code?: string }> = [];
-    const fire = async (i: number): Promise<void> => {
-      const key = `K${String(i)}`;
-      try {
-        const response = await fetch(`${ingest.url}/v1/datasets/${topic}/records/${key}`, { method: 'PUT', headers: auth, body: JSON.stringify(price(key)) });
-        const body = (await response.json()) as { error?: { code: string } };
-        outcomes.push({ key, status: response.status, ...(body.error ? { code: body.error.code } : {}) });
-      } catch {
-        outcomes.push({ key, status: 'refused' }); // not accepted: the server had stopped listening
-      }
-    };
-    const traffic = Array.from({ length: 300 }, (_, i) => new Promise<void>((resolve) => { setTimeout(() => { void fire(i).then(resolve); }, i * 2); }));
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const exitCode = await ingest.stop('SIGTERM');
-    await Promise.all(traffic);
-    assert.equal(exitCode, 0, ingest.output.join('\n'));
-    const acknowledged = outcomes.filter((o) => o.status === 200).map((o) => o.key);
-    assert.ok(acknowledged.length > 0, 'some writes were accepted before the signal');
-    // After the signal, new requests are refused (503 HOTSTATE_ERR_SERVICE_SHUTTING_DOWN, retriable) and never attempted;
-    // no request that was accepted may fail.
-    const refusedByDesign = (o: { status: number | 'refused'; code?: string }): boolean => o.status === 503 && o.code === 'HOTSTATE_ERR_SERVICE_SHUTTING_DOWN';
-    assert.deepEqual(outcomes.filter((o) => typeof o.status === 'number' && o.status >= 500 && !refusedByDesign(o)), []);
-    t.diagnostic(`${String(acknowledged.length)} acknowledged, ${String(outcomes.filter(refusedByDesign).length)} refused with 503, ${String(outcomes.filter((o) => o.status === 'refused').length)} connections refused`);
-    const inTopic = new Set((await readToEnd(testKafka(t), topic)).map((r) => r.key?.toString()));
-    assert.deepEqual(acknowledged.filter((key) => !inTopic.has(key)), [], 'no acknowledged write lost');
+    await checkIngestDrains(t, ingest, topic, token);
   });
 
   test('numbers without loss: longs beyond 2^53 in and out as exact literals, NaN named, 1e400 refused with its field', async (t) => {
@@ -194,34 +169,7 @@ describe('services end to end', () => {
 
   test('state service SIGTERM during reads: accepted reads finish, no 5xx but the documented 503, exit 0', async (t) => {
     const topic = await dataset(t);
-    const { ingest, state } = await services(t, topic);
-    const write = async (): Promise<string> => String((await json(await fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify(price('A')) }))).token);
-    const written = await write();
-    const statuses: Array<number | string> = [];
-    const read = async (minVersion: string): Promise<void> => {
-      try {
-        const r = await fetch(`${state.url}/v1/datasets/${topic}/keys/A?minVersion=${minVersion}`);
-        statuses.push(r.status === 503 ? `503 ${((await r.json()) as { error: { code: string } }).error.code}` : r.status);
-      } catch {
-        statuses.push('refused');
-      }
-    };
-    // Reads accepted before the signal that wait for a write made after it: they must be answered, and their
-    // keep-alive connections must not hold the shutdown open.
-    const { positions } = parseVersionToken(written);
-    const next = formatVersionToken({ topic, positions: new Map([...positions].map(([p, offset]) => [p, offset + 1])) });
-    const waiting = Array.from({ length: 5 }, () => read(next));
-    const reads = Array.from({ length: 200 }, (_, i) => new Promise<void>((resolve) => { setTimeout(() => { void read(written).finally(resolve); }, i * 2); }));
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const started = Date.now();
-    const exited = state.stop('SIGTERM');
-    await write();
-    const exitCode = await exited;
-    await Promise.all([...reads, ...waiting]);
-    assert.equal(exitCode, 0, state.output.join('\n'));
-    assert.ok(Date.now() - started < 8000, `shutdown took ${String(Date.now() - started)} ms`);
-    assert.ok(statuses.filter((s) => s === 200).length >= 5, `reads answered: ${JSON.stringify(statuses)}`);
-    assert.deepEqual(statuses.filter((s) => typeof s === 'number' ? s >= 500 : s.startsWith('5') && s !== '503 HOTSTATE_ERR_SERVICE_SHUTTING_DOWN'), []);
+    await checkStateDrains(t, await services(t, topic), topic, token);
   });
 
   test('bad configuration: exit 2 with every problem listed, no secret echoed', async () => {
