@@ -49,6 +49,7 @@ export const exitCodeByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_FEED_LIMIT_REACHED: exitCodes.failed,
   HOTSTATE_ERR_FEED_RESYNC_NEEDED: exitCodes.failed,
   HOTSTATE_ERR_LIST_CURSOR_EXPIRED: exitCodes.failed,
+  HOTSTATE_ERR_SNAPSHOT_UNUSABLE: exitCodes.failed,
 };
 
 export function exitCodeFor(error: unknown): number {

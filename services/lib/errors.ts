@@ -33,6 +33,7 @@ export const errorCodes = {
   HOTSTATE_ERR_FEED_LIMIT_REACHED: 'this instance already serves its maximum of concurrent change feeds (HOTSTATE_MAX_FEEDS)',
   HOTSTATE_ERR_FEED_RESYNC_NEEDED: 'a change feed was asked for a version older than the service still holds; list again and follow from the listing version',
   HOTSTATE_ERR_LIST_CURSOR_EXPIRED: 'a list cursor that expired or never existed; list again from the start',
+  HOTSTATE_ERR_SNAPSHOT_UNUSABLE: 'a snapshot file that cannot be used: not a snapshot, an unknown format version, corrupt or truncated, too old for the topic\'s delete.retention.ms, or of another topic',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

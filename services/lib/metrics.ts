@@ -52,6 +52,10 @@ export interface ViewMetrics {
   readonly rebuilds: Counter<'topic' | 'reason'>;
   readonly stale: Gauge<'topic'>;
   readonly endOffsetCheckFailures: Counter<'topic'>;
+  readonly snapshotRestores: Counter<'topic' | 'outcome'>;
+  readonly snapshotAge: Gauge<'topic'>;
+  readonly snapshotBytes: Gauge<'topic'>;
+  readonly snapshotWriteSeconds: Histogram<'topic'>;
 }
 
 export function viewMetrics(registry: Registry): ViewMetrics {
@@ -79,6 +83,13 @@ export function viewMetrics(registry: Registry): ViewMetrics {
     rebuilds: counter('hotstate_view_rebuilds_total', 'Replays started again from scratch, by reason.', ['topic', 'reason'] as const),
     stale: gauge('hotstate_view_stale', '1 while a replayed view is not advancing although records wait (or cannot fetch), else 0.', ['topic'] as const),
     endOffsetCheckFailures: counter('hotstate_view_end_offset_check_failures_total', 'Periodic end-offset checks that failed (lag figures then come from fetch answers only).', ['topic'] as const),
+    snapshotRestores: counter('hotstate_view_snapshot_restores_total', 'Snapshot files considered at start, by outcome (used, too-old, corrupt, topic-changed, unknown-format, schemas-unavailable).', ['topic', 'outcome'] as const),
+    snapshotAge: gauge('hotstate_view_snapshot_age_seconds', 'Age of the newest snapshot this view wrote or started from (updated every second).', ['topic'] as const),
+    snapshotBytes: gauge('hotstate_view_snapshot_size_bytes', 'Size of the newest snapshot file this view wrote.', ['topic'] as const),
+    snapshotWriteSeconds: once(registry, 'hotstate_view_snapshot_write_duration_seconds', () => new Histogram({
+      name: 'hotstate_view_snapshot_write_duration_seconds', help: 'Time to write one snapshot file (in the background).',
+      labelNames: ['topic'] as const, buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers,
+    })),
   };
 }
 

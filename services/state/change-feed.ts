@@ -23,6 +23,8 @@ const KEEP_ALIVE_MS = 15_000;
  * (each write is a system call; 300 followers of 300 changes/s would otherwise spend the CPU on them).
  */
 const FLUSH_MS = 50;
+/** Followers written per turn of the event loop during a flush. */
+const FLUSH_SLICE = 32;
 
 interface Follower {
   readonly raw: ServerResponse;
@@ -127,35 +129,46 @@ export class ChangeFeeds {
    */
   private flush(): void {
     this.flushTimer = undefined;
-    const waiting: Follower[] = [];
+    const due = [...this.pending];
+    this.pending.clear();
     const joined = new Map<string, Buffer>();
     const ids = new WeakMap<Buffer, number>();
-    let nextId = 0;
-    for (const follower of this.pending) {
-      const { frames } = follower;
-      const first = frames[0];
-      if (first === undefined) continue;
-      if (follower.raw.writableNeedDrain) {
-        waiting.push(follower);
-        continue;
+    const nextId = { value: 0 };
+    // A few dozen writes at a time, then the event loop serves requests again: 300 socket writes in one go would
+    // hold key reads back for tens of milliseconds.
+    const writeSlice = (from: number): void => {
+      const to = Math.min(due.length, from + FLUSH_SLICE);
+      for (let i = from; i < to; i++) {
+        const follower = due[i];
+        if (follower) this.send(follower, joined, ids, nextId);
       }
-      let batch: Buffer;
-      if (follower.onlyShared) {
-        let id = ids.get(first);
-        if (id === undefined) ids.set(first, id = nextId++);
-        const key = `${String(id)}/${String(frames.length)}/${follower.prefix}`;
-        batch = joined.get(key) ?? Buffer.concat(frames);
-        joined.set(key, batch);
-      } else {
-        batch = Buffer.concat(frames);
-      }
-      follower.frames = [];
-      follower.bytes = 0;
-      follower.onlyShared = true;
-      follower.raw.write(batch);
+      if (to < due.length) setImmediate(() => { writeSlice(to); });
+    };
+    writeSlice(0);
+  }
+
+  private send(follower: Follower, joined: Map<string, Buffer>, ids: WeakMap<Buffer, number>, nextId: { value: number }): void {
+    const { frames } = follower;
+    const first = frames[0];
+    if (first === undefined || follower.raw.writableEnded) return; // ended between two slices
+    if (follower.raw.writableNeedDrain) {
+      this.pending.add(follower); // its 'drain' schedules the next flush
+      return;
     }
-    this.pending.clear();
-    for (const follower of waiting) this.pending.add(follower);
+    let batch: Buffer;
+    if (follower.onlyShared) {
+      let id = ids.get(first);
+      if (id === undefined) ids.set(first, id = nextId.value++);
+      const key = `${String(id)}/${String(frames.length)}/${follower.prefix}`;
+      batch = joined.get(key) ?? Buffer.concat(frames);
+      joined.set(key, batch);
+    } else {
+      batch = Buffer.concat(frames);
+    }
+    follower.frames = [];
+    follower.bytes = 0;
+    follower.onlyShared = true;
+    follower.raw.write(batch);
   }
 
   closeAll(): void {

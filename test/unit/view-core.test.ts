@@ -169,6 +169,37 @@ describe('view core (in-memory transport)', () => {
     assert.deepEqual(outcomes, [JSON.stringify([20, 0, 40]), JSON.stringify([20, 0, 40])], 'home partition wins; then the lower partition');
   });
 
+  test('a key deleted in one partition and written in another: the same outcome in every fetch order', async (t) => {
+    const homeOf = (key: string): number => partitionForKey(Buffer.from(key), 3);
+    const keys = Array.from({ length: 50 }, (_, i) => `k${String(i)}`);
+    const home0 = keys.find((k) => homeOf(k) === 0) ?? '';
+    const home2 = keys.find((k) => homeOf(k) === 2) ?? '';
+    // home0: written then deleted in its home partition 0, written by a stray writer in 2 (the tombstone wins).
+    // home2: written then deleted in 0, written in 1 (neither is home: partition 0, the lower, wins, so deleted).
+    // Each partition's records keep their order; only which partition is fetched first differs.
+    type Write = [partition: number, key: string, n: number | null];
+    const byPartition: Write[][] = [
+      [[0, home0, 1], [0, home0, null], [0, home2, 3], [0, home2, null]],
+      [[1, home2, 4]],
+      [[2, home0, 2]],
+    ];
+    const orders = [[0, 1, 2], [2, 1, 0], [1, 2, 0]];
+    const outcomes: string[] = [];
+    for (const order of orders) {
+      const { topic, open } = setup(t, 3);
+      const view = await open();
+      await view.ready;
+      for (const partition of order) {
+        for (const [p, key, n] of byPartition[partition] ?? []) {
+          const offset = topic.append(p, key, n === null ? null : value(n));
+          await view.waitFor(formatVersionToken({ topic: 'items', positions: new Map([[p, offset + 1]]) }), 2000);
+        }
+      }
+      outcomes.push(JSON.stringify([view.has(home0), view.has(home2), view.status().keyPartitionConflicts.total > 0]));
+    }
+    assert.deepEqual(outcomes, orders.map(() => JSON.stringify([false, false, true])), 'the tombstone in the winning partition wins whatever came first');
+  });
+
   test('close: a pending ready and pending waitFor calls reject with HOTSTATE_ERR_LIFECYCLE_CLOSED', async (t) => {
     const { topic, open } = setup(t);
     topic.append(0, 'a', value(1));

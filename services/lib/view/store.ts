@@ -38,6 +38,14 @@ export class SnapshotStore {
     return previousLive;
   }
 
+  /** Adds an entry read from a snapshot file into an empty-of-it store; false when the key is already there. */
+  load(key: string, entry: string): boolean {
+    if (this.live.has(key)) return false;
+    this.live.set(key, entry);
+    this.liveKeys++;
+    return true;
+  }
+
   get(key: string): string | undefined {
     const entry = this.live.get(key);
     return entry === undefined || isTombstone(entry) ? undefined : entry;

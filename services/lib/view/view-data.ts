@@ -14,6 +14,7 @@ import type { Poison } from './poison.ts';
 import type { KeyPartitionConflict, ReplayProgress } from './view-types.ts';
 import { entryPartition } from './entry.ts';
 import { partitionForKey } from '../kafka/murmur2.ts';
+import { DeletedKeys } from './deleted-keys.ts';
 
 const RECENT_CONFLICTS = 10;
 
@@ -40,6 +41,7 @@ export class ViewData {
   private readonly log: Logger;
   private store = new SnapshotStore();
   private readonly poisoned = new Set<string>();
+  private deletedKeys = new DeletedKeys(Number.POSITIVE_INFINITY);
   private positions = new Map<number, number>();
   private changeListeners: Array<{ prefix: string; fn: (change: Change) => void }> = [];
   private readonly waiters = new Set<Waiter>();
@@ -62,9 +64,10 @@ export class ViewData {
     this.log = log;
   }
 
-  /** Empties the store (a rebuild) and starts over from these positions. */
-  reset(positions: ReadonlyMap<number, number>): void {
+  /** Empties the store (a rebuild) and starts over from these positions; tombstones are remembered for `deleteRetentionMs`. */
+  reset(positions: ReadonlyMap<number, number>, deleteRetentionMs = Number.POSITIVE_INFINITY): void {
     this.store = new SnapshotStore();
+    this.deletedKeys = new DeletedKeys(deleteRetentionMs);
     this.poisoned.clear();
     this.positions = new Map(positions);
     this.partitionCount = positions.size;
@@ -72,6 +75,11 @@ export class ViewData {
     this.conflictsTotal = 0;
     this.recentConflicts.length = 0;
     this.lastProgressAt = Date.now();
+  }
+
+  /** One entry of a snapshot being restored (after reset to its positions); false when the key is already there. */
+  load(key: string, entry: string): boolean {
+    return this.store.load(key, entry);
   }
 
   /** Replay progress from the start and end offsets captured when the replay began. */
@@ -124,7 +132,8 @@ export class ViewData {
       }
       const { value, offset, timestamp } = record;
       const held = this.store.get(key);
-      if (held !== undefined && entryPartition(held) !== partition && !this.arrivingWins(key, record.key, entryPartition(held), partition, offset)) continue;
+      const heldBy = held === undefined ? this.deletedKeys.partitionOf(key) : entryPartition(held);
+      if (heldBy !== undefined && heldBy !== partition && !this.arrivingWins(key, record.key, heldBy, partition, offset)) continue;
       let decoded: unknown;
       if (notify && value !== null) {
         try {
@@ -137,9 +146,12 @@ export class ViewData {
       }
       const previous = this.store.apply(key, partition, offset, timestamp, value);
       if (this.poisoned.size > 0) this.poisoned.delete(key);
-      if (value === null) deletes++;
-      else {
+      if (value === null) {
+        deletes++;
+        this.deletedKeys.remember(key, partition, now);
+      } else {
         upserts++;
+        this.deletedKeys.forget(key);
         const id = frameSchemaId(value);
         if (id !== schemaId) {
           this.countSchema(schemaId, sameSchema);

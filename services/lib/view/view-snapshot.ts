@@ -64,6 +64,12 @@ export class ViewSnapshot {
     }
   }
 
+  /** Raw keys and packed entries of this version (for snapshot files). */
+  entries(): IterableIterator<[string, string]> {
+    this.check();
+    return this.store.entriesAt(this.positions);
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;

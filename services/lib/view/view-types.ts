@@ -1,4 +1,5 @@
 // The view's public types: options, status, events.
+import type { SnapshotStatus } from '../snapshot/view-snapshot-files.ts';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
 import type { KafkaConnection, Transport } from '../transport/transport.ts';
@@ -37,6 +38,12 @@ export interface ViewOptions {
   readonly transport?: Transport;
   /** Where writer schemas come from. @defaultValue the registry at `registryUrl` */
   readonly schemaSource?: SchemaSource;
+  /**
+   * Start from the newest usable snapshot file of the topic in `dir` (see `writeSnapshot`), then fetch from its
+   * positions; a snapshot too old for the topic's delete.retention.ms, of a recreated or truncated topic, or corrupt
+   * is not used (the view replays in full and `status().snapshot` says why). @defaultValue no snapshots
+   */
+  readonly snapshot?: { readonly dir: string };
   readonly metrics?: Registry;
   readonly logger?: Logger;
 }
@@ -65,6 +72,7 @@ export interface ViewStatus {
   readonly partitions: ReadonlyArray<{ partition: number; position: number; end: number; lag: number }>;
   /** Keys found in more than one partition (a writer with another partitioner, a repartitioned topic). */
   readonly keyPartitionConflicts: { readonly total: number; readonly recent: readonly KeyPartitionConflict[] };
+  readonly snapshot: SnapshotStatus;
 }
 
 /**

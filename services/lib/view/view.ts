@@ -18,6 +18,7 @@ import { ViewReads } from './view-reads.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from './view-state.ts';
 import type { ReplayProgress, ViewOptions, ViewStatus } from './view-types.ts';
 import { registrySchemaSource, WriterSchemas } from './writer-schemas.ts';
+import { ViewSnapshotFiles, type WrittenSnapshot } from '../snapshot/view-snapshot-files.ts';
 
 export type { Item } from './view-snapshot.ts';
 export { ViewSnapshot } from './view-snapshot.ts';
@@ -55,6 +56,9 @@ export class HotstateView extends ViewReads {
   private deadLetters: DeadLetterWriter | undefined;
   private timers: NodeJS.Timeout[] = [];
   private replayStarted = 0;
+  /** When the version the replay started from was taken: the replay start, or a restored snapshot's creation. */
+  private replayBasedAt = 0;
+  private readonly snapshots: ViewSnapshotFiles;
   private deleteRetentionMs = Number.POSITIVE_INFINITY;
   private checking = false;
   /** Became ready at least once: a registry wait then returns to `ready`, not `replaying`. */
@@ -72,6 +76,7 @@ export class HotstateView extends ViewReads {
     this.schemas = new WriterSchemas(options.schemaSource ?? registrySchemaSource(options.registryUrl), valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
     this.limits = recordLimits(options);
     this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
+    this.snapshots = new ViewSnapshotFiles(options.topic, this.metrics, this.log);
     this.ready = new Promise((resolve, reject) => { this.settleReady = { resolve, reject }; });
     this.ready.catch(() => undefined); // callers who never await `ready` must not see an unhandled rejection
     this.machine.onTransition((state, previous) => { this.onTransition(state, previous); });
@@ -84,15 +89,15 @@ export class HotstateView extends ViewReads {
     if (this.options.poisonPolicy === 'dead-letter') {
       this.deadLetters = await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic ?? false);
     }
-    await this.startReplay();
+    await this.startReplay({ fromSnapshot: true });
     this.timers = [
       setInterval(() => { void this.checkHealth(); }, this.options.healthCheckIntervalMs ?? 5000),
-      setInterval(() => { this.checkFreshness(); }, FRESHNESS_TICK_MS),
+      setInterval(() => { this.checkFreshness(); this.snapshots.tick(); }, FRESHNESS_TICK_MS),
     ];
     for (const timer of this.timers) timer.unref();
   }
 
-  private async startReplay(): Promise<void> {
+  private async startReplay({ fromSnapshot = false } = {}): Promise<void> {
     const generation = ++this.generation;
     const layout = await this.transport.layout(this.topic);
     if (!layout) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${this.topic} does not exist`);
@@ -101,8 +106,23 @@ export class HotstateView extends ViewReads {
     this.layout = layout;
     this.ends = new Map(offsets.map((p) => [p.partition, p.end]));
     this.starts = new Map(offsets.map((p) => [p.partition, p.start]));
-    const positions = new Map(offsets.map((p) => [p.partition, p.start]));
-    this.data.reset(positions);
+    let positions = new Map(offsets.map((p) => [p.partition, p.start]));
+    this.data.reset(positions, this.deleteRetentionMs);
+    this.replayBasedAt = Date.now();
+    const dir = this.options.snapshot?.dir;
+    if (fromSnapshot && dir !== undefined) {
+      const topicNow = { topic: this.topic, topicId: layout.topicId, offsets, deleteRetentionMs: this.deleteRetentionMs };
+      const restored = await this.snapshots.restore(dir, topicNow, {
+        prepare: (ids) => this.schemas.settle(ids),
+        reset: (at) => { this.data.reset(at, this.deleteRetentionMs); },
+        load: (key, entry) => this.data.load(key, entry),
+      });
+      if (restored) {
+        positions = restored.positions;
+        this.starts = new Map(positions);
+        this.replayBasedAt = restored.createdAt;
+      }
+    }
     for (const { partition, end } of offsets) this.latestEnds.set(partition, end);
     this.replayStarted = performance.now();
     this.reader = this.transport.read(layout, positions, {
@@ -232,8 +252,9 @@ export class HotstateView extends ViewReads {
     if (this.machine.name !== 'replaying') return;
     for (const [partition, end] of this.ends) if (this.data.position(partition) < end) return;
     const seconds = (performance.now() - this.replayStarted) / 1000;
-    if (seconds * 1000 > this.deleteRetentionMs) {
-      this.fail('replay-slower-than-delete-retention', `the replay took ${seconds.toFixed(1)} s, longer than delete.retention.ms=${String(this.deleteRetentionMs)}: tombstones may have been purged meanwhile and deleted keys may have come back`);
+    // From a snapshot, what counts is the time since its version was taken, not only the fetching after it.
+    if (Date.now() - this.replayBasedAt > this.deleteRetentionMs) {
+      this.fail('replay-slower-than-delete-retention', `the replay took ${seconds.toFixed(1)} s (from a version ${((Date.now() - this.replayBasedAt) / 1000).toFixed(1)} s old), longer than delete.retention.ms=${String(this.deleteRetentionMs)}: tombstones may have been purged meanwhile and deleted keys may have come back`);
       return;
     }
     this.readyOnce = true;
@@ -374,7 +395,17 @@ export class HotstateView extends ViewReads {
         return { partition, position, end, lag: end - position };
       }),
       keyPartitionConflicts: { total: this.data.conflictsTotal, recent: [...this.data.recentConflicts] },
+      snapshot: this.snapshots.status(),
     };
+  }
+
+  /**
+   * Writes a snapshot file of the current version (readers and the apply loop go on meanwhile); the view must be
+   * ready. `createView({ snapshot: { dir } })` starts from the newest usable one.
+   */
+  async writeSnapshot(file: string): Promise<WrittenSnapshot> {
+    if (!this.machine.caughtUp || !this.layout) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} is ${this.machine.name}: a snapshot is written of a ready view`, { retriable: true });
+    return this.snapshots.write(file, this.data.snapshot(), this.layout.topicId);
   }
 
   /** Stops tailing and closes clients; pending `ready` and `waitFor` calls reject. */

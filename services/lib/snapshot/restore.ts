@@ -1,0 +1,70 @@
+// Start a view from the newest usable snapshot in a folder instead of the topic's beginning. Each candidate is
+// judged (verdict.ts) from its header first; a usable one is loaded into a fresh store, and a load that fails
+// half-way (corrupt body) leaves the view as if nothing had been loaded. The first refusal that older files cannot
+// fix (too old, topic changed) ends the search: the view replays in full and says why.
+import type { Logger } from '../logger.ts';
+import { readSnapshotEntries, readSnapshotHeader, SnapshotFileError } from './format.ts';
+import { listSnapshots } from './snapshot-dir.ts';
+import { judgeSnapshot, type RestoreOutcome, type TopicNow } from './verdict.ts';
+
+export interface SnapshotRestore {
+  readonly outcome: RestoreOutcome | 'none';
+  readonly file?: string;
+  readonly reason?: string;
+  /** When the restored snapshot's version was taken (epoch ms). */
+  readonly createdAt?: number;
+  readonly entries?: number;
+  readonly seconds?: number;
+}
+
+/** What restoring needs of the view's data: start over at positions, and take one entry. */
+export interface RestoreTarget {
+  reset(positions: ReadonlyMap<number, number>): void;
+  /** Makes the writer schemas usable (fetches them); throws when they cannot be had now. */
+  prepare(schemaIds: readonly number[]): Promise<void>;
+  /** False when the key was already loaded. */
+  load(key: string, entry: string): boolean;
+}
+
+export async function restoreNewest(dir: string, topicNow: TopicNow, target: RestoreTarget, log: Logger, onOutcome: (outcome: RestoreOutcome) => void): Promise<SnapshotRestore & { positions?: Map<number, number> }> {
+  const started = performance.now();
+  const candidates = await listSnapshots(dir, topicNow.topic);
+  if (candidates.length === 0) return { outcome: 'none', reason: `no snapshot of ${topicNow.topic} in ${dir}` };
+  let last: SnapshotRestore = { outcome: 'none' };
+  for (const { file } of candidates) {
+    try {
+      const { header } = await readSnapshotHeader(file);
+      const verdict = judgeSnapshot(header, topicNow);
+      if (!verdict.usable) {
+        onOutcome(verdict.outcome);
+        log.warn({ file, outcome: verdict.outcome, reason: verdict.reason }, 'snapshot not used: replaying the topic in full');
+        return { outcome: verdict.outcome, file, reason: verdict.reason };
+      }
+      try {
+        await target.prepare(header.schemaIds);
+      } catch (error) {
+        onOutcome('schemas-unavailable');
+        const reason = `its writer schemas ${header.schemaIds.join(', ')} cannot be fetched now: ${(error as Error).message}`;
+        log.warn({ file, reason }, 'snapshot not used: replaying the topic in full');
+        return { outcome: 'schemas-unavailable', file, reason };
+      }
+      const positions = new Map(Object.entries(header.positions).map(([p, next]) => [Number(p), next]));
+      target.reset(positions);
+      await readSnapshotEntries(file, (key, entry) => {
+        if (!target.load(key, entry)) throw new SnapshotFileError('corrupt', file, `key ${JSON.stringify(key.slice(0, 80))} appears twice`);
+      });
+      onOutcome('used');
+      const seconds = (performance.now() - started) / 1000;
+      log.info({ file, entries: header.entries, seconds, createdAt: new Date(header.createdAt).toISOString() }, 'view restored from a snapshot; fetching from its positions');
+      return { outcome: 'used', file, createdAt: header.createdAt, entries: header.entries, seconds, positions };
+    } catch (error) {
+      if (!(error instanceof SnapshotFileError)) throw error;
+      const outcome = error.problem === 'format' ? 'unknown-format' : 'corrupt';
+      onOutcome(outcome);
+      log.warn({ file, outcome, reason: error.message }, 'snapshot refused; trying an older one');
+      last = { outcome, file, reason: error.message };
+      target.reset(new Map(topicNow.offsets.map((p) => [p.partition, p.start])));
+    }
+  }
+  return last;
+}
