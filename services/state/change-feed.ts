@@ -24,7 +24,7 @@ const KEEP_ALIVE_MS = 15_000;
  */
 const FLUSH_MS = 50;
 /** Followers written per turn of the event loop during a flush. */
-const FLUSH_SLICE = 32;
+const FLUSH_SLICE = 8;
 
 interface Follower {
   readonly raw: ServerResponse;
