@@ -29,6 +29,13 @@ export const stateServiceSchema = z.object({
   HOTSTATE_HEALTH_CHECK_INTERVAL_MS: int(5000, 100, 600_000),
   HOTSTATE_STALE_AFTER_MS: int(5000, 100, 3_600_000),
   HOTSTATE_READY_MAX_STALE_MS: int(30_000, 0, 86_400_000),
+  HOTSTATE_SNAPSHOT_DIR: z.string().min(1).optional(),
+  HOTSTATE_SNAPSHOT_INTERVAL_MS: int(600_000, 1000, 86_400_000),
+  HOTSTATE_SNAPSHOT_KEEP: int(2, 1, 100),
+  HOTSTATE_SNAPSHOT_PEERS: csv.pipe(z.array(z.url())).default([]),
+  HOTSTATE_OPERATOR_TOKEN: z.string().min(16, 'use an operator token of at least 16 characters').optional(),
+}).refine((c) => c.HOTSTATE_SNAPSHOT_PEERS.length === 0 || c.HOTSTATE_SNAPSHOT_DIR !== undefined, {
+  path: ['HOTSTATE_SNAPSHOT_PEERS'], error: 'peers give snapshots to HOTSTATE_SNAPSHOT_DIR: set it too',
 });
 
 export const ingestServiceSchema = z.object({

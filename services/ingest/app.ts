@@ -1,9 +1,9 @@
 // The ingest service's HTTP app, built without listening: upserts, deletes and batches for each dataset, behind a
 // bearer token, validated against the dataset's schema before anything is sent.
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { bearerMatches } from '../common/bearer.ts';
 import { HotstateError } from '../lib/errors.ts';
 import type { HotstateProducer, WriteResult } from '../lib/producer/producer.ts';
 import type { Update } from '../lib/producer/prepare.ts';
@@ -23,16 +23,13 @@ const writeBody = (w: WriteResult): Record<string, unknown> => ({ key: w.key, op
 
 export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
   const app = createHttpApp({ service: 'ingest', logger: options.logger, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes, shuttingDown: options.shuttingDown, readiness: () => ({ ready: true }) });
-  const expected = Buffer.from(`Bearer ${options.token}`);
 
   app.addHook('onRequest', (request, _reply, done) => {
     if (!request.url.startsWith('/v1/')) {
       done();
       return;
     }
-    const given = Buffer.from(request.headers.authorization ?? '');
-    // Constant-time comparison; the token never appears in errors or logs.
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!bearerMatches(request.headers.authorization, options.token)) {
       done(new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', 'missing or wrong bearer token (Authorization: Bearer <token>)'));
       return;
     }

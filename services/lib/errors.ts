@@ -25,7 +25,7 @@ export const errorCodes = {
   HOTSTATE_ERR_VIEW_NOT_READY: 'the dataset is not ready (replaying, failed on a poison record, or waiting for the registry)',
   HOTSTATE_ERR_SERVICE_UNREACHABLE: 'a hotstate service did not answer (hotstate top)',
   HOTSTATE_ERR_SERVICE_SHUTTING_DOWN: 'the service is shutting down; retry against another instance',
-  HOTSTATE_ERR_AUTH_REQUIRED: 'a write without a valid bearer token',
+  HOTSTATE_ERR_AUTH_REQUIRED: 'a write or an operator request without a valid bearer token',
   HOTSTATE_ERR_HTTP_BODY_TOO_LARGE: 'a request body above the configured limit',
   HOTSTATE_ERR_HTTP_HEADERS_TOO_LARGE: 'request headers (or the URL) above the HTTP server\'s limit (16 KiB)',
   HOTSTATE_ERR_HTTP_REQUEST_TIMEOUT: 'the client did not send a whole request in time',

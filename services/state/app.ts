@@ -1,10 +1,15 @@
 // The state service's HTTP app, built without listening (tests inject requests; main.ts listens).
+import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { HotstateError } from '../lib/errors.ts';
 import type { HotstateView, Item } from '../lib/view/view.ts';
 import { createHttpApp } from '../common/http.ts';
+import { bearerMatches } from '../common/bearer.ts';
+import { readSnapshotHeader } from '../lib/snapshot/format.ts';
+import type { SnapshotFile } from '../lib/snapshot/snapshot-dir.ts';
+import { formatVersionToken } from '../lib/version-token.ts';
 import { CursorStore } from './cursors.ts';
 import { ChangeFeeds, type FeedLimits } from './change-feed.ts';
 import type { ChangeLog } from './change-log.ts';
@@ -24,6 +29,10 @@ export interface StateAppOptions {
   readonly feedLimits: FeedLimits;
   /** True once shutdown began: readiness fails so traffic drains. */
   readonly shuttingDown: () => boolean;
+  /** The newest snapshot file of a dataset, for peers (GET /v1/datasets/:dataset/snapshot). */
+  readonly snapshots?: { newest(dataset: string): Promise<SnapshotFile | undefined> };
+  /** Bearer token of operator endpoints; without it they answer 401. */
+  readonly operatorToken?: string;
 }
 
 const itemBody = (item: Item): Record<string, unknown> => ({
@@ -101,6 +110,22 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
   // Server-Sent Events (change-feed.ts): answers 410 / 400 / 503 before any byte of the stream is sent.
   const feeds = new ChangeFeeds(options.feedLimits);
   app.addHook('onClose', () => { feeds.closeAll(); });
+  // Operator endpoint: the newest snapshot file, streamed, for a new instance to start from (HOTSTATE_SNAPSHOT_PEERS).
+  app.get<{ Params: { dataset: string } }>('/v1/datasets/:dataset/snapshot', async (request, reply) => {
+    const { dataset } = request.params;
+    viewOf(dataset);
+    if (options.operatorToken === undefined || !bearerMatches(request.headers.authorization, options.operatorToken)) {
+      throw new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', 'operator endpoints need Authorization: Bearer <HOTSTATE_OPERATOR_TOKEN> (and the service needs that setting)');
+    }
+    const newest = await options.snapshots?.newest(dataset);
+    if (!newest) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no snapshot of ${dataset} on this instance${options.snapshots ? ' yet' : ' (HOTSTATE_SNAPSHOT_DIR is not set)'}`);
+    const { header, fileBytes } = await readSnapshotHeader(newest.file);
+    const token = formatVersionToken({ topic: dataset, positions: new Map(Object.entries(header.positions).map(([p, next]) => [Number(p), next])) });
+    return reply.header('content-type', 'application/octet-stream').header('content-length', fileBytes)
+      .header('hotstate-version', token).header('hotstate-snapshot-created-at', new Date(header.createdAt).toISOString())
+      .send(createReadStream(newest.file));
+  });
+
   app.get<{ Params: { dataset: string }; Querystring: { from?: string; prefix?: string } }>('/v1/datasets/:dataset/changes', async (request, reply) => {
     const view = await readable(request.params.dataset, undefined);
     const log = options.changeLogs.get(request.params.dataset);
