@@ -3,6 +3,7 @@
 // CLI that reads the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL) and exits the process.
 import { withTransport } from '../lib/transport/platformatic-transport.ts';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HotstateError } from '../lib/errors.ts';
 import { assertSafeTopic, describeTopic, ensureDatasetTopic } from '../lib/kafka/topics.ts';
@@ -14,6 +15,7 @@ import { exitCodeFor, exitCodes } from './exit-codes.ts';
 import { watchFile } from './watch.ts';
 import { top } from './top.ts';
 import { cliLogger, dump, get, readyView, syncFile, tail } from './view-commands.ts';
+import { inspectSnapshot, saveSnapshot } from './snapshot-commands.ts';
 import type { HotstateView } from '../lib/view/view.ts';
 
 const out = (line: string): void => { process.stdout.write(`${line}\n`); };
@@ -214,6 +216,25 @@ topicSpecOptions(topics.command('verify <topic>').description('check an existing
     const description = await withTransport({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) => describeTopic(transport, topic));
     assertSafeTopic(topic, description, specOf(topic, flags));
     out(`topic ${topic}: ok`);
+  });
+
+const snapshot = program.command('snapshot').description('snapshot files: start views from them instead of a full replay');
+snapshot.command('save').description('replay a dataset and write a snapshot file of its current version')
+  .requiredOption('-t, --topic <topic>', 'dataset topic')
+  .requiredOption('-o, --output <file>', 'the snapshot file to write (atomically)')
+  .option('--no-progress', 'no replay progress bar')
+  .action(async (flags: { topic: string; output: string; progress: boolean }, command: Command) => {
+    await withView(command, flags.topic, flags.progress, (view) => saveSnapshot(view, resolve(flags.output), out));
+  });
+snapshot.command('inspect <file>').description('verify a snapshot file, print its header, and say whether a view would use it now (exit 1 when not)')
+  .action(async (file: string, _flags: unknown, command: Command) => {
+    const topicNow = (topic: string) => withTransport({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger }, async (transport) => {
+      const layout = await transport.layout(topic);
+      if (!layout) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist (any more)`);
+      const configs = await transport.topicConfigs(topic);
+      return { topic, topicId: layout.topicId, offsets: await transport.offsets(topic), deleteRetentionMs: Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY) };
+    });
+    process.exitCode = await inspectSnapshot(file, topicNow, out);
   });
 
 const schemas = program.command('schemas').description('the local schema catalog: <dir>/<topic>/v<N>.avsc');

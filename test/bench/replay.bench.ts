@@ -2,47 +2,23 @@
 // and produce-to-visible latency while tailing at ~1k updates/s; raw kafkajs consumption of the same topic (only
 // iterating the messages) is measured in the same run as the baseline.
 //   npm run infra -- up && npm run bench:replay -- [keys=1000000]
-import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectionFromEnv } from '../../infra/settings.ts';
-import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
 import { createKafka, withAdmin } from '../helpers/kafkajs-client.ts';
-import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { createView } from '../../services/lib/view/view.ts';
+import { benchValue, benchValueBytes, ensureBenchTopic } from './bench-topic.ts';
 
 const keys = Number(process.argv[2] ?? 1_000_000);
 const { brokers, registryUrl } = connectionFromEnv();
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (npm run bench:replay does)');
 
-const schema = {
-  type: 'record', name: 'BenchItem', namespace: 'hotstate.bench',
-  fields: [
-    { name: 'id', type: 'string' },
-    { name: 'label', type: 'string' },
-    { name: 'amount', type: 'double' },
-    { name: 'version', type: 'long' },
-    { name: 'status', type: { type: 'enum', name: 'Status', symbols: ['ACTIVE', 'SUSPENDED'] } },
-  ],
-};
-const value = (i: number, version = 1) => ({ id: `item-${String(i).padStart(8, '0')}`, label: `Benchmark item ${String(i)} with a label long enough to make the whole Avro record about 120 bytes`, amount: i / 3, version, status: 'ACTIVE' });
-
 const kafka = createKafka({ brokers, clientId: 'hotstate-bench' });
-const valueBytes = encodeFramed(parseAvroSchema(schema), 1, value(0)).length;
-const topic = `bench-replay-${String(keys)}-${String(valueBytes)}b`; // same name for the same data: repeated runs skip the load
-const producerOptions = { kafka: { brokers, clientId: 'hotstate-bench' }, registryUrl, topic, schema, registerSchema: true };
-
-await withTransport({ brokers }, (transport) => ensureDatasetTopic(transport, { topic, partitions: 3 }));
-const loaded = (await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic))).reduce((n, p) => n + Number(p.high), 0);
-if (loaded < keys) {
-  const producer = await createProducer(producerOptions);
-  const began = performance.now();
-  for (let i = loaded; i < keys; i += 5000) await producer.send(Array.from({ length: Math.min(5000, keys - i) }, (_, j) => ({ key: `k${String(i + j)}`, value: value(i + j) })));
-  await producer.close();
-  console.log(`loaded ${String(keys - loaded)} records in ${((performance.now() - began) / 1000).toFixed(1)} s`);
-}
+const { topic, producerOptions } = await ensureBenchTopic(keys);
+const valueBytes = benchValueBytes;
+const value = benchValue;
 const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
 const total = ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
 

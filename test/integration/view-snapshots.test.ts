@@ -15,6 +15,7 @@ import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
 import { createTestTopic, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';
 import { rawSend } from '../helpers/raw.ts';
 import { testView, viewDigest } from '../helpers/views.ts';
+import { hotstate } from '../helpers/cli.ts';
 import type { HotstateProducer } from '../../services/lib/producer/producer.ts';
 
 const snapshotDir = (): string => mkdtempSync(join(tmpdir(), 'hotstate-snapshots-'));
@@ -116,5 +117,30 @@ describe('view snapshots', () => {
       assert.match(restore.reason ?? '', c.reason, c.name);
       assert.equal(restarted.size, c.topic === topic ? 200 : 1, `${c.name}: replayed in full`);
     }
+  });
+
+  test('CLI: snapshot save writes a file a view starts from; inspect prints the header and verdict; damage exits 1', async (t) => {
+    const { topic, producer } = await pricesTopic(t);
+    await producer.send(Array.from({ length: 50 }, (_, i) => ({ key: `K${String(i)}`, value: price(`K${String(i)}`, i) })));
+    const dir = snapshotDir();
+    const file = join(dir, snapshotFileName(topic, Date.now()));
+    const saved = hotstate(['snapshot', 'save', '-t', topic, '-o', file]);
+    assert.equal(saved.code, 0, saved.stderr);
+    assert.match(saved.stdout, new RegExp(`^wrote ${file}: 50 keys of ${topic}, \\d+ bytes in [\\d.]+ s, version hs1\\.`));
+    const inspected = hotstate(['snapshot', 'inspect', file]);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.match(inspected.stdout, /format: +1 \(checksums and every length verified\)/);
+    assert.match(inspected.stdout, new RegExp(`topic: +${topic} \\(id \\S+, 3 partitions\\)`));
+    assert.match(inspected.stdout, /keys: +50 /);
+    assert.match(inspected.stdout, /verdict: +usable/);
+    const view = await testView(t, topic, { snapshot: { dir } });
+    await view.ready;
+    assert.deepEqual([view.status().snapshot.restore?.outcome, view.size], ['used', 50]);
+
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length - 1));
+    const damaged = hotstate(['snapshot', 'inspect', file]);
+    assert.equal(damaged.code, 1);
+    assert.match(damaged.stderr, /HOTSTATE_ERR_SNAPSHOT_UNUSABLE: snapshot .*: (header offset|header checksum)/);
   });
 });

@@ -245,13 +245,14 @@ export async function readSnapshotEntries(file: string, onEntry: (key: string, e
       }
     };
     while (fileAt < end || start < filled) {
-      await ensure(4, 'a key length');
+      // Awaited only when the buffer runs short (once per chunk, not per entry).
+      if (filled - start < 4) await ensure(4, 'a key length');
       const keyBytes = buffer.readUInt32BE(start);
       if (keyBytes === 0 || keyBytes > maxKeyBytes) throw corrupt(`entry ${String(count + 1)}: key length ${String(keyBytes)} is out of bounds`);
-      await ensure(8 + keyBytes, 'a key');
+      if (filled - start < 8 + keyBytes) await ensure(8 + keyBytes, 'a key');
       const entryBytes = buffer.readUInt32BE(start + 4 + keyBytes);
       if (entryBytes < entryHeaderBytes || entryBytes > maxEntryBytes) throw corrupt(`entry ${String(count + 1)}: entry length ${String(entryBytes)} is out of bounds`);
-      await ensure(8 + keyBytes + entryBytes, 'an entry');
+      if (filled - start < 8 + keyBytes + entryBytes) await ensure(8 + keyBytes + entryBytes, 'an entry');
       const key = buffer.toString('utf8', start + 4, start + 4 + keyBytes);
       const entry = buffer.toString('latin1', start + 8 + keyBytes, start + 8 + keyBytes + entryBytes);
       const partition = entryPartition(entry);

@@ -40,8 +40,9 @@ export class SnapshotStore {
 
   /** Adds an entry read from a snapshot file into an empty-of-it store; false when the key is already there. */
   load(key: string, entry: string): boolean {
-    if (this.live.has(key)) return false;
-    this.live.set(key, entry);
+    const before = this.live.size;
+    this.live.set(key, entry); // one hash lookup, not two: a duplicate leaves the size as it was
+    if (this.live.size === before) return false;
     this.liveKeys++;
     return true;
   }

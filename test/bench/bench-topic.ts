@@ -1,0 +1,48 @@
+// The benchmarks' data set: N keys of ~120-byte Confluent-framed Avro records in a 3-partition compacted topic,
+// named after its size so that repeated runs (and the other benchmarks) reuse it instead of loading it again.
+import { connectionFromEnv } from '../../infra/settings.ts';
+import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
+import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
+import { createProducer, type ProducerOptions } from '../../services/lib/producer/producer.ts';
+import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
+
+export const benchSchema = {
+  type: 'record', name: 'BenchItem', namespace: 'hotstate.bench',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'label', type: 'string' },
+    { name: 'amount', type: 'double' },
+    { name: 'version', type: 'long' },
+    { name: 'status', type: { type: 'enum', name: 'Status', symbols: ['ACTIVE', 'SUSPENDED'] } },
+  ],
+};
+
+export const benchValue = (i: number, version = 1): Record<string, unknown> => ({ id: `item-${String(i).padStart(8, '0')}`, label: `Benchmark item ${String(i)} with a label long enough to make the whole Avro record about 120 bytes`, amount: i / 3, version, status: 'ACTIVE' });
+
+export const benchValueBytes = encodeFramed(parseAvroSchema(benchSchema), 1, benchValue(0)).length;
+
+export interface BenchTopic {
+  readonly topic: string;
+  readonly records: number;
+  readonly producerOptions: ProducerOptions;
+}
+
+/** The topic of `keys` records, loaded if it holds fewer. */
+export async function ensureBenchTopic(keys: number): Promise<BenchTopic> {
+  const { brokers, registryUrl } = connectionFromEnv();
+  const topic = `bench-replay-${String(keys)}-${String(benchValueBytes)}b`;
+  const producerOptions: ProducerOptions = { kafka: { brokers, clientId: 'hotstate-bench' }, registryUrl, topic, schema: benchSchema, registerSchema: true };
+  const offsets = await withTransport({ brokers }, async (transport) => {
+    await ensureDatasetTopic(transport, { topic, partitions: 3 });
+    return transport.offsets(topic);
+  });
+  const loaded = offsets.reduce((n, p) => n + p.end, 0);
+  if (loaded < keys) {
+    const producer = await createProducer(producerOptions);
+    const began = performance.now();
+    for (let i = loaded; i < keys; i += 5000) await producer.send(Array.from({ length: Math.min(5000, keys - i) }, (_, j) => ({ key: `k${String(i + j)}`, value: benchValue(i + j) })));
+    await producer.close();
+    console.log(`loaded ${String(keys - loaded)} records in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+  }
+  return { topic, records: Math.max(loaded, keys), producerOptions };
+}
