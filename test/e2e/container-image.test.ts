@@ -25,6 +25,7 @@ interface K8sContainer {
   args: string[];
   ports: Array<{ containerPort: number }>;
   securityContext?: { readOnlyRootFilesystem?: boolean };
+  volumeMounts?: Array<{ mountPath: string }>;
 }
 interface K8sDeployment {
   kind: string;
@@ -65,6 +66,7 @@ describe('container image', { skip }, () => {
     const exposed = Object.keys(config.ExposedPorts);
 
     const entryPoints = new Set<string>();
+    const mounts = new Set<string>();
     for (const deployment of deployments()) {
       const pod = deployment.spec.template.spec;
       const security = pod.securityContext;
@@ -77,6 +79,7 @@ describe('container image', { skip }, () => {
         entryPoints.add(c.args[1] ?? '');
         for (const port of c.ports) assert.ok(exposed.includes(`${String(port.containerPort)}/tcp`), `port ${String(port.containerPort)} exposed by the image`);
         assert.equal(c.securityContext?.readOnlyRootFilesystem, true, 'tested below with a read-only root');
+        for (const mount of c.volumeMounts ?? []) mounts.add(mount.mountPath);
       }
     }
     const compose = parse(readFileSync(join(projectRoot, 'infra', 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
@@ -90,11 +93,14 @@ describe('container image', { skip }, () => {
     const init = compose.services['hotstate-init']?.command?.join(' ') ?? '';
     for (const match of init.matchAll(/node (services\/\S+\.ts)/g)) entryPoints.add(match[1] ?? '');
     assert.deepEqual([...entryPoints].sort(), ['services/cli/main.ts', 'services/ingest/main.ts', 'services/state/main.ts']);
+    assert.deepEqual([...mounts], ['/var/lib/hotstate/snapshots']);
 
     // Every entry point loads in the image with production dependencies only (a dev-only import would fail here),
     // as the image's user, with sh (compose's init step) and node on PATH.
     const check = [
       'set -e', 'test "$(id -u)" = 1000', 'command -v sh node >/dev/null',
+      // Mount points (the snapshot volume) exist and belong to the service's user, so volumes made from them are writable.
+      ...[...mounts].map((path) => `test "$(stat -c %u ${path})" = 1000`),
       ...[...entryPoints].map((file) => `test -f ${file}`),
       'node services/cli/main.ts --help >/dev/null',
       `node --input-type=module -e "${[...entryPoints].filter((f) => !f.includes('cli')).map((f) => `await import('./${f.replace('main.ts', 'app.ts')}');`).join('')}"`,
