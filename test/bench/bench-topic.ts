@@ -27,22 +27,42 @@ export interface BenchTopic {
   readonly producerOptions: ProducerOptions;
 }
 
-/** The topic of `keys` records, loaded if it holds fewer. */
-export async function ensureBenchTopic(keys: number): Promise<BenchTopic> {
+export interface BenchMix {
+  /** Records that overwrite an earlier key, as a share of `keys` (written after the keys, not yet compacted). */
+  readonly overwrites?: number;
+  /** Tombstones of earlier keys, as a share of `keys`. */
+  readonly deletes?: number;
+}
+
+/** The topic of `keys` records (plus the mix's overwrites and tombstones), loaded if it holds fewer. */
+export async function ensureBenchTopic(keys: number, mix: BenchMix = {}): Promise<BenchTopic> {
   const { brokers, registryUrl } = connectionFromEnv();
-  const topic = `bench-replay-${String(keys)}-${String(benchValueBytes)}b`;
+  const overwrites = Math.round(keys * (mix.overwrites ?? 0));
+  const deletes = Math.round(keys * (mix.deletes ?? 0));
+  const mixName = overwrites + deletes > 0 ? `-o${String(overwrites)}-d${String(deletes)}` : '';
+  const topic = `bench-replay-${String(keys)}${mixName}-${String(benchValueBytes)}b`;
   const producerOptions: ProducerOptions = { kafka: { brokers, clientId: 'hotstate-bench' }, registryUrl, topic, schema: benchSchema, registerSchema: true };
   const offsets = await withTransport({ brokers }, async (transport) => {
     await ensureDatasetTopic(transport, { topic, partitions: 3 });
     return transport.offsets(topic);
   });
   const loaded = offsets.reduce((n, p) => n + p.end, 0);
-  if (loaded < keys) {
+  // Record i of the load: the keys in order, then overwrites of every 11th key, then tombstones of every 97th.
+  const total = keys + overwrites + deletes;
+  const update = (i: number): { key: string; value: Record<string, unknown> | null } => {
+    if (i < keys) return { key: `k${String(i)}`, value: benchValue(i) };
+    if (i < keys + overwrites) {
+      const k = ((i - keys) * 11) % keys;
+      return { key: `k${String(k)}`, value: benchValue(k, 2) };
+    }
+    return { key: `k${String(((i - keys - overwrites) * 97 + 5) % keys)}`, value: null };
+  };
+  if (loaded < total) {
     const producer = await createProducer(producerOptions);
     const began = performance.now();
-    for (let i = loaded; i < keys; i += 5000) await producer.send(Array.from({ length: Math.min(5000, keys - i) }, (_, j) => ({ key: `k${String(i + j)}`, value: benchValue(i + j) })));
+    for (let i = loaded; i < total; i += 5000) await producer.send(Array.from({ length: Math.min(5000, total - i) }, (_, j) => update(i + j)));
     await producer.close();
-    console.log(`loaded ${String(keys - loaded)} records in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+    console.log(`loaded ${String(total - loaded)} records in ${((performance.now() - began) / 1000).toFixed(1)} s`);
   }
-  return { topic, records: Math.max(loaded, keys), producerOptions };
+  return { topic, records: Math.max(loaded, total), producerOptions };
 }

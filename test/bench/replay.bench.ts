@@ -1,84 +1,78 @@
-// View benchmark: replay throughput and time to ready for N keys of ~120-byte Avro records, heap bytes per key,
-// and produce-to-visible latency while tailing at ~1k updates/s; raw kafkajs consumption of the same topic (only
-// iterating the messages) is measured in the same run as the baseline.
-//   npm run infra -- up && npm run bench:replay -- [keys=1000000]
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { connectionFromEnv } from '../../infra/settings.ts';
-import { createKafka, withAdmin } from '../helpers/kafkajs-client.ts';
-import { createProducer } from '../../services/lib/producer/producer.ts';
-import { createView } from '../../services/lib/view/view.ts';
-import { benchValue, benchValueBytes, ensureBenchTopic } from './bench-topic.ts';
+// Replay speed as users run it: every contender in a fresh process, interleaved rounds (the order rotates each
+// round), min/median/max of the time from process start to a replayed store, and the hotstate view's ratio to each
+// contender per round. The topic is made once and reused: N keys of ~120-byte Confluent-framed Avro records plus 8%
+// overwrites and 1% tombstones, 3 partitions, not compacted yet.
+//   npm run infra -- up && npm run bench:replay -- [keys=1000000] [rounds=5] [--only view,raw,...]
+// Contenders: view (the hotstate view with the state service's Node flags), raw (the transport's reader, applying
+// nothing), streams-memory and streams-rocksdb (Kafka Streams GlobalKTable), consumer-hashmap (Java KafkaConsumer
+// into a HashMap), kcat (librdkafka reading the topic to /dev/null: the read-the-topic limit). The JVM contenders
+// are built with Maven from test/bench/java. Results: a table on stdout, JSON in .cache/bench-replay.json.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connectionFromEnv, projectRoot } from '../../infra/settings.ts';
+import { ensureBenchTopic } from './bench-topic.ts';
 
-const keys = Number(process.argv[2] ?? 1_000_000);
-const { brokers, registryUrl } = connectionFromEnv();
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc (npm run bench:replay does)');
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { only: { type: 'string' } } });
+const keys = Number(positionals[0] ?? 1_000_000);
+const rounds = Number(positionals[1] ?? 5);
+const contenders = (values.only ?? 'view,raw,streams-memory,streams-rocksdb,consumer-hashmap,kcat').split(',');
+const { brokers } = connectionFromEnv();
+const { topic, records } = await ensureBenchTopic(keys, { overwrites: 0.08, deletes: 0.01 });
 
-const kafka = createKafka({ brokers, clientId: 'hotstate-bench' });
-const { topic, producerOptions } = await ensureBenchTopic(keys);
-const valueBytes = benchValueBytes;
-const value = benchValue;
-const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
-const total = ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+const javaDir = join(projectRoot, 'test', 'bench', 'java');
+if (contenders.some((c) => c.startsWith('streams') || c === 'consumer-hashmap')) {
+  execFileSync('mvn', ['-B', '-q', '-f', join(javaDir, 'pom.xml'), 'package', 'dependency:copy-dependencies', `-DoutputDirectory=${join(javaDir, 'target', 'lib')}`], { stdio: 'inherit' });
+}
+// The state service's flags (infra/Dockerfile NODE_OPTIONS); --expose-gc only to measure the heap after the run.
+const nodeFlags = ['--disable-warning=TimeoutNegativeWarning', '--max-semi-space-size=64', '--max-old-space-size=8192', '--expose-gc'];
+const worker = join(projectRoot, 'test', 'bench', 'replay-worker.ts');
 
-async function rawKafkajs(): Promise<number> {
-  const groupId = `bench-raw-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 16 * 1024 * 1024 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const remaining = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-  let seen = 0;
+interface Run { readonly readyMs: number; readonly keys?: number; readonly heapBytesPerKey?: number; readonly heapBytes?: number }
+
+function runOnce(contender: string, extra: string[] = []): Run {
   const began = performance.now();
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      autoCommit: false,
-      eachBatch: ({ batch }) => {
-        for (const message of batch.messages) if (message.offset) seen++;
-        if (Number(batch.lastOffset()) + 1 >= (remaining.get(batch.partition) ?? 0)) remaining.delete(batch.partition);
-        if (remaining.size === 0) resolve();
-        return Promise.resolve();
-      },
-    });
-  });
-  const seconds = (performance.now() - began) / 1000;
-  await consumer.disconnect();
-  await withAdmin(kafka, (admin) => admin.deleteGroups([groupId]));
-  return seen / seconds;
+  const [command, args] = contender === 'kcat'
+    ? ['kcat', ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%o\n']]
+    : contender === 'view' || contender === 'raw'
+      ? [process.execPath, [...nodeFlags, worker, contender, topic, ...extra]]
+      : ['java', ['-cp', `${join(javaDir, 'target', 'classes')}:${join(javaDir, 'target', 'lib', '*')}`, 'bench.Replay', contender, brokers.join(','), topic]];
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
+  const wallMs = performance.now() - began;
+  if (result.status !== 0) throw new Error(`${contender} exited ${String(result.status)}`);
+  if (contender === 'kcat') return { readyMs: wallMs, keys: result.stdout.split('\n').length - 1 };
+  return JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as Run;
 }
 
-const raw = await rawKafkajs();
-gc();
-const heapBefore = process.memoryUsage().heapUsed;
-const began = performance.now();
-const view = await createView({ kafka: { brokers }, registryUrl, topic });
-await view.ready;
-const readySeconds = (performance.now() - began) / 1000;
-const rate = total / readySeconds;
-const heldKeys = view.size;
-
-// Tailing latency: ~1000 updates/s for 10 s, each measured from its record timestamp to visible.
-const latencies: number[] = [];
-view.onChange((change) => { latencies.push(Date.now() - change.timestamp); });
-view.on('rebuild', (reason: string) => { console.log(`REBUILD during the benchmark: ${reason}`); });
-const producer = await createProducer(producerOptions);
-const sendBegan = Date.now();
-for (let i = 0; i < 10_000; i++) {
-  const due = sendBegan + i;
-  if (due > Date.now()) await sleep(due - Date.now());
-  void producer.upsert(`k${String(i)}`, value(i, 2));
+const times = new Map<string, number[]>(contenders.map((c) => [c, []]));
+const details = new Map<string, Run[]>(contenders.map((c) => [c, []]));
+for (let round = 0; round < rounds; round++) {
+  const order = contenders.map((_, i) => contenders[(i + round) % contenders.length] ?? '');
+  for (const contender of order) {
+    const run = runOnce(contender);
+    times.get(contender)?.push(run.readyMs);
+    details.get(contender)?.push(run);
+  }
+  process.stderr.write(`round ${String(round + 1)}/${String(rounds)}: ${contenders.map((c) => `${c} ${((times.get(c)?.[round] ?? 0) / 1000).toFixed(2)} s`).join(', ')}\n`);
 }
-await sleep(1000);
-await producer.close();
-const sorted = latencies.sort((a, b) => a - b);
-const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-await view.close(); // the closed view still holds its store: what remains on the heap is the data, not fetch buffers
-gc();
-gc();
-const bytesPerKey = (process.memoryUsage().heapUsed - heapBefore) / heldKeys;
+const tail = contenders.includes('view') ? runOnce('view', ['--tail']) as Run & Record<string, number> : undefined;
 
-console.log(`topic ${topic}: ${String(total)} records, ${String(view.size)} keys, 3 partitions, value ${String(valueBytes)} bytes (Confluent-framed Avro)`);
-console.log(`raw kafkajs (iterate only): ${raw.toFixed(0)} records/s`);
-console.log(`hotstate view replay: ${rate.toFixed(0)} records/s (${(rate / raw).toFixed(2)} of raw; targets >= 200000 and >= 0.80), ready in ${readySeconds.toFixed(2)} s (target <= 10 s)`);
-console.log(`heap per key held: ${bytesPerKey.toFixed(0)} bytes (target <= 250; heap growth of a view holding ${String(heldKeys)} keys, after GC)`);
-console.log(`produce-to-visible while tailing ~1k/s: p50 ${String(pct(50))} ms, p99 ${String(pct(99))} ms, max ${String(pct(100))} ms over ${String(sorted.length)} updates (targets p50 <= 5, p99 <= 25)`);
+const sorted = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
+const median = (values: readonly number[]): number => sorted(values)[Math.floor(values.length / 2)] ?? Number.NaN;
+const s = (ms: number): string => (ms / 1000).toFixed(2);
+const viewTimes = times.get('view') ?? [];
+console.log(`topic ${topic}: ${String(records)} records, ${String(keys)} keys (8% overwrites, 1% tombstones), 3 partitions; ${String(rounds)} interleaved rounds, fresh processes; seconds from process start to ready`);
+console.log(`${'contender'.padEnd(18)} ${'min'.padStart(6)} ${'median'.padStart(7)} ${'max'.padStart(6)}   view/contender (median of per-round ratios)`);
+const rows: Record<string, unknown> = {};
+for (const contender of contenders) {
+  const t = times.get(contender) ?? [];
+  const ratios = t.map((ms, i) => (viewTimes[i] ?? Number.NaN) / ms);
+  rows[contender] = { seconds: t.map((ms) => ms / 1000), median: median(t) / 1000, viewRatio: median(ratios), runs: details.get(contender) };
+  console.log(`${contender.padEnd(18)} ${s(Math.min(...t)).padStart(6)} ${s(median(t)).padStart(7)} ${s(Math.max(...t)).padStart(6)}   ${contender === 'view' ? '' : median(ratios).toFixed(2)}`);
+}
+const viewRun = details.get('view')?.[0];
+if (viewRun?.heapBytesPerKey !== undefined) console.log(`view heap per key held: ${viewRun.heapBytesPerKey.toFixed(0)} bytes (after GC, ${String(viewRun.keys)} keys)`);
+if (tail) console.log(`view produce-to-visible while tailing ~1k/s: p50 ${String(tail.tailP50Ms)} ms, p99 ${String(tail.tailP99Ms)} ms, max ${String(tail.tailMaxMs)} ms over ${String(tail.tailUpdates)} updates`);
+mkdirSync(join(projectRoot, '.cache'), { recursive: true });
+writeFileSync(join(projectRoot, '.cache', 'bench-replay.json'), JSON.stringify({ topic, records, keys, rounds, contenders: rows, tail }, null, 2));

@@ -1,0 +1,71 @@
+// One Node contender of `bench:replay`, in a fresh process; prints one JSON line (readyMs: since process start).
+//   node replay-worker.ts view <topic> [--tail]   the hotstate view as a service uses it (createView → ready);
+//                                                 then heap per key after GC and, with --tail, produce-to-visible at ~1k/s
+//   node replay-worker.ts raw <topic>             the transport's reader iterating every record, applying nothing
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectionFromEnv } from '../../infra/settings.ts';
+import { createLogger } from '../../services/lib/logger.ts';
+import { createProducer } from '../../services/lib/producer/producer.ts';
+import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { createView } from '../../services/lib/view/view.ts';
+import { benchSchema, benchValue } from './bench-topic.ts';
+
+const [mode, topic = ''] = process.argv.slice(2);
+const { brokers, registryUrl } = connectionFromEnv();
+const gc = (globalThis as { gc?: () => void }).gc;
+
+if (mode === 'raw') {
+  const transport = createPlatformaticTransport({ brokers, clientId: 'hotstate-bench' });
+  const layout = await transport.layout(topic);
+  if (!layout) throw new Error(`no topic ${topic}`);
+  const offsets = await transport.offsets(topic);
+  const remaining = new Map(offsets.filter((p) => p.end > p.start).map((p) => [p.partition, p.end]));
+  let records = 0;
+  await new Promise<void>((resolve) => {
+    if (remaining.size === 0) resolve();
+    transport.read(layout, new Map(offsets.map((p) => [p.partition, p.start])), {
+      chunk: (chunk) => {
+        records += chunk.records.length;
+        if (chunk.next >= (remaining.get(chunk.partition) ?? Number.POSITIVE_INFINITY)) remaining.delete(chunk.partition);
+        if (remaining.size === 0) resolve();
+      },
+      problem: () => undefined,
+      recovered: () => undefined,
+    });
+  });
+  console.log(JSON.stringify({ readyMs: performance.now(), records }));
+  process.exit(0);
+}
+
+gc?.();
+const heapBefore = process.memoryUsage().heapUsed;
+const view = await createView({ kafka: { brokers }, registryUrl, topic, logger: createLogger({ level: 'warn' }) });
+await view.ready;
+const readyMs = performance.now();
+const keys = view.size;
+const result: Record<string, number> = { readyMs, keys };
+if (process.argv.includes('--tail')) {
+  // ~1000 updates/s for 10 s, each measured from its record timestamp to visible in the view.
+  const latencies: number[] = [];
+  view.onChange((change) => { latencies.push(Date.now() - change.timestamp); });
+  const producer = await createProducer({ kafka: { brokers, clientId: 'hotstate-bench' }, registryUrl, topic, schema: benchSchema });
+  const began = Date.now();
+  for (let i = 0; i < 10_000; i++) {
+    const due = began + i;
+    if (due > Date.now()) await sleep(due - Date.now());
+    void producer.upsert(`k${String(i)}`, benchValue(i, 3));
+  }
+  await sleep(1000);
+  await producer.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+  Object.assign(result, { tailP50Ms: pct(0.5), tailP99Ms: pct(0.99), tailMaxMs: pct(1), tailUpdates: latencies.length });
+}
+await view.close(); // the closed view still holds its store: what remains on the heap is the data
+if (gc) {
+  gc();
+  gc();
+  result.heapBytesPerKey = (process.memoryUsage().heapUsed - heapBefore) / keys;
+}
+console.log(JSON.stringify(result));
+process.exit(0);
