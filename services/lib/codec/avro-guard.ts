@@ -96,7 +96,6 @@ function skipString(r: Reader, path: Path): void {
 // The fast pass walks without building field paths (string building per field would dominate the cost); only when
 // it fails is the datum walked again with paths, for the error message.
 type Path = string | undefined;
-const child = (path: Path, name: string): Path => (path === undefined ? undefined : `${path}${name}`);
 
 const containers = new Set(['record', 'error', 'array', 'map']);
 
@@ -140,7 +139,7 @@ function walk(type: Node, r: Reader, path: Path, depth: number): void {
     }
     case 'record':
     case 'error':
-      for (const field of type.fields ?? []) walk(field.type, r, child(path, `.${(field as { name?: string }).name ?? '?'}`), depth + 1);
+      for (const field of type.fields ?? []) walk(field.type, r, path === undefined ? undefined : `${path}.${(field as { name?: string }).name ?? '?'}`, depth + 1);
       return;
     case 'array':
     case 'map': {
@@ -161,7 +160,7 @@ function walk(type: Node, r: Reader, path: Path, depth: number): void {
           throw new AvroGuardError(`${String(path)}: declares ${String(count)} items, beyond the record's budget of ${String(r.limits.maxItems)} array items and map entries`);
         }
         for (let i = 0; i < count; i++) {
-          if (type.typeName === 'map') skipString(r, child(path, '{key}'));
+          if (type.typeName === 'map') skipString(r, path === undefined ? undefined : `${path}{key}`);
           walk(item, r, path === undefined ? undefined : `${path}[${String(i)}]`, depth + 1);
         }
       }
@@ -188,7 +187,15 @@ function walk(type: Node, r: Reader, path: Path, depth: number): void {
  * the limits.
  */
 export function checkDatum(type: Type, buf: Buffer, start: number, limits: DatumLimits = defaultDatumLimits): void {
-  const reader = new Reader(buf, start, limits);
-  walk(type, reader, '$', 0);
-  if (reader.remaining > 0) throw new AvroGuardError(`${String(reader.remaining)} trailing byte(s) after the datum`);
+  const check = (path: Path): void => {
+    const reader = new Reader(buf, start, limits);
+    walk(type, reader, path, 0);
+    if (reader.remaining > 0) throw new AvroGuardError(`${String(reader.remaining)} trailing byte(s) after the datum`);
+  };
+  try {
+    check(undefined);
+  } catch (error) {
+    if (error instanceof AvroGuardError) check('$'); // the same walk again, naming where it failed
+    throw error;
+  }
 }

@@ -17,7 +17,8 @@ export class DeletedKeys {
     return this.recent.size + this.older.size;
   }
 
-  /** The partition whose tombstone deleted the key, if that is recent. */
+  /** The partition whose tombstone last deleted the key, if that is recent. Only asked while the store does not hold
+   * the key, so a marker left from before the key came back is never used. */
   partitionOf(key: string): number | undefined {
     return this.recent.get(key) ?? this.older.get(key);
   }
@@ -30,12 +31,5 @@ export class DeletedKeys {
     }
     this.older.delete(key);
     this.recent.set(key, partition);
-  }
-
-  /** The key is live again: its holder is in the store. */
-  forget(key: string): void {
-    if (this.size === 0) return;
-    this.recent.delete(key);
-    this.older.delete(key);
   }
 }

@@ -20,7 +20,16 @@ export class SnapshotStore {
 
   /** Applies one record (value null = delete). Returns the previous live entry, if any. */
   apply(key: string, partition: number, offset: number, timestamp: number, value: Buffer | null): string | undefined {
-    const previous = this.live.get(key);
+    return this.applyOver(this.live.get(key), key, partition, offset, timestamp, value);
+  }
+
+  /** What `key` maps to now, tombstones kept for snapshots included: pass it to applyOver (one lookup per record). */
+  current(key: string): string | undefined {
+    return this.live.get(key);
+  }
+
+  /** apply() for a caller that already looked the key up with current(). */
+  applyOver(previous: string | undefined, key: string, partition: number, offset: number, timestamp: number, value: Buffer | null): string | undefined {
     const previousLive = previous !== undefined && !isTombstone(previous) ? previous : undefined;
     if (this.open.size > 0) {
       let older = this.history.get(key);

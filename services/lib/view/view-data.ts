@@ -12,7 +12,7 @@ import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
 import type { Poison } from './poison.ts';
 import type { KeyPartitionConflict, ReplayProgress } from './view-types.ts';
-import { entryPartition } from './entry.ts';
+import { entryPartition, isTombstone } from './entry.ts';
 import { partitionForKey } from '../kafka/murmur2.ts';
 import { DeletedKeys } from './deleted-keys.ts';
 
@@ -131,7 +131,8 @@ export class ViewData {
         continue;
       }
       const { value, offset, timestamp } = record;
-      const held = this.store.get(key);
+      const current = this.store.current(key);
+      const held = current === undefined || isTombstone(current) ? undefined : current;
       const heldBy = held === undefined ? this.deletedKeys.partitionOf(key) : entryPartition(held);
       if (heldBy !== undefined && heldBy !== partition && !this.arrivingWins(key, record.key, heldBy, partition, offset)) continue;
       let decoded: unknown;
@@ -144,14 +145,13 @@ export class ViewData {
           continue;
         }
       }
-      const previous = this.store.apply(key, partition, offset, timestamp, value);
+      const previous = this.store.applyOver(current, key, partition, offset, timestamp, value);
       if (this.poisoned.size > 0) this.poisoned.delete(key);
       if (value === null) {
         deletes++;
         this.deletedKeys.remember(key, partition, now);
       } else {
         upserts++;
-        this.deletedKeys.forget(key);
         const id = frameSchemaId(value);
         if (id !== schemaId) {
           this.countSchema(schemaId, sameSchema);
