@@ -2,6 +2,13 @@
 export { createView, HotstateView, ViewSnapshot } from './view/view.ts';
 export type { Change, FailureKind, Item, KeyPartitionConflict, PoisonPolicy, RebuildReason, ReplayProgress, ViewEvents, ViewOptions, ViewState, ViewStateName, ViewStatus } from './view/view.ts';
 export type { SchemaSource } from './view/writer-schemas.ts';
+export { readSnapshotHeader, SnapshotFileError, snapshotFormatVersion } from './snapshot/format.ts';
+export type { SnapshotHeader } from './snapshot/format.ts';
+export { listSnapshots, pruneSnapshots, snapshotFileName } from './snapshot/snapshot-dir.ts';
+export { judgeSnapshot } from './snapshot/verdict.ts';
+export type { RestoreOutcome, TopicNow, Verdict } from './snapshot/verdict.ts';
+export type { SnapshotRestore } from './snapshot/restore.ts';
+export type { SnapshotStatus, WrittenSnapshot } from './snapshot/view-snapshot-files.ts';
 export { createProducer, HotstateProducer } from './producer/producer.ts';
 export type { BatchResult, ProducerOptions, WriteResult } from './producer/producer.ts';
 export type { Update, WriteHeaders } from './producer/prepare.ts';
