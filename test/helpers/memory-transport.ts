@@ -19,6 +19,11 @@ export class MemoryTopic implements Transport {
   private starts: number[];
   private readonly readers = new Set<MemoryReader>();
 
+  /** Readers started and not stopped. */
+  get activeReaders(): number {
+    return this.readers.size;
+  }
+
   constructor(name: string, partitions = 1) {
     this.name = name;
     this.partitions = Array.from({ length: partitions }, () => []);

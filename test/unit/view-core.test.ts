@@ -1,6 +1,9 @@
 // The view's readiness, poison, staleness, rebuild and close rules, fed by an in-memory transport and schema
 // source (fakes of our own seams): no broker, no registry, conditions awaited rather than fixed sleeps.
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
@@ -9,7 +12,8 @@ import { isHotstateError } from '../../services/lib/errors.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { formatVersionToken } from '../../services/lib/version-token.ts';
 import { partitionForKey } from '../../services/lib/kafka/murmur2.ts';
-import { createView, type HotstateView, type ViewOptions, type ViewStateName } from '../../services/lib/view/view.ts';
+import { createView, HotstateView, type ViewOptions, type ViewStateName } from '../../services/lib/view/view.ts';
+import { snapshotFileName } from '../../services/lib/snapshot/snapshot-dir.ts';
 import { InvalidTransitionError, ViewStateMachine } from '../../services/lib/view/view-state.ts';
 import { MemorySchemas, MemoryTopic } from '../helpers/memory-transport.ts';
 
@@ -198,6 +202,26 @@ describe('view core (in-memory transport)', () => {
       outcomes.push(JSON.stringify([view.has(home0), view.has(home2), view.status().keyPartitionConflicts.total > 0]));
     }
     assert.deepEqual(outcomes, orders.map(() => JSON.stringify([false, false, true])), 'the tombstone in the winning partition wins whatever came first');
+  });
+
+  test('closed while starting from a snapshot: no fetching and no timers start afterwards', async (t) => {
+    const { topic, schemas, open } = setup(t);
+    for (let i = 0; i < 2000; i++) topic.append(0, `k${String(i)}`, value(i));
+    const first = await open();
+    await first.ready;
+    const dir = mkdtempSync(join(tmpdir(), 'view-core-snapshots-'));
+    await first.writeSnapshot(join(dir, snapshotFileName('items', Date.now())));
+    await first.close();
+    assert.equal(topic.activeReaders, 0);
+    const view = new HotstateView({
+      kafka: { brokers: ['unused:9092'] }, registryUrl: 'http://unused', topic: 'items', transport: topic, schemaSource: schemas,
+      logger: createLogger({ level: 'silent' }), snapshot: { dir },
+    });
+    const starting = view.start();
+    await view.close();
+    await starting;
+    assert.equal(topic.activeReaders, 0, 'the reader was never started for a closed view');
+    await assert.rejects(view.ready, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_LIFECYCLE_CLOSED'));
   });
 
   test('close: a pending ready and pending waitFor calls reject with HOTSTATE_ERR_LIFECYCLE_CLOSED', async (t) => {

@@ -90,6 +90,7 @@ export class HotstateView extends ViewReads {
       this.deadLetters = await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic ?? false);
     }
     await this.startReplay({ fromSnapshot: true });
+    if (this.machine.name === 'closed') return; // closed while starting: no timers to outlive it
     this.timers = [
       setInterval(() => { void this.checkHealth(); }, this.options.healthCheckIntervalMs ?? 5000),
       setInterval(() => { this.checkFreshness(); this.snapshots.tick(); }, FRESHNESS_TICK_MS),
@@ -123,6 +124,8 @@ export class HotstateView extends ViewReads {
         this.replayBasedAt = restored.createdAt;
       }
     }
+    // Closed (or rebuilt again) while the offsets or a snapshot were read: start nothing.
+    if (generation !== this.generation || this.machine.name === 'closed') return;
     for (const { partition, end } of offsets) this.latestEnds.set(partition, end);
     this.replayStarted = performance.now();
     this.reader = this.transport.read(layout, positions, {
