@@ -1,6 +1,7 @@
 // The shipped dashboard and alert rules against a real Prometheus scraping the real services while traffic runs.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
@@ -35,7 +36,7 @@ test('every dashboard query and every alert rule works against real metrics whil
   await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
   const [ingest, state] = await Promise.all([
     startService(t, 'ingest', serviceEnv([topic], { HOTSTATE_INGEST_TOKEN: token })),
-    startService(t, 'state', serviceEnv([topic], { HOTSTATE_POISON_POLICY: 'dead-letter' })),
+    startService(t, 'state', serviceEnv([topic], { HOTSTATE_POISON_POLICY: 'dead-letter', HOTSTATE_SNAPSHOT_DIR: mkdtempSync(join(tmpdir(), 'monitoring-snapshots-')), HOTSTATE_SNAPSHOT_INTERVAL_MS: '2000' })),
   ]);
   await waitReady(state);
   const prometheus = await startPrometheus(t, await freePortBlock(1), [ingest.url, state.url].map((u) => u.replace('http://', '')));
