@@ -16,6 +16,10 @@ import { watchFile } from './watch.ts';
 import { top } from './top.ts';
 import { cliLogger, dump, get, readyView, syncFile, tail } from './view-commands.ts';
 import { inspectSnapshot, saveSnapshot } from './snapshot-commands.ts';
+import { keyHistory } from '../lib/history/key-history.ts';
+import { registrySchemaSource, WriterSchemas } from '../lib/view/writer-schemas.ts';
+import { valueSubject } from '../lib/registry.ts';
+import { stringifyJson } from '../lib/codec/json-values.ts';
 import type { HotstateView } from '../lib/view/view.ts';
 
 const out = (line: string): void => { process.stdout.write(`${line}\n`); };
@@ -216,6 +220,21 @@ topicSpecOptions(topics.command('verify <topic>').description('check an existing
     const description = await withTransport({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) => describeTopic(transport, topic));
     assertSafeTopic(topic, description, specOf(topic, flags));
     out(`topic ${topic}: ok`);
+  });
+
+program.command('history').description('a key\'s versions still in the log, oldest first, as NDJSON (exit 6 when none)')
+  .requiredOption('-t, --topic <topic>', 'dataset topic')
+  .argument('<key>')
+  .option('--all-partitions', 'search every partition, not only the key\'s own (for topics written with another partitioner)', false)
+  .action(async (key: string, flags: { topic: string; allPartitions: boolean }, command: Command) => {
+    const { brokers, registryUrl } = connection(command);
+    const versions = await withTransport({ brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) =>
+      keyHistory(transport, new WriterSchemas(registrySchemaSource(registryUrl), valueSubject(flags.topic)), flags.topic, key, { allPartitions: flags.allPartitions }));
+    for (const version of versions) out(stringifyJson(version));
+    if (versions.length === 0) {
+      err(`no version of ${JSON.stringify(key)} in ${flags.topic} (never written, or compacted away)`);
+      process.exitCode = exitCodes.notFound;
+    }
   });
 
 const snapshot = program.command('snapshot').description('snapshot files: start views from them instead of a full replay');

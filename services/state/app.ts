@@ -110,13 +110,25 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
   // Server-Sent Events (change-feed.ts): answers 410 / 400 / 503 before any byte of the stream is sent.
   const feeds = new ChangeFeeds(options.feedLimits);
   app.addHook('onClose', () => { feeds.closeAll(); });
-  // Operator endpoint: the newest snapshot file, streamed, for a new instance to start from (HOTSTATE_SNAPSHOT_PEERS).
+  // Operator endpoints: bearer HOTSTATE_OPERATOR_TOKEN, compared in constant time.
+  const requireOperator = (authorization: string | undefined): void => {
+    if (options.operatorToken === undefined || !bearerMatches(authorization, options.operatorToken)) {
+      throw new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', 'operator endpoints need Authorization: Bearer <HOTSTATE_OPERATOR_TOKEN> (and the service needs that setting)');
+    }
+  };
+
+  // A key's versions still in the log (reads the key's partition from its start).
+  app.get<{ Params: { dataset: string; key: string }; Querystring: { allPartitions?: string } }>('/v1/datasets/:dataset/keys/:key/history', async (request) => {
+    const view = viewOf(request.params.dataset);
+    requireOperator(request.headers.authorization);
+    return { key: request.params.key, versions: await view.history(request.params.key, { allPartitions: request.query.allPartitions === 'true' }) };
+  });
+
+  // The newest snapshot file, streamed, for a new instance to start from (HOTSTATE_SNAPSHOT_PEERS).
   app.get<{ Params: { dataset: string } }>('/v1/datasets/:dataset/snapshot', async (request, reply) => {
     const { dataset } = request.params;
     viewOf(dataset);
-    if (options.operatorToken === undefined || !bearerMatches(request.headers.authorization, options.operatorToken)) {
-      throw new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', 'operator endpoints need Authorization: Bearer <HOTSTATE_OPERATOR_TOKEN> (and the service needs that setting)');
-    }
+    requireOperator(request.headers.authorization);
     const newest = await options.snapshots?.newest(dataset);
     if (!newest) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no snapshot of ${dataset} on this instance${options.snapshots ? ' yet' : ' (HOTSTATE_SNAPSHOT_DIR is not set)'}`);
     const { header, fileBytes } = await readSnapshotHeader(newest.file);

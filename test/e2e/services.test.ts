@@ -172,6 +172,25 @@ describe('services end to end', () => {
     await checkStateDrains(t, await services(t, topic), topic, token);
   });
 
+  test('a key\'s history through the state service: operator token required, every version in order', async (t) => {
+    const topic = await dataset(t);
+    const operator = 'services-test-operator-token-0123';
+    const { ingest, state } = await services(t, topic, { HOTSTATE_OPERATOR_TOKEN: operator });
+    const put = (value: number): Promise<Response> => fetch(`${ingest.url}/v1/datasets/${topic}/records/ACME`, { method: 'PUT', headers: { ...auth, 'hotstate-source': 'e2e' }, body: JSON.stringify(price('ACME', value)) });
+    await put(1);
+    await fetch(`${ingest.url}/v1/datasets/${topic}/records/ACME`, { method: 'DELETE', headers: { authorization: auth.authorization } });
+    await put(2);
+    const url = `${state.url}/v1/datasets/${topic}/keys/ACME/history`;
+    const refused = await fetch(url, { headers: { authorization: auth.authorization } });
+    assert.equal(refused.status, 401);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'HOTSTATE_ERR_AUTH_REQUIRED');
+    const answer = await fetch(url, { headers: { authorization: `Bearer ${operator}` } });
+    assert.equal(answer.status, 200);
+    const { versions } = (await answer.json()) as { versions: Array<{ operation: string; value: { price: number } | null; offset: number }> };
+    assert.deepEqual(versions.map((v) => [v.operation, v.value?.price ?? null]), [['upsert', 1], ['delete', null], ['upsert', 2]]);
+    assert.ok(versions.every((v, i) => i === 0 || v.offset > (versions[i - 1]?.offset ?? 0)));
+  });
+
   test('bad configuration: exit 2 with every problem listed, no secret echoed', async () => {
     const { output, exited } = runService('ingest', { KAFKA_BROKERS: 'not a broker', SCHEMA_REGISTRY_URL: 'nope', HOTSTATE_DATASETS: '', HOTSTATE_INGEST_TOKEN: 'short-secret', HOTSTATE_HTTP_PORT: '99999' });
     assert.equal(await exited, 2);

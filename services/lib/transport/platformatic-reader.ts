@@ -210,7 +210,7 @@ function toChunk(answer: Partition, position: number): PartitionChunk {
     for (const record of batch.records) {
       const offset = first + record.offsetDelta;
       if (offset < position) continue;
-      records.push({ offset, timestamp: firstTimestamp + Number(record.timestampDelta), key: record.key, value: record.value });
+      records.push({ offset, timestamp: firstTimestamp + Number(record.timestampDelta), key: record.key, value: record.value, headers: record.headers });
     }
   }
   return { partition: answer.partitionIndex, records, next, highWatermark: Number(answer.highWatermark), logStart: Number(answer.logStartOffset) };

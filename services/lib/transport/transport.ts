@@ -46,6 +46,8 @@ export interface FetchedRecord {
   readonly timestamp: number;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** Record headers as the log holds them (names and values as bytes). */
+  readonly headers?: ReadonlyArray<readonly [Buffer | null, Buffer | null]>;
 }
 
 /** Records of one partition from one fetch, in offset order; `next` is where the following fetch starts. */

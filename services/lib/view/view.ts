@@ -19,6 +19,7 @@ import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState 
 import type { ReplayProgress, ViewOptions, ViewStatus } from './view-types.ts';
 import { registrySchemaSource, WriterSchemas } from './writer-schemas.ts';
 import { ViewSnapshotFiles, type WrittenSnapshot } from '../snapshot/view-snapshot-files.ts';
+import { keyHistory, type KeyVersion } from '../history/key-history.ts';
 
 export type { Item } from './view-snapshot.ts';
 export { ViewSnapshot } from './view-snapshot.ts';
@@ -409,6 +410,11 @@ export class HotstateView extends ViewReads {
   async writeSnapshot(file: string): Promise<WrittenSnapshot> {
     if (!this.machine.caughtUp || !this.layout) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} is ${this.machine.name}: a snapshot is written of a ready view`, { retriable: true });
     return this.snapshots.write(file, this.data.snapshot(), this.layout.topicId);
+  }
+
+  /** The key's versions still in the log (reads its partition from the start: an operator's tool, not a hot path). */
+  history(key: string, options: { allPartitions?: boolean } = {}): Promise<KeyVersion[]> {
+    return keyHistory(this.transport, this.schemas, this.topic, key, options);
   }
 
   /** Stops tailing and closes clients; pending `ready` and `waitFor` calls reject. */

@@ -1,0 +1,69 @@
+// A key's versions still in the log: every record of the key in its partition (or in all partitions, for topics
+// written with another partitioner), oldest first, with operation, headers and decoded value. Reads the partitions
+// from their start to the end offsets captured when it began; what compaction removed is gone (see the rollback
+// window in the README).
+import { frameSchemaId } from '../codec/confluent-avro.ts';
+import { HotstateError } from '../errors.ts';
+import { partitionForKey } from '../kafka/murmur2.ts';
+import type { FetchedRecord, Transport } from '../transport/transport.ts';
+import type { WriterSchemas } from '../view/writer-schemas.ts';
+
+export interface KeyVersion {
+  readonly key: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly operation: 'upsert' | 'delete';
+  readonly headers: Readonly<Record<string, string>>;
+  /** The decoded value (null for a delete); undefined when it cannot be decoded (`problem` says why). */
+  readonly value: unknown;
+  readonly schemaId?: number;
+  readonly problem?: string;
+}
+
+export async function keyHistory(transport: Transport, schemas: WriterSchemas, topic: string, key: string, options: { allPartitions?: boolean } = {}): Promise<KeyVersion[]> {
+  const layout = await transport.layout(topic);
+  if (!layout) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist`);
+  const keyBytes = Buffer.from(key, 'utf8');
+  const home = partitionForKey(keyBytes, layout.partitions.length);
+  const wanted = new Set(options.allPartitions ? layout.partitions.map((p) => p.partition) : [home]);
+  const offsets = (await transport.offsets(topic)).filter((p) => wanted.has(p.partition));
+  const remaining = new Map(offsets.filter((p) => p.end > p.start).map((p) => [p.partition, p.end]));
+  const found: Array<{ partition: number; record: FetchedRecord }> = [];
+  if (remaining.size > 0) {
+    const done = Promise.withResolvers<undefined>();
+    const reader = transport.read({ ...layout, partitions: layout.partitions.filter((p) => remaining.has(p.partition)) }, new Map(offsets.map((p) => [p.partition, p.start])), {
+      chunk: (chunk) => {
+        const end = remaining.get(chunk.partition);
+        if (end === undefined) return;
+        for (const record of chunk.records) if (record.offset < end && record.key?.equals(keyBytes)) found.push({ partition: chunk.partition, record });
+        if (chunk.next >= end) remaining.delete(chunk.partition);
+        if (remaining.size === 0) done.resolve(undefined);
+      },
+      // Unavailable partitions are retried by the reader; a log that moved under us or a topic that went away ends it.
+      problem: (problem) => { if (problem.kind !== 'unavailable') done.reject(new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `reading ${topic} for the history of ${key}: ${problem.kind}; run it again`, { retriable: true })); },
+      recovered: () => undefined,
+    });
+    try {
+      await done.promise;
+    } finally {
+      await reader.stop();
+    }
+  }
+  const ids = found.flatMap(({ record }) => (record.value ? [frameSchemaId(record.value)] : []));
+  await schemas.settle(ids);
+  return found.sort((a, b) => a.partition - b.partition || a.record.offset - b.record.offset).map(({ partition, record }) => {
+    const base = { key, partition, offset: record.offset, timestamp: record.timestamp, headers: headersOf(record) };
+    if (record.value === null) return { ...base, operation: 'delete', value: null };
+    const schemaId = frameSchemaId(record.value);
+    try {
+      return { ...base, operation: 'upsert', value: schemas.decode(schemaId, record.value), schemaId };
+    } catch (error) {
+      return { ...base, operation: 'upsert', value: undefined, schemaId, problem: (error as Error).message };
+    }
+  });
+}
+
+function headersOf(record: FetchedRecord): Record<string, string> {
+  return Object.fromEntries((record.headers ?? []).flatMap(([name, value]) => (name ? [[name.toString('utf8'), value?.toString('utf8') ?? '']] : [])));
+}
