@@ -8,6 +8,8 @@ import { createPartitionReader } from './platformatic-reader.ts';
 import { ProduceAttempts } from './produce-outcome.ts';
 import type { KafkaConnection, OffsetRange, ProduceRecord, RecordOutcome, SendOptions, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
 
+/** How long createTopic waits for the new topic to show in the brokers' metadata. */
+const TOPIC_VISIBLE_MS = 15_000;
 const EARLIEST = -2n;
 /** Request timeout of one produce request (also the broker's wait for in-sync replicas). */
 const ATTEMPT_TIMEOUT_MS = 5000;
@@ -127,6 +129,15 @@ class PlatformaticTransport implements Transport {
       });
     } catch (error) {
       throw kafkaError(`creating topic ${creation.topic}`, error);
+    }
+    // CreateTopics answers once the controller has the topic; the brokers' metadata learns of it a moment later,
+    // and a caller that looks it up at once must find it (with a leader for every partition).
+    const deadline = Date.now() + TOPIC_VISIBLE_MS;
+    for (;;) {
+      const layout = await this.layout(creation.topic).catch(() => undefined);
+      if (layout?.partitions.every((p) => p.leader >= 0)) return;
+      if (Date.now() > deadline) throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `topic ${creation.topic} was created, but the brokers did not show it with leaders within ${String(TOPIC_VISIBLE_MS / 1000)} s`, { retriable: true });
+      await sleep(100);
     }
   }
 
