@@ -1,14 +1,13 @@
 // `hotstate snapshot save|inspect`: a snapshot file of a dataset, and what one holds and whether a view would use it.
 import { formatVersionToken } from '../lib/version-token.ts';
 import { HotstateError } from '../lib/errors.ts';
-import { readSnapshotEntries, type SnapshotHeader } from '../lib/snapshot/format.ts';
+import { readSnapshotEntries, snapshotVersion, type SnapshotHeader } from '../lib/snapshot/format.ts';
 import { judgeSnapshot, type TopicNow } from '../lib/snapshot/verdict.ts';
 import type { HotstateView } from '../lib/view/view.ts';
 
 type Print = (line: string) => void;
 
-const tokenOf = (header: SnapshotHeader): string =>
-  formatVersionToken({ topic: header.topic, positions: new Map(Object.entries(header.positions).map(([p, next]) => [Number(p), next])) });
+const tokenOf = (header: SnapshotHeader): string => formatVersionToken(snapshotVersion(header));
 
 export async function saveSnapshot(view: HotstateView, file: string, out: Print): Promise<number> {
   const { header, bytes, seconds } = await view.writeSnapshot(file);

@@ -7,7 +7,7 @@ import { HotstateError } from '../lib/errors.ts';
 import type { HotstateView, Item } from '../lib/view/view.ts';
 import { createHttpApp } from '../common/http.ts';
 import { bearerMatches } from '../common/bearer.ts';
-import { readSnapshotHeader } from '../lib/snapshot/format.ts';
+import { readSnapshotHeader, snapshotVersion } from '../lib/snapshot/format.ts';
 import type { SnapshotFile } from '../lib/snapshot/snapshot-dir.ts';
 import { formatVersionToken } from '../lib/version-token.ts';
 import { CursorStore } from './cursors.ts';
@@ -132,7 +132,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     const newest = await options.snapshots?.newest(dataset);
     if (!newest) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no snapshot of ${dataset} on this instance${options.snapshots ? ' yet' : ' (HOTSTATE_SNAPSHOT_DIR is not set)'}`);
     const { header, fileBytes } = await readSnapshotHeader(newest.file);
-    const token = formatVersionToken({ topic: dataset, positions: new Map(Object.entries(header.positions).map(([p, next]) => [Number(p), next])) });
+    const token = formatVersionToken(snapshotVersion(header));
     return reply.header('content-type', 'application/octet-stream').header('content-length', fileBytes)
       .header('hotstate-version', token).header('hotstate-snapshot-created-at', new Date(header.createdAt).toISOString())
       .send(createReadStream(newest.file));

@@ -7,6 +7,7 @@ import { connectionFromEnv } from '../../infra/settings.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { readRange } from '../../services/lib/transport/read-range.ts';
 import { createView } from '../../services/lib/view/view.ts';
 import { benchSchema, benchValue } from './bench-topic.ts';
 
@@ -16,23 +17,8 @@ const gc = (globalThis as { gc?: () => void }).gc;
 
 if (mode === 'raw') {
   const transport = createPlatformaticTransport({ brokers, clientId: 'hotstate-bench' });
-  const layout = await transport.layout(topic);
-  if (!layout) throw new Error(`no topic ${topic}`);
-  const offsets = await transport.offsets(topic);
-  const remaining = new Map(offsets.filter((p) => p.end > p.start).map((p) => [p.partition, p.end]));
   let records = 0;
-  await new Promise<void>((resolve) => {
-    if (remaining.size === 0) resolve();
-    transport.read(layout, new Map(offsets.map((p) => [p.partition, p.start])), {
-      chunk: (chunk) => {
-        records += chunk.records.length;
-        if (chunk.next >= (remaining.get(chunk.partition) ?? Number.POSITIVE_INFINITY)) remaining.delete(chunk.partition);
-        if (remaining.size === 0) resolve();
-      },
-      problem: () => undefined,
-      recovered: () => undefined,
-    });
-  });
+  await readRange(transport, topic, (chunk) => { records += chunk.records.length; });
   console.log(JSON.stringify({ readyMs: performance.now(), records }));
   process.exit(0);
 }

@@ -5,6 +5,7 @@
 import { frameSchemaId } from '../codec/confluent-avro.ts';
 import { HotstateError } from '../errors.ts';
 import { partitionForKey } from '../kafka/murmur2.ts';
+import { readRange } from '../transport/read-range.ts';
 import type { FetchedRecord, Transport } from '../transport/transport.ts';
 import type { WriterSchemas } from '../view/writer-schemas.ts';
 
@@ -26,30 +27,10 @@ export async function keyHistory(transport: Transport, schemas: WriterSchemas, t
   if (!layout) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist`);
   const keyBytes = Buffer.from(key, 'utf8');
   const home = partitionForKey(keyBytes, layout.partitions.length);
-  const wanted = new Set(options.allPartitions ? layout.partitions.map((p) => p.partition) : [home]);
-  const offsets = (await transport.offsets(topic)).filter((p) => wanted.has(p.partition));
-  const remaining = new Map(offsets.filter((p) => p.end > p.start).map((p) => [p.partition, p.end]));
   const found: Array<{ partition: number; record: FetchedRecord }> = [];
-  if (remaining.size > 0) {
-    const done = Promise.withResolvers<undefined>();
-    const reader = transport.read({ ...layout, partitions: layout.partitions.filter((p) => remaining.has(p.partition)) }, new Map(offsets.map((p) => [p.partition, p.start])), {
-      chunk: (chunk) => {
-        const end = remaining.get(chunk.partition);
-        if (end === undefined) return;
-        for (const record of chunk.records) if (record.offset < end && record.key?.equals(keyBytes)) found.push({ partition: chunk.partition, record });
-        if (chunk.next >= end) remaining.delete(chunk.partition);
-        if (remaining.size === 0) done.resolve(undefined);
-      },
-      // Unavailable partitions are retried by the reader; a log that moved under us or a topic that went away ends it.
-      problem: (problem) => { if (problem.kind !== 'unavailable') done.reject(new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `reading ${topic} for the history of ${key}: ${problem.kind}; run it again`, { retriable: true })); },
-      recovered: () => undefined,
-    });
-    try {
-      await done.promise;
-    } finally {
-      await reader.stop();
-    }
-  }
+  await readRange(transport, topic, (chunk, end) => {
+    for (const record of chunk.records) if (record.offset < end && record.key?.equals(keyBytes)) found.push({ partition: chunk.partition, record });
+  }, options.allPartitions ? undefined : new Set([home]));
   const ids = found.flatMap(({ record }) => (record.value ? [frameSchemaId(record.value)] : []));
   await schemas.settle(ids);
   return found.sort((a, b) => a.partition - b.partition || a.record.offset - b.record.offset).map(({ partition, record }) => {

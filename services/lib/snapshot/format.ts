@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HotstateError } from '../errors.ts';
+import type { VersionVector } from '../version-token.ts';
 import { entryHeaderBytes, entryOffset, entryPartition, entrySchemaId, isTombstone } from '../view/entry.ts';
 
 export const snapshotFormatVersion = 1;
@@ -39,6 +40,11 @@ export interface SnapshotHeader {
   readonly entries: number;
   readonly bodyBytes: number;
   readonly bodySha256: string;
+}
+
+/** The version a snapshot holds: its header's positions as a version vector. */
+export function snapshotVersion(header: SnapshotHeader): VersionVector {
+  return { topic: header.topic, positions: new Map(Object.entries(header.positions).map(([p, next]) => [Number(p), next])) };
 }
 
 export type SnapshotProblem = 'corrupt' | 'format';
@@ -215,7 +221,7 @@ export async function readSnapshotEntries(file: string, onEntry: (key: string, e
   try {
     const { header } = await readHeader(handle, file);
     const corrupt = (message: string): SnapshotFileError => new SnapshotFileError('corrupt', file, message);
-    const positions = new Map(Object.entries(header.positions).map(([p, next]) => [Number(p), next]));
+    const { positions } = snapshotVersion(header);
     const hash = createHash('sha256');
     const end = preludeBytes + header.bodyBytes;
     let buffer = Buffer.allocUnsafe(4 * chunkBytes);

@@ -3,7 +3,7 @@
 // half-way (corrupt body) leaves the view as if nothing had been loaded. The first refusal that older files cannot
 // fix (too old, topic changed) ends the search: the view replays in full and says why.
 import type { Logger } from '../logger.ts';
-import { readSnapshotEntries, readSnapshotHeader, SnapshotFileError } from './format.ts';
+import { readSnapshotEntries, readSnapshotHeader, SnapshotFileError, snapshotVersion } from './format.ts';
 import { listSnapshots } from './snapshot-dir.ts';
 import { judgeSnapshot, type RestoreOutcome, type TopicNow } from './verdict.ts';
 
@@ -48,7 +48,7 @@ export async function restoreNewest(dir: string, topicNow: TopicNow, target: Res
         log.warn({ file, reason }, 'snapshot not used: replaying the topic in full');
         return { outcome: 'schemas-unavailable', file, reason };
       }
-      const positions = new Map(Object.entries(header.positions).map(([p, next]) => [Number(p), next]));
+      const positions = new Map(snapshotVersion(header).positions);
       target.reset(positions);
       await readSnapshotEntries(file, (key, entry) => {
         if (!target.load(key, entry)) throw new SnapshotFileError('corrupt', file, `key ${JSON.stringify(key.slice(0, 80))} appears twice`);
