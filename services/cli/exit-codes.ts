@@ -11,10 +11,12 @@ export const exitCodes = {
   invalid: 3,
   /** --skip-invalid: the valid lines were sent, the invalid ones reported. */
   partial: 4,
-  /** watch --once: the change would delete too many keys and was held back. */
+  /** watch --once, sync, rollback: the change would delete too many keys and was held back, or was not confirmed. */
   heldBack: 5,
   /** get: at least one key does not exist. */
   notFound: 6,
+  /** diff, rollback: a version beyond the rollback window that no snapshot file covers. */
+  unreachable: 7,
 } as const;
 
 /** The exit code of every error code (the README's error table shows the same). */
@@ -50,6 +52,8 @@ export const exitCodeByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_FEED_RESYNC_NEEDED: exitCodes.failed,
   HOTSTATE_ERR_LIST_CURSOR_EXPIRED: exitCodes.failed,
   HOTSTATE_ERR_SNAPSHOT_UNUSABLE: exitCodes.failed,
+  HOTSTATE_ERR_VIEW_PINNED: exitCodes.failed,
+  HOTSTATE_ERR_VERSION_UNREACHABLE: exitCodes.unreachable,
 };
 
 export function exitCodeFor(error: unknown): number {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HotstateError } from '../lib/errors.ts';
-import { assertSafeTopic, describeTopic, ensureDatasetTopic } from '../lib/kafka/topics.ts';
+import { assertSafeTopic, defaultRollbackWindowMs, describeTopic, ensureDatasetTopic } from '../lib/kafka/topics.ts';
 import { formatOf, type DatasetFormat } from '../lib/input/dataset-file.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
 import { checkCatalog, loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
@@ -16,6 +16,8 @@ import { watchFile } from './watch.ts';
 import { top } from './top.ts';
 import { cliLogger, dump, get, readyView, syncFile, tail } from './view-commands.ts';
 import { inspectSnapshot, saveSnapshot } from './snapshot-commands.ts';
+import { diffCommand, rollbackCommand } from './version-commands.ts';
+import { parseVersionRef } from '../lib/history/dataset-version.ts';
 import { keyHistory } from '../lib/history/key-history.ts';
 import { registrySchemaSource, WriterSchemas } from '../lib/view/writer-schemas.ts';
 import { valueSubject } from '../lib/registry.ts';
@@ -28,6 +30,11 @@ const err = (line: string): void => { process.stderr.write(`${line}\n`); };
 const positiveInt = (value: string): number => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+const nonNegativeInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
 };
 const share = (value: string): number => {
@@ -197,10 +204,13 @@ const topicSpecOptions = (command: Command): Command => command
   .option('--partitions <n>', 'partition count', positiveInt)
   .option('--replication-factor <n>', 'replication factor', positiveInt)
   .option('--min-insync-replicas <n>', 'min.insync.replicas', positiveInt)
+  .option('--rollback-window-ms <ms>', 'min.compaction.lag.ms: versions younger than this can be rebuilt for diff and rollback (set on a new topic, required of an existing one; 0 checks nothing)', nonNegativeInt, defaultRollbackWindowMs)
   .option('--config <name=value...>', 'extra topic config for a new topic', []);
-interface TopicFlags { partitions?: number; replicationFactor?: number; minInsyncReplicas?: number; config: string[] }
+interface TopicFlags { partitions?: number; replicationFactor?: number; minInsyncReplicas?: number; rollbackWindowMs: number; config: string[] }
 const specOf = (topic: string, flags: TopicFlags) => ({
   topic,
+  rollbackWindowMs: flags.rollbackWindowMs,
+  minRollbackWindowMs: flags.rollbackWindowMs,
   ...(flags.partitions ? { partitions: flags.partitions } : {}),
   ...(flags.replicationFactor ? { replicationFactor: flags.replicationFactor } : {}),
   ...(flags.minInsyncReplicas ? { minInsyncReplicas: flags.minInsyncReplicas } : {}),
@@ -234,6 +244,37 @@ program.command('history').description('a key\'s versions still in the log, olde
     if (versions.length === 0) {
       err(`no version of ${JSON.stringify(key)} in ${flags.topic} (never written, or compacted away)`);
       process.exitCode = exitCodes.notFound;
+    }
+  });
+
+program.command('diff').description('keys added, changed and removed between two versions, as NDJSON, with a summary on stderr (exit 7 when a side is beyond the rollback window)')
+  .requiredOption('-t, --topic <topic>', 'dataset topic')
+  .requiredOption('--from <token|snapshot-file>', 'the older side: a version token (every partition named) or a snapshot file')
+  .option('--to <token|snapshot-file|now>', 'the newer side', 'now')
+  .action(async (flags: { topic: string; from: string; to: string }, command: Command) => {
+    const { brokers, registryUrl } = connection(command);
+    process.exitCode = await withTransport({ brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) =>
+      diffCommand(transport, registrySchemaSource(registryUrl), flags.topic, parseVersionRef(flags.from), parseVersionRef(flags.to), out, err));
+  });
+
+program.command('rollback').description('write compensating records that bring a dataset back to an earlier version (a plan first; --yes writes)')
+  .requiredOption('-t, --topic <topic>', 'dataset topic')
+  .requiredOption('--to <token|snapshot-file>', 'the version to go back to: a version token within the rollback window, or a snapshot file')
+  .option('--dry-run', 'print the plan, write nothing', false)
+  .option('--yes', 'write the plan (without it: the plan is printed, nothing written, exit 5)', false)
+  .option('--max-delete-share <0..1>', 'hold back a rollback deleting more than this share of the keys (exit 5)', share, 0.5)
+  .option('--allow-mass-delete', 'write a rollback even when it deletes more than --max-delete-share', false)
+  .option('--json', 'print the outcome as one JSON object', false)
+  .action(async (flags: { topic: string; to: string; dryRun: boolean; yes: boolean; maxDeleteShare: number; allowMassDelete: boolean; json: boolean }, command: Command) => {
+    const { brokers, registryUrl } = connection(command);
+    const producer = await producerFor(command, { topic: flags.topic, registerSchema: false, maxValueBytes: 1_000_000 });
+    try {
+      process.exitCode = await withTransport({ brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) =>
+        rollbackCommand({ producer, transport, schemaSource: registrySchemaSource(registryUrl) }, parseVersionRef(flags.to), {
+          dryRun: flags.dryRun, confirm: flags.yes, maxDeleteShare: flags.maxDeleteShare, allowMassDelete: flags.allowMassDelete, json: flags.json,
+        }, out, err));
+    } finally {
+      await producer.close();
     }
   });
 

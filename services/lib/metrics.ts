@@ -56,6 +56,8 @@ export interface ViewMetrics {
   readonly snapshotAge: Gauge<'topic'>;
   readonly snapshotBytes: Gauge<'topic'>;
   readonly snapshotWriteSeconds: Histogram<'topic'>;
+  readonly pinned: Gauge<'topic'>;
+  readonly pinnedRecordsBehind: Gauge<'topic'>;
 }
 
 export function viewMetrics(registry: Registry): ViewMetrics {
@@ -86,6 +88,8 @@ export function viewMetrics(registry: Registry): ViewMetrics {
     snapshotRestores: counter('hotstate_view_snapshot_restores_total', 'Snapshot files considered at start, by outcome (used, too-old, corrupt, topic-changed, unknown-format, schemas-unavailable).', ['topic', 'outcome'] as const),
     snapshotAge: gauge('hotstate_view_snapshot_age_seconds', 'Age of the newest snapshot this view wrote or started from (updated every second).', ['topic'] as const),
     snapshotBytes: gauge('hotstate_view_snapshot_size_bytes', 'Size of the newest snapshot file this view wrote.', ['topic'] as const),
+    pinned: gauge('hotstate_view_pinned', '1 while an operator pins what readers see to one version (applying goes on), else 0.', ['topic'] as const),
+    pinnedRecordsBehind: gauge('hotstate_view_pinned_records_behind', 'Records applied since the pin that readers do not see yet (0 when not pinned; updated every second).', ['topic'] as const),
     snapshotWriteSeconds: once(registry, 'hotstate_view_snapshot_write_duration_seconds', () => new Histogram({
       name: 'hotstate_view_snapshot_write_duration_seconds', help: 'Time to write one snapshot file (in the background).',
       labelNames: ['topic'] as const, buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers,

@@ -91,6 +91,11 @@ describe('hotstate topics', () => {
     assert.equal(verified.code, 3);
     assert.match(verified.stderr, /cleanup\.policy=delete/);
     assert.match(verified.stderr, /unclean\.leader\.election\.enable=true/);
+    assert.match(verified.stderr, /min\.compaction\.lag\.ms=0 is below 86400000: the rollback window/);
+    // The rollback window: 24 h on a new topic by default, required of an existing one as asked.
+    const longer = hotstate(['topics', 'verify', good, '--rollback-window-ms', String(48 * 3_600_000)]);
+    assert.equal(longer.code, 3);
+    assert.match(longer.stderr, /min\.compaction\.lag\.ms=86400000 is below 172800000/);
   });
 });
 

@@ -30,7 +30,7 @@ export async function keyHistory(transport: Transport, schemas: WriterSchemas, t
   const found: Array<{ partition: number; record: FetchedRecord }> = [];
   await readRange(transport, topic, (chunk, end) => {
     for (const record of chunk.records) if (record.offset < end && record.key?.equals(keyBytes)) found.push({ partition: chunk.partition, record });
-  }, options.allPartitions ? undefined : new Set([home]));
+  }, options.allPartitions ? {} : { partitions: new Set([home]) });
   const ids = found.flatMap(({ record }) => (record.value ? [frameSchemaId(record.value)] : []));
   await schemas.settle(ids);
   return found.sort((a, b) => a.partition - b.partition || a.record.offset - b.record.offset).map(({ partition, record }) => {

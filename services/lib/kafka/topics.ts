@@ -15,9 +15,18 @@ export interface DatasetTopicSpec {
   readonly minInsyncReplicas?: number;
   /** Tombstones must outlive the slowest replay. @defaultValue `3600000` (1 h) */
   readonly minDeleteRetentionMs?: number;
-  /** Extra configs for a new topic, for example a small `segment.ms` in tests. */
+  /**
+   * The rollback window of a new topic (`min.compaction.lag.ms`): records younger than this are never compacted, so
+   * any version younger than it can be rebuilt exactly for diff and rollback. @defaultValue `86400000` (24 h)
+   */
+  readonly rollbackWindowMs?: number;
+  /** Refuse an existing topic whose rollback window is shorter. @defaultValue not checked */
+  readonly minRollbackWindowMs?: number;
+  /** Extra configs for a new topic, for example a small `segment.ms` in tests (they win over the settings above). */
   readonly configs?: Readonly<Record<string, string>>;
 }
+
+export const defaultRollbackWindowMs = 86_400_000;
 
 export interface TopicDescription {
   readonly partitions: number;
@@ -28,7 +37,7 @@ export interface TopicDescription {
 /** Creates the topic when missing; verifies it either way; returns its effective configuration. */
 export async function ensureDatasetTopic(transport: Transport, spec: DatasetTopicSpec): Promise<Record<string, string>> {
   if (!(await transport.topics()).includes(spec.topic)) {
-    const configs: Record<string, string> = { ...spec.configs, 'cleanup.policy': 'compact' };
+    const configs: Record<string, string> = { 'min.compaction.lag.ms': String(spec.rollbackWindowMs ?? defaultRollbackWindowMs), ...spec.configs, 'cleanup.policy': 'compact' };
     if (spec.minInsyncReplicas !== undefined) configs['min.insync.replicas'] = String(spec.minInsyncReplicas);
     await transport.createTopic({
       topic: spec.topic,
@@ -67,6 +76,10 @@ export function topicProblems(topic: TopicDescription, spec: Omit<DatasetTopicSp
   const minDeleteRetention = spec.minDeleteRetentionMs ?? 3_600_000;
   if (deleteRetention < minDeleteRetention) {
     problems.push(`delete.retention.ms=${String(deleteRetention)} is below ${String(minDeleteRetention)}: tombstones can be purged before a slow replay reads them, resurrecting deleted keys`);
+  }
+  const rollbackWindow = Number(c['min.compaction.lag.ms'] ?? '0');
+  if (spec.minRollbackWindowMs !== undefined && rollbackWindow < spec.minRollbackWindowMs) {
+    problems.push(`min.compaction.lag.ms=${String(rollbackWindow)} is below ${String(spec.minRollbackWindowMs)}: the rollback window is shorter than asked, older versions cannot be rebuilt for diff and rollback`);
   }
   if (spec.partitions !== undefined && spec.partitions !== topic.partitions) {
     problems.push(`has ${String(topic.partitions)} partitions, expected ${String(spec.partitions)}: keys would map to other partitions`);

@@ -31,7 +31,9 @@ export class SnapshotStore {
   /** apply() for a caller that already looked the key up with current(). */
   applyOver(previous: string | undefined, key: string, partition: number, offset: number, timestamp: number, value: Buffer | null): string | undefined {
     const previousLive = previous !== undefined && !isTombstone(previous) ? previous : undefined;
-    if (this.open.size > 0) {
+    // An older entry is kept only while some open snapshot can see it, so a long-lived snapshot (a pin) holds at
+    // most one old entry per changed key, however often the key changes.
+    if (this.open.size > 0 && (previous === undefined || this.visibleToAnOpenSnapshot(previous))) {
       let older = this.history.get(key);
       if (!older) this.history.set(key, (older = []));
       older.unshift(previous);
@@ -45,6 +47,18 @@ export class SnapshotStore {
       this.live.set(key, packEntry(partition, offset, timestamp, value));
     }
     return previousLive;
+  }
+
+  private visibleToAnOpenSnapshot(entry: string): boolean {
+    const partition = entryPartition(entry);
+    const offset = entryOffset(entry);
+    for (const positions of this.open) if (offset < (positions.get(partition) ?? 0)) return true;
+    return false;
+  }
+
+  /** Keys with older entries kept for open snapshots (what a pin costs in memory). */
+  get heldKeys(): number {
+    return this.history.size;
   }
 
   /** Adds an entry read from a snapshot file into an empty-of-it store; false when the key is already there. */

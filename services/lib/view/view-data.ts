@@ -29,6 +29,29 @@ export interface Change<T = unknown> {
   readonly timestamp: number;
 }
 
+/** What readers see while an operator pins the view: one version, while applying goes on underneath. */
+export interface PinStatus {
+  readonly since: number;
+  readonly reason: string;
+  /** The version readers see. */
+  readonly version: string;
+  /** Records applied since the pin that readers do not see yet. */
+  readonly recordsBehind: number;
+  /** Keys changed since the pin, whose pinned entry is kept (the memory a pin costs). */
+  readonly heldKeys: number;
+  /** Change events held back for listeners until unpin. */
+  readonly heldChanges: number;
+}
+
+interface Pin {
+  readonly since: number;
+  readonly reason: string;
+  readonly store: SnapshotStore;
+  readonly snapshot: ViewSnapshot;
+  readonly size: number;
+  heldChanges: Change[];
+}
+
 interface Waiter {
   readonly check: () => void;
   readonly fail: (error: Error) => void;
@@ -56,6 +79,7 @@ export class ViewData {
   conflictsTotal = 0;
   readonly recentConflicts: KeyPartitionConflict[] = [];
   private partitionCount = 0;
+  private pinned: Pin | undefined;
 
   constructor(topic: string, schemas: WriterSchemas, metrics: ViewMetrics | undefined, log: Logger) {
     this.topic = topic;
@@ -66,6 +90,9 @@ export class ViewData {
 
   /** Empties the store (a rebuild) and starts over from these positions; tombstones are remembered for `deleteRetentionMs`. */
   reset(positions: ReadonlyMap<number, number>, deleteRetentionMs = Number.POSITIVE_INFINITY): void {
+    // A pin survives a rebuild: it reads the old store, which nothing writes to any more. Changes held back for it
+    // belong to offsets that start over, so they go (change feeds resync on a rebuild anyway).
+    if (this.pinned) this.pinned.heldChanges = [];
     this.store = new SnapshotStore();
     this.deletedKeys = new DeletedKeys(deleteRetentionMs);
     this.poisoned.clear();
@@ -174,7 +201,8 @@ export class ViewData {
       this.metrics.keys.set({ topic: this.topic }, this.store.size);
     }
     this.advance(partition, next);
-    this.notify(changes);
+    if (this.pinned) this.pinned.heldChanges.push(...changes);
+    else this.notify(changes);
     return late;
   }
 
@@ -241,22 +269,32 @@ export class ViewData {
 
   private readonly decodeEntry = (entry: string): unknown => this.decodeBytes(entryValueBytes(entry));
 
+  private visiblePosition(partition: number): number {
+    return this.pinned ? (this.pinned.snapshot.version.positions.get(partition) ?? 0) : this.position(partition);
+  }
+
+  /** The entry readers see for `key`: the pinned version's while pinned, else the current one. */
+  private visibleEntry(key: string): string | undefined {
+    return this.pinned ? this.pinned.snapshot.entry(key) : this.store.get(key);
+  }
+
   get<T = unknown>(key: string): Item<T> | undefined {
-    const entry = this.store.get(key);
+    const entry = this.visibleEntry(key);
     return entry === undefined ? undefined : itemOf<T>(key, entry, this.decodeEntry);
   }
 
   valueBytes(key: string): Buffer | undefined {
-    const entry = this.store.get(key);
+    const entry = this.visibleEntry(key);
     return entry === undefined ? undefined : entryValueBytes(entry);
   }
 
   keys(): string[] {
-    return [...this.store.entries()].map(([key]) => key);
+    const entries = this.pinned ? this.pinned.snapshot.entries() : this.store.entries();
+    return [...entries].map(([key]) => key);
   }
 
   has(key: string): boolean {
-    return this.store.get(key) !== undefined;
+    return this.visibleEntry(key) !== undefined;
   }
 
   isPoisoned(key: string): boolean {
@@ -264,15 +302,21 @@ export class ViewData {
   }
 
   get size(): number {
-    return this.store.size;
+    return this.pinned ? this.pinned.size : this.store.size;
   }
 
+  /** The version readers see (the pinned one while pinned). */
   get version(): VersionVector {
+    return this.pinned ? this.pinned.snapshot.version : this.appliedVersion;
+  }
+
+  /** The version applied, pinned or not. */
+  get appliedVersion(): VersionVector {
     return { topic: this.topic, positions: new Map(this.positions) };
   }
 
   get token(): string {
-    return formatVersionToken(this.version);
+    return this.pinned ? this.pinned.snapshot.token : formatVersionToken(this.version);
   }
 
   getMany<T = unknown>(keys: readonly string[]): { token: string; items: Map<string, Item<T>> } {
@@ -284,8 +328,57 @@ export class ViewData {
     return { token: this.token, items };
   }
 
+  /** A consistent read of the version readers see. */
   snapshot(): ViewSnapshot {
-    return new ViewSnapshot(this.store, this.version, this.decodeEntry);
+    if (!this.pinned) return this.appliedSnapshot();
+    // Its own positions map: the store tracks open snapshots by identity, and releasing this one must not end the pin.
+    const { topic, positions } = this.pinned.snapshot.version;
+    return new ViewSnapshot(this.pinned.store, { topic, positions: new Map(positions) }, this.decodeEntry);
+  }
+
+  /** Keys and packed entries applied (a synchronous pass; for tools that rebuild a version, not for readers). */
+  appliedEntries(): IterableIterator<[string, string]> {
+    return this.store.entries();
+  }
+
+  /** A consistent read of the applied version, pinned or not (snapshot files hold what was applied). */
+  appliedSnapshot(): ViewSnapshot {
+    return new ViewSnapshot(this.store, this.appliedVersion, this.decodeEntry);
+  }
+
+  // ---- pinning ----
+
+  /**
+   * Freezes what readers see at the current version; applying goes on underneath (the store keeps the pinned
+   * entry of every key changed since), so unpinning is instant and never needs a refetch. Waits for a newer version
+   * fail with HOTSTATE_ERR_VIEW_PINNED. Pinning a pinned view keeps the first pin.
+   */
+  pin(reason: string): PinStatus {
+    if (!this.pinned) {
+      const snapshot = this.appliedSnapshot();
+      this.pinned = { since: Date.now(), reason, store: this.store, snapshot, size: this.store.size, heldChanges: [] };
+      for (const waiter of this.waiters) waiter.check();
+    }
+    return this.pinStatus() as PinStatus;
+  }
+
+  /** Shows readers the applied version again, in one step, and hands held-back changes to listeners in order. */
+  unpin(): { heldSeconds: number; changes: number } | undefined {
+    const pin = this.pinned;
+    if (!pin) return undefined;
+    this.pinned = undefined;
+    pin.snapshot.release();
+    this.notify(pin.heldChanges);
+    for (const waiter of this.waiters) waiter.check();
+    return { heldSeconds: (Date.now() - pin.since) / 1000, changes: pin.heldChanges.length };
+  }
+
+  pinStatus(): PinStatus | undefined {
+    const pin = this.pinned;
+    if (!pin) return undefined;
+    let behind = 0;
+    for (const [partition, next] of this.positions) behind += Math.max(0, next - (pin.snapshot.version.positions.get(partition) ?? 0));
+    return { since: pin.since, reason: pin.reason, version: pin.snapshot.token, recordsBehind: behind, heldKeys: pin.store.heldKeys, heldChanges: pin.heldChanges.length };
   }
 
   onChange<T = unknown>(listener: (change: Change<T>) => void, options: { prefix?: string } = {}): () => void {
@@ -298,12 +391,17 @@ export class ViewData {
   async waitFor(token: string, timeoutMs: number): Promise<void> {
     const wanted = parseVersionToken(token);
     if (wanted.topic !== this.topic) throw new HotstateError('HOTSTATE_ERR_TOKEN_TOPIC', `version token is for topic ${wanted.topic}, this view holds ${this.topic}`);
-    const covered = (): boolean => [...wanted.positions].every(([p, next]) => this.position(p) >= next);
+    const covered = (): boolean => [...wanted.positions].every(([p, next]) => this.visiblePosition(p) >= next);
     if (covered()) return;
     if (this.closedWith) throw this.closedWith;
+    if (this.pinned) throw this.pinnedError(token);
     await new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         check: (): void => {
+          if (this.pinned && !covered()) {
+            waiter.fail(this.pinnedError(token));
+            return;
+          }
           if (!covered()) return;
           cleanup();
           resolve();
@@ -322,6 +420,11 @@ export class ViewData {
       };
       this.waiters.add(waiter);
     });
+  }
+
+  private pinnedError(token: string): HotstateError {
+    const pin = this.pinned;
+    return new HotstateError('HOTSTATE_ERR_VIEW_PINNED', `view of ${this.topic} is pinned at ${pin?.snapshot.token ?? '?'} since ${new Date(pin?.since ?? 0).toISOString()} (${pin?.reason ?? ''}): ${token} is newer; unpin to read it`, { retriable: true });
   }
 
   /** The view closed: pending and later waits that are not satisfied fail with `error`. */

@@ -54,6 +54,12 @@ export class ViewSnapshot {
     return entry === undefined ? undefined : itemOf<T>(key, entry, this.decode);
   }
 
+  /** The packed entry of `key` at this version, or undefined. */
+  entry(key: string): string | undefined {
+    this.check();
+    return this.store.getAt(key, this.positions);
+  }
+
   /** Every item of this version, in key insertion order; safe to await between items. */
   *items<T = unknown>(options: { prefix?: string } = {}): IterableIterator<Item<T>> {
     this.check();

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
 import type { KafkaConnection, Transport } from '../transport/transport.ts';
 import type { Poison } from './poison.ts';
+import type { PinStatus } from './view-data.ts';
 import type { RebuildReason, ViewState, ViewStateName } from './view-state.ts';
 import type { SchemaSource } from './writer-schemas.ts';
 
@@ -73,6 +74,8 @@ export interface ViewStatus {
   /** Keys found in more than one partition (a writer with another partitioner, a repartitioned topic). */
   readonly keyPartitionConflicts: { readonly total: number; readonly recent: readonly KeyPartitionConflict[] };
   readonly snapshot: SnapshotStatus;
+  /** Set while an operator pins what readers see (`version` is then the pinned version, `partitions` what was applied). */
+  readonly pinned: PinStatus | undefined;
 }
 
 /**

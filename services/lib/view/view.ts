@@ -13,7 +13,7 @@ import { createPlatformaticTransport } from '../transport/platformatic-transport
 import type { FetchedRecord, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
 import { checkRecords, recordLimits, unsettledSchemaIds, type Poison, type RecordLimits } from './poison.ts';
-import { ViewData } from './view-data.ts';
+import { ViewData, type PinStatus } from './view-data.ts';
 import { ViewReads } from './view-reads.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from './view-state.ts';
 import type { ReplayProgress, ViewOptions, ViewStatus } from './view-types.ts';
@@ -23,7 +23,7 @@ import { keyHistory, type KeyVersion } from '../history/key-history.ts';
 
 export type { Item } from './view-snapshot.ts';
 export { ViewSnapshot } from './view-snapshot.ts';
-export type { Change } from './view-data.ts';
+export type { Change, PinStatus } from './view-data.ts';
 export type { KeyPartitionConflict, PoisonPolicy, ReplayProgress, ViewEvents, ViewOptions, ViewStatus } from './view-types.ts';
 export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './view-state.ts';
 
@@ -94,7 +94,7 @@ export class HotstateView extends ViewReads {
     if (this.machine.name === 'closed') return; // closed while starting: no timers to outlive it
     this.timers = [
       setInterval(() => { void this.checkHealth(); }, this.options.healthCheckIntervalMs ?? 5000),
-      setInterval(() => { this.checkFreshness(); this.snapshots.tick(); }, FRESHNESS_TICK_MS),
+      setInterval(() => { this.checkFreshness(); this.snapshots.tick(); this.updatePinMetrics(); }, FRESHNESS_TICK_MS),
     ];
     for (const timer of this.timers) timer.unref();
   }
@@ -400,7 +400,34 @@ export class HotstateView extends ViewReads {
       }),
       keyPartitionConflicts: { total: this.data.conflictsTotal, recent: [...this.data.recentConflicts] },
       snapshot: this.snapshots.status(),
+      pinned: this.data.pinStatus(),
     };
+  }
+
+  /**
+   * Freezes what readers (get, keys, snapshot, waitFor, change listeners) see at the current version, while the
+   * view keeps fetching and applying underneath: lag does not build up in Kafka, so no record the pin needs can be
+   * compacted or purged, and `unpin()` is one synchronous step. Costs one kept entry per key changed since the pin.
+   */
+  pin(reason = 'pinned'): PinStatus {
+    const status = this.data.pin(reason);
+    this.log.warn({ version: status.version, reason }, 'view pinned: readers see this version until unpinned');
+    this.updatePinMetrics();
+    return status;
+  }
+
+  /** Readers see the applied version again, in one step; listeners get the held-back changes in order. */
+  unpin(): { heldSeconds: number; changes: number } | undefined {
+    const released = this.data.unpin();
+    if (released) this.log.info({ ...released, version: this.token }, 'view unpinned');
+    this.updatePinMetrics();
+    return released;
+  }
+
+  private updatePinMetrics(): void {
+    const pin = this.data.pinStatus();
+    this.metrics?.pinned.set({ topic: this.topic }, pin ? 1 : 0);
+    this.metrics?.pinnedRecordsBehind.set({ topic: this.topic }, pin?.recordsBehind ?? 0);
   }
 
   /**
@@ -409,7 +436,7 @@ export class HotstateView extends ViewReads {
    */
   async writeSnapshot(file: string): Promise<WrittenSnapshot> {
     if (!this.machine.caughtUp || !this.layout) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} is ${this.machine.name}: a snapshot is written of a ready view`, { retriable: true });
-    return this.snapshots.write(file, this.data.snapshot(), this.layout.topicId);
+    return this.snapshots.write(file, this.data.appliedSnapshot(), this.layout.topicId);
   }
 
   /** The key's versions still in the log (reads its partition from the start: an operator's tool, not a hot path). */
