@@ -71,22 +71,22 @@ export async function rollbackDataset({ producer, transport, schemaSource }: Rol
   const now = await readTopicNow(transport, topic);
   const target = await loadDatasetVersion(transport, schemas, topic, ref, now);
   const current = await loadDatasetVersion(transport, schemas, topic, { kind: 'now' }, now);
-  const diff = diffVersions(current, target);
-  const deleteShare = current.entries.size === 0 ? 0 : diff.added.length / current.entries.size;
+  const diff = diffVersions(current, target); // added: keys only the target has (restore); removed: created since (delete)
+  const deleteShare = current.entries.size === 0 ? 0 : diff.removed.length / current.entries.size;
   const maxShare = options.maxDeleteShare ?? 0.5;
   const heldBack = deleteShare > maxShare && options.allowMassDelete !== true
-    ? `this rollback would delete ${String(diff.added.length)} of ${String(current.entries.size)} keys (${(deleteShare * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing written (allow it explicitly to go on)`
+    ? `this rollback would delete ${String(diff.removed.length)} of ${String(current.entries.size)} keys (${(deleteShare * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing written (allow it explicitly to go on)`
     : undefined;
   const plan: RollbackPlan = {
     topic, from: tokenOfVersion(current), to: tokenOfVersion(target), toSource: target.source,
-    restored: diff.removed.length, reverted: diff.changed.length, deleted: diff.added.length, unchanged: diff.unchanged,
+    restored: diff.added.length, reverted: diff.changed.length, deleted: diff.removed.length, unchanged: diff.unchanged,
     keysNow: current.entries.size, keysAtTarget: target.entries.size, targetDigest: contentDigest(target),
     ...(heldBack === undefined ? {} : { heldBack }),
   };
-  const upsertKeys = [...diff.removed, ...diff.changed];
+  const upsertKeys = [...diff.added, ...diff.changed];
   await assertReadableNow(producer, schemaSource, target, upsertKeys);
   if (heldBack !== undefined) return { status: 'held-back', plan };
-  if (upsertKeys.length === 0 && diff.added.length === 0) return { status: 'unchanged', plan, token: plan.from };
+  if (upsertKeys.length === 0 && diff.removed.length === 0) return { status: 'unchanged', plan, token: plan.from };
   if (options.confirm !== true) return { status: 'planned', plan };
 
   const headers = { [headerNames.source]: 'rollback', [rollbackHeaders.id]: randomUUID(), [rollbackHeaders.to]: plan.to, [rollbackHeaders.from]: plan.from };
@@ -98,7 +98,7 @@ export async function rollbackDataset({ producer, transport, schemaSource }: Rol
       const holder = current.entries.get(key) ?? entry;
       return record(key, entryValueBytes(entry), entryPartition(holder));
     }),
-    ...diff.added.map((key) => record(key, null, entryPartition(current.entries.get(key) ?? ''))),
+    ...diff.removed.map((key) => record(key, null, entryPartition(current.entries.get(key) ?? ''))),
   ];
   const { token } = await producer.sendPrepared(records);
   const positions = new Map(current.positions);

@@ -1,0 +1,160 @@
+// Versions an operator can work with, against a real broker and registry: diff of two versions, rollback after a
+// bad batch (deletes and new keys included), a rollback of the rollback, the mass-delete guard, refusal beyond the
+// rollback window unless a snapshot file covers the version, and a rollback through a schema evolution.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadDatasetVersion, parseVersionRef, readTopicNow } from '../../services/lib/history/dataset-version.ts';
+import { contentDigest } from '../../services/lib/history/diff.ts';
+import { createProducer } from '../../services/lib/producer/producer.ts';
+import { registerValueSchema, valueSubject } from '../../services/lib/registry.ts';
+import { registrySchemaSource, WriterSchemas } from '../../services/lib/view/writer-schemas.ts';
+import { hotstate } from '../helpers/cli.ts';
+import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
+import { createTestTopic, testInfra, testKafka, testTransport } from '../helpers/infra.ts';
+import { testView } from '../helpers/views.ts';
+
+/** The content digest of the dataset at a version (token, snapshot file or `now`), read from the topic. */
+async function digestAt(t: TestContext, topic: string, ref: string): Promise<string> {
+  const transport = testTransport(t);
+  const schemas = new WriterSchemas(registrySchemaSource(testInfra().registryUrl), valueSubject(topic));
+  return contentDigest(await loadDatasetVersion(transport, schemas, topic, parseVersionRef(ref), await readTopicNow(transport, topic)));
+}
+
+const ndjson = (text: string): Array<Record<string, unknown>> => text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+const keysOf = (lines: Array<Record<string, unknown>>, op: string): string[] => lines.filter((l) => l.op === op).map((l) => String(l.key));
+
+describe('versions: diff and rollback', () => {
+  test('diff names exactly what a bad batch did; rollback restores the target content; a rollback of it restores the batch', async (t) => {
+    const { topic, producer } = await pricesTopic(t);
+    await producer.send(Array.from({ length: 20 }, (_, i) => ({ key: `K${String(i).padStart(2, '0')}`, value: price(`K${String(i)}`, i) })));
+    const view = await testView(t, topic);
+    await view.ready;
+    const good = view.token;
+
+    // The bad batch: changes, deletes and new keys.
+    await producer.send([
+      ...['K00', 'K01', 'K02', 'K03', 'K04'].map((key) => ({ key, value: price(key, 999) })),
+      ...['K10', 'K11', 'K12'].map((key) => ({ key, value: null })),
+      ...['N1', 'N2', 'N3', 'N4'].map((key) => ({ key, value: price(key, 1) })),
+    ]);
+    await producer.upsert('K01', price('K01', 1000)); // a key changed twice counts once
+    const diff = hotstate(['diff', '-t', topic, '--from', good]);
+    assert.equal(diff.code, 0, diff.stderr);
+    const lines = ndjson(diff.stdout);
+    assert.deepEqual(keysOf(lines, 'changed'), ['K00', 'K01', 'K02', 'K03', 'K04']);
+    assert.deepEqual(keysOf(lines, 'removed'), ['K10', 'K11', 'K12']);
+    assert.deepEqual(keysOf(lines, 'added'), ['N1', 'N2', 'N3', 'N4']);
+    assert.deepEqual(lines.find((l) => l.key === 'K01'), { op: 'changed', key: 'K01', previous: price('K1', 1), value: price('K01', 1000) });
+    assert.match(diff.stderr, /4 added, 5 changed, 3 removed, 12 unchanged/);
+    const between = hotstate(['diff', '-t', topic, '--from', good, '--to', good]);
+    assert.equal(between.code, 0, 'from and to the same version');
+    assert.equal(between.stdout, '');
+
+    // A plan first: without --yes nothing is written (exit 5); --dry-run is a plain plan (exit 0).
+    const endsBefore = (await readTopicNow(testTransport(t), topic)).offsets.map((p) => p.end);
+    const unconfirmed = hotstate(['rollback', '-t', topic, '--to', good]);
+    assert.equal(unconfirmed.code, 5, unconfirmed.stderr);
+    assert.match(unconfirmed.stdout, /3 restored \(deleted since\), 5 reverted \(changed since\), 4 deleted \(created since\), 12 unchanged/);
+    assert.match(unconfirmed.stderr, /nothing written: run again with --yes to write 12 records/);
+    assert.equal(hotstate(['rollback', '-t', topic, '--to', good, '--dry-run']).code, 0);
+    assert.deepEqual((await readTopicNow(testTransport(t), topic)).offsets.map((p) => p.end), endsBefore, 'nothing was written');
+
+    const done = hotstate(['rollback', '-t', topic, '--to', good, '--yes', '--json']);
+    assert.equal(done.code, 0, done.stderr);
+    const outcome = JSON.parse(done.stdout) as { status: string; token: string; records: number; plan: { targetDigest: string; from: string } };
+    assert.deepEqual([outcome.status, outcome.records], ['rolled-back', 12]);
+    const targetDigest = await digestAt(t, topic, good);
+    assert.equal(outcome.plan.targetDigest, targetDigest);
+    assert.equal(await digestAt(t, topic, outcome.token), targetDigest, 'the state after the rollback has the target content');
+    await view.waitFor(outcome.token);
+    assert.deepEqual([view.get<{ price: number }>('K01')?.value.price, view.has('K10'), view.has('N1'), view.size], [1, true, false, 20]);
+    const history = ndjson(hotstate(['history', '-t', topic, 'K10']).stdout);
+    const restore = history.at(-1) as { operation: string; headers: Record<string, string> };
+    assert.deepEqual([restore.operation, restore.headers['hotstate-source'], restore.headers['hotstate-rollback-to'], restore.headers['hotstate-rollback-from']], ['upsert', 'rollback', good, outcome.plan.from]);
+
+    // Rolling back the rollback brings the bad batch back, exactly.
+    const again = hotstate(['rollback', '-t', topic, '--to', outcome.plan.from, '--yes', '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    const back = JSON.parse(again.stdout) as { token: string };
+    assert.equal(await digestAt(t, topic, back.token), await digestAt(t, topic, outcome.plan.from));
+    const noop = hotstate(['rollback', '-t', topic, '--to', outcome.plan.from, '--yes', '--json']);
+    assert.equal((JSON.parse(noop.stdout) as { status: string }).status, 'unchanged');
+  });
+
+  test('the mass-delete guard holds back a rollback deleting most keys unless allowed', async (t) => {
+    const { topic, producer } = await pricesTopic(t);
+    await producer.send([{ key: 'A', value: price('A') }, { key: 'B', value: price('B') }]);
+    const view = await testView(t, topic);
+    await view.ready;
+    const early = view.token;
+    await producer.send(Array.from({ length: 10 }, (_, i) => ({ key: `M${String(i)}`, value: price(`M${String(i)}`) })));
+    const held = hotstate(['rollback', '-t', topic, '--to', early, '--yes']);
+    assert.equal(held.code, 5);
+    assert.match(held.stdout, /held back this rollback would delete 10 of 12 keys \(83% > 50%\)/);
+    const allowed = hotstate(['rollback', '-t', topic, '--to', early, '--yes', '--allow-mass-delete', '--json']);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal(await digestAt(t, topic, (JSON.parse(allowed.stdout) as { token: string }).token), await digestAt(t, topic, early));
+  });
+
+  test('beyond the rollback window a version is refused, naming why; a snapshot file of it still serves', async (t) => {
+    const { topic, producer } = await pricesTopic(t, {}, 2, { 'min.compaction.lag.ms': '1000' });
+    await producer.send([{ key: 'A', value: price('A', 1) }, { key: 'B', value: price('B', 1) }, { key: 'C', value: price('C', 1) }]);
+    const view = await testView(t, topic);
+    await view.ready;
+    const old = view.token;
+    const file = join(mkdtempSync(join(tmpdir(), 'hotstate-versions-')), 'old.hotstate-snapshot');
+    await view.writeSnapshot(file);
+    const after = await producer.send([{ key: 'A', value: price('A', 2) }, { key: 'B', value: null }, { key: 'D', value: price('D', 1) }]);
+    // The window is 1 s (less a 10% margin): wait until the records after the version are older than that.
+    const newestWrite = Date.now();
+    while (Date.now() - newestWrite < 1200) await sleep(100);
+    const refused = hotstate(['diff', '-t', topic, '--from', old]);
+    assert.equal(refused.code, 7, refused.stderr);
+    assert.match(refused.stderr, /HOTSTATE_ERR_VERSION_UNREACHABLE: version hs1\.\S+ cannot be rebuilt exactly/);
+    assert.match(refused.stderr, /longer ago than the rollback window \(min\.compaction\.lag\.ms=1000/);
+    assert.equal(hotstate(['rollback', '-t', topic, '--to', old, '--yes']).code, 7);
+
+    const fromFile = hotstate(['diff', '-t', topic, '--from', file]);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    const lines = ndjson(fromFile.stdout);
+    assert.deepEqual([keysOf(lines, 'changed'), keysOf(lines, 'removed'), keysOf(lines, 'added')], [['A'], ['B'], ['D']]);
+    const rolled = hotstate(['rollback', '-t', topic, '--to', file, '--yes', '--json']);
+    assert.equal(rolled.code, 0, rolled.stderr);
+    const outcome = JSON.parse(rolled.stdout) as { token: string; plan: { targetDigest: string } };
+    assert.equal(await digestAt(t, topic, outcome.token), outcome.plan.targetDigest);
+    assert.equal(await digestAt(t, topic, file), outcome.plan.targetDigest);
+
+    // Tokens that are not versions of this topic say so.
+    const partial = hotstate(['diff', '-t', topic, '--from', after.results[0]?.token ?? '']);
+    assert.match(partial.stderr, /names no position for partition|names every partition/);
+    assert.equal(hotstate(['diff', '-t', topic, '--from', 'hs1.bad!']).code, 2);
+  });
+
+  test('a rollback through a schema evolution: old values are checked against the current schema and restored byte for byte', async (t) => {
+    const kafka = testKafka(t);
+    const topic = await createTestTopic(t, kafka, { partitions: 1 });
+    await registerValueSchema(testInfra().registryUrl, topic, schemaText('instrument-prices', 1));
+    const v1 = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic });
+    t.after(() => v1.close());
+    await v1.send([{ key: 'X', value: { instrument: 'X', price: 1, currency: 'EUR', updatedAt: 1 } }, { key: 'Y', value: { instrument: 'Y', price: 2, currency: 'EUR', updatedAt: 1 } }]);
+    const view = await testView(t, topic);
+    await view.ready;
+    const beforeEvolution = view.token;
+    await registerValueSchema(testInfra().registryUrl, topic, schemaText('instrument-prices', 2));
+    const v2 = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic });
+    t.after(() => v2.close());
+    assert.notEqual(v2.schemaId, v1.schemaId);
+    await v2.send([{ key: 'X', value: price('X', 50) }, { key: 'Y', value: null }, { key: 'Z', value: price('Z', 3) }]);
+
+    const rolled = hotstate(['rollback', '-t', topic, '--to', beforeEvolution, '--yes', '--json']);
+    assert.equal(rolled.code, 0, rolled.stderr);
+    const outcome = JSON.parse(rolled.stdout) as { token: string };
+    assert.equal(await digestAt(t, topic, outcome.token), await digestAt(t, topic, beforeEvolution));
+    await view.waitFor(outcome.token);
+    assert.deepEqual([view.get('X')?.schemaId, view.has('Z')], [v1.schemaId, false], 'the old bytes, under their own writer schema');
+  });
+});
