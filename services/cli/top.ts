@@ -21,11 +21,12 @@ async function fetchListing(url: string): Promise<Listing> {
 }
 
 export function renderTop(listings: ReadonlyArray<{ url: string; listing: Listing }>): string {
-  const rows = [['INSTANCE', 'DATASET', 'PARTITION', 'END', 'POSITION', 'LAG', 'READY', 'KEYS']];
+  const rows = [['INSTANCE', 'DATASET', 'PARTITION', 'END', 'POSITION', 'LAG', 'READY', 'KEYS', 'PINNED']];
   for (const { url, listing } of listings) {
     for (const d of listing.datasets) {
       for (const p of d.partitions) {
-        rows.push([url, d.name, String(p.partition), String(p.end), String(p.position), String(p.lag), d.ready ? 'yes' : `no: ${d.reason ?? ''}`, String(d.keys)]);
+        const pinned = d.pinned ? `since ${new Date(d.pinned.since).toISOString()}, ${String(d.pinned.recordsBehind)} behind: ${d.pinned.reason}` : '-';
+        rows.push([url, d.name, String(p.partition), String(p.end), String(p.position), String(p.lag), d.ready ? 'yes' : `no: ${d.reason ?? ''}`, String(d.keys), pinned]);
       }
     }
   }

@@ -43,6 +43,9 @@ export const ingestServiceSchema = z.object({
   HOTSTATE_HTTP_PORT: int(8090, 0, 65535),
   HOTSTATE_INGEST_TOKEN: z.string().min(16, 'use a bearer token of at least 16 characters'),
   HOTSTATE_MAX_BATCH_RECORDS: int(5000, 1, 100_000),
+  HOTSTATE_OPERATOR_TOKEN: z.string().min(16, 'use an operator token of at least 16 characters').optional(),
+}).refine((c) => c.HOTSTATE_OPERATOR_TOKEN !== c.HOTSTATE_INGEST_TOKEN, {
+  path: ['HOTSTATE_OPERATOR_TOKEN'], error: 'must differ from HOTSTATE_INGEST_TOKEN: writers must not be operators',
 });
 
 export type StateServiceConfig = Readonly<z.infer<typeof stateServiceSchema>>;

@@ -8,6 +8,9 @@ import { HotstateError } from '../lib/errors.ts';
 import type { HotstateProducer, WriteResult } from '../lib/producer/producer.ts';
 import type { Update } from '../lib/producer/prepare.ts';
 import { createHttpApp } from '../common/http.ts';
+import { rollbackDataset } from '../lib/history/rollback.ts';
+import type { Transport } from '../lib/transport/transport.ts';
+import type { SchemaSource } from '../lib/view/writer-schemas.ts';
 
 export interface IngestAppOptions {
   readonly producers: ReadonlyMap<string, HotstateProducer>;
@@ -17,6 +20,10 @@ export interface IngestAppOptions {
   readonly bodyLimitBytes: number;
   readonly maxBatchRecords: number;
   readonly shuttingDown: () => boolean;
+  /** Bearer token of operator endpoints (rollback); without it they answer 401. Never the ingest token. */
+  readonly operatorToken?: string;
+  /** What operator endpoints read the topics and schemas with. */
+  readonly reads?: { readonly transport: Transport; readonly schemaSource: SchemaSource };
 }
 
 const writeBody = (w: WriteResult): Record<string, unknown> => ({ key: w.key, operation: w.operation, partition: w.partition, offset: w.offset, token: w.token });
@@ -24,13 +31,18 @@ const writeBody = (w: WriteResult): Record<string, unknown> => ({ key: w.key, op
 export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
   const app = createHttpApp({ service: 'ingest', logger: options.logger, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes, shuttingDown: options.shuttingDown, readiness: () => ({ ready: true }) });
 
+  // Writes need the ingest token; operator routes (config.operator) need the operator token, and only it.
   app.addHook('onRequest', (request, _reply, done) => {
     if (!request.url.startsWith('/v1/')) {
       done();
       return;
     }
-    if (!bearerMatches(request.headers.authorization, options.token)) {
-      done(new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', 'missing or wrong bearer token (Authorization: Bearer <token>)'));
+    const operator = (request.routeOptions.config as { operator?: boolean }).operator === true;
+    const token = operator ? options.operatorToken : options.token;
+    if (token === undefined || !bearerMatches(request.headers.authorization, token)) {
+      done(new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', operator
+        ? 'operator endpoints need Authorization: Bearer <HOTSTATE_OPERATOR_TOKEN> (and the service needs that setting)'
+        : 'missing or wrong bearer token (Authorization: Bearer <token>)'));
       return;
     }
     done();
@@ -67,6 +79,18 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
     }
     const { results, token } = await producer.send(updates as Update[]);
     return { token, results: results.map(writeBody) };
+  });
+
+  // Compensating writes back to an earlier version (a plan unless "confirm": true); the CLI also takes snapshot files.
+  app.post<{ Params: { dataset: string }; Body: { to?: unknown; confirm?: unknown; maxDeleteShare?: unknown; allowMassDelete?: unknown } | null }>('/v1/datasets/:dataset/rollback', { config: { operator: true } }, async (request) => {
+    const producer = producerOf(request.params.dataset);
+    const { to, confirm = false, maxDeleteShare = 0.5, allowMassDelete = false } = request.body ?? {};
+    if (typeof to !== 'string' || !to.startsWith('hs1.') || typeof confirm !== 'boolean' || typeof allowMassDelete !== 'boolean'
+      || typeof maxDeleteShare !== 'number' || !(maxDeleteShare >= 0 && maxDeleteShare <= 1)) {
+      throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'body must be {"to": "<version token>", "confirm"?: boolean, "maxDeleteShare"?: 0..1, "allowMassDelete"?: boolean}');
+    }
+    if (!options.reads) throw new HotstateError('HOTSTATE_ERR_LIFECYCLE_NOT_STARTED', 'this ingest service was built without reads for operator endpoints');
+    return rollbackDataset({ producer, ...options.reads }, { kind: 'token', token: to }, { confirm, maxDeleteShare, allowMassDelete });
   });
 
   return app;

@@ -3,6 +3,8 @@ import { ingestServiceSchema } from '../common/config.ts';
 import { bootstrap } from '../common/bootstrap.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
 import { buildIngestApp } from './app.ts';
+import { createPlatformaticTransport } from '../lib/transport/platformatic-transport.ts';
+import { registrySchemaSource } from '../lib/view/writer-schemas.ts';
 
 const { config, logger, metrics, lifecycle } = bootstrap('hotstate-ingest', ingestServiceSchema);
 
@@ -16,15 +18,22 @@ for (const dataset of config.HOTSTATE_DATASETS) {
     metrics,
   }));
 }
+// Operator endpoints (rollback) read the topic; clients connect on first use.
+const readTransport = createPlatformaticTransport({ brokers: config.KAFKA_BROKERS, clientId: 'hotstate-ingest-reads', logger });
 const app = buildIngestApp({
   producers, metrics, logger,
   token: config.HOTSTATE_INGEST_TOKEN,
   bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,
   maxBatchRecords: config.HOTSTATE_MAX_BATCH_RECORDS,
   shuttingDown: lifecycle.shuttingDown,
+  ...(config.HOTSTATE_OPERATOR_TOKEN === undefined ? {} : { operatorToken: config.HOTSTATE_OPERATOR_TOKEN }),
+  reads: { transport: readTransport, schemaSource: registrySchemaSource(config.SCHEMA_REGISTRY_URL) },
 });
 lifecycle.attach(app);
 // In-flight requests finish first (app.close), then queued writes are flushed and producers disconnect.
-lifecycle.onShutdown(async () => { await Promise.all([...producers.values()].map((producer) => producer.close())); });
+lifecycle.onShutdown(async () => {
+  await Promise.all([...producers.values()].map((producer) => producer.close()));
+  await readTransport.close();
+});
 const address = await app.listen({ host: config.HOTSTATE_HTTP_HOST, port: config.HOTSTATE_HTTP_PORT });
 logger.info({ address, datasets: config.HOTSTATE_DATASETS }, 'ingest service listening');

@@ -65,9 +65,11 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     return view;
   };
   const versioned = (reply: FastifyReply, token: string, view?: HotstateView): FastifyReply => {
-    const stale = view?.status().stale;
+    const status = view?.status();
     // A stale answer says so: how long the view has not advanced although records wait.
-    if (stale) reply.header('hotstate-stale-seconds', ((Date.now() - stale.since) / 1000).toFixed(1));
+    if (status?.stale) reply.header('hotstate-stale-seconds', ((Date.now() - status.stale.since) / 1000).toFixed(1));
+    // So does a pinned one: readers get the pinned version until an operator unpins the dataset.
+    if (status?.pinned) reply.header('hotstate-pinned-since', new Date(status.pinned.since).toISOString());
     return reply.header('hotstate-version', token).header('etag', `"${token}"`);
   };
 
@@ -122,6 +124,21 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     const view = viewOf(request.params.dataset);
     requireOperator(request.headers.authorization);
     return { key: request.params.key, versions: await view.history(request.params.key, { allPartitions: request.query.allPartitions === 'true' }) };
+  });
+
+  // Pin what readers of a dataset see to its current version (applying goes on underneath), and unpin it.
+  app.post<{ Params: { dataset: string }; Body: { reason?: unknown } | null }>('/v1/datasets/:dataset/pin', (request) => {
+    const view = viewOf(request.params.dataset);
+    requireOperator(request.headers.authorization);
+    const reason = request.body?.reason ?? 'pinned by an operator';
+    if (typeof reason !== 'string' || reason.length > 500) throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'body must be {} or {"reason": string of at most 500 characters}');
+    if (!view.status().ready) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `dataset ${request.params.dataset} is not ready: a pin freezes a replayed version`, { retriable: true });
+    return { pinned: view.pin(reason) };
+  });
+  app.post<{ Params: { dataset: string } }>('/v1/datasets/:dataset/unpin', (request) => {
+    const view = viewOf(request.params.dataset);
+    requireOperator(request.headers.authorization);
+    return { unpinned: view.unpin() ?? null, version: view.token };
   });
 
   // The newest snapshot file, streamed, for a new instance to start from (HOTSTATE_SNAPSHOT_PEERS).

@@ -60,9 +60,9 @@ describe('services end to end', () => {
     const table = hotstate(['top', '--once', state.url]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trim().split('\n');
-    assert.match(lines[0] ?? '', /^INSTANCE\s+DATASET\s+PARTITION\s+END\s+POSITION\s+LAG\s+READY\s+KEYS$/);
+    assert.match(lines[0] ?? '', /^INSTANCE\s+DATASET\s+PARTITION\s+END\s+POSITION\s+LAG\s+READY\s+KEYS\s+PINNED$/);
     assert.equal(lines.length, 4, 'one row per partition');
-    for (const row of lines.slice(1)) assert.match(row, new RegExp(`${topic}\\s+\\d\\s+(\\d+)\\s+\\1\\s+0\\s+yes\\s+\\d+$`));
+    for (const row of lines.slice(1)) assert.match(row, new RegExp(`${topic}\\s+\\d\\s+(\\d+)\\s+\\1\\s+0\\s+yes\\s+\\d+\\s+-$`));
   });
 
   test('listing pages all come from one version while writes continue', async (t) => {
