@@ -100,10 +100,29 @@ export async function rollbackDataset({ producer, transport, schemaSource }: Rol
     }),
     ...diff.removed.map((key) => record(key, null, entryPartition(current.entries.get(key) ?? ''))),
   ];
-  const { token } = await producer.sendPrepared(records);
   const positions = new Map(current.positions);
-  for (const [partition, next] of parseVersionToken(token).positions) positions.set(partition, Math.max(next, positions.get(partition) ?? 0));
+  for (const chunk of requestSized(records)) {
+    const { token } = await producer.sendPrepared(chunk);
+    for (const [partition, next] of parseVersionToken(token).positions) positions.set(partition, Math.max(next, positions.get(partition) ?? 0));
+  }
   return { status: 'rolled-back', plan, token: tokenOfVersion({ topic, positions }), records: records.length, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Chunks far below a broker's max.message.bytes per partition (the headers alone are a few hundred bytes a record). */
+function* requestSized(records: readonly PreparedRecord[], maxBytes = 256 * 1024, maxRecords = 2000): Generator<PreparedRecord[]> {
+  let chunk: PreparedRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = record.keyBytes.length + (record.value?.length ?? 0) + Object.entries(record.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    if (chunk.length > 0 && (bytes + size > maxBytes || chunk.length >= maxRecords)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 /** Every value to restore must resolve to the schema the dataset is written with now; else nothing is written. */
