@@ -33,9 +33,9 @@ export const errorCodes = {
   HOTSTATE_ERR_FEED_LIMIT_REACHED: 'this instance already serves its maximum of concurrent change feeds (HOTSTATE_MAX_FEEDS)',
   HOTSTATE_ERR_FEED_RESYNC_NEEDED: 'a change feed was asked for a version older than the service still holds; list again and follow from the listing version',
   HOTSTATE_ERR_LIST_CURSOR_EXPIRED: 'a list cursor that expired or never existed; list again from the start',
+  HOTSTATE_ERR_SNAPSHOT_UNUSABLE: 'a snapshot file that cannot be used: not a snapshot, an unknown format version, corrupt or truncated, too old for the topic\'s delete.retention.ms, or of another topic',
   HOTSTATE_ERR_VIEW_PINNED: 'the dataset is pinned to an older version by an operator: a read asking for a newer version (minVersion) is refused until it is unpinned',
   HOTSTATE_ERR_VERSION_UNREACHABLE: 'a version that cannot be rebuilt exactly from the topic: older than the rollback window (min.compaction.lag.ms) with no snapshot file covering it, beyond the end of the topic, or of another incarnation of it',
-  HOTSTATE_ERR_SNAPSHOT_UNUSABLE: 'a snapshot file that cannot be used: not a snapshot, an unknown format version, corrupt or truncated, too old for the topic\'s delete.retention.ms, or of another topic',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -24,12 +24,12 @@ test('pin under 1k writes/s: readers see one version; unpin catches up with no g
   });
 
   // About 1,000 writes per second for 6 s: 10 upserts every 10 ms over 300 keys.
-  let writing = true;
+  const control = { writing: true };
   let written = 0;
   const tokens: string[] = [];
   const writer = (async () => {
     const began = Date.now();
-    while (writing && Date.now() - began < 6000) {
+    while (control.writing && Date.now() - began < 6000) {
       const batch = Array.from({ length: 10 }, (_, i) => {
         const key = `P${String((written + i) % 300)}`;
         return { key, value: price(key, written + i) };
@@ -63,7 +63,7 @@ test('pin under 1k writes/s: readers see one version; unpin catches up with no g
   assert.equal(violations, 0, `${String(violations)} of ${String(reads)} reads saw another version while pinned`);
   assert.ok(reads > 10_000, `readers kept reading (${String(reads)})`);
   assert.ok((released?.changes ?? 0) > 1000);
-  writing = false;
+  control.writing = false;
   await writer;
 
   // Caught up with no gap: the view's content is the topic's, and every record reached the listeners once, in order.

@@ -342,7 +342,7 @@ describe('view core (in-memory transport)', () => {
     assert.deepEqual(seen, [], 'listeners are held back too');
     const status = view.status();
     assert.equal(status.pinned?.recordsBehind, 51);
-    assert.equal(status.pinned?.heldKeys, 3, 'one kept entry per changed key, however often it changed');
+    assert.equal(status.pinned.heldKeys, 3, 'one kept entry per changed key, however often it changed');
     const newer = formatVersionToken({ topic: 'items', positions: new Map([[1, lastC + 1]]) });
     await assert.rejects(view.waitFor(newer, 2000), (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_VIEW_PINNED'));
     assert.match(await metrics.metrics(), /hotstate_view_pinned\{topic="items"\} 1/);
