@@ -36,6 +36,10 @@ export const panels: Array<{ row: string; title: string; unit: string; queries: 
     { expr: `max by (instance) (process_resident_memory_bytes{${instances}})`, legend: 'RSS {{instance}}' },
     { expr: `max by (instance) (nodejs_heap_size_used_bytes{${instances}})`, legend: 'heap {{instance}}' },
   ] },
+  { row: 'Views', title: 'Pinned (records readers do not see yet)', unit: 'short', queries: [
+    { expr: `max by (instance, topic) (hotstate_view_pinned{${views}})`, legend: 'pinned {{instance}} {{topic}}' },
+    { expr: `max by (instance, topic) (hotstate_view_pinned_records_behind{${views}})`, legend: 'behind {{instance}} {{topic}}' },
+  ] },
   { row: 'Snapshots', title: 'Snapshot age', unit: 's', queries: [{ expr: `max by (instance, topic) (hotstate_view_snapshot_age_seconds{${views}})`, legend: '{{instance}} {{topic}}' }] },
   { row: 'Snapshots', title: 'Starts from a snapshot, by outcome', unit: 'short', queries: [{ expr: `sum by (topic, outcome) (increase(hotstate_view_snapshot_restores_total{${views}}[$__rate_interval])) or vector(0)`, legend: '{{topic}} {{outcome}}' }] },
   { row: 'Producer', title: 'Records sent', unit: 'ops', queries: [{ expr: `sum by (instance, topic, operation) (rate(hotstate_producer_records_total{${views}}[$__rate_interval]))`, legend: '{{instance}} {{topic}} {{operation}}' }] },
