@@ -158,3 +158,31 @@ describe('versions: diff and rollback', () => {
     assert.deepEqual([view.get('X')?.schemaId, view.has('Z')], [v1.schemaId, false], 'the old bytes, under their own writer schema');
   });
 });
+
+test('a rollback across an incompatible schema change is refused before anything is written, naming the keys', async (t) => {
+  const kafka = testKafka(t);
+  const topic = await createTestTopic(t, kafka, { partitions: 1 });
+  const subject = valueSubject(topic);
+  const schema = (nType: string): string => JSON.stringify({ type: 'record', name: 'Counter', fields: [{ name: 'n', type: nType }] });
+  const config = await fetch(`${testInfra().registryUrl}/config/${subject}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ compatibility: 'NONE' }) });
+  assert.ok(config.ok, await config.text());
+  await registerValueSchema(testInfra().registryUrl, topic, schema('int'));
+  const before = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic });
+  t.after(() => before.close());
+  await before.send([{ key: 'A', value: { n: 1 } }, { key: 'B', value: { n: 2 } }]);
+  const view = await testView(t, topic);
+  await view.ready;
+  const old = view.token;
+  await registerValueSchema(testInfra().registryUrl, topic, schema('string')); // an int cannot be read as a string
+  const after = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic });
+  t.after(() => after.close());
+  await after.send([{ key: 'A', value: { n: 'one' } }, { key: 'B', value: null }]);
+  const ends = (await readTopicNow(testTransport(t), topic)).offsets.map((p) => p.end);
+
+  const refused = hotstate(['rollback', '-t', topic, '--to', old, '--yes']);
+  assert.equal(refused.code, 3, refused.stderr);
+  assert.match(refused.stderr, /HOTSTATE_ERR_VALIDATION_VALUE: rollback of \S+ rejected, nothing was sent/);
+  assert.match(refused.stderr, /key "A": its value at the target \(writer schema \d+\) cannot be read with the current schema \d+/);
+  assert.match(refused.stderr, /key "B"/);
+  assert.deepEqual((await readTopicNow(testTransport(t), topic)).offsets.map((p) => p.end), ends, 'nothing was written');
+});
