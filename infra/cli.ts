@@ -4,6 +4,7 @@ import { down, logNames, status, stopComponent, up } from './launcher.ts';
 import { logFile, tail } from './processes.ts';
 import { endpoints, loadInfraSettings, type InfraSettings } from './settings.ts';
 import { effectiveSettings } from './launcher.ts';
+import { clientEnv, secureFiles } from './secure-cluster.ts';
 
 const usage = `usage: npm run infra -- <command> [options]
 
@@ -21,6 +22,8 @@ options:
   --kafka-port <port>   first broker's port                            [HOTSTATE_KAFKA_PORT, 9092]
   --registry-port <p>   schema registry port                           [HOTSTATE_REGISTRY_PORT, 8081]
   --prometheus          with up: also start Prometheus (compose config, local targets)  [HOTSTATE_PROMETHEUS, off]
+  --secure              with up: SASL_SSL + SCRAM + ACLs on Kafka, HTTPS + basic auth on the registry;
+                        env then prints the client settings (password and CA files)  [HOTSTATE_INFRA_SECURE, off]
   --keep-data           with down: keep Kafka's data folders
   --lines <n>           with logs: how many lines                      [40]
   -h, --help            this text`;
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
       'registry-port': { type: 'string' },
       'keep-data': { type: 'boolean', default: false },
       prometheus: { type: 'boolean', default: false },
+      secure: { type: 'boolean', default: false },
       lines: { type: 'string', default: '40' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -53,6 +57,7 @@ async function main(): Promise<void> {
   if (values['kafka-port'] !== undefined) env.HOTSTATE_KAFKA_PORT = values['kafka-port'];
   if (values['registry-port'] !== undefined) env.HOTSTATE_REGISTRY_PORT = values['registry-port'];
   if (values.prometheus) env.HOTSTATE_PROMETHEUS = '1';
+  if (values.secure) env.HOTSTATE_INFRA_SECURE = '1';
   const settings = loadInfraSettings(env);
   const say = (line: string): void => {
     process.stdout.write(`infra: ${line}\n`);
@@ -87,8 +92,11 @@ async function main(): Promise<void> {
       return;
     }
     case 'env': {
-      const where = endpoints(effectiveSettings(settings));
-      process.stdout.write(`export KAFKA_BROKERS=${where.kafkaBrokers.join(',')}\nexport SCHEMA_REGISTRY_URL=${where.schemaRegistryUrl}\n`);
+      const effective = effectiveSettings(settings);
+      const where = endpoints(effective);
+      const secured = effective.secure ? clientEnv(secureFiles(effective)) : {};
+      const lines = { KAFKA_BROKERS: where.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: where.schemaRegistryUrl, ...secured };
+      process.stdout.write(Object.entries(lines).map(([name, value]) => `export ${name}=${value}\n`).join(''));
       return;
     }
     default:

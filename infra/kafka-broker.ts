@@ -8,11 +8,12 @@ import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import { markerFor, startDetached, waitUntilReady, type ProcessRecord } from './processes.ts';
 import { brokerPort, controllerPort, projectRoot, type InfraSettings } from './settings.ts';
+import { kafkajsSecurity, scramFormatArgs, secureBrokerProperties, type SecureFiles } from './secure-cluster.ts';
 
 const run = promisify(execFile);
 export const kafkaNodeName = (index: number): string => `kafka-${index + 1}`;
 
-export function brokerProperties(s: InfraSettings, index: number, logDir: string): string {
+export function brokerProperties(s: InfraSettings, index: number, logDir: string, secure?: SecureFiles): string {
   const n = s.brokerCount;
   const replicated = n >= 3;
   const voters = Array.from({ length: n }, (_, i) => `${i + 1}@127.0.0.1:${controllerPort(s, i)}`).join(',');
@@ -42,6 +43,10 @@ export function brokerProperties(s: InfraSettings, index: number, logDir: string
     'log.cleaner.dedupe.buffer.size': 32 * 1024 * 1024,
     'log.retention.check.interval.ms': 5000,
   };
+  if (secure) {
+    Object.assign(props, secureBrokerProperties(secure, `SASL_SSL://127.0.0.1:${brokerPort(s, index)},CONTROLLER://127.0.0.1:${controllerPort(s, index)}`));
+    props['advertised.listeners'] = `SASL_SSL://127.0.0.1:${brokerPort(s, index)}`;
+  }
   return Object.entries(props).map(([k, v]) => `${k}=${String(v)}`).join('\n') + '\n';
 }
 
@@ -52,16 +57,16 @@ export interface KafkaNode {
 }
 
 /** Writes properties and formats storage (only once per data folder; `down` wipes it). */
-export async function prepareKafkaNode(s: InfraSettings, index: number, libs: string, java: string, clusterId: string): Promise<KafkaNode> {
+export async function prepareKafkaNode(s: InfraSettings, index: number, libs: string, java: string, clusterId: string, secure?: SecureFiles): Promise<KafkaNode> {
   const name = kafkaNodeName(index);
   const home = join(s.dir, name);
   const dataDir = join(home, 'data');
   mkdirSync(dataDir, { recursive: true });
   const propertiesFile = join(home, 'server.properties');
-  writeFileSync(propertiesFile, brokerProperties(s, index, dataDir));
+  writeFileSync(propertiesFile, brokerProperties(s, index, dataDir, secure), { mode: 0o600 }); // holds the admin password when secure
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     try {
-      await run(java, ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4jConfig}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propertiesFile]);
+      await run(java, ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4jConfig}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propertiesFile, ...(secure ? scramFormatArgs(secure) : [])]);
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string; message: string };
       throw new Error(`formatting KRaft storage of ${name} failed:\n${(e.stdout ?? '') + (e.stderr ?? '') || e.message}`, { cause: error });
@@ -95,10 +100,10 @@ export function startKafkaNode(s: InfraSettings, node: KafkaNode, libs: string, 
 }
 
 /** True once a metadata request lists every broker of the cluster. */
-export async function kafkaAnswers(brokers: string[], expectedBrokers: number): Promise<boolean> {
+export async function kafkaAnswers(brokers: string[], expectedBrokers: number, secure?: SecureFiles): Promise<boolean> {
   const admin = new kafkajs.Kafka({
     brokers, clientId: 'hotstate-infra', connectionTimeout: 1000, requestTimeout: 2000,
-    retry: { retries: 0 }, logLevel: kafkajs.logLevel.NOTHING,
+    retry: { retries: 0 }, logLevel: kafkajs.logLevel.NOTHING, ...(secure ? kafkajsSecurity(secure, 'admin') : {}),
   }).admin();
   try {
     await admin.connect();
@@ -109,8 +114,8 @@ export async function kafkaAnswers(brokers: string[], expectedBrokers: number): 
   }
 }
 
-export async function waitForKafka(s: InfraSettings, records: ProcessRecord[], brokers: string[]): Promise<void> {
+export async function waitForKafka(s: InfraSettings, records: ProcessRecord[], brokers: string[], secure?: SecureFiles): Promise<void> {
   for (const record of records) {
-    await waitUntilReady(record, `Kafka node ${record.name}`, s.startTimeoutMs, () => kafkaAnswers(brokers, s.brokerCount));
+    await waitUntilReady(record, `Kafka node ${record.name}`, s.startTimeoutMs, () => kafkaAnswers(brokers, s.brokerCount, secure));
   }
 }

@@ -9,7 +9,8 @@ import { clusterIdFor, kafkaAnswers, kafkaNodeName, prepareKafkaNode, startKafka
 import { liveRecord, logFile, portInUse, stop, type ProcessRecord } from './processes.ts';
 import { chooseRegistryRuntime, registryAnswers, registryName, startRegistry, waitForRegistry } from './schema-registry.ts';
 import { prometheusAnswers, prometheusName, startPrometheus, waitForPrometheus } from './prometheus-server.ts';
-import { brokerPort, endpoints, registryManagementPort, type Endpoints, type InfraSettings } from './settings.ts';
+import { brokerPort, endpoints, registryBackendPort, registryBackendUrl, registryManagementPort, type Endpoints, type InfraSettings } from './settings.ts';
+import { grantDevelopmentAcls, prepareSecureFiles, registryFrontAnswers, registryFrontName, secureFiles, startRegistryFront, waitForRegistryFront } from './secure-cluster.ts';
 
 export type Log = (line: string) => void;
 
@@ -21,6 +22,7 @@ interface ClusterState {
   readonly registryPort: number;
   readonly kafkaVersion: string;
   readonly registryVersion: string;
+  readonly secure: boolean;
 }
 
 const stateFile = (dir: string): string => join(dir, 'run', 'cluster.json');
@@ -40,6 +42,7 @@ const componentNames = (s: InfraSettings): string[] => [
   ...Array.from({ length: s.brokerCount }, (_, i) => kafkaNodeName(i)),
   registryName,
   ...(s.prometheus ? [prometheusName] : []),
+  ...(s.secure ? [registryFrontName] : []),
 ];
 
 export interface UpResult {
@@ -53,7 +56,7 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
   const began = performance.now();
   const recorded = readState(requested.dir);
   if (recorded && componentNames({ ...requested, ...recorded }).some((name) => liveRecord(requested.dir, name))) {
-    const differs = (['brokerCount', 'kafkaPort', 'registryPort', 'kafkaVersion'] as const).filter((k) => recorded[k] !== requested[k]);
+    const differs = (['brokerCount', 'kafkaPort', 'registryPort', 'kafkaVersion', 'secure'] as const).filter((k) => recorded[k] !== requested[k]);
     if (differs.length > 0) {
       throw new Error(`a cluster with other settings is running (${differs.map((k) => `${k}=${String(recorded[k])}`).join(', ')}); run \`infra down\` first`);
     }
@@ -68,11 +71,13 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
   const missingKafka = Array.from({ length: s.brokerCount }, (_, i) => i).filter((i) => !liveRecord(s.dir, kafkaNodeName(i)));
   const registryRunning = liveRecord(s.dir, registryName) !== undefined;
   const prometheusMissing = s.prometheus && liveRecord(s.dir, prometheusName) === undefined;
+  const frontMissing = s.secure && liveRecord(s.dir, registryFrontName) === undefined;
   const started: ProcessRecord[] = [];
   try {
     await assertPortsFree([
       ...missingKafka.map((i) => brokerPort(s, i)),
-      ...(registryRunning ? [] : [s.registryPort, registryManagementPort(s)]),
+      ...(registryRunning ? [] : [registryBackendPort(s), registryManagementPort(s)]),
+      ...(frontMissing ? [s.registryPort] : []),
       ...(prometheusMissing ? [s.prometheusPort] : []),
     ]);
     if (missingKafka.length > 0 || !registryRunning) log(`fetching Kafka ${s.kafkaVersion} and Apicurio Registry ${registry.version} (cached in ${s.cacheDir})`);
@@ -83,17 +88,22 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
     mkdirSync(join(s.dir, 'run'), { recursive: true });
     writeFileSync(stateFile(s.dir), JSON.stringify({
       brokerCount: s.brokerCount, kafkaPort: s.kafkaPort, registryPort: s.registryPort, prometheus: s.prometheus, prometheusPort: s.prometheusPort,
-      kafkaVersion: s.kafkaVersion, registryVersion: registry.version,
+      kafkaVersion: s.kafkaVersion, registryVersion: registry.version, secure: s.secure,
     } satisfies ClusterState, null, 2));
     const clusterId = clusterIdFor(s.dir);
+    const secure = s.secure ? prepareSecureFiles(s) : undefined;
     for (const index of missingKafka) {
-      const node = await prepareKafkaNode(s, index, libs, kafkaJava.executable, clusterId);
+      const node = await prepareKafkaNode(s, index, libs, kafkaJava.executable, clusterId, secure);
       started.push(startKafkaNode(s, node, libs, kafkaJava.executable));
       log(`started ${node.name} on ${where.kafkaBrokers[index] ?? '?'} (java ${kafkaJava.major})`);
     }
     if (!registryRunning) {
       started.push(startRegistry(s, jar, registry.java.executable));
-      log(`started Apicurio Registry ${registry.version} on ${where.schemaRegistryUrl} (java ${registry.java.major})`);
+      log(`started Apicurio Registry ${registry.version} on ${registryBackendUrl(s)} (java ${registry.java.major})`);
+    }
+    if (secure && frontMissing) {
+      started.push(startRegistryFront(s, secure));
+      log(`started the registry's HTTPS + basic-auth front on ${where.schemaRegistryUrl}`);
     }
     if (prometheusMissing) {
       started.push(startPrometheus(s));
@@ -104,16 +114,22 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
     if (kafkaRecords.length !== s.brokerCount || !registryRecord) throw new Error(`a component exited right after start; see ${join(s.dir, 'logs')}`);
     const prometheusRecord = s.prometheus ? liveRecord(s.dir, prometheusName) : undefined;
     await Promise.all([
-      waitForKafka(s, kafkaRecords, where.kafkaBrokers),
-      waitForRegistry(s, registryRecord, where.schemaRegistryUrl),
+      waitForKafka(s, kafkaRecords, where.kafkaBrokers, secure),
+      waitForRegistry(s, registryRecord, registryBackendUrl(s)),
       ...(prometheusRecord ? [waitForPrometheus(s, prometheusRecord)] : []),
     ]);
+    if (secure) {
+      const front = liveRecord(s.dir, registryFrontName);
+      if (!front) throw new Error(`the registry front exited right after start; see ${join(s.dir, 'logs')}`);
+      await waitForRegistryFront(s, secure, front, where.schemaRegistryUrl);
+      await grantDevelopmentAcls(secure, where.kafkaBrokers);
+    }
   } catch (error) {
     for (const record of started) await stop(s.dir, record.name, 10_000);
     throw error;
   }
   const seconds = (performance.now() - began) / 1000;
-  log(`ready in ${seconds.toFixed(1)} s: KAFKA_BROKERS=${where.kafkaBrokers.join(',')} SCHEMA_REGISTRY_URL=${where.schemaRegistryUrl}`);
+  log(`ready in ${seconds.toFixed(1)} s: KAFKA_BROKERS=${where.kafkaBrokers.join(',')} SCHEMA_REGISTRY_URL=${where.schemaRegistryUrl}${s.secure ? ' (secured: `infra env` prints the client settings)' : ''}`);
   return { endpoints: where, started: started.map((r) => r.name), seconds };
 }
 
@@ -173,19 +189,24 @@ export interface ComponentStatus {
 export async function status(requested: InfraSettings): Promise<ComponentStatus[]> {
   const s = effectiveSettings(requested);
   const where = endpoints(s);
-  const kafkaUp = await kafkaAnswers(where.kafkaBrokers, s.brokerCount).catch(() => false);
-  const registryUp = await registryAnswers(where.schemaRegistryUrl).catch(() => false);
+  const secure = s.secure ? secureFiles(s) : undefined;
+  const kafkaUp = await kafkaAnswers(where.kafkaBrokers, s.brokerCount, secure).catch(() => false);
+  const registryUp = await registryAnswers(registryBackendUrl(s)).catch(() => false);
+  const frontUp = secure ? await registryFrontAnswers(secure, where.schemaRegistryUrl).catch(() => false) : false;
   const prometheusUp = s.prometheus && (await prometheusAnswers(s.prometheusPort).catch(() => false));
   return componentNames(s).map((name, index) => {
     const record = liveRecord(s.dir, name);
     const isRegistry = name === registryName;
     const isPrometheus = name === prometheusName;
+    if (name === registryFrontName) {
+      return { name, ...(record ? { pid: record.pid } : {}), running: record !== undefined, answering: frontUp, endpoint: where.schemaRegistryUrl, logFile: logFile(s.dir, name) };
+    }
     return {
       name,
       ...(record ? { pid: record.pid } : {}),
       running: record !== undefined,
       answering: isPrometheus ? prometheusUp : isRegistry ? registryUp : kafkaUp,
-      endpoint: isPrometheus ? `http://127.0.0.1:${String(s.prometheusPort)}` : isRegistry ? where.schemaRegistryUrl : (where.kafkaBrokers[index] ?? ''),
+      endpoint: isPrometheus ? `http://127.0.0.1:${String(s.prometheusPort)}` : isRegistry ? registryBackendUrl(s) : (where.kafkaBrokers[index] ?? ''),
       logFile: logFile(s.dir, name),
     };
   });

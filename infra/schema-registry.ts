@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { findJava, javaRuntimes, type JavaRuntime } from './java.ts';
 import { markerFor, startDetached, waitUntilReady, type ProcessRecord } from './processes.ts';
-import { registryJava17Fallback, registryManagementPort, type InfraSettings } from './settings.ts';
+import { registryBackendPort, registryJava17Fallback, registryManagementPort, type InfraSettings } from './settings.ts';
 
 export const registryName = 'schema-registry';
 
@@ -39,7 +39,7 @@ export function chooseRegistryRuntime(s: InfraSettings): RegistryRuntime {
 export function startRegistry(s: InfraSettings, jar: string, java: string): ProcessRecord {
   const args = [
     `-Xmx${s.registryHeapMb}m`, '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', markerFor(s.dir, registryName),
-    '-Dquarkus.http.host=127.0.0.1', `-Dquarkus.http.port=${s.registryPort}`,
+    '-Dquarkus.http.host=127.0.0.1', `-Dquarkus.http.port=${String(registryBackendPort(s))}`,
     // The management interface is fixed at Apicurio's build time; keep it on loopback beside the API port.
     '-Dquarkus.management.host=127.0.0.1', `-Dquarkus.management.port=${registryManagementPort(s)}`, '-Dquarkus.log.console.json=false',
     '-Dapicurio.storage.kind=sql', '-Dapicurio.storage.sql.kind=h2',

@@ -37,6 +37,11 @@ export interface InfraSettings {
   readonly prometheusTargets: string[];
   /** How long `up` waits for each component to become ready. @defaultValue `120000` */
   readonly startTimeoutMs: number;
+  /**
+   * The secured cluster: SASL_SSL (SCRAM, PLAIN) with ACLs on the Kafka port, the registry behind HTTPS and basic
+   * auth on the registry port (Apicurio itself two ports above). @defaultValue `false`
+   */
+  readonly secure: boolean;
 }
 
 /** Apicurio 3.3+ needs Java 21; this older 3.x build runs on Java 17 and is used when no Java 21+ exists. */
@@ -79,6 +84,7 @@ export function loadInfraSettings(env: Env = process.env, overrides: Partial<Inf
     startTimeoutMs: int('HOTSTATE_INFRA_START_TIMEOUT_MS', 120_000, 1000, 3_600_000),
     prometheus: env.HOTSTATE_PROMETHEUS === '1' || env.HOTSTATE_PROMETHEUS === 'true',
     prometheusPort: int('HOTSTATE_PROMETHEUS_PORT', 9090, 1024, 65535),
+    secure: env.HOTSTATE_INFRA_SECURE === '1' || env.HOTSTATE_INFRA_SECURE === 'true',
     prometheusTargets: (env.HOTSTATE_PROMETHEUS_TARGETS ?? '127.0.0.1:8080,127.0.0.1:8090').split(',').map((t) => t.trim()).filter(Boolean),
     ...overrides,
   };
@@ -98,11 +104,14 @@ export interface Endpoints {
 export function endpoints(settings: InfraSettings): Endpoints {
   return {
     kafkaBrokers: Array.from({ length: settings.brokerCount }, (_, i) => `127.0.0.1:${brokerPort(settings, i)}`),
-    schemaRegistryUrl: `http://127.0.0.1:${settings.registryPort}/apis/ccompat/v7`,
+    schemaRegistryUrl: `${settings.secure ? 'https' : 'http'}://127.0.0.1:${settings.registryPort}/apis/ccompat/v7`,
   };
 }
 
-export const registryManagementPort = (s: InfraSettings): number => s.registryPort + 1;
+/** Where Apicurio listens: the registry port, or two above it behind the secured cluster's HTTPS front. */
+export const registryBackendPort = (s: InfraSettings): number => s.registryPort + (s.secure ? 2 : 0);
+export const registryBackendUrl = (s: InfraSettings): string => `http://127.0.0.1:${String(registryBackendPort(s))}/apis/ccompat/v7`;
+export const registryManagementPort = (s: InfraSettings): number => registryBackendPort(s) + 1;
 export const brokerPort = (s: InfraSettings, index: number): number => s.kafkaPort + 2 * index;
 export const controllerPort = (s: InfraSettings, index: number): number => s.kafkaPort + 2 * index + 1;
 

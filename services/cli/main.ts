@@ -23,6 +23,34 @@ import { registrySchemaSource, WriterSchemas } from '../lib/view/writer-schemas.
 import { valueSubject } from '../lib/registry.ts';
 import { stringifyJson } from '../lib/codec/json-values.ts';
 import type { HotstateView } from '../lib/view/view.ts';
+import type { KafkaConnection } from '../lib/transport/transport.ts';
+import type { RegistryTarget } from '../lib/registry.ts';
+import { kafkaSecurity, registryTarget, securityProblems, securitySchema, type SecuritySettings } from '../common/security-settings.ts';
+
+/** Security settings: `--kafka-sasl-username` for KAFKA_SASL_USERNAME and so on (values never shown in --help). */
+const securityFlags: ReadonlyArray<[keyof SecuritySettings, string]> = [
+  ['KAFKA_SECURITY_PROTOCOL', 'PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL'],
+  ['KAFKA_SASL_MECHANISM', 'SCRAM-SHA-512 (default), SCRAM-SHA-256 or PLAIN'],
+  ['KAFKA_SASL_USERNAME', 'SASL username'],
+  ['KAFKA_SASL_PASSWORD', 'SASL password (prefer the file)'],
+  ['KAFKA_SASL_PASSWORD_FILE', 'file holding the SASL password'],
+  ['KAFKA_TLS_CA_FILE', 'PEM certificates to trust for the brokers'],
+  ['KAFKA_TLS_CERT_FILE', 'PEM client certificate (mutual TLS)'],
+  ['KAFKA_TLS_KEY_FILE', 'PEM client key (mutual TLS)'],
+  ['SCHEMA_REGISTRY_USERNAME', 'registry basic-auth username'],
+  ['SCHEMA_REGISTRY_PASSWORD', 'registry basic-auth password (prefer the file)'],
+  ['SCHEMA_REGISTRY_PASSWORD_FILE', 'file holding the registry password'],
+  ['SCHEMA_REGISTRY_CA_FILE', 'PEM certificates to trust for the registry'],
+];
+const optionFlag = (name: string): string => name.toLowerCase().replace(/_/g, '-').replace(/^schema-registry-/, 'registry-');
+const optionKey = (name: string): string => optionFlag(name).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function parseSecurity(raw: Record<string, string | undefined>): { ok: true; settings: SecuritySettings } | { ok: false; problems: string[] } {
+  const parsed = securitySchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) };
+  const problems = securityProblems(parsed.data).map((p) => `${p.path}: ${p.message}`);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, settings: parsed.data };
+}
 
 const out = (line: string): void => { process.stdout.write(`${line}\n`); };
 const err = (line: string): void => { process.stderr.write(`${line}\n`); };
@@ -48,13 +76,21 @@ interface Connection {
   registry?: string;
 }
 
-function connection(command: Command): { brokers: string[]; registryUrl: string } {
-  const { brokers, registry } = command.optsWithGlobals<Connection>();
+/** Where the CLI connects: brokers and registry with their security settings (flags or the same environment variables as the services). */
+function connection(command: Command): { kafka: KafkaConnection; registryUrl: RegistryTarget } {
+  const globals = command.optsWithGlobals<Connection & Record<string, string | undefined>>();
+  const { brokers, registry } = globals;
   const problems: string[] = [];
   if (!brokers) problems.push('no Kafka brokers: pass --brokers or set KAFKA_BROKERS');
   if (!registry) problems.push('no schema registry: pass --registry or set SCHEMA_REGISTRY_URL');
-  if (problems.length > 0 || !brokers || !registry) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', problems.join('; '));
-  return { brokers: brokers.split(',').map((b) => b.trim()).filter(Boolean), registryUrl: registry };
+  const raw = Object.fromEntries(securityFlags.map(([name]) => [name, globals[optionKey(name)]]));
+  const parsed = parseSecurity(raw);
+  if (!parsed.ok) problems.push(...parsed.problems);
+  if (problems.length > 0 || !brokers || !registry || !parsed.ok) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', problems.join('; '));
+  return {
+    kafka: { brokers: brokers.split(',').map((b) => b.trim()).filter(Boolean), clientId: 'hotstate-cli', logger: cliLogger, ...kafkaSecurity(parsed.settings) },
+    registryUrl: registryTarget(registry, parsed.settings),
+  };
 }
 
 interface ProducerFlags {
@@ -68,14 +104,14 @@ interface ProducerFlags {
 }
 
 async function producerFor(command: Command, flags: ProducerFlags): Promise<HotstateProducer> {
-  const { brokers, registryUrl } = connection(command);
+  const { kafka, registryUrl } = connection(command);
   const headers = {
     ...(flags.source ? { source: flags.source } : {}),
     ...(flags.sourceVersion ? { sourceVersion: flags.sourceVersion } : {}),
     ...(flags.traceId ? { traceId: flags.traceId } : {}),
   };
   return createProducer({
-    kafka: { brokers, clientId: 'hotstate-cli', logger: cliLogger },
+    kafka,
     registryUrl,
     topic: flags.topic,
     ...(flags.schema ? { schema: readFileSync(flags.schema, 'utf8') } : {}),
@@ -99,7 +135,9 @@ function withProducerOptions(command: Command): Command {
 const program = new Command('hotstate')
   .description('Emit schema-registered updates to compacted Kafka topics and manage dataset topics and schemas.')
   .addOption(new Option('--brokers <host:port,...>', 'Kafka bootstrap brokers').env('KAFKA_BROKERS'))
-  .addOption(new Option('--registry <url>', 'schema registry (Confluent API)').env('SCHEMA_REGISTRY_URL'))
+  .addOption(new Option('--registry <url>', 'schema registry (Confluent API)').env('SCHEMA_REGISTRY_URL'));
+for (const [name, description] of securityFlags) program.addOption(new Option(`--${optionFlag(name)} <value>`, description).env(name));
+program
   .showHelpAfterError()
   .exitOverride();
 
@@ -222,12 +260,12 @@ topicSpecOptions(topics.command('ensure <topic>').alias('create').description('c
       if (at < 1) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `--config ${entry}: expected name=value`);
       return [entry.slice(0, at), entry.slice(at + 1)];
     }));
-    await withTransport({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) => ensureDatasetTopic(transport, { ...specOf(topic, flags), configs }));
+    await withTransport(connection(command).kafka, (transport) => ensureDatasetTopic(transport, { ...specOf(topic, flags), configs }));
     out(`topic ${topic} is a compacted dataset topic`);
   });
 topicSpecOptions(topics.command('verify <topic>').description('check an existing topic; exit 3 naming every unsafe setting'))
   .action(async (topic: string, flags: TopicFlags, command: Command) => {
-    const description = await withTransport({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) => describeTopic(transport, topic));
+    const description = await withTransport(connection(command).kafka, (transport) => describeTopic(transport, topic));
     assertSafeTopic(topic, description, specOf(topic, flags));
     out(`topic ${topic}: ok`);
   });
@@ -237,8 +275,8 @@ program.command('history').description('a key\'s versions still in the log, olde
   .argument('<key>')
   .option('--all-partitions', 'search every partition, not only the key\'s own (for topics written with another partitioner)', false)
   .action(async (key: string, flags: { topic: string; allPartitions: boolean }, command: Command) => {
-    const { brokers, registryUrl } = connection(command);
-    const versions = await withTransport({ brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) =>
+    const { kafka, registryUrl } = connection(command);
+    const versions = await withTransport(kafka, (transport) =>
       keyHistory(transport, new WriterSchemas(registrySchemaSource(registryUrl), valueSubject(flags.topic)), flags.topic, key, { allPartitions: flags.allPartitions }));
     for (const version of versions) out(stringifyJson(version));
     if (versions.length === 0) {
@@ -252,8 +290,8 @@ program.command('diff').description('keys added, changed and removed between two
   .requiredOption('--from <token|snapshot-file>', 'the older side: a version token (every partition named) or a snapshot file')
   .option('--to <token|snapshot-file|now>', 'the newer side', 'now')
   .action(async (flags: { topic: string; from: string; to: string }, command: Command) => {
-    const { brokers, registryUrl } = connection(command);
-    process.exitCode = await withTransport({ brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) =>
+    const { kafka, registryUrl } = connection(command);
+    process.exitCode = await withTransport(kafka, (transport) =>
       diffCommand(transport, registrySchemaSource(registryUrl), flags.topic, parseVersionRef(flags.from), parseVersionRef(flags.to), out, err));
   });
 
@@ -266,10 +304,10 @@ program.command('rollback').description('write compensating records that bring a
   .option('--allow-mass-delete', 'write a rollback even when it deletes more than --max-delete-share', false)
   .option('--json', 'print the outcome as one JSON object', false)
   .action(async (flags: { topic: string; to: string; dryRun: boolean; yes: boolean; maxDeleteShare: number; allowMassDelete: boolean; json: boolean }, command: Command) => {
-    const { brokers, registryUrl } = connection(command);
+    const { kafka, registryUrl } = connection(command);
     const producer = await producerFor(command, { topic: flags.topic, registerSchema: false, maxValueBytes: 1_000_000 });
     try {
-      process.exitCode = await withTransport({ brokers, clientId: 'hotstate-cli', logger: cliLogger }, (transport) =>
+      process.exitCode = await withTransport(kafka, (transport) =>
         rollbackCommand({ producer, transport, schemaSource: registrySchemaSource(registryUrl) }, parseVersionRef(flags.to), {
           dryRun: flags.dryRun, confirm: flags.yes, maxDeleteShare: flags.maxDeleteShare, allowMassDelete: flags.allowMassDelete, json: flags.json,
         }, out, err));
@@ -288,7 +326,7 @@ snapshot.command('save').description('replay a dataset and write a snapshot file
   });
 snapshot.command('inspect <file>').description('verify a snapshot file, print its header, and say whether a view would use it now (exit 1 when not)')
   .action(async (file: string, _flags: unknown, command: Command) => {
-    const topicNow = (topic: string) => withTransport({ brokers: connection(command).brokers, clientId: 'hotstate-cli', logger: cliLogger }, async (transport) => {
+    const topicNow = (topic: string) => withTransport(connection(command).kafka, async (transport) => {
       const layout = await transport.layout(topic);
       if (!layout) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist (any more)`);
       const configs = await transport.topicConfigs(topic);

@@ -6,6 +6,8 @@ import type { HotstateProducer } from '../lib/producer/producer.ts';
 import { planSync, prepareDatasetFile } from '../lib/watch/dataset-sync.ts';
 import { createView, type HotstateView, type Item } from '../lib/view/view.ts';
 import { createLogger } from '../lib/logger.ts';
+import type { KafkaConnection } from '../lib/transport/transport.ts';
+import type { RegistryTarget } from '../lib/registry.ts';
 import { stringifyJson } from '../lib/codec/json-values.ts';
 
 /** The CLI's stdout carries data only: logs go to stderr, warnings and worse. */
@@ -14,19 +16,22 @@ import type { Print } from './emit.ts';
 import { exitCodes } from './exit-codes.ts';
 
 export interface ViewTarget {
-  readonly brokers: string[];
-  readonly registryUrl: string;
+  readonly kafka: KafkaConnection;
+  readonly registryUrl: RegistryTarget;
   readonly topic: string;
 }
 
 /** Opens a view and waits until it is ready, with a progress bar on a terminal. */
 export async function readyView(target: ViewTarget, progress: boolean): Promise<HotstateView> {
-  const view = await createView({ kafka: { brokers: target.brokers, clientId: 'hotstate-cli', logger: cliLogger }, registryUrl: target.registryUrl, topic: target.topic, healthCheckIntervalMs: 60_000, logger: cliLogger });
+  const view = await createView({ kafka: target.kafka, registryUrl: target.registryUrl, topic: target.topic, healthCheckIntervalMs: 60_000, logger: cliLogger });
   const bar = progress ? new SingleBar({ stream: process.stderr, format: 'replay [{bar}] {percentage}% {value} records, ETA {eta}s' }) : undefined;
   bar?.start(100, 0);
   const timer = bar ? setInterval(() => { bar.update(Math.round(view.progress().share * 100), { value: view.progress().records }); }, 200) : undefined;
   try {
     await view.ready;
+  } catch (error) {
+    await view.close(); // its Kafka clients would keep the process alive
+    throw error;
   } finally {
     clearInterval(timer);
     bar?.stop();

@@ -2,6 +2,7 @@
 // Only service entry points call these; the library never reads the environment.
 import { z } from 'zod';
 import { HotstateError } from '../lib/errors.ts';
+import { securityProblems, securitySettingsShape, type SecuritySettings } from './security-settings.ts';
 
 const csv = z.string().transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
 const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -14,6 +15,12 @@ const common = {
   HOTSTATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   HOTSTATE_BODY_LIMIT_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
   HOTSTATE_SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
+  ...securitySettingsShape,
+};
+
+/** Adds the cross-field problems of the Kafka and registry security settings (security-settings.ts). */
+const checkSecurity = (settings: SecuritySettings, ctx: z.RefinementCtx): void => {
+  for (const problem of securityProblems(settings)) ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
 };
 
 export const stateServiceSchema = z.object({
@@ -36,7 +43,7 @@ export const stateServiceSchema = z.object({
   HOTSTATE_OPERATOR_TOKEN: z.string().min(16, 'use an operator token of at least 16 characters').optional(),
 }).refine((c) => c.HOTSTATE_SNAPSHOT_PEERS.length === 0 || c.HOTSTATE_SNAPSHOT_DIR !== undefined, {
   path: ['HOTSTATE_SNAPSHOT_PEERS'], error: 'peers give snapshots to HOTSTATE_SNAPSHOT_DIR: set it too',
-});
+}).superRefine(checkSecurity);
 
 export const ingestServiceSchema = z.object({
   ...common,
@@ -46,7 +53,7 @@ export const ingestServiceSchema = z.object({
   HOTSTATE_OPERATOR_TOKEN: z.string().min(16, 'use an operator token of at least 16 characters').optional(),
 }).refine((c) => c.HOTSTATE_OPERATOR_TOKEN !== c.HOTSTATE_INGEST_TOKEN, {
   path: ['HOTSTATE_OPERATOR_TOKEN'], error: 'must differ from HOTSTATE_INGEST_TOKEN: writers must not be operators',
-});
+}).superRefine(checkSecurity);
 
 export type StateServiceConfig = Readonly<z.infer<typeof stateServiceSchema>>;
 export type IngestServiceConfig = Readonly<z.infer<typeof ingestServiceSchema>>;

@@ -5,21 +5,24 @@ import { createProducer, type HotstateProducer } from '../lib/producer/producer.
 import { buildIngestApp } from './app.ts';
 import { createPlatformaticTransport } from '../lib/transport/platformatic-transport.ts';
 import { registrySchemaSource } from '../lib/view/writer-schemas.ts';
+import { kafkaSecurity, registryTarget } from '../common/security-settings.ts';
 
 const { config, logger, metrics, lifecycle } = bootstrap('hotstate-ingest', ingestServiceSchema);
 
+const kafka = { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-ingest', logger, ...kafkaSecurity(config) };
+const registry = registryTarget(config.SCHEMA_REGISTRY_URL, config);
 const producers = new Map<string, HotstateProducer>();
 for (const dataset of config.HOTSTATE_DATASETS) {
   producers.set(dataset, await createProducer({
-    kafka: { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-ingest', logger },
-    registryUrl: config.SCHEMA_REGISTRY_URL,
+    kafka,
+    registryUrl: registry,
     topic: dataset,
     headers: { source: 'hotstate-ingest' },
     metrics,
   }));
 }
 // Operator endpoints (rollback) read the topic; clients connect on first use.
-const readTransport = createPlatformaticTransport({ brokers: config.KAFKA_BROKERS, clientId: 'hotstate-ingest-reads', logger });
+const readTransport = createPlatformaticTransport({ ...kafka, clientId: 'hotstate-ingest-reads' });
 const app = buildIngestApp({
   producers, metrics, logger,
   token: config.HOTSTATE_INGEST_TOKEN,
@@ -27,7 +30,7 @@ const app = buildIngestApp({
   maxBatchRecords: config.HOTSTATE_MAX_BATCH_RECORDS,
   shuttingDown: lifecycle.shuttingDown,
   ...(config.HOTSTATE_OPERATOR_TOKEN === undefined ? {} : { operatorToken: config.HOTSTATE_OPERATOR_TOKEN }),
-  reads: { transport: readTransport, schemaSource: registrySchemaSource(config.SCHEMA_REGISTRY_URL) },
+  reads: { transport: readTransport, schemaSource: registrySchemaSource(registry) },
 });
 lifecycle.attach(app);
 // In-flight requests finish first (app.close), then queued writes are flushed and producers disconnect.

@@ -2,31 +2,79 @@
 // TopicNameStrategy (`<topic>-value`). Every answer is validated (zod) before use, and errors are decided by what
 // happened, never by message text: no answer → unavailable; 5xx → unavailable; 404 → not found; other 4xx → refused.
 import { z } from 'zod';
+import { Agent, fetch } from 'undici';
 import { HotstateError } from './errors.ts';
+import { tlsFailureCode } from './tls-errors.ts';
 
 export const valueSubject = (topic: string): string => `${topic}-value`;
 
-/** The registry base URL, checked and without a trailing slash. */
-export function registryBaseUrl(url: string): string {
+/** A registry behind HTTPS and basic auth: credentials (a function is asked on every request, so rotated secret
+ *  files are picked up) and the PEM certificates to trust instead of the system's. */
+export interface RegistryConnection {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string | (() => string);
+  readonly ca?: string | Buffer;
+}
+
+/** A registry URL (credentials may be given as `https://user:password@host/...`), or a connection. */
+export type RegistryTarget = string | RegistryConnection;
+
+/** The registry base URL, checked, without credentials and without a trailing slash. */
+export function registryBaseUrl(target: RegistryTarget): string {
+  const text = typeof target === 'string' ? target : target.url;
+  let url: URL;
   try {
-    return new URL(url).toString().replace(/\/$/, '');
+    url = new URL(text);
   } catch (cause) {
-    throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `schema registry URL ${JSON.stringify(url)} is not a URL`, { cause });
+    // The URL may hold a password: say what is wrong without echoing it.
+    throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `schema registry URL ${JSON.stringify(text.replace(/\/\/[^@/]*@/, '//***@'))} is not a URL`, { cause });
   }
+  url.username = '';
+  url.password = '';
+  return url.toString().replace(/\/$/, '');
+}
+
+const agents = new Map<string, Agent>();
+const agentFor = (ca: string | Buffer | undefined): Agent | undefined => {
+  if (ca === undefined) return undefined;
+  const key = ca.toString();
+  let agent = agents.get(key);
+  if (!agent) agents.set(key, (agent = new Agent({ connect: { ca } })));
+  return agent;
+};
+
+function authorizationOf(target: RegistryTarget): string | undefined {
+  let username: string | undefined;
+  let password: string | undefined;
+  if (typeof target === 'string') {
+    const url = URL.canParse(target) ? new URL(target) : undefined;
+    username = url?.username ? decodeURIComponent(url.username) : undefined;
+    password = url?.password ? decodeURIComponent(url.password) : undefined;
+  } else {
+    username = target.username;
+    password = typeof target.password === 'function' ? target.password() : target.password;
+  }
+  return username === undefined ? undefined : `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
 }
 
 const errorAnswer = z.object({ message: z.string() }).partial();
 
 /** One Confluent-API request; the answer's body (JSON) or a HotstateError saying what was being done. */
-export async function registryRequest(url: string, path: string, doing: string, init: RequestInit = {}): Promise<unknown> {
-  let response: Response;
+export async function registryRequest(target: RegistryTarget, path: string, doing: string, init: { method?: string; body?: string } = {}): Promise<unknown> {
+  let response: Awaited<ReturnType<typeof fetch>>;
+  const authorization = authorizationOf(target);
+  const dispatcher = agentFor(typeof target === 'string' ? undefined : target.ca);
   try {
-    response = await fetch(`${registryBaseUrl(url)}${path}`, {
+    response = await fetch(`${registryBaseUrl(target)}${path}`, {
       ...init,
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json' },
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json', ...(authorization ? { authorization } : {}) },
       signal: AbortSignal.timeout(10_000),
+      ...(dispatcher ? { dispatcher } : {}),
     });
   } catch (error) {
+    const tls = tlsFailureCode(error);
+    if (tls) throw new HotstateError('HOTSTATE_ERR_REGISTRY_AUTHENTICATION', `schema registry TLS handshake failed while ${doing} (${tls}): its certificate is not trusted by the configured CA or does not name the host`, { cause: error });
     throw new HotstateError('HOTSTATE_ERR_REGISTRY_UNAVAILABLE', `schema registry unavailable while ${doing}: ${(error as Error).message}`, { cause: error, retriable: true });
   }
   const body: unknown = await response.json().catch(() => undefined);
@@ -35,12 +83,15 @@ export async function registryRequest(url: string, path: string, doing: string, 
   if (response.status >= 500) {
     throw new HotstateError('HOTSTATE_ERR_REGISTRY_UNAVAILABLE', `schema registry unavailable while ${doing}: ${detail}`, { retriable: true });
   }
+  if (response.status === 401 || response.status === 403) {
+    throw new HotstateError('HOTSTATE_ERR_REGISTRY_AUTHENTICATION', `schema registry refused ${authorization ? 'the credentials' : 'a request without credentials'} while ${doing} (HTTP ${String(response.status)})`);
+  }
   if (response.status === 404) throw new HotstateError('HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND', `${doing}: not found in the registry (${detail})`);
   throw new HotstateError('HOTSTATE_ERR_REGISTRY_REJECTED', `registry refused ${doing}: ${detail}`);
 }
 
 /** A request whose answer must match `shape`; a registry answering something else is refused, never trusted. */
-async function registryAnswer<T>(shape: z.ZodType<T>, url: string, path: string, doing: string, init?: RequestInit): Promise<T> {
+async function registryAnswer<T>(shape: z.ZodType<T>, url: RegistryTarget, path: string, doing: string, init?: { method?: string; body?: string }): Promise<T> {
   const parsed = shape.safeParse(await registryRequest(url, path, doing, init));
   if (!parsed.success) throw new HotstateError('HOTSTATE_ERR_REGISTRY_REJECTED', `unexpected registry answer while ${doing}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   return parsed.data;
@@ -61,14 +112,14 @@ const subjectPath = (subject: string): string => `/subjects/${encodeURIComponent
 const idAnswer = z.object({ id: z.number().int().nonnegative() });
 
 /** Registers an Avro schema (JSON text or object) under `<topic>-value` (or an explicit subject); returns its id. */
-export async function registerValueSchema(url: string, topic: string, schema: string | object, subject = valueSubject(topic)): Promise<number> {
+export async function registerValueSchema(url: RegistryTarget, topic: string, schema: string | object, subject = valueSubject(topic)): Promise<number> {
   const doing = `registering a schema under ${subject}`;
   const body = JSON.stringify({ schema: schemaText(schema), schemaType: 'AVRO' });
   return (await registryAnswer(idAnswer, url, `${subjectPath(subject)}/versions`, doing, { method: 'POST', body })).id;
 }
 
 /** Id of a schema already registered under the subject; never registers. */
-export async function lookupSchemaId(url: string, subject: string, schema: string | object): Promise<number> {
+export async function lookupSchemaId(url: RegistryTarget, subject: string, schema: string | object): Promise<number> {
   const body = JSON.stringify({ schema: schemaText(schema), schemaType: 'AVRO' });
   const found = await unlessMissing(registryAnswer(idAnswer, url, subjectPath(subject), `looking up the schema under ${subject}`, { method: 'POST', body }));
   if (!found) throw new HotstateError('HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND', `the given schema is not registered under ${subject}; register it first (hotstate schemas register) or allow registration`);
@@ -80,18 +131,18 @@ const registeredAnswer = z.object({ id: z.number().int().nonnegative(), version:
 export type RegisteredSchema = z.infer<typeof registeredAnswer>;
 
 /** The latest version under a subject, or undefined when the subject does not exist. */
-export async function latestSchema(url: string, subject: string): Promise<RegisteredSchema | undefined> {
+export async function latestSchema(url: RegistryTarget, subject: string): Promise<RegisteredSchema | undefined> {
   return unlessMissing(registryAnswer(registeredAnswer, url, `${subjectPath(subject)}/versions/latest`, `reading the latest schema of ${subject}`));
 }
 
 /** The schema text of an id, or undefined when the registry does not know the id. */
-export async function schemaById(url: string, id: number): Promise<string | undefined> {
+export async function schemaById(url: RegistryTarget, id: number): Promise<string | undefined> {
   const found = await unlessMissing(registryAnswer(z.object({ schema: z.string() }), url, `/schemas/ids/${String(id)}`, `fetching writer schema ${String(id)}`));
   return found?.schema;
 }
 
 /** Every schema id registered under the subject (empty when the subject does not exist). */
-export async function subjectSchemaIds(url: string, subject: string): Promise<Set<number>> {
+export async function subjectSchemaIds(url: RegistryTarget, subject: string): Promise<Set<number>> {
   const doing = `listing the versions of ${subject}`;
   const versions = await unlessMissing(registryAnswer(z.array(z.number().int()), url, `${subjectPath(subject)}/versions`, doing));
   const ids = new Set<number>();
@@ -113,7 +164,7 @@ export interface CompatibilityVerdict {
 const compatibilityAnswer = z.object({ is_compatible: z.boolean(), messages: z.array(z.string()).optional() });
 
 /** Asks the registry whether `schema` may be registered next under `subject` (its compatibility rule decides). */
-export async function checkCompatibility(url: string, subject: string, schema: string): Promise<CompatibilityVerdict> {
+export async function checkCompatibility(url: RegistryTarget, subject: string, schema: string): Promise<CompatibilityVerdict> {
   if ((await latestSchema(url, subject)) === undefined) return { compatible: true, messages: [], newSubject: true };
   const body = await registryAnswer(compatibilityAnswer, url, `/compatibility${subjectPath(subject)}/versions/latest?verbose=true`, `checking compatibility under ${subject}`, {
     method: 'POST',

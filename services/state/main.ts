@@ -6,6 +6,7 @@ import { ChangeLog } from './change-log.ts';
 import { buildStateApp } from './app.ts';
 import { fetchFromPeers, SnapshotSchedule } from './snapshots.ts';
 import { settleWithin } from '../lib/logger.ts';
+import { kafkaSecurity, registryTarget } from '../common/security-settings.ts';
 
 const { config, logger, metrics, lifecycle } = bootstrap('hotstate-state', stateServiceSchema);
 
@@ -36,8 +37,8 @@ if (snapshotDir !== undefined && config.HOTSTATE_SNAPSHOT_PEERS.length > 0) {
 
 for (const dataset of config.HOTSTATE_DATASETS) {
   const view = new HotstateView({
-    kafka: { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-state', logger },
-    registryUrl: config.SCHEMA_REGISTRY_URL,
+    kafka: { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-state', logger, ...kafkaSecurity(config) },
+    registryUrl: registryTarget(config.SCHEMA_REGISTRY_URL, config),
     topic: dataset,
     poisonPolicy: config.HOTSTATE_POISON_POLICY,
     createDeadLetterTopic: config.HOTSTATE_DEAD_LETTER_CREATE,

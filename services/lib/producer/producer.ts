@@ -10,13 +10,14 @@ import { createPlatformaticTransport } from '../transport/platformatic-transport
 import type { KafkaConnection, RecordOutcome, Transport, TransportProducer } from '../transport/transport.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { producerMetrics, type ProducerMetrics } from '../metrics.ts';
-import { latestSchema, lookupSchemaId, registerValueSchema, registryBaseUrl, valueSubject } from '../registry.ts';
+import { latestSchema, lookupSchemaId, registerValueSchema, registryBaseUrl, valueSubject, type RegistryTarget } from '../registry.ts';
 import { formatVersionToken, writeVersion, type VersionVector } from '../version-token.ts';
 import { prepareUpdate, type PrepareContext, type Prepared, type PreparedRecord, type Update, type WriteHeaders } from './prepare.ts';
 
 export interface ProducerOptions {
   readonly kafka: KafkaConnection;
-  readonly registryUrl: string;
+  /** The registry's URL, or a connection with credentials and a CA (RegistryConnection). */
+  readonly registryUrl: RegistryTarget;
   readonly topic: string;
   /** Writer schema (Avro JSON text or object). @defaultValue the latest schema registered under `<topic>-value` */
   readonly schema?: string | object;
@@ -84,7 +85,8 @@ export class HotstateProducer {
   /** Resolves the schema id, checks the topic is a safe dataset topic, connects. */
   async connect(): Promise<void> {
     const { topic } = this;
-    const registryUrl = registryBaseUrl(this.options.registryUrl);
+    const registryUrl = this.options.registryUrl;
+    registryBaseUrl(registryUrl); // a malformed URL fails here, before anything else
     const subject = valueSubject(topic);
     let schemaText: string;
     let schemaId: number;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Type } from 'avsc';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError } from '../errors.ts';
-import { checkCompatibility, registerValueSchema, registryBaseUrl, valueSubject } from '../registry.ts';
+import { checkCompatibility, registerValueSchema, registryBaseUrl, valueSubject, type RegistryTarget } from '../registry.ts';
 
 export interface SchemaVersionFile {
   readonly version: number;
@@ -62,8 +62,9 @@ export interface CheckFinding {
   readonly detail: string;
 }
 
-export async function checkCatalog(datasets: readonly Dataset[], registryUrl: string, subjectPrefix = ''): Promise<CheckFinding[]> {
-  const url = registryBaseUrl(registryUrl);
+export async function checkCatalog(datasets: readonly Dataset[], registryUrl: RegistryTarget, subjectPrefix = ''): Promise<CheckFinding[]> {
+  const url = registryUrl;
+  registryBaseUrl(url);
   const findings: CheckFinding[] = [];
   for (const dataset of datasets) {
     const subject = valueSubject(`${subjectPrefix}${dataset.topic}`);
@@ -93,8 +94,9 @@ export interface Registration {
 }
 
 /** Registers every version in order; stops at the first refusal with the registry's reason. */
-export async function registerCatalog(datasets: readonly Dataset[], registryUrl: string, subjectPrefix = ''): Promise<Registration[]> {
-  const url = registryBaseUrl(registryUrl);
+export async function registerCatalog(datasets: readonly Dataset[], registryUrl: RegistryTarget, subjectPrefix = ''): Promise<Registration[]> {
+  const url = registryUrl;
+  registryBaseUrl(url);
   const done: Registration[] = [];
   for (const dataset of datasets) {
     const subject = valueSubject(`${subjectPrefix}${dataset.topic}`);

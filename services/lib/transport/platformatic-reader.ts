@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import type { fetchV17 } from '@platformatic/kafka';
 import { clientSettings } from './platformatic-transport.ts';
+import { isAuthorizationCode, securityError } from './security-errors.ts';
 import type { FetchedRecord, KafkaConnection, PartitionChunk, PartitionReader, ReadHandler, TopicLayout } from './transport.ts';
 
 /** Fetch response sizes: the library walks a response's chunks from the start on every read, so keep them small. */
@@ -90,6 +91,13 @@ class ManualAssignmentReader implements PartitionReader {
           response = (error as { response?: FetchResponse }).response;
         }
         if (this.stopped()) return; // stop() may have come while the fetch was in flight
+        const fetching = `fetching ${this.layout.topic} from node ${String(node)}`;
+        const refused = securityError(fetching, failure) ?? securityError(fetching, deniedAnswer(response));
+        if (refused) {
+          this.running = false;
+          this.handler.problem({ kind: 'refused', error: refused });
+          return;
+        }
         const answered = await this.deliver(response, asked);
         if (failure === undefined && answered) {
           failures = 0;
@@ -184,6 +192,14 @@ class ManualAssignmentReader implements PartitionReader {
     await this.delivery;
     await this.metadataClient.close().catch(() => undefined);
   }
+}
+
+/** A fetch answer where a partition was refused by an ACL, as an error securityError recognises. */
+function deniedAnswer(response: FetchResponse | undefined): unknown {
+  for (const topic of response?.responses ?? []) {
+    for (const answer of topic.partitions) if (isAuthorizationCode(answer.errorCode)) return { errorCode: answer.errorCode };
+  }
+  return undefined;
 }
 
 function isUnknownTopic(error: unknown): boolean {

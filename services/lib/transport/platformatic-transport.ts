@@ -5,8 +5,10 @@ import { Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, Producer, P
 import { HotstateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createPartitionReader } from './platformatic-reader.ts';
+import { securityError } from './security-errors.ts';
 import { ProduceAttempts } from './produce-outcome.ts';
-import type { KafkaConnection, OffsetRange, ProduceRecord, RecordOutcome, SendOptions, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
+import type { ConnectionOptions } from 'node:tls';
+import type { KafkaConnection, KafkaSasl, OffsetRange, ProduceRecord, RecordOutcome, SendOptions, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
 
 /** How long createTopic waits for the new topic to show in the brokers' metadata. */
 const TOPIC_VISIBLE_MS = 15_000;
@@ -23,21 +25,29 @@ export interface ClientSettings {
   readonly bootstrapBrokers: string[];
   readonly connectTimeout: number;
   readonly timeout: number;
+  readonly tls?: ConnectionOptions;
+  readonly sasl?: { mechanism: KafkaSasl['mechanism']; username: string; password: string | (() => string) };
 }
 
 export function clientSettings(connection: KafkaConnection, role: string): ClientSettings {
   if (connection.brokers.length === 0) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', 'no Kafka brokers given');
+  const { tls, sasl } = connection;
   return {
     clientId: `${connection.clientId ?? 'hotstate'}-${role}`,
     bootstrapBrokers: [...connection.brokers],
     connectTimeout: connection.connectionTimeoutMs ?? 10_000,
     timeout: connection.requestTimeoutMs ?? 30_000,
+    // Hostname verification stays on: node's default checkServerIdentity, never rejectUnauthorized=false.
+    ...(tls ? { tls: { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) } } : {}),
+    ...(sasl ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } } : {}),
   };
 }
 
 /** A Kafka request other than produce that failed: nothing was changed by it, it may work when retried. */
 export function kafkaError(what: string, error: unknown): HotstateError {
   if (error instanceof HotstateError) return error;
+  const refused = securityError(what, error);
+  if (refused) return refused;
   return new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `${what} failed: ${(error as Error).message}`, { cause: error, retriable: true });
 }
 

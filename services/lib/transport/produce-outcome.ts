@@ -1,6 +1,7 @@
 // What a produce answer proves. A record is acknowledged only when its partition is in an answer exactly once with a
 // valid offset; a failure is "not written" only when every attempt was refused before the broker could have
 // appended anything, otherwise its outcome is unknown.
+import { securityError } from './security-errors.ts';
 import { HotstateError } from '../errors.ts';
 import type { ProduceRecord, RecordOutcome } from './transport.ts';
 
@@ -58,6 +59,8 @@ export class ProduceAttempts {
   private readonly uncertain = new Set<number>();
   private readonly malformed = new Map<number, string>();
   private last: unknown;
+  /** Set when Kafka refused the credentials or an ACL: nothing was written, and retrying cannot help. */
+  private refused: HotstateError | undefined;
   count = 0;
 
   constructor(topic: string, records: readonly ProduceRecord[]) {
@@ -92,6 +95,8 @@ export class ProduceAttempts {
   failed(error: unknown): number | undefined {
     this.count++;
     this.last = error;
+    this.refused = securityError(`writing to ${this.topic}`, error);
+    if (this.refused) return undefined;
     const all = leaves(error);
     if (all.length === 0 || !all.every(refusedBeforeSending)) for (const p of this.pending()) this.uncertain.add(p);
     const retriable = all.length > 0 && all.every((leaf) => leaf.canRetry !== false);
@@ -116,6 +121,7 @@ export class ProduceAttempts {
   }
 
   private errorFor(partition: number, expired: boolean): HotstateError {
+    if (this.refused) return this.refused;
     const problem = this.malformed.get(partition);
     if (problem !== undefined) {
       return new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `the produce answer for partition ${String(partition)} of ${this.topic} ${problem}; its records may or may not have been written`, { retriable: true });

@@ -14,6 +14,25 @@ export interface KafkaConnection {
   readonly requestTimeoutMs?: number;
   /** Receives the client's own warnings. @defaultValue a `hotstate` pino logger at `warn` */
   readonly logger?: Logger;
+  /** TLS to the brokers (`SSL` / `SASL_SSL`); hostnames are always verified. @defaultValue plaintext */
+  readonly tls?: KafkaTls;
+  /** SASL authentication (`SASL_PLAINTEXT` / `SASL_SSL`). @defaultValue none */
+  readonly sasl?: KafkaSasl;
+}
+
+export interface KafkaTls {
+  /** PEM certificates to trust instead of the system's (a private CA). */
+  readonly ca?: string | Buffer;
+  /** PEM client certificate and key, for brokers that require them (mutual TLS). */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+}
+
+export interface KafkaSasl {
+  readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  readonly username: string;
+  /** A function is called on every (re)authentication: a rotated secret file is picked up without a restart. */
+  readonly password: string | (() => string);
 }
 
 export interface PartitionLayout {
@@ -65,7 +84,9 @@ export type ReadProblem =
   /** The topic (id) the reader started on is gone. */
   | { readonly kind: 'topic-gone' }
   /** Fetching fails for now (no leader, broker down); the reader keeps retrying by itself. */
-  | { readonly kind: 'unavailable'; readonly partitions: readonly number[]; readonly detail: string };
+  | { readonly kind: 'unavailable'; readonly partitions: readonly number[]; readonly detail: string }
+  /** Kafka refused the credentials, the TLS handshake or an ACL: retrying cannot help, the reader stopped. */
+  | { readonly kind: 'refused'; readonly error: HotstateError };
 
 export interface ReadHandler {
   /** Called for one chunk at a time, never concurrently; the reader waits for the returned promise. */

@@ -1,6 +1,7 @@
 // The view's public types: options, status, events.
 import type { SnapshotStatus } from '../snapshot/view-snapshot-files.ts';
 import type { Registry } from 'prom-client';
+import type { RegistryTarget } from '../registry.ts';
 import type { Logger } from '../logger.ts';
 import type { KafkaConnection, Transport } from '../transport/transport.ts';
 import type { Poison } from './poison.ts';
@@ -12,7 +13,8 @@ export type PoisonPolicy = 'fail' | 'skip' | 'dead-letter';
 
 export interface ViewOptions {
   readonly kafka: KafkaConnection;
-  readonly registryUrl: string;
+  /** The registry's URL, or a connection with credentials and a CA (RegistryConnection). */
+  readonly registryUrl: RegistryTarget;
   readonly topic: string;
   /** Resolve every record to this schema (Avro JSON text or object). @defaultValue each record's writer schema */
   readonly readerSchema?: string | object;

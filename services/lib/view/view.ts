@@ -28,6 +28,8 @@ export type { KeyPartitionConflict, PoisonPolicy, ReplayProgress, ViewEvents, Vi
 export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './view-state.ts';
 
 const FRESHNESS_TICK_MS = 1000;
+/** Refusals no retry can fix: the view fails with them instead of waiting. */
+const refusedAccess = new Set(['HOTSTATE_ERR_REGISTRY_AUTHENTICATION', 'HOTSTATE_ERR_TRANSPORT_AUTHENTICATION', 'HOTSTATE_ERR_TRANSPORT_DENIED']);
 /** Bound on each step of close(). */
 const CLOSE_STEP_MS = 2000;
 const START_PATIENCE_MS = 30_000;
@@ -65,6 +67,8 @@ export class HotstateView extends ViewReads {
   /** Became ready at least once: a registry wait then returns to `ready`, not `replaying`. */
   private readyOnce = false;
   private settleReady: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** Set when Kafka or the registry refused this view's credentials or ACLs. */
+  private refusal: HotstateError | undefined;
 
   constructor(options: ViewOptions) {
     super();
@@ -155,6 +159,11 @@ export class HotstateView extends ViewReads {
       if (this.closedOrFailed()) return;
       const at = chunk.records[0]?.offset ?? chunk.next;
       this.log.error({ err: error, partition: chunk.partition, offset: at }, 'applying a chunk failed');
+      if (isHotstateError(error) && refusedAccess.has(error.code)) {
+        this.refusal = error;
+        this.fail('access-refused', `${error.code}: ${error.message}`);
+        return;
+      }
       this.fail('internal', `applying partition ${String(chunk.partition)} from offset ${String(at)} failed: ${(error as Error).message}`);
     }
   }
@@ -232,7 +241,8 @@ export class HotstateView extends ViewReads {
     this.metrics?.stale.set({ topic: this.topic }, state.name === 'stale' ? 1 : 0);
     if (state.name === 'failed') {
       this.log.error({ failure: state.failure }, state.reason ?? 'view failed');
-      this.settleReady?.reject(new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} failed: ${state.reason ?? ''}`));
+      // A refused credential or ACL keeps its own code: the caller learns what to fix, not only that it failed.
+      this.settleReady?.reject(this.refusal ?? new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} failed: ${state.reason ?? ''}`));
     }
     if (state.name === 'closed') {
       const closed = new HotstateError('HOTSTATE_ERR_LIFECYCLE_CLOSED', `view of ${this.topic} is closed`);
@@ -274,6 +284,9 @@ export class HotstateView extends ViewReads {
       void this.rebuild('offset-out-of-range', `partition ${String(problem.partition)} no longer holds offset ${String(problem.position)}`);
     } else if (problem.kind === 'topic-gone') {
       void this.checkHealth();
+    } else if (problem.kind === 'refused') {
+      this.refusal = problem.error;
+      this.fail('access-refused', `${problem.error.code}: ${problem.error.message}`);
     } else {
       for (const p of problem.partitions) this.unavailable.set(p, problem.detail);
       this.log.warn({ partitions: problem.partitions }, problem.detail);

@@ -4,7 +4,7 @@
 import type { Resolver, Type } from 'avsc';
 import { frameBody, parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError } from '../errors.ts';
-import { schemaById, subjectSchemaIds } from '../registry.ts';
+import { schemaById, subjectSchemaIds, type RegistryTarget } from '../registry.ts';
 
 export interface WriterSchema {
   readonly id: number;
@@ -23,7 +23,7 @@ export interface SchemaSource {
   subjectIds(subject: string): Promise<Set<number>>;
 }
 
-export function registrySchemaSource(registryUrl: string): SchemaSource {
+export function registrySchemaSource(registryUrl: RegistryTarget): SchemaSource {
   return {
     schemaText: (id) => schemaById(registryUrl, id),
     subjectIds: (subject) => subjectSchemaIds(registryUrl, subject),
