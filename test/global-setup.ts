@@ -1,31 +1,62 @@
 // Runs once before all test files (node --test-global-setup). Integration tests reach Kafka and the registry
 // through KAFKA_BROKERS and SCHEMA_REGISTRY_URL; when those are not set, the local infrastructure is started
-// here and stopped again at the end. Nothing is skipped when it cannot start: the whole run fails.
+// here and stopped again at the end. Beside it, the secured cluster (SASL_SSL + SCRAM + ACLs, registry behind HTTPS
+// and basic auth) runs on its own ports and folder for the security tests (HOTSTATE_TEST_SECURE_INFRA tells them
+// where). Nothing is skipped when it cannot start: the whole run fails.
+import { join } from 'node:path';
 import { down, up } from '../infra/launcher.ts';
-import { loadInfraSettings } from '../infra/settings.ts';
+import { secureFiles } from '../infra/secure-cluster.ts';
+import { loadInfraSettings, projectRoot, type InfraSettings } from '../infra/settings.ts';
 import { assertTestTools } from './preflight.ts';
 
-let startedHere = false;
+const started: InfraSettings[] = [];
+
+/** The secured cluster's settings: its own folder, ports 200 above the plaintext cluster's. */
+export function secureTestSettings(): InfraSettings {
+  const plain = loadInfraSettings();
+  return loadInfraSettings({
+    ...process.env,
+    HOTSTATE_INFRA_DIR: join(projectRoot, '.infra-secure'),
+    HOTSTATE_KAFKA_PORT: String(plain.kafkaPort + 200),
+    HOTSTATE_REGISTRY_PORT: String(plain.registryPort + 200),
+    HOTSTATE_KAFKA_BROKER_COUNT: '1',
+    HOTSTATE_PROMETHEUS: '0',
+    HOTSTATE_INFRA_SECURE: '1',
+  });
+}
+
+async function start(settings: InfraSettings, what: string): Promise<Awaited<ReturnType<typeof up>>> {
+  try {
+    const result = await up(settings, (line) => process.stderr.write(`infra (${what}): ${line}\n`));
+    if (result.started.length > 0) started.push(settings);
+    return result;
+  } catch (error) {
+    throw new Error(`the ${what} could not start, so integration tests cannot run:\n${(error as Error).message}`, { cause: error });
+  }
+}
 
 export async function globalSetup(): Promise<void> {
   assertTestTools();
   const brokers = process.env.KAFKA_BROKERS;
   const registry = process.env.SCHEMA_REGISTRY_URL;
-  if (brokers && registry) return;
-  if (brokers || registry) {
+  if (Boolean(brokers) !== Boolean(registry)) {
     throw new Error('set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then the tests start the local infrastructure)');
   }
-  const settings = loadInfraSettings();
-  try {
-    const result = await up(settings, (line) => process.stderr.write(`infra: ${line}\n`));
-    startedHere = result.started.length > 0;
-    process.env.KAFKA_BROKERS = result.endpoints.kafkaBrokers.join(',');
-    process.env.SCHEMA_REGISTRY_URL = result.endpoints.schemaRegistryUrl;
-  } catch (error) {
-    throw new Error(`the local Kafka + schema registry could not start, so integration tests cannot run:\n${(error as Error).message}`, { cause: error });
+  const secure = secureTestSettings();
+  const [plain, secured] = await Promise.all([
+    brokers && registry ? undefined : start(loadInfraSettings(), 'local Kafka + schema registry'),
+    process.env.HOTSTATE_TEST_SECURE_INFRA ? undefined : start(secure, 'secured Kafka + registry'),
+  ]);
+  if (plain) {
+    process.env.KAFKA_BROKERS = plain.endpoints.kafkaBrokers.join(',');
+    process.env.SCHEMA_REGISTRY_URL = plain.endpoints.schemaRegistryUrl;
+  }
+  if (secured) {
+    const files = secureFiles(secure);
+    process.env.HOTSTATE_TEST_SECURE_INFRA = JSON.stringify({ brokers: secured.endpoints.kafkaBrokers, registryUrl: secured.endpoints.schemaRegistryUrl, dir: files.dir });
   }
 }
 
 export async function globalTeardown(): Promise<void> {
-  if (startedHere) await down(loadInfraSettings());
+  for (const settings of started) await down(settings);
 }

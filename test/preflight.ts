@@ -17,6 +17,7 @@ const tools: readonly Tool[] = [
   { what: 'kcat (independent Kafka client for cross-checks)', present: () => runs('kcat', ['-V']), debian: 'kcat' },
   { what: 'promtool and prometheus (alert rules, monitoring tests)', present: () => runs('promtool', ['--version']), debian: 'prometheus' },
   { what: 'docker-compose (validates infra/docker-compose.yml)', present: () => runs('docker-compose', ['version']) || runs('docker', ['compose', 'version']), debian: 'docker-compose' },
+  { what: 'openssl (certificates of the secured test cluster)', present: () => runs('openssl', ['version']), debian: 'openssl' },
   { what: 'python3 with avro (independent Avro decoder)', present: () => runs('/usr/bin/python3', ['-c', 'import avro.io']), debian: 'python3-avro' },
 ];
 

@@ -47,6 +47,7 @@ export const exitCodeByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_SERVICE_SHUTTING_DOWN: exitCodes.failed,
   HOTSTATE_ERR_SERVICE_UNREACHABLE: exitCodes.failed,
   HOTSTATE_ERR_AUTH_REQUIRED: exitCodes.failed,
+  HOTSTATE_ERR_AUTH_FORBIDDEN: exitCodes.failed,
   HOTSTATE_ERR_HTTP_BODY_TOO_LARGE: exitCodes.failed,
   HOTSTATE_ERR_HTTP_HEADERS_TOO_LARGE: exitCodes.failed,
   HOTSTATE_ERR_HTTP_REQUEST_TIMEOUT: exitCodes.failed,

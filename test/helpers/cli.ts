@@ -13,8 +13,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export function hotstate(args: string[], input?: Buffer | string): CliResult {
-  const result = spawnSync(process.execPath, ['--disable-warning=TimeoutNegativeWarning', cli, ...args], { env: env(), encoding: 'utf8', timeout: 120_000, ...(input === undefined ? {} : { input }) });
+/** Runs the CLI; `extraEnv` replaces connection settings (e.g. the secured cluster's). */
+export function hotstate(args: string[], input?: Buffer | string, extraEnv: Record<string, string> = {}): CliResult {
+  const result = spawnSync(process.execPath, ['--disable-warning=TimeoutNegativeWarning', cli, ...args], { env: { ...env(), ...extraEnv }, encoding: 'utf8', timeout: 120_000, ...(input === undefined ? {} : { input }) });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import type { fetchV17 } from '@platformatic/kafka';
-import { clientSettings } from './platformatic-transport.ts';
+import { clientSettings, isUnknownTopic } from './platformatic-transport.ts';
 import { isAuthorizationCode, securityError } from './security-errors.ts';
 import type { FetchedRecord, KafkaConnection, PartitionChunk, PartitionReader, ReadHandler, TopicLayout } from './transport.ts';
 
@@ -200,18 +200,6 @@ function deniedAnswer(response: FetchResponse | undefined): unknown {
     for (const answer of topic.partitions) if (isAuthorizationCode(answer.errorCode)) return { errorCode: answer.errorCode };
   }
   return undefined;
-}
-
-function isUnknownTopic(error: unknown): boolean {
-  const stack: unknown[] = [error];
-  while (stack.length > 0) {
-    const e = stack.pop() as { apiId?: unknown; errors?: unknown; cause?: unknown } | null | undefined;
-    if (typeof e !== 'object' || e === null) continue;
-    if (e.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' || e.apiId === 'UNKNOWN_TOPIC_ID') return true;
-    if (Array.isArray(e.errors)) stack.push(...(e.errors as unknown[]));
-    stack.push(e.cause);
-  }
-  return false;
 }
 
 /** Data records of one partition's answer at or after `position`; control batches only move `next` on. */

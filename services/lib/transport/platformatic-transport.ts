@@ -66,9 +66,10 @@ class PlatformaticTransport implements Transport {
   }
 
   async layout(topic: string): Promise<TopicLayout | undefined> {
-    if (!(await this.topics()).includes(topic)) return undefined;
     try {
-      const metadata = await this.admin.metadata({ topics: [topic], forceUpdate: true });
+      // Asked for by name (never auto-created): a principal without Describe gets TOPIC_AUTHORIZATION_FAILED here,
+      // where a topic listing would only leave the topic out and make it look missing.
+      const metadata = await this.admin.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false });
       const described = metadata.topics.get(topic);
       if (!described) return undefined;
       return {
@@ -78,6 +79,7 @@ class PlatformaticTransport implements Transport {
         replicationFactor: described.partitions[0]?.replicas.length ?? 0,
       };
     } catch (error) {
+      if (isUnknownTopic(error)) return undefined;
       throw kafkaError(`reading the metadata of topic ${topic}`, error);
     }
   }
@@ -283,4 +285,17 @@ export async function withTransport<T>(connection: KafkaConnection, use: (transp
   } finally {
     await transport.close();
   }
+}
+
+/** True when Kafka answered that the topic (or topic id) does not exist. */
+export function isUnknownTopic(error: unknown): boolean {
+  const stack: unknown[] = [error];
+  while (stack.length > 0) {
+    const e = stack.pop() as { apiId?: unknown; errors?: unknown; cause?: unknown } | null | undefined;
+    if (typeof e !== 'object' || e === null) continue;
+    if (e.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' || e.apiId === 'UNKNOWN_TOPIC_ID') return true;
+    if (Array.isArray(e.errors)) stack.push(...(e.errors as unknown[]));
+    stack.push(e.cause);
+  }
+  return false;
 }
