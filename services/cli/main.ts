@@ -233,8 +233,9 @@ program.command('top').description('per dataset and partition: end offset, posit
   .argument('<url...>', 'state service base URLs, e.g. http://127.0.0.1:8080')
   .option('--once', 'print once and exit', false)
   .option('--interval <ms>', 'refresh interval', positiveInt, 1000)
-  .action(async (urls: string[], flags: { once: boolean; interval: number }) => {
-    process.exitCode = await top(urls, { once: flags.once, intervalMs: flags.interval }, out, untilSignal());
+  .addOption(new Option('--token <token>', 'read token, when the services require one').env('HOTSTATE_READ_TOKEN'))
+  .action(async (urls: string[], flags: { once: boolean; interval: number; token?: string }) => {
+    process.exitCode = await top(urls, { once: flags.once, intervalMs: flags.interval, ...(flags.token ? { token: flags.token } : {}) }, out, untilSignal());
   });
 
 const topics = program.command('topics').alias('topic').description('dataset topics (compacted, safe settings)');

@@ -10,9 +10,9 @@ interface Listing {
   readonly datasets: Array<ViewStatus & { name: string }>;
 }
 
-async function fetchListing(url: string): Promise<Listing> {
+async function fetchListing(url: string, token: string | undefined): Promise<Listing> {
   try {
-    const response = await fetch(`${url.replace(/\/$/, '')}/v1/datasets`, { signal: AbortSignal.timeout(5000) });
+    const response = await fetch(`${url.replace(/\/$/, '')}/v1/datasets`, { signal: AbortSignal.timeout(5000), ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }) });
     if (!response.ok) throw new Error(`HTTP ${String(response.status)}`);
     return (await response.json()) as Listing;
   } catch (error) {
@@ -34,9 +34,9 @@ export function renderTop(listings: ReadonlyArray<{ url: string; listing: Listin
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
-export async function top(urls: readonly string[], options: { once: boolean; intervalMs: number }, out: Print, stop: AbortSignal): Promise<number> {
+export async function top(urls: readonly string[], options: { once: boolean; intervalMs: number; token?: string }, out: Print, stop: AbortSignal): Promise<number> {
   for (;;) {
-    const listings = await Promise.all(urls.map(async (url) => ({ url, listing: await fetchListing(url) })));
+    const listings = await Promise.all(urls.map(async (url) => ({ url, listing: await fetchListing(url, options.token) })));
     const table = renderTop(listings);
     if (options.once) {
       out(table);

@@ -41,6 +41,8 @@ export const stateServiceSchema = z.object({
   HOTSTATE_SNAPSHOT_KEEP: int(2, 1, 100),
   HOTSTATE_SNAPSHOT_PEERS: csv.pipe(z.array(z.url())).default([]),
   HOTSTATE_OPERATOR_TOKEN: z.string().min(16, 'use an operator token of at least 16 characters').optional(),
+  HOTSTATE_READ_TOKEN: z.string().min(16, 'use a read token of at least 16 characters').optional(),
+  HOTSTATE_READ_TOKENS_FILE: z.string().min(1).optional(),
 }).refine((c) => c.HOTSTATE_SNAPSHOT_PEERS.length === 0 || c.HOTSTATE_SNAPSHOT_DIR !== undefined, {
   path: ['HOTSTATE_SNAPSHOT_PEERS'], error: 'peers give snapshots to HOTSTATE_SNAPSHOT_DIR: set it too',
 }).superRefine(checkSecurity);
@@ -48,10 +50,13 @@ export const stateServiceSchema = z.object({
 export const ingestServiceSchema = z.object({
   ...common,
   HOTSTATE_HTTP_PORT: int(8090, 0, 65535),
-  HOTSTATE_INGEST_TOKEN: z.string().min(16, 'use a bearer token of at least 16 characters'),
+  HOTSTATE_INGEST_TOKEN: z.string().min(16, 'use a bearer token of at least 16 characters').optional(),
+  HOTSTATE_INGEST_TOKENS_FILE: z.string().min(1).optional(),
   HOTSTATE_MAX_BATCH_RECORDS: int(5000, 1, 100_000),
   HOTSTATE_OPERATOR_TOKEN: z.string().min(16, 'use an operator token of at least 16 characters').optional(),
-}).refine((c) => c.HOTSTATE_OPERATOR_TOKEN !== c.HOTSTATE_INGEST_TOKEN, {
+}).refine((c) => c.HOTSTATE_INGEST_TOKEN !== undefined || c.HOTSTATE_INGEST_TOKENS_FILE !== undefined, {
+  path: ['HOTSTATE_INGEST_TOKEN'], error: 'writes need a token: set HOTSTATE_INGEST_TOKEN or HOTSTATE_INGEST_TOKENS_FILE',
+}).refine((c) => c.HOTSTATE_OPERATOR_TOKEN === undefined || c.HOTSTATE_OPERATOR_TOKEN !== c.HOTSTATE_INGEST_TOKEN, {
   path: ['HOTSTATE_OPERATOR_TOKEN'], error: 'must differ from HOTSTATE_INGEST_TOKEN: writers must not be operators',
 }).superRefine(checkSecurity);
 

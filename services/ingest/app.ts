@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { bearerMatches } from '../common/bearer.ts';
+import { assertAllowed, type TokenSet } from '../common/token-set.ts';
 import { HotstateError } from '../lib/errors.ts';
 import type { HotstateProducer, WriteResult } from '../lib/producer/producer.ts';
 import type { Update } from '../lib/producer/prepare.ts';
@@ -14,7 +15,8 @@ import type { SchemaSource } from '../lib/view/writer-schemas.ts';
 
 export interface IngestAppOptions {
   readonly producers: ReadonlyMap<string, HotstateProducer>;
-  readonly token: string;
+  /** Who may write (HOTSTATE_INGEST_TOKEN and/or HOTSTATE_INGEST_TOKENS_FILE, each token optionally per dataset). */
+  readonly tokens: TokenSet;
   readonly metrics: Registry;
   readonly logger: Logger;
   readonly bodyLimitBytes: number;
@@ -38,14 +40,18 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
       return;
     }
     const operator = (request.routeOptions.config as { operator?: boolean }).operator === true;
-    const token = operator ? options.operatorToken : options.token;
-    if (token === undefined || !bearerMatches(request.headers.authorization, token)) {
-      done(new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', operator
-        ? 'operator endpoints need Authorization: Bearer <HOTSTATE_OPERATOR_TOKEN> (and the service needs that setting)'
-        : 'missing or wrong bearer token (Authorization: Bearer <token>)'));
+    if (operator) {
+      done(options.operatorToken !== undefined && bearerMatches(request.headers.authorization, options.operatorToken) ? undefined
+        : new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', 'operator endpoints need Authorization: Bearer <HOTSTATE_OPERATOR_TOKEN> (and the service needs that setting)'));
       return;
     }
-    done();
+    const { dataset } = request.params as { dataset?: string };
+    try {
+      assertAllowed(options.tokens.check(request.headers.authorization, dataset), 'writes', dataset);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
   });
 
   const producerOf = (dataset: string): HotstateProducer => {

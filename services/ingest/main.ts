@@ -3,6 +3,7 @@ import { ingestServiceSchema } from '../common/config.ts';
 import { bootstrap } from '../common/bootstrap.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
 import { buildIngestApp } from './app.ts';
+import { TokenSet } from '../common/token-set.ts';
 import { createPlatformaticTransport } from '../lib/transport/platformatic-transport.ts';
 import { registrySchemaSource } from '../lib/view/writer-schemas.ts';
 import { kafkaSecurity, registryTarget } from '../common/security-settings.ts';
@@ -25,7 +26,10 @@ for (const dataset of config.HOTSTATE_DATASETS) {
 const readTransport = createPlatformaticTransport({ ...kafka, clientId: 'hotstate-ingest-reads' });
 const app = buildIngestApp({
   producers, metrics, logger,
-  token: config.HOTSTATE_INGEST_TOKEN,
+  tokens: new TokenSet({
+    token: config.HOTSTATE_INGEST_TOKEN, file: config.HOTSTATE_INGEST_TOKENS_FILE,
+    onReloadError: (error) => { logger.warn({ reason: error.message }, 'the ingest token file could not be read again; the previous tokens stay in force'); },
+  }),
   bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,
   maxBatchRecords: config.HOTSTATE_MAX_BATCH_RECORDS,
   shuttingDown: lifecycle.shuttingDown,

@@ -7,6 +7,7 @@ import { HotstateError } from '../lib/errors.ts';
 import type { HotstateView, Item } from '../lib/view/view.ts';
 import { createHttpApp } from '../common/http.ts';
 import { bearerMatches } from '../common/bearer.ts';
+import { assertAllowed, type TokenSet } from '../common/token-set.ts';
 import { readSnapshotHeader, snapshotVersion } from '../lib/snapshot/format.ts';
 import type { SnapshotFile } from '../lib/snapshot/snapshot-dir.ts';
 import { formatVersionToken } from '../lib/version-token.ts';
@@ -33,6 +34,8 @@ export interface StateAppOptions {
   readonly snapshots?: { newest(dataset: string): Promise<SnapshotFile | undefined> };
   /** Bearer token of operator endpoints; without it they answer 401. */
   readonly operatorToken?: string;
+  /** When set, reads need one of these bearer tokens (each optionally limited to some datasets). */
+  readonly readTokens?: TokenSet;
 }
 
 const itemBody = (item: Item): Record<string, unknown> => ({
@@ -48,6 +51,23 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     return { ready: Object.values(datasets).every((s) => s.ready && !tooStale(s)), details: { datasets } };
   };
   const app = createHttpApp({ service: 'state', logger: options.logger, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes, shuttingDown: options.shuttingDown, readiness });
+  // Reads need a read token when the service has some; operator routes (config.operator) check the operator token.
+  const { readTokens } = options;
+  if (readTokens) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (!request.url.startsWith('/v1/') || (request.routeOptions.config as { operator?: boolean }).operator === true) {
+        done();
+        return;
+      }
+      const { dataset } = request.params as { dataset?: string };
+      try {
+        assertAllowed(readTokens.check(request.headers.authorization, dataset), 'reads', dataset);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    });
+  }
   const cursors = new CursorStore(options.cursorTtlMs);
   app.addHook('onClose', () => { cursors.closeAll(); });
 
@@ -120,14 +140,14 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
   };
 
   // A key's versions still in the log (reads the key's partition from its start).
-  app.get<{ Params: { dataset: string; key: string }; Querystring: { allPartitions?: string } }>('/v1/datasets/:dataset/keys/:key/history', async (request) => {
+  app.get<{ Params: { dataset: string; key: string }; Querystring: { allPartitions?: string } }>('/v1/datasets/:dataset/keys/:key/history', { config: { operator: true } }, async (request) => {
     const view = viewOf(request.params.dataset);
     requireOperator(request.headers.authorization);
     return { key: request.params.key, versions: await view.history(request.params.key, { allPartitions: request.query.allPartitions === 'true' }) };
   });
 
   // Pin what readers of a dataset see to its current version (applying goes on underneath), and unpin it.
-  app.post<{ Params: { dataset: string }; Body: { reason?: unknown } | null }>('/v1/datasets/:dataset/pin', (request) => {
+  app.post<{ Params: { dataset: string }; Body: { reason?: unknown } | null }>('/v1/datasets/:dataset/pin', { config: { operator: true } }, (request) => {
     const view = viewOf(request.params.dataset);
     requireOperator(request.headers.authorization);
     const reason = request.body?.reason ?? 'pinned by an operator';
@@ -135,14 +155,14 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     if (!view.status().ready) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `dataset ${request.params.dataset} is not ready: a pin freezes a replayed version`, { retriable: true });
     return { pinned: view.pin(reason) };
   });
-  app.post<{ Params: { dataset: string } }>('/v1/datasets/:dataset/unpin', (request) => {
+  app.post<{ Params: { dataset: string } }>('/v1/datasets/:dataset/unpin', { config: { operator: true } }, (request) => {
     const view = viewOf(request.params.dataset);
     requireOperator(request.headers.authorization);
     return { unpinned: view.unpin() ?? null, version: view.token };
   });
 
   // The newest snapshot file, streamed, for a new instance to start from (HOTSTATE_SNAPSHOT_PEERS).
-  app.get<{ Params: { dataset: string } }>('/v1/datasets/:dataset/snapshot', async (request, reply) => {
+  app.get<{ Params: { dataset: string } }>('/v1/datasets/:dataset/snapshot', { config: { operator: true } }, async (request, reply) => {
     const { dataset } = request.params;
     viewOf(dataset);
     requireOperator(request.headers.authorization);

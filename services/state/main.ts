@@ -7,6 +7,7 @@ import { buildStateApp } from './app.ts';
 import { fetchFromPeers, SnapshotSchedule } from './snapshots.ts';
 import { settleWithin } from '../lib/logger.ts';
 import { kafkaSecurity, registryTarget } from '../common/security-settings.ts';
+import { TokenSet } from '../common/token-set.ts';
 
 const { config, logger, metrics, lifecycle } = bootstrap('hotstate-state', stateServiceSchema);
 
@@ -25,6 +26,12 @@ const app = buildStateApp({
   shuttingDown: lifecycle.shuttingDown,
   ...(snapshots ? { snapshots } : {}),
   ...(config.HOTSTATE_OPERATOR_TOKEN === undefined ? {} : { operatorToken: config.HOTSTATE_OPERATOR_TOKEN }),
+  ...(config.HOTSTATE_READ_TOKEN === undefined && config.HOTSTATE_READ_TOKENS_FILE === undefined ? {} : {
+    readTokens: new TokenSet({
+      token: config.HOTSTATE_READ_TOKEN, file: config.HOTSTATE_READ_TOKENS_FILE,
+      onReloadError: (error) => { logger.warn({ reason: error.message }, 'the read token file could not be read again; the previous tokens stay in force'); },
+    }),
+  }),
 });
 lifecycle.attach(app);
 // A last snapshot before the views close, within half of the shutdown budget (a restart then starts from it).

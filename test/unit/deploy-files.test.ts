@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { parse, parseAllDocuments } from 'yaml';
 import { projectRoot } from '../../infra/settings.ts';
 import { ingestServiceSchema, stateServiceSchema } from '../../services/common/config.ts';
+import { TokenSet } from '../../services/common/token-set.ts';
 import { buildIngestApp } from '../../services/ingest/app.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { buildStateApp } from '../../services/state/app.ts';
@@ -14,7 +15,7 @@ import { buildStateApp } from '../../services/state/app.ts';
 const logger = createLogger({ level: 'silent' });
 const apps = {
   state: buildStateApp({ views: new Map(), changeLogs: new Map(), metrics: new Registry(), logger, minVersionTimeoutMs: 1, cursorTtlMs: 1000, bodyLimitBytes: 1024, readyMaxStaleMs: 1000, feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 }, shuttingDown: () => false }),
-  ingest: buildIngestApp({ producers: new Map(), token: 'x'.repeat(16), metrics: new Registry(), logger, bodyLimitBytes: 1024, maxBatchRecords: 1, shuttingDown: () => false }),
+  ingest: buildIngestApp({ producers: new Map(), tokens: new TokenSet({ token: 'x'.repeat(16) }), metrics: new Registry(), logger, bodyLimitBytes: 1024, maxBatchRecords: 1, shuttingDown: () => false }),
 };
 const required = { KAFKA_BROKERS: 'k:1', SCHEMA_REGISTRY_URL: 'http://r', HOTSTATE_DATASETS: 'd', HOTSTATE_INGEST_TOKEN: 'x'.repeat(16) };
 const defaultPorts = { state: stateServiceSchema.parse(required).HOTSTATE_HTTP_PORT, ingest: ingestServiceSchema.parse(required).HOTSTATE_HTTP_PORT };
