@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HotstateError } from '../lib/errors.ts';
-import { assertSafeTopic, defaultRollbackWindowMs, describeTopic, ensureDatasetTopic } from '../lib/kafka/topics.ts';
+import { aclProblems, assertSafeTopic, defaultRollbackWindowMs, describeTopic, ensureDatasetTopic, type TopicRole } from '../lib/kafka/topics.ts';
 import { formatOf, type DatasetFormat } from '../lib/input/dataset-file.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
 import { checkCatalog, loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
@@ -264,11 +264,16 @@ topicSpecOptions(topics.command('ensure <topic>').alias('create').description('c
     await withTransport(connection(command).kafka, (transport) => ensureDatasetTopic(transport, { ...specOf(topic, flags), configs }));
     out(`topic ${topic} is a compacted dataset topic`);
   });
-topicSpecOptions(topics.command('verify <topic>').description('check an existing topic; exit 3 naming every unsafe setting'))
-  .action(async (topic: string, flags: TopicFlags, command: Command) => {
-    const description = await withTransport(connection(command).kafka, (transport) => describeTopic(transport, topic));
+topicSpecOptions(topics.command('verify <topic>').description('check an existing topic; exit 3 naming every unsafe setting (and, with --principal, every ACL beyond or missing for --role)'))
+  .option('--principal <User:name>', 'also check the ACLs this principal has on the topic (needs the right to describe ACLs)')
+  .addOption(new Option('--role <role>', 'what the principal does with the topic').choices(['producer', 'view']).default('view'))
+  .action(async (topic: string, flags: TopicFlags & { principal?: string; role: TopicRole }, command: Command) => {
+    const { principal } = flags;
+    const [description, acls] = await withTransport(connection(command).kafka, async (transport) =>
+      [await describeTopic(transport, topic), principal === undefined ? [] : await aclProblems(transport, topic, principal, flags.role)] as const);
     assertSafeTopic(topic, description, specOf(topic, flags));
-    out(`topic ${topic}: ok`);
+    if (acls.length > 0) throw new HotstateError('HOTSTATE_ERR_TOPIC_SETTINGS', `ACLs of ${principal ?? ''} on ${topic} are not least privilege for a ${flags.role}:\n  - ${acls.join('\n  - ')}`);
+    out(`topic ${topic}: ok${principal === undefined ? '' : `; ${principal} has exactly what a ${flags.role} needs`}`);
   });
 
 program.command('history').description('a key\'s versions still in the log, oldest first, as NDJSON (exit 6 when none)')

@@ -115,6 +115,17 @@ describe('the secured cluster (SASL_SSL + SCRAM-SHA-512 + ACLs, registry over HT
     assertRefused(await refusal(() => createProducer({ kafka: infra.kafka('hotstate-nobody'), registryUrl: infra.registry('hotstate-nobody'), topic })), 'HOTSTATE_ERR_TRANSPORT_DENIED');
     await view.waitFor(token);
     assert.equal(view.get<{ price: number }>('ACME')?.value.price, 7, 'the refused write changed nothing');
+
+    // topics verify checks the ACLs of a principal against its role (run with an operator's credentials).
+    const verify = (principal: string, role: string) => hotstate(['topics', 'verify', topic, '--principal', principal, '--role', role, '--rollback-window-ms', '0'], undefined, infra.env('admin'));
+    const exact = verify('User:hotstate-producer', 'producer');
+    assert.equal(exact.code, 0, exact.stderr);
+    assert.match(exact.stdout, /User:hotstate-producer has exactly what a producer needs/);
+    const wrongRole = verify('User:hotstate-producer', 'view');
+    assert.equal(wrongRole.code, 3);
+    assert.match(wrongRole.stderr, /User:hotstate-producer lacks READ on topic/);
+    assert.match(wrongRole.stderr, /User:hotstate-producer is also allowed WRITE on /);
+    assert.match(verify('User:hotstate', 'view').stderr, /User:hotstate is also allowed ALL on \*/);
   });
 
   test('a wrong password, an untrusted certificate, a wrong registry password: clear, non-retriable, fast, no secret echoed', async (t) => {

@@ -126,3 +126,28 @@ export async function describeTopicConfigs(transport: Transport, topic: string, 
     }
   }
 }
+
+/** What each role needs on its dataset topic (README, Security): nothing more, nothing less. */
+export const roleOperations = {
+  producer: ['WRITE', 'DESCRIBE', 'DESCRIBE_CONFIGS'],
+  view: ['READ', 'DESCRIBE', 'DESCRIBE_CONFIGS'],
+} as const;
+
+export type TopicRole = keyof typeof roleOperations;
+
+/** Every missing ACL of the role and every grant beyond it, for a principal on a topic; empty when exact. */
+export async function aclProblems(transport: Transport, topic: string, principal: string, role: TopicRole): Promise<string[]> {
+  if (!transport.topicAcls) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', 'this transport cannot describe ACLs');
+  const acls = await transport.topicAcls(topic, principal);
+  const denied = new Set(acls.filter((a) => a.permission === 'DENY').map((a) => a.operation));
+  const allowed = new Set(acls.filter((a) => a.permission === 'ALLOW').map((a) => a.operation));
+  const needed: readonly string[] = roleOperations[role];
+  // ALL implies every operation; READ and WRITE imply DESCRIBE (Kafka's rule); a DENY wins over any ALLOW.
+  const grants = (operation: string): boolean => !denied.has(operation) && !denied.has('ALL')
+    && (allowed.has(operation) || allowed.has('ALL') || (operation === 'DESCRIBE' && (allowed.has('READ') || allowed.has('WRITE'))));
+  const problems = needed.filter((operation) => !grants(operation)).map((operation) => `${principal} lacks ${operation} on topic ${topic} (a ${role} needs ${needed.join(', ')})`);
+  for (const acl of acls) {
+    if (acl.permission === 'ALLOW' && !needed.includes(acl.operation)) problems.push(`${principal} is also allowed ${acl.operation} on ${acl.pattern}: more than a ${role} needs`);
+  }
+  return problems;
+}

@@ -1,14 +1,14 @@
 // The transport on @platformatic/kafka: metadata, offsets, topic admin and the idempotent producer. Reading lives
 // in platformatic-reader.ts. Library errors become HotstateErrors here (see produce-outcome.ts for writes).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, Producer, ProduceAcks } from '@platformatic/kafka';
+import { AclOperations, AclPermissionTypes, Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, Producer, ProduceAcks, ResourcePatternTypes, ResourceTypes } from '@platformatic/kafka';
 import { HotstateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createPartitionReader } from './platformatic-reader.ts';
 import { securityError } from './security-errors.ts';
 import { ProduceAttempts } from './produce-outcome.ts';
 import type { ConnectionOptions } from 'node:tls';
-import type { KafkaConnection, KafkaSasl, OffsetRange, ProduceRecord, RecordOutcome, SendOptions, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
+import type { KafkaConnection, KafkaSasl, OffsetRange, TopicAcl, ProduceRecord, RecordOutcome, SendOptions, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
 
 /** How long createTopic waits for the new topic to show in the brokers' metadata. */
 const TOPIC_VISIBLE_MS = 15_000;
@@ -120,6 +120,22 @@ class PlatformaticTransport implements Transport {
       return configs;
     } catch (error) {
       throw kafkaError(`describing the configuration of topic ${topic}`, error);
+    }
+  }
+
+  async topicAcls(topic: string, principal: string): Promise<TopicAcl[]> {
+    try {
+      const resources = await this.admin.describeAcls({
+        filter: { resourceType: ResourceTypes.TOPIC, resourceName: topic, resourcePatternType: ResourcePatternTypes.MATCH, principal, host: null, operation: AclOperations.ANY, permissionType: AclPermissionTypes.ANY },
+      });
+      const names = new Map<number, string>(Object.entries(AclOperations).map(([name, value]) => [value, name]));
+      return resources.flatMap((resource) => resource.acls.map((acl) => ({
+        operation: names.get(acl.operation) ?? String(acl.operation),
+        permission: acl.permissionType === AclPermissionTypes.DENY ? 'DENY' as const : 'ALLOW' as const,
+        pattern: resource.resourcePatternType === ResourcePatternTypes.PREFIXED ? `${resource.resourceName}*` : resource.resourceName,
+      })));
+    } catch (error) {
+      throw kafkaError(`describing the ACLs of ${principal} on topic ${topic}`, error);
     }
   }
 

@@ -20,6 +20,14 @@ export interface KafkaConnection {
   readonly sasl?: KafkaSasl;
 }
 
+export interface TopicAcl {
+  /** READ, WRITE, DESCRIBE, DESCRIBE_CONFIGS, ALL, ... */
+  readonly operation: string;
+  readonly permission: 'ALLOW' | 'DENY';
+  /** The pattern that matched: the topic, `*`, or a prefix (`prefix*`). */
+  readonly pattern: string;
+}
+
 export interface KafkaTls {
   /** PEM certificates to trust instead of the system's (a private CA). */
   readonly ca?: string | Buffer;
@@ -146,6 +154,8 @@ export interface Transport {
   /** The topic's effective configuration. */
   topicConfigs(topic: string): Promise<Record<string, string>>;
   topics(): Promise<string[]>;
+  /** The ACLs on the topic (literal, `*` and matching prefixes) for a principal such as `User:name`; needs the right to describe ACLs. */
+  topicAcls?(topic: string, principal: string): Promise<TopicAcl[]>;
   createTopic(creation: TopicCreation): Promise<void>;
   deleteTopic(topic: string): Promise<void>;
   /** Reads every partition from `positions` on, following leader changes, until stopped. */
