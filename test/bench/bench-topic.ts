@@ -5,6 +5,16 @@ import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluen
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer, type ProducerOptions } from '../../services/lib/producer/producer.ts';
 import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { kafkaSecurity, registryTarget, securitySchema } from '../../services/common/security-settings.ts';
+import type { RegistryTarget } from '../../services/lib/registry.ts';
+import type { KafkaConnection } from '../../services/lib/transport/transport.ts';
+
+/** Where the benchmarks connect: KAFKA_BROKERS, SCHEMA_REGISTRY_URL and the security settings the services read. */
+export function benchConnection(env: NodeJS.ProcessEnv = process.env): { brokers: string[]; kafka: KafkaConnection; registryUrl: RegistryTarget } {
+  const { brokers, registryUrl } = connectionFromEnv(env);
+  const security = securitySchema.parse(env);
+  return { brokers, kafka: { brokers, clientId: 'hotstate-bench', ...kafkaSecurity(security) }, registryUrl: registryTarget(registryUrl, security) };
+}
 
 export const benchSchema = {
   type: 'record', name: 'BenchItem', namespace: 'hotstate.bench',
@@ -35,14 +45,14 @@ export interface BenchMix {
 }
 
 /** The topic of `keys` records (plus the mix's overwrites and tombstones), loaded if it holds fewer. */
-export async function ensureBenchTopic(keys: number, mix: BenchMix = {}): Promise<BenchTopic> {
-  const { brokers, registryUrl } = connectionFromEnv();
+export async function ensureBenchTopic(keys: number, mix: BenchMix = {}, env: NodeJS.ProcessEnv = process.env): Promise<BenchTopic> {
+  const { kafka, registryUrl } = benchConnection(env);
   const overwrites = Math.round(keys * (mix.overwrites ?? 0));
   const deletes = Math.round(keys * (mix.deletes ?? 0));
   const mixName = overwrites + deletes > 0 ? `-o${String(overwrites)}-d${String(deletes)}` : '';
   const topic = `bench-replay-${String(keys)}${mixName}-${String(benchValueBytes)}b`;
-  const producerOptions: ProducerOptions = { kafka: { brokers, clientId: 'hotstate-bench' }, registryUrl, topic, schema: benchSchema, registerSchema: true };
-  const offsets = await withTransport({ brokers }, async (transport) => {
+  const producerOptions: ProducerOptions = { kafka, registryUrl, topic, schema: benchSchema, registerSchema: true };
+  const offsets = await withTransport(kafka, async (transport) => {
     await ensureDatasetTopic(transport, { topic, partitions: 3 });
     return transport.offsets(topic);
   });

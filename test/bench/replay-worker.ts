@@ -3,20 +3,19 @@
 //                                                 then heap per key after GC and, with --tail, produce-to-visible at ~1k/s
 //   node replay-worker.ts raw <topic>             the transport's reader iterating every record, applying nothing
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectionFromEnv } from '../../infra/settings.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
 import { readRange } from '../../services/lib/transport/read-range.ts';
 import { createView } from '../../services/lib/view/view.ts';
-import { benchSchema, benchValue } from './bench-topic.ts';
+import { benchConnection, benchSchema, benchValue } from './bench-topic.ts';
 
 const [mode, topic = ''] = process.argv.slice(2);
-const { brokers, registryUrl } = connectionFromEnv();
+const { kafka, registryUrl } = benchConnection();
 const gc = (globalThis as { gc?: () => void }).gc;
 
 if (mode === 'raw') {
-  const transport = createPlatformaticTransport({ brokers, clientId: 'hotstate-bench' });
+  const transport = createPlatformaticTransport(kafka);
   let records = 0;
   await readRange(transport, topic, (chunk) => { records += chunk.records.length; });
   console.log(JSON.stringify({ readyMs: performance.now(), records }));
@@ -25,7 +24,7 @@ if (mode === 'raw') {
 
 gc?.();
 const heapBefore = process.memoryUsage().heapUsed;
-const view = await createView({ kafka: { brokers }, registryUrl, topic, logger: createLogger({ level: 'warn' }) });
+const view = await createView({ kafka, registryUrl, topic, logger: createLogger({ level: 'warn' }) });
 await view.ready;
 const readyMs = performance.now();
 const keys = view.size;
@@ -34,7 +33,7 @@ if (process.argv.includes('--tail')) {
   // ~1000 updates/s for 10 s, each measured from its record timestamp to visible in the view.
   const latencies: number[] = [];
   view.onChange((change) => { latencies.push(Date.now() - change.timestamp); });
-  const producer = await createProducer({ kafka: { brokers, clientId: 'hotstate-bench' }, registryUrl, topic, schema: benchSchema });
+  const producer = await createProducer({ kafka, registryUrl, topic, schema: benchSchema });
   const began = Date.now();
   for (let i = 0; i < 10_000; i++) {
     const due = began + i;
