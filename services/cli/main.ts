@@ -25,7 +25,7 @@ import { stringifyJson } from '../lib/codec/json-values.ts';
 import type { HotstateView } from '../lib/view/view.ts';
 import type { KafkaConnection } from '../lib/transport/transport.ts';
 import type { RegistryTarget } from '../lib/registry.ts';
-import { kafkaSecurity, registryTarget, securityProblems, securitySchema, type SecuritySettings } from '../common/security-settings.ts';
+import { kafkaSecurity, registryTarget, securityProblems, securitySchema, type SecuritySettings } from '../lib/security-settings.ts';
 
 /** Security settings: `--kafka-sasl-username` for KAFKA_SASL_USERNAME and so on (values never shown in --help). */
 const securityFlags: ReadonlyArray<[keyof SecuritySettings, string]> = [

@@ -6,7 +6,7 @@ import { buildIngestApp } from './app.ts';
 import { TokenSet } from '../common/token-set.ts';
 import { createPlatformaticTransport } from '../lib/transport/platformatic-transport.ts';
 import { registrySchemaSource } from '../lib/view/writer-schemas.ts';
-import { kafkaSecurity, registryTarget } from '../common/security-settings.ts';
+import { kafkaSecurity, registryTarget } from '../lib/security-settings.ts';
 
 const { config, logger, metrics, lifecycle } = bootstrap('hotstate-ingest', ingestServiceSchema);
 

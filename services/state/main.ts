@@ -6,7 +6,7 @@ import { ChangeLog } from './change-log.ts';
 import { buildStateApp } from './app.ts';
 import { fetchFromPeers, SnapshotSchedule } from './snapshots.ts';
 import { settleWithin } from '../lib/logger.ts';
-import { kafkaSecurity, registryTarget } from '../common/security-settings.ts';
+import { kafkaSecurity, registryTarget } from '../lib/security-settings.ts';
 import { TokenSet } from '../common/token-set.ts';
 
 const { config, logger, metrics, lifecycle } = bootstrap('hotstate-state', stateServiceSchema);

@@ -5,7 +5,7 @@ import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluen
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer, type ProducerOptions } from '../../services/lib/producer/producer.ts';
 import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
-import { kafkaSecurity, registryTarget, securitySchema } from '../../services/common/security-settings.ts';
+import { kafkaSecurity, registryTarget, securitySchema } from '../../services/lib/security-settings.ts';
 import type { RegistryTarget } from '../../services/lib/registry.ts';
 import type { KafkaConnection } from '../../services/lib/transport/transport.ts';
 

@@ -66,9 +66,11 @@ class PlatformaticTransport implements Transport {
   }
 
   async layout(topic: string): Promise<TopicLayout | undefined> {
+    if (!(await this.topics()).includes(topic)) {
+      await this.assertDescribable(topic);
+      return undefined;
+    }
     try {
-      // Asked for by name (never auto-created): a principal without Describe gets TOPIC_AUTHORIZATION_FAILED here,
-      // where a topic listing would only leave the topic out and make it look missing.
       const metadata = await this.admin.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false });
       const described = metadata.topics.get(topic);
       if (!described) return undefined;
@@ -79,8 +81,20 @@ class PlatformaticTransport implements Transport {
         replicationFactor: described.partitions[0]?.replicas.length ?? 0,
       };
     } catch (error) {
-      if (isUnknownTopic(error)) return undefined;
       throw kafkaError(`reading the metadata of topic ${topic}`, error);
+    }
+  }
+
+  /**
+   * A topic listing leaves out topics the principal may not Describe, so a missing topic may be a missing ACL: asked
+   * for by name (once, never auto-created), Kafka answers TOPIC_AUTHORIZATION_FAILED then, and that is thrown.
+   */
+  private async assertDescribable(topic: string): Promise<void> {
+    try {
+      await this.admin.metadata({ topics: [topic], forceUpdate: true, autocreateTopics: false, retries: 0 });
+    } catch (error) {
+      const refused = securityError(`reading the metadata of topic ${topic}`, error);
+      if (refused) throw refused;
     }
   }
 
