@@ -14,6 +14,7 @@ export interface SecurityFailure {
 const authorizationCodes = new Map([[29, 'TOPIC_AUTHORIZATION_FAILED'], [30, 'GROUP_AUTHORIZATION_FAILED'], [31, 'CLUSTER_AUTHORIZATION_FAILED'], [53, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']]);
 /** SASL_AUTHENTICATION_FAILED, ILLEGAL_SASL_STATE, UNSUPPORTED_SASL_MECHANISM. */
 const authenticationCodes = new Map([[58, 'SASL_AUTHENTICATION_FAILED'], [34, 'ILLEGAL_SASL_STATE'], [33, 'UNSUPPORTED_SASL_MECHANISM']]);
+
 function* causes(error: unknown, depth = 0): Generator<Record<string, unknown>> {
   if (typeof error !== 'object' || error === null || depth > 8) return;
   const e = error as Record<string, unknown>;
