@@ -42,6 +42,9 @@ export class ViewWorker {
       for (const answer of this.answers.values()) answer({ t: Date.now(), type: 'check', ok: false, error: 'worker exited' });
       this.answers.clear();
     });
+    // A request can race the worker's death (chaos kills views): writing to its closed stdin is EPIPE, and the exit
+    // handler above already answers what was pending.
+    this.child.stdin?.on('error', () => undefined);
     if (!this.child.stdout) throw new Error('worker has no stdout');
     createInterface({ input: this.child.stdout }).on('line', (line) => {
       const message = JSON.parse(line) as Message;
