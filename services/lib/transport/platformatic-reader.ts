@@ -9,8 +9,12 @@ import { clientSettings, isUnknownTopic } from './platformatic-transport.ts';
 import { isAuthorizationCode, securityError } from './security-errors.ts';
 import type { FetchedRecord, KafkaConnection, PartitionChunk, PartitionReader, ReadHandler, TopicLayout } from './transport.ts';
 
-/** Fetch response sizes: the library walks a response's chunks from the start on every read, so keep them small. */
-const MAX_BYTES = 1024 * 1024;
+/**
+ * Fetch response sizes: the library walks a response's chunks from the start on every read, so keep them small. Under
+ * TLS a response arrives in 16 KiB records (four times as many chunks), so half the size is faster there
+ * (`bench:secure`: 10.8 s → 9.6 s for 1M keys) while plaintext is faster at 1 MiB (8.4 s vs 9.2 s).
+ */
+const maxBytesFor = (connection: KafkaConnection): number => (connection.tls ? 512 * 1024 : 1024 * 1024);
 /** How long the broker may hold a fetch when there is nothing new: new records still come back at once. */
 const MAX_WAIT_MS = 500;
 const CONTROL_BATCH = 0x20;
@@ -23,6 +27,7 @@ type Partition = fetchV17.FetchResponsePartition;
 
 class ManualAssignmentReader implements PartitionReader {
   private readonly connection: KafkaConnection;
+  private readonly maxBytes: number;
   private readonly layout: TopicLayout;
   private readonly handler: ReadHandler;
   private readonly positions: Map<number, number>;
@@ -38,6 +43,7 @@ class ManualAssignmentReader implements PartitionReader {
 
   constructor(connection: KafkaConnection, layout: TopicLayout, positions: ReadonlyMap<number, number>, handler: ReadHandler) {
     this.connection = connection;
+    this.maxBytes = maxBytesFor(connection);
     this.layout = layout;
     this.handler = handler;
     this.positions = new Map(positions);
@@ -77,12 +83,12 @@ class ManualAssignmentReader implements PartitionReader {
         try {
           response = await client.fetch({
             node,
-            maxBytes: MAX_BYTES,
+            maxBytes: this.maxBytes,
             maxWaitTime: MAX_WAIT_MS,
             minBytes: 1,
             topics: [{
               topicId: this.layout.topicId,
-              partitions: partitions.map((partition) => ({ partition, fetchOffset: BigInt(asked.get(partition) ?? 0), partitionMaxBytes: MAX_BYTES, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })),
+              partitions: partitions.map((partition) => ({ partition, fetchOffset: BigInt(asked.get(partition) ?? 0), partitionMaxBytes: this.maxBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })),
             }],
           });
         } catch (error) {
