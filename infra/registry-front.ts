@@ -7,11 +7,12 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:https';
 import { join } from 'node:path';
+import { secureUsers } from './secure-cluster.ts';
 
 const [portText, backendText, dirArgument] = process.argv.slice(2);
 if (portText === undefined || backendText === undefined || dirArgument === undefined) throw new Error('usage: registry-front.ts <port> <backend-port> <secure-dir>');
 const dir: string = dirArgument;
-const users = ['admin', 'hotstate', 'hotstate-producer', 'hotstate-view', 'hotstate-nobody'];
+const users: readonly string[] = secureUsers;
 
 function authorized(header: string | undefined): boolean {
   const match = /^Basic (.+)$/.exec(header ?? '');

@@ -37,8 +37,12 @@ export async function readRange(transport: Transport, topic: string, onRecords: 
       if (chunk.next >= end) remaining.delete(chunk.partition);
       if (remaining.size === 0) done.resolve(undefined);
     },
-    // Unavailable partitions are retried by the reader; a log that moved under us or a topic that went away ends it.
-    problem: (problem) => { if (problem.kind !== 'unavailable') done.reject(new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `reading ${topic} to its end: ${problem.kind}; run it again`, { retriable: true })); },
+    // Unavailable partitions are retried by the reader; a refusal keeps its own code; a log that moved under us or a
+    // topic that went away ends it.
+    problem: (problem) => {
+      if (problem.kind === 'refused') done.reject(problem.error);
+      else if (problem.kind !== 'unavailable') done.reject(new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `reading ${topic} to its end: ${problem.kind}; run it again`, { retriable: true }));
+    },
     recovered: () => undefined,
   });
   try {
