@@ -19,7 +19,9 @@ async function send(url: string, text: string): Promise<{ status: number; body: 
     let out = '';
     socket.on('data', (data) => { out += data.toString('utf8'); });
     socket.on('end', () => { resolve(out); });
-    socket.on('error', reject);
+    // A service that refuses a request early (a too-large body or header) answers and closes while we are still
+    // writing; the rest of our bytes then reset the connection. What the service answered before that is its answer.
+    socket.on('error', (error) => { if (/^HTTP\/1\.1 \d{3}[^]*\r\n\r\n/.test(out)) resolve(out); else reject(error); });
   });
   const [head = '', ...rest] = answer.split('\r\n\r\n');
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
@@ -53,7 +55,9 @@ test('every bad request gets a documented error body and status, on both service
     ['10 KB path segment', request(`PUT /v1/datasets/${topic}/records/${'k'.repeat(10_000)} HTTP/1.1`, auth, value)],
     ['60 KB header', request('GET /v1/datasets HTTP/1.1', { 'x-big': 'a'.repeat(60_000) })],
     ['not HTTP', 'HELLO THERE\r\n\r\n'],
-    ['body too large', request(`POST /v1/datasets/${topic}/${service === 'ingest' ? 'batch' : 'get'} HTTP/1.1`, auth, JSON.stringify({ keys: ['x'.repeat(2_000_000)] }))],
+    // Declared, only begun: the service refuses on the declared length. (Sending all 2 MB would race its close:
+    // writing into a closed connection fails on our side before we have read the answer.)
+    ['body too large', `${request(`POST /v1/datasets/${topic}/${service === 'ingest' ? 'batch' : 'get'} HTTP/1.1`, { ...auth, 'content-length': '2000000' })}{"keys":["${'x'.repeat(1000)}`],
   ];
   const cases: Array<[string, string, string]> = [
     ...common('state').map(([name, text]): [string, string, string] => [state.url, `state: ${name}`, text]),
