@@ -102,7 +102,8 @@ export function kafkajsSecurity(f: SecureFiles, user: SecureUser): { ssl: { ca: 
   return { ssl: { ca: [readFileSync(f.caFile, 'utf8')] }, sasl: { mechanism: 'scram-sha-512', username: user, password: passwordOf(f, user) } };
 }
 
-/** The development principal's ACLs: everything on topics and groups, and the cluster operations tools need. */
+/** The development principal's ACLs: everything on topics, groups and transactional ids, and the cluster operations
+ *  tools need. */
 export async function grantDevelopmentAcls(f: SecureFiles, brokers: string[]): Promise<void> {
   const { AclOperationTypes: op, AclPermissionTypes, AclResourceTypes: type, ResourcePatternTypes } = kafkajs;
   const admin = new kafkajs.Kafka({ brokers, clientId: 'hotstate-infra', logLevel: kafkajs.logLevel.NOTHING, ...kafkajsSecurity(f, 'admin') }).admin();
@@ -113,7 +114,7 @@ export async function grantDevelopmentAcls(f: SecureFiles, brokers: string[]): P
     });
     await admin.createAcls({
       acl: [
-        allow(type.TOPIC, '*', op.ALL), allow(type.GROUP, '*', op.ALL),
+        allow(type.TOPIC, '*', op.ALL), allow(type.GROUP, '*', op.ALL), allow(type.TRANSACTIONAL_ID, '*', op.ALL),
         allow(type.CLUSTER, 'kafka-cluster', op.CREATE), allow(type.CLUSTER, 'kafka-cluster', op.DESCRIBE),
         allow(type.CLUSTER, 'kafka-cluster', op.DESCRIBE_CONFIGS), allow(type.CLUSTER, 'kafka-cluster', op.IDEMPOTENT_WRITE),
       ],

@@ -5,7 +5,7 @@ import { projectRoot } from '../../infra/settings.ts';
 import { testInfra } from './infra.ts';
 
 const cli = join(projectRoot, 'services', 'cli', 'main.ts');
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, KAFKA_BROKERS: testInfra().brokers.join(','), SCHEMA_REGISTRY_URL: testInfra().registryUrl });
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, ...testInfra().env });
 
 export interface CliResult {
   readonly code: number | null;

@@ -18,7 +18,7 @@ export async function pricesTopic(t: TestContext, options: Partial<ProducerOptio
   const kafka = testKafka(t);
   const topic = await createTestTopic(t, kafka, { partitions, configs });
   await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
-  const producer = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic, ...options });
+  const producer = await createProducer({ kafka: testInfra().kafka, registryUrl: testInfra().registry, topic, ...options });
   t.after(() => producer.close());
   return { topic, producer };
 }

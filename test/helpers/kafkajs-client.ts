@@ -1,11 +1,11 @@
 // kafkajs as an independent reference client for tests (raw produce, consume, admin), next to kcat: hotstate itself
 // talks to Kafka only through its transport seam. kafkajs is CommonJS: named exports come via the default import.
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer, SASLOptions } from 'kafkajs';
 import { HotstateError } from '../../services/lib/errors.ts';
 import type { logCreator } from 'kafkajs';
 import { createLogger, type Logger } from '../../services/lib/logger.ts';
-import type { KafkaConnection } from '../../services/lib/transport/transport.ts';
+import type { KafkaConnection, KafkaSasl } from '../../services/lib/transport/transport.ts';
 
 export function createKafka(connection: KafkaConnection): Kafka {
   if (connection.brokers.length === 0) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', 'no Kafka brokers given');
@@ -18,7 +18,15 @@ export function createKafka(connection: KafkaConnection): Kafka {
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
     logLevel: kafkajs.logLevel.WARN,
     logCreator: kafkajsLogCreator(connection.logger ?? createLogger({ level: 'warn' })),
+    ...(connection.tls ? { ssl: { ...connection.tls } } : {}),
+    ...(connection.sasl ? { sasl: kafkajsSasl(connection.sasl) } : {}),
   });
+}
+
+function kafkajsSasl({ mechanism, username, password }: KafkaSasl): SASLOptions {
+  const secret = typeof password === 'function' ? password() : password;
+  if (mechanism === 'PLAIN') return { mechanism: 'plain', username, password: secret };
+  return mechanism === 'SCRAM-SHA-256' ? { mechanism: 'scram-sha-256', username, password: secret } : { mechanism: 'scram-sha-512', username, password: secret };
 }
 
 /** Idempotent, acks=-1 producer; idempotence in kafkajs requires at most one request in flight. */

@@ -32,8 +32,8 @@ export function secureInfra(): SecureInfra {
   const password = (user: Principal): string => readFileSync(passwordFile(user), 'utf8').trim();
   return {
     brokers, registryUrl, caFile, passwordFile, password,
-    kafka: (user, mechanism = 'SCRAM-SHA-512') => ({ brokers, clientId: `test-${user}`, tls: { ca: readFileSync(caFile) }, sasl: { mechanism, username: user, password: password(user) } }),
-    registry: (user) => ({ url: registryUrl, username: user, password: password(user), ca: readFileSync(caFile) }),
+    kafka: (user, mechanism = 'SCRAM-SHA-512') => ({ brokers, clientId: `test-${user}`, tls: { ca: readFileSync(caFile, 'utf8') }, sasl: { mechanism, username: user, password: password(user) } }),
+    registry: (user) => ({ url: registryUrl, username: user, password: password(user), ca: readFileSync(caFile, 'utf8') }),
     env: (user) => ({
       KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl,
       KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: user,

@@ -19,7 +19,7 @@ export interface RunningService {
 
 export function serviceEnv(datasets: string[], extra: Record<string, string> = {}): Record<string, string> {
   return {
-    KAFKA_BROKERS: testInfra().brokers.join(','), SCHEMA_REGISTRY_URL: testInfra().registryUrl,
+    ...testInfra().env,
     HOTSTATE_DATASETS: datasets.join(','), HOTSTATE_HTTP_HOST: '127.0.0.1', HOTSTATE_HTTP_PORT: '0', ...extra,
   };
 }

@@ -5,7 +5,7 @@ import { createView, type HotstateView, type ViewOptions } from '../../services/
 import { testInfra } from './infra.ts';
 
 export async function testView(t: TestContext, topic: string, options: Partial<ViewOptions> = {}): Promise<HotstateView> {
-  const view = await createView({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic, healthCheckIntervalMs: 500, ...options });
+  const view = await createView({ kafka: testInfra().kafka, registryUrl: testInfra().registry, topic, healthCheckIntervalMs: 500, ...options });
   t.after(() => view.close());
   return view;
 }

@@ -11,7 +11,7 @@ import { parseVersionToken } from '../../services/lib/version-token.ts';
 import { hotstate } from '../helpers/cli.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
 import { deleteSubject, testKafka, testRegistry, uniqueTopicName } from '../helpers/infra.ts';
-import { registryBaseUrl } from '../../services/lib/registry.ts';
+import { registryRequest } from '../../services/lib/registry.ts';
 
 const line = (key: string, value: unknown): string => JSON.stringify({ key, value });
 
@@ -135,11 +135,9 @@ describe('hotstate emit with foreign subjects and exact numbers', () => {
     assert.equal(hotstate(['topics', 'ensure', topic, '--partitions', '1']).code, 0);
     t.after(() => deleteSubject(`${topic}-value`));
     // Another client registers v1 with its own subject-level rule (NONE), as Confluent's serializers may.
-    const registry = registryBaseUrl(testRegistry());
-    const post = (path: string, body: unknown, method = 'POST'): Promise<Response> =>
-      fetch(`${registry}${path}`, { method, headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify(body) });
-    assert.ok((await post(`/subjects/${topic}-value/versions`, { schema: schemaText('instrument-prices', 1) })).ok);
-    assert.ok((await post(`/config/${topic}-value`, { compatibility: 'NONE' }, 'PUT')).ok);
+    const send = (path: string, body: unknown, method = 'POST'): Promise<unknown> => registryRequest(testRegistry(), path, `${method} ${path}`, { method, body: JSON.stringify(body) });
+    await send(`/subjects/${topic}-value/versions`, { schema: schemaText('instrument-prices', 1) });
+    await send(`/config/${topic}-value`, { compatibility: 'NONE' }, 'PUT');
     const line = '{"key":"MAX","value":{"instrument":"MAX","price":1.5,"currency":"EUR","updatedAt":9223372036854775807,"venue":null}}\n';
     const v2 = join(projectRoot, 'schemas', 'instrument-prices', 'v2.avsc');
     const sent = hotstate(['emit', '-t', topic, '--schema', v2, '--register-schema'], line);
@@ -148,7 +146,7 @@ describe('hotstate emit with foreign subjects and exact numbers', () => {
     const dumped = hotstate(['dump', '-t', topic, '--no-progress']);
     assert.match(dumped.stdout, /"updatedAt":9223372036854775807/);
     // Under BACKWARD, a schema that cannot read the old data is refused for what it is: not an outage, not retriable.
-    assert.ok((await post(`/config/${topic}-value`, { compatibility: 'BACKWARD' }, 'PUT')).ok);
+    await send(`/config/${topic}-value`, { compatibility: 'BACKWARD' }, 'PUT');
     const incompatible = join(mkdtempSync(join(tmpdir(), 'hotstate-')), 'v3.avsc');
     writeFileSync(incompatible, JSON.stringify({ type: 'record', name: 'InstrumentPrice', namespace: 'hotstate.samples.prices', fields: [{ name: 'instrument', type: 'string' }, { name: 'mandatory', type: 'string' }] }));
     const refused = hotstate(['emit', '-t', topic, '--schema', incompatible, '--register-schema'], '{"key":"B","value":{"instrument":"B","mandatory":"x"}}\n');

@@ -4,9 +4,10 @@
 // offsets. Then hotstate's producer writes and the Java consumer must read exactly what was written.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { before, describe, test, type TestContext } from 'node:test';
 import { projectRoot } from '../../infra/settings.ts';
 import { parseJsonExact, stringifyJson } from '../../services/lib/codec/json-values.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
@@ -26,8 +27,23 @@ interface Line {
   readonly value: unknown;
 }
 
-const java = (...args: string[]): Line[] =>
-  execFileSync('java', ['-cp', `${join(javaDir, 'target', 'classes')}:${join(javaDir, 'target', 'dependency', '*')}`, 'hotstate.interop.Foreign', ...args], { encoding: 'utf8', timeout: 120_000 })
+/** On the secured cluster, the Java client's security settings as a properties file (mode 0600: it holds a password). */
+function javaClientEnv(t: TestContext): Record<string, string> {
+  const infra = testInfra();
+  if (!infra.secure) return {};
+  const file = join(mkdtempSync(join(tmpdir(), 'hotstate-java-')), 'client.properties');
+  t.after(() => { rmSync(dirname(file), { recursive: true, force: true }); });
+  const { sasl, tls } = infra.kafka;
+  const password = typeof sasl?.password === 'function' ? sasl.password() : sasl?.password ?? '';
+  const jaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${sasl?.username ?? ''}" password="${password}";`;
+  const caFile = join(dirname(file), 'ca.pem');
+  writeFileSync(caFile, String(tls?.ca ?? ''));
+  writeFileSync(file, ['security.protocol=SASL_SSL', 'sasl.mechanism=SCRAM-SHA-512', `sasl.jaas.config=${jaas.replace(/\\/g, '\\\\')}`, 'ssl.truststore.type=PEM', `ssl.truststore.location=${caFile}`].join('\n'), { mode: 0o600 });
+  return { HOTSTATE_KAFKA_CLIENT_PROPERTIES: file };
+}
+
+const java = (t: TestContext, ...args: string[]): Line[] =>
+  execFileSync('java', ['-cp', `${join(javaDir, 'target', 'classes')}:${join(javaDir, 'target', 'dependency', '*')}`, 'hotstate.interop.Foreign', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...javaClientEnv(t) } })
     .split('\n').filter(Boolean).map((line) => parseJsonExact(line) as Line);
 
 /** The last record of every key, as the topic holds it. */
@@ -42,11 +58,11 @@ describe('interoperability with Java kafka-clients + Apache Avro', () => {
     const topic = await createTestTopic(t, testKafka(t), { partitions: 3 });
     const v1 = await registerValueSchema(testRegistry(), topic, readFileSync(schemaFile(1), 'utf8'));
     const v2 = await registerValueSchema(testRegistry(), topic, readFileSync(schemaFile(2), 'utf8'));
-    const written = latest(java('write', testInfra().brokers.join(','), topic, String(v1), schemaFile(1), String(v2), schemaFile(2)));
+    const written = latest(java(t, 'write', testInfra().brokers.join(','), topic, String(v1), schemaFile(1), String(v2), schemaFile(2)));
     assert.equal(written.size, 4);
     const exact = (line: { partition: number; offset: number; value: unknown }): string => stringifyJson({ partition: line.partition, offset: line.offset, value: line.value });
 
-    const view = await createView({ kafka: { brokers: testInfra().brokers }, registryUrl: testRegistry(), topic });
+    const view = await createView({ kafka: testInfra().kafka, registryUrl: testRegistry(), topic });
     t.after(() => view.close());
     await view.ready;
     for (const [key, line] of written) {
@@ -72,7 +88,7 @@ describe('interoperability with Java kafka-clients + Apache Avro', () => {
   test('records hotstate wrote: the Java consumer decodes exactly the values, at the partitions and offsets reported', async (t) => {
     const topic = await createTestTopic(t, testKafka(t), { partitions: 3 });
     const v2 = await registerValueSchema(testRegistry(), topic, readFileSync(schemaFile(2), 'utf8'));
-    const producer = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testRegistry(), topic, schema: readFileSync(schemaFile(2), 'utf8') });
+    const producer = await createProducer({ kafka: testInfra().kafka, registryUrl: testRegistry(), topic, schema: readFileSync(schemaFile(2), 'utf8') });
     t.after(() => producer.close());
     const values: Record<string, Record<string, unknown>> = {
       'sentinel-max': { id: 'max', count: 9223372036854775807n, ratio: Number.NaN, note: null, nanos: -9223372036854775808n },
@@ -81,7 +97,7 @@ describe('interoperability with Java kafka-clients + Apache Avro', () => {
       plain: { id: 'plain', count: 0, ratio: -0, note: 'x', nanos: 2 ** 53 - 1 },
     };
     const { results } = await producer.send(Object.entries(values).map(([key, value]) => ({ key, value })));
-    const read = latest(java('read', testInfra().brokers.join(','), topic, `${String(v2)}=${schemaFile(2)}`));
+    const read = latest(java(t, 'read', testInfra().brokers.join(','), topic, `${String(v2)}=${schemaFile(2)}`));
     for (const result of results) {
       const line = read.get(result.key);
       assert.ok(line, result.key);

@@ -15,9 +15,9 @@ const run = (command: string, args: string[], cwd: string, env: Record<string, s
 
 // The same program in both languages: ensure a topic, register a schema, write, read it back through a view.
 const program = (typed: boolean): string => `
-import { createProducer, createView, ensureDatasetTopic, withTransport, isHotstateError${typed ? ', type WriteResult' : ''} } from 'hotstate';
-const [brokers, registryUrl, topic] = process.argv.slice(2)${typed ? ' as [string, string, string]' : ''};
-const kafka = { brokers: brokers.split(',') };
+import { createProducer, createView, ensureDatasetTopic, withTransport, isHotstateError${typed ? ', type KafkaConnection, type RegistryTarget, type WriteResult' : ''} } from 'hotstate';
+const [connection = '', topic = ''] = process.argv.slice(2);
+const { kafka, registry: registryUrl } = JSON.parse(connection)${typed ? ' as { kafka: KafkaConnection; registry: RegistryTarget }' : ''};
 await withTransport(kafka, (transport) => ensureDatasetTopic(transport, { topic }));
 const schema = { type: 'record', name: 'Pkg', fields: [{ name: 'n', type: 'int' }] };
 const producer = await createProducer({ kafka, registryUrl, topic, schema, registerSchema: true });
@@ -53,11 +53,11 @@ test('npm pack → fresh project → import from .mjs and .ts, run a producer an
   }));
   run(join(projectRoot, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], app);
 
-  const { brokers, registryUrl } = testInfra();
+  const { kafka, registry } = testInfra();
   for (const file of ['check.mjs', 'check.ts']) {
     const topic = uniqueTopicName(t);
     t.after(() => deleteSubject(valueSubject(topic)));
-    const out = run(process.execPath, ['--disable-warning=ExperimentalWarning', file, brokers.join(','), registryUrl, topic], app);
+    const out = run(process.execPath, ['--disable-warning=ExperimentalWarning', file, JSON.stringify({ kafka, registry }), topic], app);
     const result = out.split('\n').find((line) => line.startsWith('{"n"')) ?? '{}'; // other lines are the library's logs
     assert.deepEqual(JSON.parse(result), { n: 42, offset: 0, isError: false }, `${file}: ${out}`);
   }

@@ -9,7 +9,7 @@ import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { price, schemaText } from '../helpers/datasets.ts';
-import { testInfra, uniqueTopicName } from '../helpers/infra.ts';
+import { testInfra, testRegistry, uniqueTopicName } from '../helpers/infra.ts';
 import { startPrivateKafka, startPrivateRegistry } from '../helpers/private-infra.ts';
 import { freePortBlock } from '../helpers/ports.ts';
 
@@ -17,8 +17,8 @@ test('broker stopped: a bounded wait, then a clear transport error', async (t) =
   const broker = await startPrivateKafka(t, await freePortBlock(2));
   const topic = uniqueTopicName(t);
   await withTransport({ brokers: [broker.address] }, (transport) => ensureDatasetTopic(transport, { topic }));
-  await registerValueSchema(testInfra().registryUrl, topic, schemaText('instrument-prices', 2));
-  const producer = await createProducer({ kafka: { brokers: [broker.address], connectionTimeoutMs: 1000, requestTimeoutMs: 3000 }, registryUrl: testInfra().registryUrl, topic, sendTimeoutMs: 15_000 });
+  await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
+  const producer = await createProducer({ kafka: { brokers: [broker.address], connectionTimeoutMs: 1000, requestTimeoutMs: 3000 }, registryUrl: testRegistry(), topic, sendTimeoutMs: 15_000 });
   t.after(() => producer.close().catch(() => undefined));
   await producer.upsert('ACME', price('ACME'));
   await broker.stop();
@@ -42,11 +42,11 @@ test('registry stopped: a new producer fails clearly; a connected one keeps writ
   const topic = uniqueTopicName(t);
   await ensureDatasetTopic(transport, { topic });
   await registerValueSchema(registry.address, topic, schemaText('instrument-prices', 2));
-  const connected = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: registry.address, topic });
+  const connected = await createProducer({ kafka: testInfra().kafka, registryUrl: registry.address, topic });
   t.after(() => connected.close());
   await registry.stop();
 
-  await assert.rejects(createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: registry.address, topic }), (error: unknown) => {
+  await assert.rejects(createProducer({ kafka: testInfra().kafka, registryUrl: registry.address, topic }), (error: unknown) => {
     assert.ok(isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE'), String(error));
     assert.match(error.message, /schema registry unavailable while reading the latest schema/);
     return true;

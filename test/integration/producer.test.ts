@@ -7,11 +7,10 @@ import { isHotstateError, ValidationError, type ErrorCode } from '../../services
 import { withAdmin } from '../helpers/kafkajs-client.ts';
 import { partitionForKey } from '../../services/lib/kafka/murmur2.ts';
 import { readToEnd } from '../helpers/read-to-end.ts';
-import confluent from '@kafkajs/confluent-schema-registry';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { parseVersionToken } from '../../services/lib/version-token.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
-import { deleteSubject, testInfra, testKafka, testRegistry } from '../helpers/infra.ts';
+import { confluentRegistry, deleteSubject, testInfra, testKafka, testRegistry } from '../helpers/infra.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 
 async function endOffsets(t: Parameters<typeof testKafka>[0], topic: string): Promise<number> {
@@ -36,7 +35,7 @@ describe('producer', () => {
     assert.ok(upserted?.value && tombstone);
     assert.equal(upserted.key?.toString(), 'ACME');
     assert.deepEqual(upserted.headers, { 'hotstate-source': 'pricing-engine', 'hotstate-trace-id': 'trace-1' });
-    assert.deepEqual({ ...(await new confluent.SchemaRegistry({ host: testInfra().registryUrl }).decode(upserted.value) as object) }, price('ACME', 101.5));
+    assert.deepEqual({ ...(await confluentRegistry().decode(upserted.value) as object) }, price('ACME', 101.5));
     assert.equal(upserted.value.readUInt32BE(1), producer.schemaId);
     assert.equal(tombstone.value, null);
   });
@@ -131,7 +130,7 @@ describe('producer', () => {
       await deleteSubject(`${topic}-value`);
     });
     await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
-    await assert.rejects(createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic }), (error: unknown) => {
+    await assert.rejects(createProducer({ kafka: testInfra().kafka, registryUrl: testRegistry(), topic }), (error: unknown) => {
       assert.ok(isHotstateError(error, 'HOTSTATE_ERR_TOPIC_SETTINGS'));
       assert.match(error.message, /cleanup\.policy=compact,delete/);
       assert.match(error.message, /delete\.retention\.ms=1000/);

@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createSafeProducer, createTailingConsumer, withAdmin } from '../helpers/kafkajs-client.ts';
 import { describeTopicConfigs } from '../../services/lib/kafka/topics.ts';
-import confluent from '@kafkajs/confluent-schema-registry';
-import { registerValueSchema } from '../../services/lib/registry.ts';
-import { createTestTopic, testInfra, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';
+import { registerValueSchema, registryRequest } from '../../services/lib/registry.ts';
+import { confluentRegistry, createTestTopic, testInfra, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';
 
 const priceSchema = {
   type: 'record',
@@ -42,8 +41,8 @@ test('smoke: compacted topic, registered schema, produce, consume, cross-check w
 
   const schemaId = await registerValueSchema(testRegistry(), topic, priceSchema);
   // @kafkajs/confluent-schema-registry, independently of hotstate's own codec, encodes the value.
-  const registry = new confluent.SchemaRegistry({ host: testRegistry() });
-  const subjects = (await (await fetch(`${testInfra().registryUrl}/subjects`)).json()) as string[];
+  const registry = confluentRegistry();
+  const subjects = await registryRequest(testRegistry(), '/subjects', 'listing subjects') as string[];
   assert.ok(subjects.includes(`${topic}-value`), `subject ${topic}-value registered`);
 
   const key = 'instrument:ACME';
@@ -83,8 +82,7 @@ test('smoke: compacted topic, registered schema, produce, consume, cross-check w
   assert.deepEqual({ ...(await registry.decode(consumed.raw) as object) }, value);
 
   // Independent client 1: kcat (librdkafka) reads the record's key, coordinates and raw value bytes.
-  const brokers = testInfra().brokers.join(',');
-  const where = ['-C', '-b', brokers, '-t', topic, '-p', String(partition), '-o', offset, '-c', '1', '-e', '-q'];
+  const where = ['-C', ...testInfra().kcat, '-t', topic, '-p', String(partition), '-o', offset, '-c', '1', '-e', '-q'];
   const meta = kcat([...where, '-f', '%k|%p|%o|%S']).toString('utf8').trim();
   assert.equal(meta, `${key}|${String(partition)}|${offset}|${String(encoded.length)}`);
   const rawFromKcat = kcat([...where, '-f', '%s']);
@@ -92,7 +90,7 @@ test('smoke: compacted topic, registered schema, produce, consume, cross-check w
 
   // Independent client 2: Apache Avro (Python) decodes kcat's bytes with the writer schema fetched by id.
   const decoded = JSON.parse(
-    execFileSync('/usr/bin/python3', [join(import.meta.dirname, '..', 'tools', 'decode_confluent_avro.py'), testInfra().registryUrl], { input: rawFromKcat, timeout: 30_000 }).toString('utf8'),
+    execFileSync('/usr/bin/python3', [join(import.meta.dirname, '..', 'tools', 'decode_confluent_avro.py'), testInfra().registryUrl], { input: rawFromKcat, timeout: 30_000, env: { ...process.env, ...testInfra().env } }).toString('utf8'),
   ) as { schemaId: number; value: unknown };
   assert.deepEqual(decoded, { schemaId, value });
 });

@@ -10,17 +10,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadDatasetVersion, parseVersionRef, readTopicNow } from '../../services/lib/history/dataset-version.ts';
 import { contentDigest } from '../../services/lib/history/diff.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
-import { registerValueSchema, valueSubject } from '../../services/lib/registry.ts';
+import { registerValueSchema, registryRequest, valueSubject } from '../../services/lib/registry.ts';
 import { registrySchemaSource, WriterSchemas } from '../../services/lib/view/writer-schemas.ts';
 import { hotstate } from '../helpers/cli.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
-import { createTestTopic, testInfra, testKafka, testTransport } from '../helpers/infra.ts';
+import { createTestTopic, testInfra, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';
 import { testView } from '../helpers/views.ts';
 
 /** The content digest of the dataset at a version (token, snapshot file or `now`), read from the topic. */
 async function digestAt(t: TestContext, topic: string, ref: string): Promise<string> {
   const transport = testTransport(t);
-  const schemas = new WriterSchemas(registrySchemaSource(testInfra().registryUrl), valueSubject(topic));
+  const schemas = new WriterSchemas(registrySchemaSource(testRegistry()), valueSubject(topic));
   return contentDigest(await loadDatasetVersion(transport, schemas, topic, parseVersionRef(ref), await readTopicNow(transport, topic)));
 }
 
@@ -137,15 +137,15 @@ describe('versions: diff and rollback', () => {
   test('a rollback through a schema evolution: old values are checked against the current schema and restored byte for byte', async (t) => {
     const kafka = testKafka(t);
     const topic = await createTestTopic(t, kafka, { partitions: 1 });
-    await registerValueSchema(testInfra().registryUrl, topic, schemaText('instrument-prices', 1));
-    const v1 = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic });
+    await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 1));
+    const v1 = await createProducer({ kafka: testInfra().kafka, registryUrl: testRegistry(), topic });
     t.after(() => v1.close());
     await v1.send([{ key: 'X', value: { instrument: 'X', price: 1, currency: 'EUR', updatedAt: 1 } }, { key: 'Y', value: { instrument: 'Y', price: 2, currency: 'EUR', updatedAt: 1 } }]);
     const view = await testView(t, topic);
     await view.ready;
     const beforeEvolution = view.token;
-    await registerValueSchema(testInfra().registryUrl, topic, schemaText('instrument-prices', 2));
-    const v2 = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic });
+    await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
+    const v2 = await createProducer({ kafka: testInfra().kafka, registryUrl: testRegistry(), topic });
     t.after(() => v2.close());
     assert.notEqual(v2.schemaId, v1.schemaId);
     await v2.send([{ key: 'X', value: price('X', 50) }, { key: 'Y', value: null }, { key: 'Z', value: price('Z', 3) }]);
@@ -164,17 +164,16 @@ test('a rollback across an incompatible schema change is refused before anything
   const topic = await createTestTopic(t, kafka, { partitions: 1 });
   const subject = valueSubject(topic);
   const schema = (nType: string): string => JSON.stringify({ type: 'record', name: 'Counter', fields: [{ name: 'n', type: nType }] });
-  const config = await fetch(`${testInfra().registryUrl}/config/${subject}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ compatibility: 'NONE' }) });
-  assert.ok(config.ok, await config.text());
-  await registerValueSchema(testInfra().registryUrl, topic, schema('int'));
-  const before = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic });
+  await registryRequest(testRegistry(), `/config/${subject}`, 'turning compatibility checks off', { method: 'PUT', body: JSON.stringify({ compatibility: 'NONE' }) });
+  await registerValueSchema(testRegistry(), topic, schema('int'));
+  const before = await createProducer({ kafka: testInfra().kafka, registryUrl: testRegistry(), topic });
   t.after(() => before.close());
   await before.send([{ key: 'A', value: { n: 1 } }, { key: 'B', value: { n: 2 } }]);
   const view = await testView(t, topic);
   await view.ready;
   const old = view.token;
-  await registerValueSchema(testInfra().registryUrl, topic, schema('string')); // an int cannot be read as a string
-  const after = await createProducer({ kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic });
+  await registerValueSchema(testRegistry(), topic, schema('string')); // an int cannot be read as a string
+  const after = await createProducer({ kafka: testInfra().kafka, registryUrl: testRegistry(), topic });
   t.after(() => after.close());
   await after.send([{ key: 'A', value: { n: 'one' } }, { key: 'B', value: null }]);
   const ends = (await readTopicNow(testTransport(t), topic)).offsets.map((p) => p.end);

@@ -171,7 +171,7 @@ describe('poison records', () => {
 });
 
 async function createViewVia(t: TestContext, topic: string, registryUrl: string): Promise<HotstateView> {
-  const view = await createView({ kafka: { brokers: testInfra().brokers }, registryUrl, topic, poisonPolicy: 'dead-letter' });
+  const view = await createView({ kafka: testInfra().kafka, registryUrl, topic, poisonPolicy: 'dead-letter' });
   t.after(() => view.close());
   return view;
 }

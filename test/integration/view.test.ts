@@ -123,7 +123,7 @@ describe('view', () => {
     const topic = await createTestTopic(t, kafka);
     const v1 = await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 1));
     const v2 = await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
-    const options = { kafka: { brokers: testInfra().brokers }, registryUrl: testInfra().registryUrl, topic };
+    const options = { kafka: testInfra().kafka, registryUrl: testRegistry(), topic };
     const old = await createProducer({ ...options, schema: schemaText('instrument-prices', 1) });
     await old.upsert('OLD', { instrument: 'OLD', price: 1, currency: 'EUR', updatedAt: 1 });
     await old.close();

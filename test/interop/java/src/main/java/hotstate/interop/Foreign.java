@@ -43,13 +43,21 @@ public final class Foreign {
     else read(args[1], args[2], List.of(args).subList(3, args.length));
   }
 
+  /** The brokers, plus the security settings in the file HOTSTATE_KAFKA_CLIENT_PROPERTIES names (secured cluster). */
+  private static Properties clientProperties(String brokers) throws Exception {
+    Properties props = new Properties();
+    String file = System.getenv("HOTSTATE_KAFKA_CLIENT_PROPERTIES");
+    if (file != null) try (var in = Files.newInputStream(Path.of(file))) { props.load(in); }
+    props.put("bootstrap.servers", brokers);
+    return props;
+  }
+
   private static Schema parse(String file) throws Exception {
     return new Schema.Parser().parse(Files.readString(Path.of(file)));
   }
 
   private static void write(String brokers, String topic, int v1Id, Schema v1, int v2Id, Schema v2) throws Exception {
-    Properties props = new Properties();
-    props.put("bootstrap.servers", brokers);
+    Properties props = clientProperties(brokers);
     props.put("acks", "all");
     props.put("enable.idempotence", "true");
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -99,8 +107,7 @@ public final class Foreign {
       String[] parts = spec.split("=", 2);
       schemas.put(Integer.parseInt(parts[0]), parse(parts[1]));
     }
-    Properties props = new Properties();
-    props.put("bootstrap.servers", brokers);
+    Properties props = clientProperties(brokers);
     props.put("isolation.level", "read_committed");
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> partitions = consumer.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();

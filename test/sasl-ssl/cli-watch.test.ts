@@ -1,0 +1,3 @@
+import { runOnSecuredCluster } from './secured-cluster.ts';
+
+await runOnSecuredCluster('integration/cli-watch.test.ts');

@@ -1,0 +1,3 @@
+import { runOnSecuredCluster } from './secured-cluster.ts';
+
+await runOnSecuredCluster('integration/view-poison.test.ts');
