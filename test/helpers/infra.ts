@@ -29,7 +29,7 @@ export interface TestInfra {
   readonly secure: boolean;
 }
 
-/** The principal the flows run as on the secured cluster: ACLs on every topic and group, but not a super user. */
+/** The principal the flows run as on the secured cluster: ACLs on every topic, group and transactional id, not a super user. */
 const flowPrincipal = 'hotstate';
 
 /** Set by test/sasl-ssl/*: the flows of a test file run on the secured cluster instead. */
