@@ -51,6 +51,38 @@ describe('producer', () => {
     for (const r of batch.results) assert.ok((token.positions.get(r.partition) ?? 0) > r.offset, 'batch token covers every write');
   });
 
+  test('a call larger than the broker takes in one batch is cut into requests under maxBatchBytes; all of it lands in order', async (t) => {
+    const metrics = new Registry();
+    const { topic, producer } = await pricesTopic(t, { metrics }, 1);
+    // ~3.6 MB in one call: as one request, the broker refuses the partition's batch (max.message.bytes ~1 MiB).
+    const keys = Array.from({ length: 3000 }, (_, i) => `K${String(i)}`);
+    const big = producer.send(keys.map((key) => ({ key, value: { ...price(key), venue: 'v'.repeat(1200) } })));
+    const beside = producer.upsert('SINGLE', price('SINGLE')); // a call queued behind the big one
+    const { results } = await big;
+    assert.deepEqual(results.map((r) => r.offset), keys.map((_, i) => i), 'every record acknowledged, in call order');
+    assert.equal((await beside).offset, keys.length);
+    assert.equal((await readToEnd(testKafka(t), topic)).length, keys.length + 1);
+    const requests = Number(new RegExp(`hotstate_producer_send_duration_seconds_count\\{topic="${topic}"\\} (\\d+)`).exec(await metrics.metrics())?.[1]);
+    assert.ok(requests >= 4, `${String(requests)} produce requests`);
+  });
+
+  test('a call cut into requests stops at its first refused part: what follows is not sent, the next call goes on', async (t) => {
+    const { topic, producer } = await pricesTopic(t, { maxBatchBytes: 90_000 }, 1, { 'max.message.bytes': '100000' });
+    const small = (key: string): { key: string; value: Record<string, unknown> } => ({ key, value: { ...price(key), venue: 'v'.repeat(1000) } });
+    const updates = [
+      ...Array.from({ length: 100 }, (_, i) => small(`A${String(i)}`)),
+      { key: 'HUGE', value: { ...price('HUGE'), venue: 'v'.repeat(110_000) } }, // alone in its request, above the topic's limit
+      ...Array.from({ length: 100 }, (_, i) => small(`B${String(i)}`)),
+    ];
+    const call = producer.send(updates);
+    const next = producer.upsert('NEXT', price('NEXT'));
+    await assert.rejects(call, (error: unknown) => isHotstateError(error));
+    const written = (await readToEnd(testKafka(t), topic)).map((r) => r.key?.toString());
+    assert.deepEqual(written.slice(0, 100), updates.slice(0, 100).map((u) => u.key), 'the parts before the refused one were written');
+    assert.ok(!written.some((key) => key === 'HUGE' || key?.startsWith('B')), 'nothing after the refused part was sent');
+    assert.equal((await next).offset, 100, 'the next call is sent');
+  });
+
   const bad: Array<[string, Record<string, unknown>, ErrorCode, RegExp]> = [
     ['wrong field type', { ...price('X'), price: 'cheap' }, 'HOTSTATE_ERR_VALIDATION_VALUE', /field price: expected double, got the string "cheap"/],
     ['missing required field', Object.fromEntries(Object.entries(price('X')).filter(([name]) => name !== 'currency')), 'HOTSTATE_ERR_VALIDATION_VALUE', /field currency: missing: required one of EUR/],

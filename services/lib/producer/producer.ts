@@ -29,6 +29,9 @@ export interface ProducerOptions {
   readonly maxValueBytes?: number;
   /** Records per produce request. @defaultValue `5000` */
   readonly maxBatchRecords?: number;
+  /** Bytes per produce request (keys, values, headers); larger calls are cut into several requests. Keep it at or
+   *  below the topic's `max.message.bytes`. @defaultValue `1000000` */
+  readonly maxBatchBytes?: number;
   /** Bound on one produce request, retries included. @defaultValue `30000` */
   readonly sendTimeoutMs?: number;
   /** Headers added to every write (per-write headers win). */
@@ -54,6 +57,10 @@ export interface BatchResult {
   /** Covers every write of the batch. */
   readonly token: string;
 }
+
+/** A record's share of a produce request: key, value and headers, plus Kafka's per-record framing (varints). */
+const recordBytes = (r: PreparedRecord): number =>
+  r.keyBytes.length + (r.value?.length ?? 0) + Object.entries(r.headers).reduce((sum, [k, v]) => sum + k.length + v.length + 10, 0) + 20;
 
 interface Pending {
   readonly records: readonly PreparedRecord[];
@@ -195,32 +202,63 @@ export class HotstateProducer {
     });
   }
 
-  /** Sends queued writes, as many whole calls per request as fit in maxBatchRecords, until the queue is empty. */
+  /** Sends queued writes until the queue is empty, in requests of at most maxBatchRecords records and maxBatchBytes
+   *  bytes: calls share a request, and a large call is cut into several (the broker refuses a partition's batch above
+   *  its max.message.bytes). A call resolves once all its records are acknowledged, or rejects with its worst error. */
   private async flush(): Promise<void> {
     await Promise.resolve(); // let writes issued in the same tick join this request
-    const limit = this.options.maxBatchRecords ?? 5000;
+    const maxRecords = this.options.maxBatchRecords ?? 5000;
+    const maxBytes = this.options.maxBatchBytes ?? 1_000_000;
+    const calls = new Map<Pending, Array<WriteResult | HotstateError>>();
+    let first = 0; // the next record of the queue's first call
+    const settle = (pending: Pending, outcomes: Array<WriteResult | HotstateError>): void => {
+      this.queue.shift();
+      first = 0;
+      calls.delete(pending);
+      // A call is acknowledged only when all its records are; otherwise it gets the worst of its errors.
+      const failures = outcomes.filter((o) => o instanceof HotstateError);
+      if (failures.length === 0) pending.resolve(outcomes as WriteResult[]);
+      else pending.reject(failures.find((e) => e.code !== 'HOTSTATE_ERR_TRANSPORT_KAFKA') ?? failures[0]);
+    };
     while (this.queue.length > 0) {
-      const batch: Pending[] = [];
-      let count = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || count + (this.queue[0]?.records.length ?? 0) <= limit)) {
-        const next = this.queue.shift();
-        if (!next) break;
-        batch.push(next);
-        count += next.records.length;
+      const head = this.queue[0];
+      const sofar = head && calls.get(head);
+      if (head && sofar?.some((o) => o instanceof HotstateError)) {
+        settle(head, sofar); // a call cut in parts stops at its first failed part: the rest is not sent
+        continue;
       }
-      try {
-        const outcomes = await this.produce(batch.flatMap((p) => p.records));
-        let at = 0;
-        for (const pending of batch) {
-          const mine = outcomes.slice(at, at + pending.records.length);
-          at += pending.records.length;
-          // A call is acknowledged only when all its records are; otherwise it gets the worst of its errors.
-          const failures = mine.filter((o) => o instanceof HotstateError);
-          if (failures.length === 0) pending.resolve(mine as WriteResult[]);
-          else pending.reject(failures.find((e) => e.code !== 'HOTSTATE_ERR_TRANSPORT_KAFKA') ?? failures[0]);
+      const request: Array<{ pending: Pending; from: number; to: number }> = [];
+      let records = 0;
+      let bytes = 0;
+      for (const pending of this.queue) {
+        let to = pending === this.queue[0] ? first : 0;
+        const from = to;
+        for (; to < pending.records.length && records < maxRecords; to++) {
+          const size = recordBytes(pending.records[to] as PreparedRecord);
+          if (records > 0 && bytes + size > maxBytes) break;
+          records++;
+          bytes += size;
         }
+        if (to > from) request.push({ pending, from, to });
+        if (to < pending.records.length) break;
+      }
+      let outcomes: Array<WriteResult | HotstateError>;
+      try {
+        outcomes = await this.produce(request.flatMap(({ pending, from, to }) => pending.records.slice(from, to)));
       } catch (error) {
-        for (const pending of batch) pending.reject(error);
+        outcomes = request.flatMap(({ from, to }) => Array<HotstateError>(to - from).fill(error as HotstateError));
+      }
+      let at = 0;
+      for (const { pending, from, to } of request) {
+        const mine = calls.get(pending) ?? [];
+        calls.set(pending, mine);
+        for (const outcome of outcomes.slice(at, at + to - from)) mine.push(outcome);
+        at += to - from;
+        if (to < pending.records.length) {
+          first = to; // the rest of this call goes in the next request
+          break;
+        }
+        settle(pending, mine);
       }
     }
   }
