@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readSnapshotEntries, readSnapshotHeader, writeSnapshotFile, type SnapshotHeader } from '../../services/lib/snapshot/format.ts';
+import { createHash } from 'node:crypto';
+import { readSnapshotBase, readSnapshotEntries, readSnapshotHeader, writeSnapshotFile, type SnapshotHeader } from '../../services/lib/snapshot/format.ts';
 import { judgeSnapshot } from '../../services/lib/snapshot/verdict.ts';
 import { listSnapshots, pruneSnapshots, snapshotFileName } from '../../services/lib/snapshot/snapshot-dir.ts';
 import { packEntry } from '../../services/lib/view/entry.ts';
@@ -71,6 +72,42 @@ describe('snapshot format', () => {
   test('an entry beyond the header\'s positions is refused (the body does not match the version it claims)', async () => {
     const file = await written([['late', packEntry(1, 5, 0, framed(7, 'v'))]]);
     await assert.rejects(readAll(file), /entry 1 \(key "late"\) is not part of the version the header names/);
+    await assert.rejects(readSnapshotBase(file), /entry 1 \(key "late"\) is not part of the version the header names/);
+  });
+
+  // The reader a view restores with checks the body's checksum first, so its other checks are shown on files
+  // damaged and then sealed again with a matching checksum (a bug or a hand-made file, not a disk error).
+  const sealedAgain = (bytes: Buffer, change: (header: { entries: number }) => void = () => undefined): Buffer => {
+    const headerAt = Number(bytes.readBigUInt64BE(10));
+    const header = JSON.parse(bytes.subarray(headerAt, bytes.length - 32).toString('utf8')) as { entries: number; bodySha256: string };
+    header.bodySha256 = createHash('sha256').update(bytes.subarray(18, headerAt)).digest('hex');
+    change(header);
+    const text = Buffer.from(JSON.stringify(header));
+    return Buffer.concat([bytes.subarray(0, headerAt), text, createHash('sha256').update(text).digest()]);
+  };
+  const damage = (name: string): ((bytes: Buffer) => Buffer) => damaged.find(([n]) => n === name)?.[1] ?? ((bytes) => bytes);
+  const inPlace: Array<[string, (bytes: Buffer) => Buffer, RegExp]> = [
+    ['a flipped body byte', damage('a flipped body byte'), /body checksum mismatch/],
+    ['a huge key length', (b) => sealedAgain(damage('a huge key length')(b)), /key length 4294967280 is out of bounds/],
+    ['an entry length past the body', (b) => sealedAgain(damage('an entry length past the body')(b)), /truncated: an entry runs past the end of the body/],
+    ['more entries than the header says', (b) => sealedAgain(b, (h) => { h.entries = 2; }), /more entries than the 2 the header says/],
+    ['fewer entries than the header says', (b) => sealedAgain(b, (h) => { h.entries = 4; }), /3 entries, the header says 4/],
+  ];
+  for (const [name, change, reason] of inPlace) {
+    test(`refused when restoring in place: ${name}`, async () => {
+      const file = await written();
+      writeFileSync(file, change(readFileSync(file)));
+      await assert.rejects(readSnapshotBase(file), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'HOTSTATE_ERR_SNAPSHOT_UNUSABLE');
+        assert.match(error.message, reason);
+        return true;
+      });
+    });
+  }
+
+  test('a key written twice is refused when restoring in place', async () => {
+    const file = await written([...sample, ['b', packEntry(1, 2, 0, framed(7, 'again'))]]);
+    await assert.rejects(readSnapshotBase(file), /key "b" appears twice/);
   });
 
   test('verdict: topic, topic id, partitions, truncation, deleted records and age', () => {

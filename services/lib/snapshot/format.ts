@@ -15,7 +15,8 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HotstateError } from '../errors.ts';
 import type { VersionVector } from '../version-token.ts';
-import { entryHeaderBytes, entryOffset, entryPartition, entrySchemaId, isTombstone } from '../view/entry.ts';
+import { BaseIndex } from '../view/base-index.ts';
+import { entryHeaderBytes, entrySchemaId, isTombstoneByte } from '../view/entry.ts';
 
 export const snapshotFormatVersion = 1;
 const magic = Buffer.from('HOTSNAP\n', 'latin1');
@@ -254,18 +255,14 @@ export async function readSnapshotEntries(file: string, onEntry: (key: string, e
       // Awaited only when the buffer runs short (once per chunk, not per entry).
       if (filled - start < 4) await ensure(4, 'a key length');
       const keyBytes = buffer.readUInt32BE(start);
-      if (keyBytes === 0 || keyBytes > maxKeyBytes) throw corrupt(`entry ${String(count + 1)}: key length ${String(keyBytes)} is out of bounds`);
+      checkLength('key', keyBytes, count, corrupt);
       if (filled - start < 8 + keyBytes) await ensure(8 + keyBytes, 'a key');
       const entryBytes = buffer.readUInt32BE(start + 4 + keyBytes);
-      if (entryBytes < entryHeaderBytes || entryBytes > maxEntryBytes) throw corrupt(`entry ${String(count + 1)}: entry length ${String(entryBytes)} is out of bounds`);
+      checkLength('entry', entryBytes, count, corrupt);
       if (filled - start < 8 + keyBytes + entryBytes) await ensure(8 + keyBytes + entryBytes, 'an entry');
+      checkInVersion(buffer, start, keyBytes, positions, count, corrupt);
       const key = buffer.toString('utf8', start + 4, start + 4 + keyBytes);
       const entry = buffer.toString('latin1', start + 8 + keyBytes, start + 8 + keyBytes + entryBytes);
-      const partition = entryPartition(entry);
-      const next = positions.get(partition);
-      if (isTombstone(entry) || next === undefined || entryOffset(entry) >= next) {
-        throw corrupt(`entry ${String(count + 1)} (key ${JSON.stringify(key.slice(0, 80))}) is not part of the version the header names`);
-      }
       start += 8 + keyBytes + entryBytes;
       count++;
       onEntry(key, entry);
@@ -273,6 +270,65 @@ export async function readSnapshotEntries(file: string, onEntry: (key: string, e
     if (count !== header.entries) throw corrupt(`${String(count)} entries, the header says ${String(header.entries)}`);
     if (hash.digest('hex') !== header.bodySha256) throw corrupt('body checksum mismatch');
     return header;
+  } finally {
+    await handle.close();
+  }
+}
+
+type Corrupt = (message: string) => SnapshotFileError;
+
+function checkLength(what: 'key' | 'entry', bytes: number, count: number, corrupt: Corrupt): void {
+  const [min, max] = what === 'key' ? [1, maxKeyBytes] : [entryHeaderBytes, maxEntryBytes];
+  if (bytes < min || bytes > max) throw corrupt(`entry ${String(count + 1)}: ${what} length ${String(bytes)} is out of bounds`);
+}
+
+/** The entry of the record at `at` (u32 key length, key, u32 entry length, entry) must be a value of the header's version. */
+function checkInVersion(bytes: Buffer, at: number, keyBytes: number, positions: ReadonlyMap<number, number>, count: number, corrupt: Corrupt): void {
+  const entryAt = at + 8 + keyBytes;
+  const next = positions.get(bytes.readUInt16BE(entryAt + 1));
+  if (isTombstoneByte(bytes[entryAt] ?? 0) || next === undefined || bytes.readUIntBE(entryAt + 3, 6) >= next) {
+    throw corrupt(`entry ${String(count + 1)} (key ${JSON.stringify(bytes.toString('utf8', at + 4, at + 4 + keyBytes).slice(0, 80))}) is not part of the version the header names`);
+  }
+}
+
+/** Smallest record of the body: two lengths, a one-byte key and an entry header. */
+const minRecordBytes = 8 + 1 + entryHeaderBytes;
+
+/**
+ * Reads a checked snapshot's whole body into one Buffer and indexes its entries in place (BaseIndex) without a
+ * string per entry: the checksum is verified first, then every length and entry is checked as readSnapshotEntries
+ * does, and a key found twice makes the file corrupt.
+ */
+export async function readSnapshotBase(file: string): Promise<{ header: SnapshotHeader; base: BaseIndex }> {
+  const handle = await open(file, 'r');
+  try {
+    const { header } = await readHeader(handle, file);
+    const corrupt: Corrupt = (message) => new SnapshotFileError('corrupt', file, message);
+    if (header.entries * minRecordBytes > header.bodyBytes) throw corrupt(`${String(header.entries)} entries cannot fit a body of ${String(header.bodyBytes)} bytes`);
+    const body = Buffer.allocUnsafe(header.bodyBytes);
+    for (let filled = 0; filled < body.length;) {
+      const { bytesRead } = await handle.read(body, filled, Math.min(body.length - filled, 1 << 30), preludeBytes + filled);
+      if (bytesRead === 0) throw corrupt('truncated: the file ends inside the body');
+      filled += bytesRead;
+    }
+    if (createHash('sha256').update(body).digest('hex') !== header.bodySha256) throw corrupt('body checksum mismatch');
+    const { positions } = snapshotVersion(header);
+    const base = new BaseIndex(body, header.entries);
+    for (let at = 0, count = 0; at < body.length; count++) {
+      if (count === header.entries) throw corrupt(`more entries than the ${String(header.entries)} the header says`);
+      if (body.length - at < 8) throw corrupt(`truncated: a key length runs past the end of the body (entry ${String(count + 1)})`);
+      const keyBytes = body.readUInt32BE(at);
+      checkLength('key', keyBytes, count, corrupt);
+      if (body.length - at < 8 + keyBytes) throw corrupt(`truncated: a key runs past the end of the body (entry ${String(count + 1)})`);
+      const entryBytes = body.readUInt32BE(at + 4 + keyBytes);
+      checkLength('entry', entryBytes, count, corrupt);
+      if (body.length - at < 8 + keyBytes + entryBytes) throw corrupt(`truncated: an entry runs past the end of the body (entry ${String(count + 1)})`);
+      checkInVersion(body, at, keyBytes, positions, count, corrupt);
+      if (!base.add(at + 4, keyBytes)) throw corrupt(`key ${JSON.stringify(body.toString('utf8', at + 4, at + 4 + keyBytes).slice(0, 80))} appears twice`);
+      at += 8 + keyBytes + entryBytes;
+    }
+    if (base.count !== header.entries) throw corrupt(`${String(base.count)} entries, the header says ${String(header.entries)}`);
+    return { header, base };
   } finally {
     await handle.close();
   }

@@ -3,7 +3,8 @@
 // half-way (corrupt body) leaves the view as if nothing had been loaded. The first refusal that older files cannot
 // fix (too old, topic changed) ends the search: the view replays in full and says why.
 import type { Logger } from '../logger.ts';
-import { readSnapshotEntries, readSnapshotHeader, SnapshotFileError, snapshotVersion } from './format.ts';
+import type { BaseIndex } from '../view/base-index.ts';
+import { readSnapshotBase, readSnapshotHeader, SnapshotFileError, snapshotVersion } from './format.ts';
 import { listSnapshots } from './snapshot-dir.ts';
 import { judgeSnapshot, type RestoreOutcome, type TopicNow } from './verdict.ts';
 
@@ -22,8 +23,8 @@ export interface RestoreTarget {
   reset(positions: ReadonlyMap<number, number>): void;
   /** Makes the writer schemas usable (fetches them); throws when they cannot be had now. */
   prepare(schemaIds: readonly number[]): Promise<void>;
-  /** False when the key was already loaded. */
-  load(key: string, entry: string): boolean;
+  /** Starts the data from the snapshot's entries (after reset to its positions). */
+  loadBase(base: BaseIndex): void;
 }
 
 export async function restoreNewest(dir: string, topicNow: TopicNow, target: RestoreTarget, log: Logger, onOutcome: (outcome: RestoreOutcome) => void): Promise<SnapshotRestore & { positions?: Map<number, number> }> {
@@ -50,9 +51,7 @@ export async function restoreNewest(dir: string, topicNow: TopicNow, target: Res
       }
       const positions = new Map(snapshotVersion(header).positions);
       target.reset(positions);
-      await readSnapshotEntries(file, (key, entry) => {
-        if (!target.load(key, entry)) throw new SnapshotFileError('corrupt', file, `key ${JSON.stringify(key.slice(0, 80))} appears twice`);
-      });
+      target.loadBase((await readSnapshotBase(file)).base);
       onOutcome('used');
       const seconds = (performance.now() - started) / 1000;
       log.info({ file, entries: header.entries, seconds, createdAt: new Date(header.createdAt).toISOString() }, 'view restored from a snapshot; fetching from its positions');

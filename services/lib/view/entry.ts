@@ -30,7 +30,9 @@ const uint48 = (entry: string, at: number): number => {
   return n;
 };
 
-export const isTombstone = (entry: string): boolean => (byte(entry, 0) & tombstoneFlag) !== 0;
+export const isTombstone = (entry: string): boolean => isTombstoneByte(byte(entry, 0));
+/** The flags byte (an entry's first) says tombstone. */
+export const isTombstoneByte = (flags: number): boolean => (flags & tombstoneFlag) !== 0;
 export const entryPartition = (entry: string): number => byte(entry, 1) * 256 + byte(entry, 2);
 export const entryOffset = (entry: string): number => uint48(entry, 3);
 export const entryTimestamp = (entry: string): number => uint48(entry, 9);

@@ -3,6 +3,9 @@
 // snapshot is open, overwritten entries are kept in a side history and deleted keys stay as tombstones, so
 // iterating the live map (whose key order does not change on overwrite) visits every key once. An entry from
 // partition p at offset o is visible to a snapshot iff o < snapshot position of p.
+// A store restored from a snapshot file starts with its entries in a BaseIndex (off the heap): a key is read from
+// there until the view changes it; then it moves into the Map and its place in the base is marked dead.
+import type { BaseIndex } from './base-index.ts';
 import { entryOffset, entryPartition, isTombstone, packEntry } from './entry.ts';
 
 export type Positions = ReadonlyMap<number, number>;
@@ -13,6 +16,10 @@ export class SnapshotStore {
   private readonly history = new Map<string, Array<string | undefined>>();
   private readonly open = new Set<Positions>();
   private liveKeys = 0;
+  private base: BaseIndex | undefined;
+  /** The base place current() last found, and for which key: applyOver moves that key without a second lookup. */
+  private foundPlace = -1;
+  private foundKey: string | undefined;
 
   get size(): number {
     return this.liveKeys;
@@ -20,17 +27,24 @@ export class SnapshotStore {
 
   /** Applies one record (value null = delete). Returns the previous live entry, if any. */
   apply(key: string, partition: number, offset: number, timestamp: number, value: Buffer | null): string | undefined {
-    return this.applyOver(this.live.get(key), key, partition, offset, timestamp, value);
+    return this.applyOver(this.current(key), key, partition, offset, timestamp, value);
   }
 
   /** What `key` maps to now, tombstones kept for snapshots included: pass it to applyOver (one lookup per record). */
   current(key: string): string | undefined {
-    return this.live.get(key);
+    const entry = this.live.get(key);
+    if (entry !== undefined || this.base === undefined) return entry;
+    const place = this.base.find(key);
+    if (place < 0) return undefined;
+    this.foundPlace = place;
+    this.foundKey = key;
+    return this.base.entry(place);
   }
 
   /** apply() for a caller that already looked the key up with current(). */
   applyOver(previous: string | undefined, key: string, partition: number, offset: number, timestamp: number, value: Buffer | null): string | undefined {
     const previousLive = previous !== undefined && !isTombstone(previous) ? previous : undefined;
+    if (this.base !== undefined && previous !== undefined) this.moveFromBase(key);
     // An older entry is kept only while some open snapshot can see it, so a long-lived snapshot (a pin) holds at
     // most one old entry per changed key, however often the key changes.
     if (this.open.size > 0 && (previous === undefined || this.visibleToAnOpenSnapshot(previous))) {
@@ -49,6 +63,14 @@ export class SnapshotStore {
     return previousLive;
   }
 
+  /** The key leaves the base (it is about to be written to the Map, or deleted). */
+  private moveFromBase(key: string): void {
+    if (this.base === undefined) return;
+    const place = this.foundKey === key ? this.foundPlace : this.base.find(key);
+    this.foundKey = undefined;
+    if (place >= 0) this.base.kill(place);
+  }
+
   private visibleToAnOpenSnapshot(entry: string): boolean {
     const partition = entryPartition(entry);
     const offset = entryOffset(entry);
@@ -61,21 +83,22 @@ export class SnapshotStore {
     return this.history.size;
   }
 
-  /** Adds an entry read from a snapshot file into an empty-of-it store; false when the key is already there. */
-  load(key: string, entry: string): boolean {
-    const before = this.live.size;
-    this.live.set(key, entry); // one hash lookup, not two: a duplicate leaves the size as it was
-    if (this.live.size === before) return false;
-    this.liveKeys++;
-    return true;
+  /** Starts an empty store from a snapshot's entries, left in place. */
+  loadBase(base: BaseIndex): void {
+    if (this.live.size > 0 || this.base !== undefined) throw new Error('internal: a base is loaded into an empty store only');
+    this.base = base;
+    this.liveKeys = base.alive;
   }
 
   get(key: string): string | undefined {
-    const entry = this.live.get(key);
+    const entry = this.current(key);
     return entry === undefined || isTombstone(entry) ? undefined : entry;
   }
 
+  /** Live keys and entries, base first; a synchronous pass (across awaits, use a snapshot's entriesAt). */
   *entries(): IterableIterator<[string, string]> {
+    const base = this.base;
+    if (base !== undefined) for (let place = 0; place < base.count; place++) if (!base.isDead(place)) yield [base.key(place), base.entry(place)];
     for (const [key, entry] of this.live) if (!isTombstone(entry)) yield [key, entry];
   }
 
@@ -97,7 +120,7 @@ export class SnapshotStore {
   getAt(key: string, positions: Positions): string | undefined {
     const visible = (entry: string | undefined): boolean =>
       entry !== undefined && entryOffset(entry) < (positions.get(entryPartition(entry)) ?? 0);
-    const entry = this.live.get(key);
+    const entry = this.current(key);
     if (entry === undefined || visible(entry)) return entry === undefined || isTombstone(entry) ? undefined : entry;
     for (const older of this.history.get(key) ?? []) {
       if (older === undefined) return undefined; // the key did not exist before its first change
@@ -108,7 +131,18 @@ export class SnapshotStore {
 
   /** Keys and entries as of the snapshot; safe across awaits while the snapshot is open. */
   *entriesAt(positions: Positions): IterableIterator<[string, string]> {
+    // A base key is visited at its place in the base even after it moved to the Map (and skipped there), so a key
+    // that moves during the iteration is still visited exactly once.
+    const base = this.base;
+    if (base !== undefined) {
+      for (let place = 0; place < base.count; place++) {
+        const key = base.key(place);
+        const entry = this.getAt(key, positions);
+        if (entry !== undefined) yield [key, entry];
+      }
+    }
     for (const key of this.live.keys()) {
+      if (base !== undefined && base.find(key, true) >= 0) continue;
       const entry = this.getAt(key, positions);
       if (entry !== undefined) yield [key, entry];
     }

@@ -7,6 +7,7 @@ import type { FetchedRecord } from '../transport/transport.ts';
 import { formatVersionToken, parseVersionToken, type VersionVector } from '../version-token.ts';
 import { entryValueBytes } from './entry.ts';
 import { frameSchemaId } from '../codec/confluent-avro.ts';
+import type { BaseIndex } from './base-index.ts';
 import { SnapshotStore } from './store.ts';
 import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
@@ -104,9 +105,9 @@ export class ViewData {
     this.lastProgressAt = Date.now();
   }
 
-  /** One entry of a snapshot being restored (after reset to its positions); false when the key is already there. */
-  load(key: string, entry: string): boolean {
-    return this.store.load(key, entry);
+  /** The entries of a snapshot being restored (after reset to its positions). */
+  loadBase(base: BaseIndex): void {
+    this.store.loadBase(base);
   }
 
   /** Replay progress from the start and end offsets captured when the replay began. */

@@ -121,7 +121,7 @@ export class HotstateView extends ViewReads {
       const restored = await this.snapshots.restore(dir, topicNow, {
         prepare: (ids) => this.schemas.settle(ids),
         reset: (at) => { this.data.reset(at, this.deleteRetentionMs); },
-        load: (key, entry) => this.data.load(key, entry),
+        loadBase: (base) => { this.data.loadBase(base); },
       });
       if (restored) {
         positions = restored.positions;
