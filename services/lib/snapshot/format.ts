@@ -285,8 +285,11 @@ function checkLength(what: 'key' | 'entry', bytes: number, count: number, corrup
 /** The entry of the record at `at` (u32 key length, key, u32 entry length, entry) must be a value of the header's version. */
 function checkInVersion(bytes: Buffer, at: number, keyBytes: number, positions: ReadonlyMap<number, number>, count: number, corrupt: Corrupt): void {
   const entryAt = at + 8 + keyBytes;
-  const next = positions.get(bytes.readUInt16BE(entryAt + 1));
-  if (isTombstoneByte(bytes[entryAt] ?? 0) || next === undefined || bytes.readUIntBE(entryAt + 3, 6) >= next) {
+  const byte = (i: number): number => bytes[entryAt + i] as number; // in bounds: the entry's length was checked
+  const next = positions.get(byte(1) * 256 + byte(2));
+  let offset = 0;
+  for (let i = 3; i < 9; i++) offset = offset * 256 + byte(i);
+  if (isTombstoneByte(byte(0)) || next === undefined || offset >= next) {
     throw corrupt(`entry ${String(count + 1)} (key ${JSON.stringify(bytes.toString('utf8', at + 4, at + 4 + keyBytes).slice(0, 80))}) is not part of the version the header names`);
   }
 }
@@ -296,8 +299,8 @@ const minRecordBytes = 8 + 1 + entryHeaderBytes;
 
 /**
  * Reads a checked snapshot's whole body into one Buffer and indexes its entries in place (BaseIndex) without a
- * string per entry: the checksum is verified first, then every length and entry is checked as readSnapshotEntries
- * does, and a key found twice makes the file corrupt.
+ * string per entry: every length and entry is checked as readSnapshotEntries does, a key found twice makes the file
+ * corrupt, and nothing is returned unless the body's checksum matches.
  */
 export async function readSnapshotBase(file: string): Promise<{ header: SnapshotHeader; base: BaseIndex }> {
   const handle = await open(file, 'r');
@@ -306,30 +309,79 @@ export async function readSnapshotBase(file: string): Promise<{ header: Snapshot
     const corrupt: Corrupt = (message) => new SnapshotFileError('corrupt', file, message);
     if (header.entries * minRecordBytes > header.bodyBytes) throw corrupt(`${String(header.entries)} entries cannot fit a body of ${String(header.bodyBytes)} bytes`);
     const body = Buffer.allocUnsafe(header.bodyBytes);
-    for (let filled = 0; filled < body.length;) {
-      const { bytesRead } = await handle.read(body, filled, Math.min(body.length - filled, 1 << 30), preludeBytes + filled);
+    const hash = createHash('sha256');
+    const indexer = new BodyIndexer(body, header, corrupt);
+    let problem: Error | undefined;
+    // The next piece is read (on libuv's threads) while this one is hashed and indexed here.
+    const readFrom = (at: number): Promise<{ bytesRead: number }> => handle.read(body, at, Math.min(body.length - at, readBytes), preludeBytes + at);
+    let reading = body.length > 0 ? readFrom(0) : undefined;
+    for (let filled = 0; reading !== undefined;) {
+      const { bytesRead } = await reading;
       if (bytesRead === 0) throw corrupt('truncated: the file ends inside the body');
+      hash.update(body.subarray(filled, filled + bytesRead));
       filled += bytesRead;
+      reading = filled < body.length ? readFrom(filled) : undefined;
+      try {
+        if (problem === undefined) indexer.indexUpTo(filled);
+      } catch (error) {
+        problem = error as Error; // reported after the checksum: a damaged body is said to be damaged, whatever it broke
+      }
     }
-    if (createHash('sha256').update(body).digest('hex') !== header.bodySha256) throw corrupt('body checksum mismatch');
-    const { positions } = snapshotVersion(header);
-    const base = new BaseIndex(body, header.entries);
-    for (let at = 0, count = 0; at < body.length; count++) {
-      if (count === header.entries) throw corrupt(`more entries than the ${String(header.entries)} the header says`);
-      if (body.length - at < 8) throw corrupt(`truncated: a key length runs past the end of the body (entry ${String(count + 1)})`);
-      const keyBytes = body.readUInt32BE(at);
-      checkLength('key', keyBytes, count, corrupt);
-      if (body.length - at < 8 + keyBytes) throw corrupt(`truncated: a key runs past the end of the body (entry ${String(count + 1)})`);
-      const entryBytes = body.readUInt32BE(at + 4 + keyBytes);
-      checkLength('entry', entryBytes, count, corrupt);
-      if (body.length - at < 8 + keyBytes + entryBytes) throw corrupt(`truncated: an entry runs past the end of the body (entry ${String(count + 1)})`);
-      checkInVersion(body, at, keyBytes, positions, count, corrupt);
-      if (!base.add(at + 4, keyBytes)) throw corrupt(`key ${JSON.stringify(body.toString('utf8', at + 4, at + 4 + keyBytes).slice(0, 80))} appears twice`);
-      at += 8 + keyBytes + entryBytes;
-    }
-    if (base.count !== header.entries) throw corrupt(`${String(base.count)} entries, the header says ${String(header.entries)}`);
-    return { header, base };
+    if (hash.digest('hex') !== header.bodySha256) throw corrupt('body checksum mismatch');
+    if (problem !== undefined) throw problem;
+    return { header, base: indexer.finish() };
   } finally {
     await handle.close();
+  }
+}
+
+const readBytes = 8 * 1024 * 1024;
+
+/** Indexes the body's records as they arrive, checking each as readSnapshotEntries does. */
+class BodyIndexer {
+  private readonly body: Buffer;
+  private readonly header: SnapshotHeader;
+  private readonly corrupt: Corrupt;
+  private readonly positions: ReadonlyMap<number, number>;
+  private readonly base: BaseIndex;
+  private at = 0;
+  private count = 0;
+
+  constructor(body: Buffer, header: SnapshotHeader, corrupt: Corrupt) {
+    this.body = body;
+    this.header = header;
+    this.corrupt = corrupt;
+    this.positions = snapshotVersion(header).positions;
+    this.base = new BaseIndex(body, header.entries);
+  }
+
+  /** Indexes every record that lies wholly below `filled`; at the end of the body, a record cut short is corrupt. */
+  indexUpTo(filled: number): void {
+    const { body, corrupt } = this;
+    const final = filled === body.length;
+    const short = (what: string): boolean => {
+      if (final) throw corrupt(`truncated: ${what} runs past the end of the body (entry ${String(this.count + 1)})`);
+      return true;
+    };
+    while (this.at < filled) {
+      const at = this.at;
+      if (this.count === this.header.entries) throw corrupt(`more entries than the ${String(this.header.entries)} the header says`);
+      if (filled - at < 8 && short('a key length')) return;
+      const keyBytes = body.readUInt32BE(at);
+      checkLength('key', keyBytes, this.count, corrupt);
+      if (filled - at < 8 + keyBytes && short('a key')) return;
+      const entryBytes = body.readUInt32BE(at + 4 + keyBytes);
+      checkLength('entry', entryBytes, this.count, corrupt);
+      if (filled - at < 8 + keyBytes + entryBytes && short('an entry')) return;
+      checkInVersion(body, at, keyBytes, this.positions, this.count, corrupt);
+      if (!this.base.add(at + 4, keyBytes)) throw corrupt(`key ${JSON.stringify(body.toString('utf8', at + 4, at + 4 + keyBytes).slice(0, 80))} appears twice`);
+      this.at = at + 8 + keyBytes + entryBytes;
+      this.count++;
+    }
+  }
+
+  finish(): BaseIndex {
+    if (this.count !== this.header.entries) throw this.corrupt(`${String(this.count)} entries, the header says ${String(this.header.entries)}`);
+    return this.base;
   }
 }

@@ -124,7 +124,7 @@ const finish = (h: number): number => {
 
 function hashBytes(bytes: Buffer, at: number, length: number): number {
   let h = fnvOffset;
-  for (let i = at; i < at + length; i++) h = Math.imul(h ^ (bytes[i] ?? 0), fnvPrime);
+  for (let i = at, end = at + length; i < end; i++) h = Math.imul(h ^ (bytes[i] as number), fnvPrime); // callers pass ranges within the buffer
   return finish(h);
 }
 
