@@ -67,7 +67,8 @@ describe('producer', () => {
   });
 
   test('a call cut into requests stops at its first refused part: what follows is not sent, the next call goes on', async (t) => {
-    const { topic, producer } = await pricesTopic(t, { maxBatchBytes: 90_000 }, 1, { 'max.message.bytes': '100000' });
+    // Caps set above the topic's limit on purpose (left unset, they follow it: next test).
+    const { topic, producer } = await pricesTopic(t, { maxBatchBytes: 90_000, maxValueBytes: 1_000_000 }, 1, { 'max.message.bytes': '100000' });
     const small = (key: string): { key: string; value: Record<string, unknown> } => ({ key, value: { ...price(key), venue: 'v'.repeat(1000) } });
     const updates = [
       ...Array.from({ length: 100 }, (_, i) => small(`A${String(i)}`)),
@@ -81,6 +82,19 @@ describe('producer', () => {
     assert.deepEqual(written.slice(0, 100), updates.slice(0, 100).map((u) => u.key), 'the parts before the refused one were written');
     assert.ok(!written.some((key) => key === 'HUGE' || key?.startsWith('B')), 'nothing after the refused part was sent');
     assert.equal((await next).offset, 100, 'the next call is sent');
+  });
+
+  test('unless set, the value cap and the request size follow a topic whose max.message.bytes is smaller', async (t) => {
+    const { topic, producer } = await pricesTopic(t, {}, 1, { 'max.message.bytes': '100000' });
+    await assert.rejects(producer.upsert('BIG', { ...price('BIG'), venue: 'v'.repeat(99_000) }), (error: unknown) => {
+      assert.ok(error instanceof ValidationError && error.code === 'HOTSTATE_ERR_VALIDATION_SIZE', String(error));
+      assert.match(error.message, /above the 97952-byte cap/);
+      return true;
+    });
+    const updates = Array.from({ length: 400 }, (_, i) => ({ key: `K${String(i)}`, value: { ...price(`K${String(i)}`), venue: 'v'.repeat(1000) } }));
+    const { results } = await producer.send(updates); // 400 KB: several requests, each under the topic's limit
+    assert.equal(results.length, 400);
+    assert.equal((await readToEnd(testKafka(t), topic)).length, 400);
   });
 
   const bad: Array<[string, Record<string, unknown>, ErrorCode, RegExp]> = [

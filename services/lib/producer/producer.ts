@@ -25,12 +25,12 @@ export interface ProducerOptions {
   readonly registerSchema?: boolean;
   /** @defaultValue `1024` */
   readonly maxKeyBytes?: number;
-  /** Cap on the encoded value (Kafka's default `max.message.bytes` is about 1 MiB). @defaultValue `1000000` */
+  /** Cap on the encoded value. @defaultValue `1000000`, or less when the topic's `max.message.bytes` is smaller */
   readonly maxValueBytes?: number;
   /** Records per produce request. @defaultValue `5000` */
   readonly maxBatchRecords?: number;
-  /** Bytes per produce request (keys, values, headers); larger calls are cut into several requests. Keep it at or
-   *  below the topic's `max.message.bytes`. @defaultValue `1000000` */
+  /** Bytes per produce request (keys, values, headers); larger calls are cut into several requests.
+   *  @defaultValue `1000000`, or less when the topic's `max.message.bytes` is smaller */
   readonly maxBatchBytes?: number;
   /** Bound on one produce request, retries included. @defaultValue `30000` */
   readonly sendTimeoutMs?: number;
@@ -58,6 +58,9 @@ export interface BatchResult {
   readonly token: string;
 }
 
+/** Room left in a topic's max.message.bytes for a record batch's header, a record's framing, its key and headers. */
+const framingBytes = 2048;
+
 /** A record's share of a produce request: key, value and headers, plus Kafka's per-record framing (varints). */
 const recordBytes = (r: PreparedRecord): number =>
   r.keyBytes.length + (r.value?.length ?? 0) + Object.entries(r.headers).reduce((sum, [k, v]) => sum + k.length + v.length + 10, 0) + 20;
@@ -76,6 +79,8 @@ export class HotstateProducer {
   private readonly producer: TransportProducer;
   private readonly metrics: ProducerMetrics | undefined;
   private context: PrepareContext | undefined;
+  /** Bytes per produce request: the option, or what the topic accepts (set by connect). */
+  private maxBatchBytes = 1_000_000;
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
   private closed = false;
@@ -110,12 +115,17 @@ export class HotstateProducer {
     }
     const description = await describeTopic(this.transport, topic);
     assertSafeTopic(topic, description);
+    // Unless told otherwise, values and requests stay within what the topic accepts in one batch (less room for a
+    // batch's and a record's own framing), so a topic with a smaller max.message.bytes refuses nothing we send.
+    const topicLimit = Number(description.configs['max.message.bytes'] ?? Number.NaN);
+    const withinTopic = Number.isSafeInteger(topicLimit) && topicLimit > framingBytes ? Math.min(1_000_000, topicLimit - framingBytes) : 1_000_000;
+    this.maxBatchBytes = this.options.maxBatchBytes ?? withinTopic;
     this.context = {
       type: parseAvroSchema(schemaText),
       schemaId,
       partitions: description.partitions,
       maxKeyBytes: this.options.maxKeyBytes ?? 1024,
-      maxValueBytes: this.options.maxValueBytes ?? 1_000_000,
+      maxValueBytes: this.options.maxValueBytes ?? withinTopic,
       defaultHeaders: this.options.headers ?? {},
     };
   }
@@ -208,7 +218,7 @@ export class HotstateProducer {
   private async flush(): Promise<void> {
     await Promise.resolve(); // let writes issued in the same tick join this request
     const maxRecords = this.options.maxBatchRecords ?? 5000;
-    const maxBytes = this.options.maxBatchBytes ?? 1_000_000;
+    const maxBytes = this.maxBatchBytes;
     const calls = new Map<Pending, Array<WriteResult | HotstateError>>();
     let first = 0; // the next record of the queue's first call
     const settle = (pending: Pending, outcomes: Array<WriteResult | HotstateError>): void => {
