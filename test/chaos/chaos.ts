@@ -100,6 +100,19 @@ const settings = loadInfraSettings({
 });
 const workers: ViewWorker[] = [];
 let exitCode = 1;
+const teardown = async (): Promise<void> => {
+  await Promise.all(workers.map((w) => w.stop()));
+  await down(settings).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+};
+// A crash outside the awaited flow (an emitter's error) or a signal skips the finally below: tear the private cluster
+// down anyway, so no JVM is left running on random ports.
+const abort = (reason: string): void => {
+  log(`aborted: ${reason}`);
+  void teardown().finally(() => process.exit(1));
+};
+process.once('uncaughtException', (error) => { abort(error.stack ?? String(error)); });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { abort(signal); });
 try {
   const { endpoints } = await up(settings, log);
   const brokers = endpoints.kafkaBrokers.join(',');
@@ -308,8 +321,6 @@ try {
 } catch (error) {
   log(`aborted: ${(error as Error).stack ?? String(error)}`);
 } finally {
-  await Promise.all(workers.map((w) => w.stop()));
-  await down(settings).catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
+  await teardown();
 }
 process.exit(exitCode);
