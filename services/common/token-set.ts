@@ -84,8 +84,10 @@ export class TokenSet {
   }
 }
 
-/** Throws the 401 or 403 answer for a verdict that is not `ok`. */
-export function assertAllowed(verdict: TokenVerdict, what: string, dataset: string | undefined): void {
-  if (verdict === 'unknown') throw new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', `${what} need Authorization: Bearer <token> with a valid token`);
-  if (verdict === 'forbidden') throw new HotstateError('HOTSTATE_ERR_AUTH_FORBIDDEN', `this token is not allowed for dataset ${JSON.stringify(dataset ?? '')}`);
+/** The 401 or 403 answer for a request's bearer token (`what` the tokens allow, e.g. "writes"), or undefined when allowed. */
+export function tokenRefusal(tokens: TokenSet, authorization: string | undefined, dataset: string | undefined, what: string): HotstateError | undefined {
+  const verdict = tokens.check(authorization, dataset);
+  if (verdict === 'unknown') return new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', `${what} need Authorization: Bearer <token> with a valid token`);
+  if (verdict === 'forbidden') return new HotstateError('HOTSTATE_ERR_AUTH_FORBIDDEN', `this token is not allowed for dataset ${JSON.stringify(dataset ?? '')}`);
+  return undefined;
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { bearerMatches } from '../common/bearer.ts';
-import { assertAllowed, type TokenSet } from '../common/token-set.ts';
+import { tokenRefusal, type TokenSet } from '../common/token-set.ts';
 import { HotstateError } from '../lib/errors.ts';
 import type { HotstateProducer, WriteResult } from '../lib/producer/producer.ts';
 import type { Update } from '../lib/producer/prepare.ts';
@@ -46,12 +46,7 @@ export function buildIngestApp(options: IngestAppOptions): FastifyInstance {
       return;
     }
     const { dataset } = request.params as { dataset?: string };
-    try {
-      assertAllowed(options.tokens.check(request.headers.authorization, dataset), 'writes', dataset);
-      done();
-    } catch (error) {
-      done(error as Error);
-    }
+    done(tokenRefusal(options.tokens, request.headers.authorization, dataset, 'writes'));
   });
 
   const producerOf = (dataset: string): HotstateProducer => {

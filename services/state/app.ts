@@ -7,7 +7,7 @@ import { HotstateError } from '../lib/errors.ts';
 import type { HotstateView, Item } from '../lib/view/view.ts';
 import { createHttpApp } from '../common/http.ts';
 import { bearerMatches } from '../common/bearer.ts';
-import { assertAllowed, type TokenSet } from '../common/token-set.ts';
+import { tokenRefusal, type TokenSet } from '../common/token-set.ts';
 import { readSnapshotHeader, snapshotVersion } from '../lib/snapshot/format.ts';
 import type { SnapshotFile } from '../lib/snapshot/snapshot-dir.ts';
 import { formatVersionToken } from '../lib/version-token.ts';
@@ -60,12 +60,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
         return;
       }
       const { dataset } = request.params as { dataset?: string };
-      try {
-        assertAllowed(readTokens.check(request.headers.authorization, dataset), 'reads', dataset);
-        done();
-      } catch (error) {
-        done(error as Error);
-      }
+      done(tokenRefusal(readTokens, request.headers.authorization, dataset, 'reads'));
     });
   }
   const cursors = new CursorStore(options.cursorTtlMs);

@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import kafkajs from 'kafkajs';
 import type { RegistryConnection } from '../../services/lib/registry.ts';
 import type { KafkaConnection } from '../../services/lib/transport/transport.ts';
+import { createKafka, withAdmin } from './kafkajs-client.ts';
 
 export type Principal = 'admin' | 'hotstate' | 'hotstate-producer' | 'hotstate-view' | 'hotstate-nobody';
 
@@ -57,15 +58,6 @@ export async function grantTopic(t: TestContext, infra: SecureInfra, user: Princ
 }
 
 /** kafkajs (the independent reference client) as the cluster's admin principal. */
-async function asAdmin<T>(infra: SecureInfra, use: (admin: kafkajs.Admin) => Promise<T>): Promise<T> {
-  const admin = new kafkajs.Kafka({
-    brokers: infra.brokers, clientId: 'test-acl-admin', logLevel: kafkajs.logLevel.NOTHING,
-    ssl: { ca: [readFileSync(infra.caFile, 'utf8')] }, sasl: { mechanism: 'scram-sha-512', username: 'admin', password: infra.password('admin') },
-  }).admin();
-  await admin.connect();
-  try {
-    return await use(admin);
-  } finally {
-    await admin.disconnect();
-  }
+function asAdmin<T>(infra: SecureInfra, use: (admin: kafkajs.Admin) => Promise<T>): Promise<T> {
+  return withAdmin(createKafka({ ...infra.kafka('admin'), clientId: 'test-acl-admin' }), use);
 }

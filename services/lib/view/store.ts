@@ -17,7 +17,7 @@ export class SnapshotStore {
   private readonly open = new Set<Positions>();
   private liveKeys = 0;
   private base: BaseIndex | undefined;
-  /** The base place current() last found, and for which key: applyOver moves that key without a second lookup. */
+  /** The base place current() last found (-1: none), and for which key: applyOver moves that key without a second lookup. */
   private foundPlace = -1;
   private foundKey: string | undefined;
 
@@ -33,12 +33,11 @@ export class SnapshotStore {
   /** What `key` maps to now, tombstones kept for snapshots included: pass it to applyOver (one lookup per record). */
   current(key: string): string | undefined {
     const entry = this.live.get(key);
-    if (entry !== undefined || this.base === undefined) return entry;
-    const place = this.base.find(key);
-    if (place < 0) return undefined;
-    this.foundPlace = place;
+    if (this.base === undefined) return entry;
+    // Remembered for applyOver, also when the key is not in the base (-1): then moving it costs no second lookup.
     this.foundKey = key;
-    return this.base.entry(place);
+    this.foundPlace = entry === undefined ? this.base.find(key) : -1;
+    return this.foundPlace < 0 ? entry : this.base.entry(this.foundPlace);
   }
 
   /** apply() for a caller that already looked the key up with current(). */
