@@ -1,68 +1,11 @@
-// State service entry point: reads the configuration, materializes every dataset as a view, serves HTTP.
-import { stateServiceSchema } from '../common/config.ts';
-import { bootstrap } from '../common/bootstrap.ts';
-import { HotstateView } from '../lib/view/view.ts';
-import { ChangeLog } from './change-log.ts';
-import { buildStateApp } from './app.ts';
-import { fetchFromPeers, SnapshotSchedule } from './snapshots.ts';
-import { settleWithin } from '../lib/logger.ts';
-import { kafkaSecurity, registryTarget } from '../lib/security-settings.ts';
-import { TokenSet } from '../common/token-set.ts';
+// State service entry point. Loading the service's modules takes about a second; meanwhile each dataset's newest
+// snapshot in HOTSTATE_SNAPSHOT_DIR is read, checked and indexed on another thread, so that a restart from a
+// snapshot is not that second plus the load. service.ts validates the settings and starts the service; a view uses
+// a preloaded snapshot only once its checks against the topic pass (snapshot/restore.ts).
+import { preloadSnapshot } from '../lib/snapshot/base-loader.ts';
 
-const { config, logger, metrics, lifecycle } = bootstrap('hotstate-state', stateServiceSchema);
-
-const views = new Map<string, HotstateView>();
-const changeLogs = new Map<string, ChangeLog>();
-const snapshotDir = config.HOTSTATE_SNAPSHOT_DIR;
-const snapshots = snapshotDir === undefined ? undefined
-  : new SnapshotSchedule(views, { dir: snapshotDir, intervalMs: config.HOTSTATE_SNAPSHOT_INTERVAL_MS, keep: config.HOTSTATE_SNAPSHOT_KEEP }, logger);
-const app = buildStateApp({
-  views, changeLogs, metrics, logger,
-  minVersionTimeoutMs: config.HOTSTATE_MIN_VERSION_TIMEOUT_MS,
-  cursorTtlMs: config.HOTSTATE_CURSOR_TTL_MS,
-  bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,
-  readyMaxStaleMs: config.HOTSTATE_READY_MAX_STALE_MS,
-  feedLimits: { maxBufferedBytes: config.HOTSTATE_FEED_MAX_BUFFERED_BYTES, maxFeeds: config.HOTSTATE_MAX_FEEDS },
-  shuttingDown: lifecycle.shuttingDown,
-  ...(snapshots ? { snapshots } : {}),
-  ...(config.HOTSTATE_OPERATOR_TOKEN === undefined ? {} : { operatorToken: config.HOTSTATE_OPERATOR_TOKEN }),
-  ...(config.HOTSTATE_READ_TOKEN === undefined && config.HOTSTATE_READ_TOKENS_FILE === undefined ? {} : {
-    readTokens: new TokenSet({
-      token: config.HOTSTATE_READ_TOKEN, file: config.HOTSTATE_READ_TOKENS_FILE,
-      onReloadError: (error) => { logger.warn({ reason: error.message }, 'the read token file could not be read again; the previous tokens stay in force'); },
-    }),
-  }),
-});
-lifecycle.attach(app);
-// A last snapshot before the views close, within half of the shutdown budget (a restart then starts from it).
-lifecycle.onShutdown(() => settleWithin(logger, 'the final snapshot', snapshots?.stop(), config.HOTSTATE_SHUTDOWN_TIMEOUT_MS / 2));
-lifecycle.onShutdown(async () => { await Promise.all([...views.values()].map((view) => view.close())); });
-
-if (snapshotDir !== undefined && config.HOTSTATE_SNAPSHOT_PEERS.length > 0) {
-  await fetchFromPeers(config.HOTSTATE_SNAPSHOT_PEERS, config.HOTSTATE_DATASETS, snapshotDir, config.HOTSTATE_OPERATOR_TOKEN, logger);
+const snapshotDir = process.env.HOTSTATE_SNAPSHOT_DIR;
+if (snapshotDir) {
+  for (const dataset of (process.env.HOTSTATE_DATASETS ?? '').split(',')) if (dataset.trim() !== '') preloadSnapshot(snapshotDir, dataset.trim());
 }
-
-for (const dataset of config.HOTSTATE_DATASETS) {
-  const view = new HotstateView({
-    kafka: { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-state', logger, ...kafkaSecurity(config) },
-    registryUrl: registryTarget(config.SCHEMA_REGISTRY_URL, config),
-    topic: dataset,
-    poisonPolicy: config.HOTSTATE_POISON_POLICY,
-    createDeadLetterTopic: config.HOTSTATE_DEAD_LETTER_CREATE,
-    healthCheckIntervalMs: config.HOTSTATE_HEALTH_CHECK_INTERVAL_MS,
-    staleAfterMs: config.HOTSTATE_STALE_AFTER_MS,
-    ...(snapshotDir === undefined ? {} : { snapshot: { dir: snapshotDir } }),
-    metrics,
-    logger,
-  });
-  const log = new ChangeLog(dataset, config.HOTSTATE_CHANGE_BUFFER);
-  view.onChange((change) => { log.record(change); }); // before the replay starts, so the log has no gap
-  view.on('rebuild', () => { log.reset(); });
-  views.set(dataset, view);
-  changeLogs.set(dataset, log);
-  await view.start();
-}
-snapshots?.start();
-// Listen before the replays finish: /healthz answers at once, /readyz once every dataset is ready.
-const address = await app.listen({ host: config.HOTSTATE_HTTP_HOST, port: config.HOTSTATE_HTTP_PORT });
-logger.info({ address, datasets: config.HOTSTATE_DATASETS }, 'state service listening');
+await import('./service.ts');

@@ -3,9 +3,9 @@
 // contender per round. The topic is made once and reused: N keys of ~120-byte Confluent-framed Avro records plus 8%
 // overwrites and 1% tombstones, 3 partitions, not compacted yet.
 //   npm run infra -- up && npm run bench:replay -- [keys=1000000] [rounds=5] [--only view,raw,...]
-// Contenders: view (the hotstate view with the state service's Node flags), raw (the transport's reader, applying
-// nothing), streams-memory and streams-rocksdb (Kafka Streams GlobalKTable), consumer-hashmap (Java KafkaConsumer
-// into a HashMap), kcat (librdkafka reading the topic to /dev/null: the read-the-topic limit). The JVM contenders
+// Contenders: view (the hotstate view run as the state service's image runs it: its Node flags and compile cache),
+// raw (the transport's reader, applying nothing), streams-memory and streams-rocksdb (Kafka Streams GlobalKTable),
+// consumer-hashmap (Java KafkaConsumer into a HashMap), kcat (librdkafka reading the topic to /dev/null: the read-the-topic limit). The JVM contenders
 // are built with Maven from test/bench/java. Results: a table on stdout, JSON in .cache/bench-replay.json.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectionFromEnv, projectRoot } from '../../infra/settings.ts';
 import { ensureBenchTopic } from './bench-topic.ts';
+import { serviceNodeEnv, serviceNodeFlags, warmCompileCache } from './service-runtime.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { only: { type: 'string' } } });
 const keys = Number(positionals[0] ?? 1_000_000);
@@ -25,8 +26,7 @@ const javaDir = join(projectRoot, 'test', 'bench', 'java');
 if (contenders.some((c) => c.startsWith('streams') || c === 'consumer-hashmap')) {
   execFileSync('mvn', ['-B', '-q', '-f', join(javaDir, 'pom.xml'), 'package', 'dependency:copy-dependencies', `-DoutputDirectory=${join(javaDir, 'target', 'lib')}`], { stdio: 'inherit' });
 }
-// The state service's flags (infra/Dockerfile NODE_OPTIONS); --expose-gc only to measure the heap after the run.
-const nodeFlags = ['--disable-warning=TimeoutNegativeWarning', '--max-semi-space-size=64', '--max-old-space-size=8192', '--expose-gc'];
+warmCompileCache();
 const worker = join(projectRoot, 'test', 'bench', 'replay-worker.ts');
 
 interface Run { readonly readyMs: number; readonly keys?: number; readonly heapBytesPerKey?: number; readonly heapBytes?: number }
@@ -36,9 +36,9 @@ function runOnce(contender: string, extra: string[] = []): Run {
   const [command, args] = contender === 'kcat'
     ? ['kcat', ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%o\n']]
     : contender === 'view' || contender === 'raw'
-      ? [process.execPath, [...nodeFlags, worker, contender, topic, ...extra]]
+      ? [process.execPath, [...serviceNodeFlags, worker, contender, topic, ...extra]]
       : ['java', ['-cp', `${join(javaDir, 'target', 'classes')}:${join(javaDir, 'target', 'lib', '*')}`, 'bench.Replay', contender, brokers.join(','), topic]];
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = spawnSync(command, args, { env: serviceNodeEnv, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
   const wallMs = performance.now() - began;
   if (result.status !== 0) throw new Error(`${contender} exited ${String(result.status)}`);
   if (contender === 'kcat') return { readyMs: wallMs, keys: result.stdout.split('\n').length - 1 };

@@ -3,14 +3,19 @@
 //   node snapshot-worker.ts write <topic> <dir>            replays, then writes a snapshot while reads and updates go on, measuring both
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { connectionFromEnv } from '../../infra/settings.ts';
-import { createProducer } from '../../services/lib/producer/producer.ts';
-import { snapshotFileName } from '../../services/lib/snapshot/snapshot-dir.ts';
-import { createView } from '../../services/lib/view/view.ts';
-import { createLogger } from '../../services/lib/logger.ts';
-import { benchSchema, benchValue } from './bench-topic.ts';
+import { preloadSnapshot } from '../../services/lib/snapshot/base-loader.ts';
 
 const [mode, topic = '', dir] = process.argv.slice(2);
+// As the state service starts (services/state/main.ts): the snapshot is loaded on another thread while the rest of
+// the modules load here.
+if (mode === 'ready' && dir) preloadSnapshot(dir, topic);
+const { connectionFromEnv } = await import('../../infra/settings.ts');
+const { createProducer } = await import('../../services/lib/producer/producer.ts');
+const { snapshotFileName } = await import('../../services/lib/snapshot/snapshot-dir.ts');
+const { createView } = await import('../../services/lib/view/view.ts');
+const { createLogger } = await import('../../services/lib/logger.ts');
+const { benchSchema, benchValue } = await import('./bench-topic.ts');
+
 const { brokers, registryUrl } = connectionFromEnv();
 const logger = createLogger({ level: 'warn' });
 const view = await createView({ kafka: { brokers }, registryUrl, topic, logger, ...(mode === 'ready' && dir ? { snapshot: { dir } } : {}) });

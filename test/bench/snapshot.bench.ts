@@ -1,5 +1,5 @@
 // Snapshots: how much sooner a fresh process is ready from a local snapshot than by replaying the topic, and what
-// writing the snapshot costs a running view. Each contender runs in a fresh process (the flags the services use),
+// writing the snapshot costs a running view. Each contender runs in a fresh process (as the state service's image runs),
 // the two alternate in interleaved rounds, medians are reported.
 //   npm run infra -- up && npm run bench:snapshot -- [keys=1000000] [rounds=3]
 import { execFileSync } from 'node:child_process';
@@ -7,17 +7,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBenchTopic } from './bench-topic.ts';
+import { serviceNodeEnv, serviceNodeFlags, warmCompileCache } from './service-runtime.ts';
 
 const keys = Number(process.argv[2] ?? 1_000_000);
 const rounds = Number(process.argv[3] ?? 3);
 const { topic, records } = await ensureBenchTopic(keys);
 const dir = mkdtempSync(join(tmpdir(), 'hotstate-bench-snapshots-'));
 const worker = join(import.meta.dirname, 'snapshot-worker.ts');
-// The state service's flags (infra/Dockerfile NODE_OPTIONS), plus room for 10M keys; --expose-gc only for the memory
-// figure taken after the timing.
-const flags = ['--disable-warning=TimeoutNegativeWarning', '--max-semi-space-size=64', '--max-old-space-size=8192', '--expose-gc'];
+warmCompileCache();
 const run = (args: string[]): Record<string, number | string> =>
-  JSON.parse(execFileSync(process.execPath, [...flags, worker, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 }).trim().split('\n').pop() ?? '{}') as Record<string, number | string>;
+  JSON.parse(execFileSync(process.execPath, [...serviceNodeFlags, worker, ...args], { env: serviceNodeEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 }).trim().split('\n').pop() ?? '{}') as Record<string, number | string>;
 
 const write = run(['write', topic, dir]);
 const replay: number[] = [];

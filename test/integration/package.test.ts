@@ -13,9 +13,13 @@ import { valueSubject } from '../../services/lib/registry.ts';
 const run = (command: string, args: string[], cwd: string, env: Record<string, string> = {}): string =>
   execFileSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
 
-// The same program in both languages: ensure a topic, register a schema, write, read it back through a view.
+// The same program in both languages: ensure a topic, register a schema, write, read it back through a view, and
+// through a second view restored from the first one's snapshot.
 const program = (typed: boolean): string => `
-import { createProducer, createView, ensureDatasetTopic, withTransport, isHotstateError${typed ? ', type KafkaConnection, type RegistryTarget, type WriteResult' : ''} } from 'hotstate';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createProducer, createView, ensureDatasetTopic, withTransport, isHotstateError, snapshotFileName${typed ? ', type KafkaConnection, type RegistryTarget, type WriteResult' : ''} } from 'hotstate';
 const [connection = '', topic = ''] = process.argv.slice(2);
 const { kafka, registry: registryUrl } = JSON.parse(connection)${typed ? ' as { kafka: KafkaConnection; registry: RegistryTarget }' : ''};
 await withTransport(kafka, (transport) => ensureDatasetTopic(transport, { topic }));
@@ -26,8 +30,15 @@ const view = await createView({ kafka, registryUrl, topic });
 await view.ready;
 await view.waitFor(write.token, 10_000);
 const item = view.get${typed ? '<{ n: number }>' : ''}('k');
-console.log(JSON.stringify({ n: item?.value.n, offset: item?.offset, isError: isHotstateError(new Error('x')) }));
+// A snapshot, and a second view started from it (its file is loaded on a worker thread of the package).
+const dir = mkdtempSync(join(tmpdir(), 'hotstate-package-snapshots-'));
+await view.writeSnapshot(join(dir, snapshotFileName(topic, Date.now())));
 await view.close();
+const restored = await createView({ kafka, registryUrl, topic, snapshot: { dir } });
+await restored.ready;
+const again = restored.get${typed ? '<{ n: number }>' : ''}('k');
+console.log(JSON.stringify({ n: item?.value.n, offset: item?.offset, isError: isHotstateError(new Error('x')), restore: restored.status().snapshot.restore?.outcome, restoredN: again?.value.n }));
+await restored.close();
 await producer.close();
 `;
 
@@ -59,7 +70,7 @@ test('npm pack → fresh project → import from .mjs and .ts, run a producer an
     t.after(() => deleteSubject(valueSubject(topic)));
     const out = run(process.execPath, ['--disable-warning=ExperimentalWarning', file, JSON.stringify({ kafka, registry }), topic], app);
     const result = out.split('\n').find((line) => line.startsWith('{"n"')) ?? '{}'; // other lines are the library's logs
-    assert.deepEqual(JSON.parse(result), { n: 42, offset: 0, isError: false }, `${file}: ${out}`);
+    assert.deepEqual(JSON.parse(result), { n: 42, offset: 0, isError: false, restore: 'used', restoredN: 42 }, `${file}: ${out}`);
   }
   const help = run(process.execPath, [join(app, 'node_modules', 'hotstate', 'dist', 'services', 'cli', 'main.js'), '--help'], app);
   assert.match(help, /Usage: hotstate/);

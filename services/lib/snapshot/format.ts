@@ -53,9 +53,12 @@ export type SnapshotProblem = 'corrupt' | 'format';
 /** A snapshot file that cannot be used, and why: `format` (not a snapshot, or a version we do not know) or `corrupt`. */
 export class SnapshotFileError extends HotstateError {
   readonly problem: SnapshotProblem;
-  constructor(problem: SnapshotProblem, file: string, message: string) {
-    super('HOTSTATE_ERR_SNAPSHOT_UNUSABLE', `snapshot ${file}: ${message}`);
+  /** What is wrong with the file (the message without the file's name). */
+  readonly reason: string;
+  constructor(problem: SnapshotProblem, file: string, reason: string) {
+    super('HOTSTATE_ERR_SNAPSHOT_UNUSABLE', `snapshot ${file}: ${reason}`);
     this.problem = problem;
+    this.reason = reason;
   }
 }
 
@@ -308,7 +311,7 @@ export async function readSnapshotBase(file: string): Promise<{ header: Snapshot
     const { header } = await readHeader(handle, file);
     const corrupt: Corrupt = (message) => new SnapshotFileError('corrupt', file, message);
     if (header.entries * minRecordBytes > header.bodyBytes) throw corrupt(`${String(header.entries)} entries cannot fit a body of ${String(header.bodyBytes)} bytes`);
-    const body = Buffer.allocUnsafe(header.bodyBytes);
+    const body = Buffer.from(new ArrayBuffer(header.bodyBytes)); // its own memory, so that it can move to another thread
     const hash = createHash('sha256');
     const indexer = new BodyIndexer(body, header, corrupt);
     let problem: Error | undefined;
@@ -374,7 +377,7 @@ class BodyIndexer {
       checkLength('entry', entryBytes, this.count, corrupt);
       if (filled - at < 8 + keyBytes + entryBytes && short('an entry')) return;
       checkInVersion(body, at, keyBytes, this.positions, this.count, corrupt);
-      if (!this.base.add(at + 4, keyBytes)) throw corrupt(`key ${JSON.stringify(body.toString('utf8', at + 4, at + 4 + keyBytes).slice(0, 80))} appears twice`);
+      this.base.add(at + 4, keyBytes);
       this.at = at + 8 + keyBytes + entryBytes;
       this.count++;
     }
@@ -382,6 +385,8 @@ class BodyIndexer {
 
   finish(): BaseIndex {
     if (this.count !== this.header.entries) throw this.corrupt(`${String(this.count)} entries, the header says ${String(this.header.entries)}`);
+    const twice = this.base.seal();
+    if (twice >= 0) throw this.corrupt(`key ${JSON.stringify(this.base.key(twice).slice(0, 80))} appears twice`);
     return this.base;
   }
 }

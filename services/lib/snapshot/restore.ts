@@ -4,7 +4,8 @@
 // fix (too old, topic changed) ends the search: the view replays in full and says why.
 import type { Logger } from '../logger.ts';
 import type { BaseIndex } from '../view/base-index.ts';
-import { readSnapshotBase, readSnapshotHeader, SnapshotFileError, snapshotVersion } from './format.ts';
+import { loadSnapshotBase } from './base-loader.ts';
+import { readSnapshotHeader, SnapshotFileError, snapshotVersion } from './format.ts';
 import { listSnapshots } from './snapshot-dir.ts';
 import { judgeSnapshot, type RestoreOutcome, type TopicNow } from './verdict.ts';
 
@@ -41,6 +42,10 @@ export async function restoreNewest(dir: string, topicNow: TopicNow, target: Res
         log.warn({ file, outcome: verdict.outcome, reason: verdict.reason }, 'snapshot not used: replaying the topic in full');
         return { outcome: verdict.outcome, file, reason: verdict.reason };
       }
+      // The body is read and indexed on another thread (or was, since the process started) while the registry is
+      // asked for the writer schemas.
+      const loading = loadSnapshotBase(dir, topicNow.topic, file);
+      loading.catch(() => undefined); // awaited below, unless the schemas cannot be had
       try {
         await target.prepare(header.schemaIds);
       } catch (error) {
@@ -51,7 +56,7 @@ export async function restoreNewest(dir: string, topicNow: TopicNow, target: Res
       }
       const positions = new Map(snapshotVersion(header).positions);
       target.reset(positions);
-      target.loadBase((await readSnapshotBase(file)).base);
+      target.loadBase((await loading).base);
       onOutcome('used');
       const seconds = (performance.now() - started) / 1000;
       log.info({ file, entries: header.entries, seconds, createdAt: new Date(header.createdAt).toISOString() }, 'view restored from a snapshot; fetching from its positions');

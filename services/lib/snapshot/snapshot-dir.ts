@@ -1,4 +1,5 @@
 // A folder of snapshot files: `<topic>.<createdAt ms>.snapshot`, newest first, the oldest pruned beyond a count.
+import { readdirSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -13,13 +14,25 @@ export interface SnapshotFile {
 
 /** This topic's snapshot files in `dir`, newest first (by the time in their names); none when `dir` is missing. */
 export async function listSnapshots(dir: string, topic: string): Promise<SnapshotFile[]> {
-  let names: string[];
   try {
-    names = await readdir(dir);
+    return snapshotsAmong(await readdir(dir), dir, topic);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
+}
+
+/** listSnapshots without waiting for the event loop (for a process that starts to load one before it is busy). */
+export function listSnapshotsNow(dir: string, topic: string): SnapshotFile[] {
+  try {
+    return snapshotsAmong(readdirSync(dir), dir, topic);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+function snapshotsAmong(names: readonly string[], dir: string, topic: string): SnapshotFile[] {
   const prefix = `${topic}.`;
   return names
     .filter((name) => name.startsWith(prefix) && name.endsWith(suffix) && /^\d+$/.test(name.slice(prefix.length, -suffix.length)))

@@ -19,6 +19,7 @@ import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState 
 import type { ReplayProgress, ViewOptions, ViewStatus } from './view-types.ts';
 import { registrySchemaSource, WriterSchemas } from './writer-schemas.ts';
 import { ViewSnapshotFiles, type WrittenSnapshot } from '../snapshot/view-snapshot-files.ts';
+import { dropPreloads, preloadSnapshot } from '../snapshot/base-loader.ts';
 import { keyHistory, type KeyVersion } from '../history/key-history.ts';
 
 export type { Item } from './view-snapshot.ts';
@@ -89,12 +90,19 @@ export class HotstateView extends ViewReads {
 
   /** Starts the replay; resolves once fetching has begun (await `ready` for the replay to finish). */
   async start(): Promise<void> {
-    const configs = await this.transport.topicConfigs(this.topic);
-    this.deleteRetentionMs = Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY);
-    if (this.options.poisonPolicy === 'dead-letter') {
-      this.deadLetters = await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic ?? false);
+    const snapshotDir = this.options.snapshot?.dir;
+    // The newest snapshot is read and indexed on another thread while this one asks Kafka about the topic.
+    if (snapshotDir !== undefined) preloadSnapshot(snapshotDir, this.topic);
+    try {
+      const configs = await this.transport.topicConfigs(this.topic);
+      this.deleteRetentionMs = Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY);
+      if (this.options.poisonPolicy === 'dead-letter') {
+        this.deadLetters = await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic ?? false);
+      }
+      await this.startReplay({ fromSnapshot: true });
+    } finally {
+      if (snapshotDir !== undefined) dropPreloads(snapshotDir, this.topic); // not taken: the snapshot was not used
     }
-    await this.startReplay({ fromSnapshot: true });
     if (this.machine.name === 'closed') return; // closed while starting: no timers to outlive it
     this.timers = [
       setInterval(() => { void this.checkHealth(); }, this.options.healthCheckIntervalMs ?? 5000),

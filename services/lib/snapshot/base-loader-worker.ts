@@ -1,0 +1,20 @@
+// Reads, checks and indexes one snapshot file (readSnapshotBase) on a worker thread, then moves the body and the
+// index's arrays to the thread that asked (transferred, not copied). A refusal travels as its problem and reason.
+import { parentPort, workerData } from 'node:worker_threads';
+import { readSnapshotBase, SnapshotFileError } from './format.ts';
+import type { LoaderMessage } from './base-loader.ts';
+
+const { file } = workerData as { file: string };
+let message: LoaderMessage;
+let moved: ArrayBuffer[] = [];
+try {
+  const { header, base } = await readSnapshotBase(file);
+  const { body, sealed } = base.handOver();
+  message = { header, body, sealed };
+  moved = [body.buffer, sealed.keyAt.buffer, sealed.table.buffer] as ArrayBuffer[];
+} catch (error) {
+  message = error instanceof SnapshotFileError
+    ? { refused: { problem: error.problem, reason: error.reason } }
+    : { failed: { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code } };
+}
+parentPort?.postMessage(message, moved);
