@@ -63,6 +63,7 @@ describe('container image', { skip }, () => {
     assert.equal(config.User, '1000:1000', 'numeric non-root user, so runAsNonRoot can be checked');
     assert.ok(config.Env.includes('NODE_ENV=production'));
     assert.ok(config.Env.some((e) => e.startsWith('NODE_OPTIONS=') && e.includes('--max-semi-space-size')));
+    assert.ok(config.Env.includes('NODE_COMPILE_CACHE=/app/.node-compile-cache'), 'a compile cache built with the image');
     const exposed = Object.keys(config.ExposedPorts);
 
     const entryPoints = new Set<string>();
@@ -103,6 +104,8 @@ describe('container image', { skip }, () => {
       ...[...mounts].map((path) => `test "$(stat -c %u ${path})" = 1000`),
       ...[...entryPoints].map((file) => `test -f ${file}`),
       'node services/cli/main.ts --help >/dev/null',
+      // The services' modules come compiled from the image's cache (read-only here, as in the manifests).
+      `NODE_DEBUG_NATIVE=COMPILE_CACHE node --input-type=module -e "await import('./services/state/app.ts')" 2>&1 | grep -q 'services/lib/view/view.ts was accepted'`,
       `node --input-type=module -e "${[...entryPoints].filter((f) => !f.includes('cli')).map((f) => `await import('./${f.replace('main.ts', 'app.ts')}');`).join('')}"`,
     ].join('\n');
     await run(engine.name, ['run', '--rm', ...engine.resourceFlags, '--read-only', built.ref, 'sh', '-c', check]);
