@@ -20,6 +20,8 @@ import type { ReplayProgress, ViewOptions, ViewStatus } from './view-types.ts';
 import { registrySchemaSource, WriterSchemas } from './writer-schemas.ts';
 import { ViewSnapshotFiles, type WrittenSnapshot } from '../snapshot/view-snapshot-files.ts';
 import { dropPreloads, preloadSnapshot } from '../snapshot/base-loader.ts';
+import { readSnapshotHeader } from '../snapshot/format.ts';
+import { listSnapshots } from '../snapshot/snapshot-dir.ts';
 import { keyHistory, type KeyVersion } from '../history/key-history.ts';
 
 export type { Item } from './view-snapshot.ts';
@@ -65,6 +67,8 @@ export class HotstateView extends ViewReads {
   private readonly snapshots: ViewSnapshotFiles;
   private deleteRetentionMs = Number.POSITIVE_INFINITY;
   private checking = false;
+  /** The newest snapshot's writer schemas, being fetched since start(). */
+  private snapshotSchemas: Promise<void> | undefined;
   /** Became ready at least once: a registry wait then returns to `ready`, not `replaying`. */
   private readyOnce = false;
   private settleReady: { resolve: () => void; reject: (error: Error) => void } | undefined;
@@ -91,8 +95,12 @@ export class HotstateView extends ViewReads {
   /** Starts the replay; resolves once fetching has begun (await `ready` for the replay to finish). */
   async start(): Promise<void> {
     const snapshotDir = this.options.snapshot?.dir;
-    // The newest snapshot is read and indexed on another thread while this one asks Kafka about the topic.
-    if (snapshotDir !== undefined) preloadSnapshot(snapshotDir, this.topic);
+    // The newest snapshot is read and indexed on another thread, and its writer schemas fetched, while this one asks
+    // Kafka about the topic; the restore then judges it and asks again for whatever is still missing.
+    if (snapshotDir !== undefined) {
+      preloadSnapshot(snapshotDir, this.topic);
+      this.snapshotSchemas = this.prefetchSnapshotSchemas(snapshotDir);
+    }
     try {
       const configs = await this.transport.topicConfigs(this.topic);
       this.deleteRetentionMs = Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY);
@@ -111,6 +119,15 @@ export class HotstateView extends ViewReads {
     for (const timer of this.timers) timer.unref();
   }
 
+  private async prefetchSnapshotSchemas(dir: string): Promise<void> {
+    try {
+      const [newest] = await listSnapshots(dir, this.topic);
+      if (newest !== undefined) await this.schemas.settle((await readSnapshotHeader(newest.file)).header.schemaIds);
+    } catch {
+      // the restore reads the header again and says what is wrong
+    }
+  }
+
   private async startReplay({ fromSnapshot = false } = {}): Promise<void> {
     const generation = ++this.generation;
     const layout = await this.transport.layout(this.topic);
@@ -127,7 +144,10 @@ export class HotstateView extends ViewReads {
     if (fromSnapshot && dir !== undefined) {
       const topicNow = { topic: this.topic, topicId: layout.topicId, offsets, deleteRetentionMs: this.deleteRetentionMs };
       const restored = await this.snapshots.restore(dir, topicNow, {
-        prepare: (ids) => this.schemas.settle(ids),
+        prepare: async (ids) => {
+          await this.snapshotSchemas;
+          await this.schemas.settle(ids);
+        },
         reset: (at) => { this.data.reset(at, this.deleteRetentionMs); },
         loadBase: (base) => { this.data.loadBase(base); },
       });
