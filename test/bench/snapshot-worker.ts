@@ -10,7 +10,6 @@ const [mode, topic = '', dir] = process.argv.slice(2);
 // the modules load here.
 if (mode === 'ready' && dir) preloadSnapshot(dir, topic);
 const { connectionFromEnv } = await import('../../infra/settings.ts');
-const { createProducer } = await import('../../services/lib/producer/producer.ts');
 const { snapshotFileName } = await import('../../services/lib/snapshot/snapshot-dir.ts');
 const { createView } = await import('../../services/lib/view/view.ts');
 const { createLogger } = await import('../../services/lib/logger.ts');
@@ -32,6 +31,7 @@ if (mode === 'ready') {
   if (!dir) throw new Error('write needs a folder');
   // While the snapshot is written: a read every millisecond (how late each one runs is how long something blocked
   // it) and ~500 updates/s through a producer (how long each takes to become visible is the apply loop's delay).
+  const { createProducer } = await import('../../services/lib/producer/producer.ts');
   const producer = await createProducer({ kafka: { brokers, clientId: 'hotstate-bench' }, registryUrl, topic, schema: benchSchema });
   const visible: number[] = [];
   view.onChange((change) => { visible.push(Date.now() - change.timestamp); });

@@ -281,21 +281,26 @@ export async function readSnapshotEntries(file: string, onEntry: (key: string, e
 type Corrupt = (message: string) => SnapshotFileError;
 
 function checkLength(what: 'key' | 'entry', bytes: number, count: number, corrupt: Corrupt): void {
-  const [min, max] = what === 'key' ? [1, maxKeyBytes] : [entryHeaderBytes, maxEntryBytes];
+  const min = what === 'key' ? 1 : entryHeaderBytes;
+  const max = what === 'key' ? maxKeyBytes : maxEntryBytes;
   if (bytes < min || bytes > max) throw corrupt(`entry ${String(count + 1)}: ${what} length ${String(bytes)} is out of bounds`);
 }
 
 /** The entry of the record at `at` (u32 key length, key, u32 entry length, entry) must be a value of the header's version. */
 function checkInVersion(bytes: Buffer, at: number, keyBytes: number, positions: ReadonlyMap<number, number>, count: number, corrupt: Corrupt): void {
+  // In bounds: the entry's length was checked. Plain byte reads: this runs for every entry of a restore.
   const entryAt = at + 8 + keyBytes;
-  const byte = (i: number): number => bytes[entryAt + i] as number; // in bounds: the entry's length was checked
-  const next = positions.get(byte(1) * 256 + byte(2));
+  const next = positions.get((bytes[entryAt + 1] as number) * 256 + (bytes[entryAt + 2] as number));
   let offset = 0;
-  for (let i = 3; i < 9; i++) offset = offset * 256 + byte(i);
-  if (isTombstoneByte(byte(0)) || next === undefined || offset >= next) {
+  for (let i = entryAt + 3; i < entryAt + 9; i++) offset = offset * 256 + (bytes[i] as number);
+  if (isTombstoneByte(bytes[entryAt] as number) || next === undefined || offset >= next) {
     throw corrupt(`entry ${String(count + 1)} (key ${JSON.stringify(bytes.toString('utf8', at + 4, at + 4 + keyBytes).slice(0, 80))}) is not part of the version the header names`);
   }
 }
+
+/** The big-endian u32 at `at` (within the bytes: callers check), without Buffer.readUInt32BE's own checks. */
+const u32At = (bytes: Buffer, at: number): number =>
+  (bytes[at] as number) * 0x1000000 + (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
 
 /** Smallest record of the body: two lengths, a one-byte key and an entry header. */
 const minRecordBytes = 8 + 1 + entryHeaderBytes;
@@ -370,10 +375,10 @@ class BodyIndexer {
       const at = this.at;
       if (this.count === this.header.entries) throw corrupt(`more entries than the ${String(this.header.entries)} the header says`);
       if (filled - at < 8 && short('a key length')) return;
-      const keyBytes = body.readUInt32BE(at);
+      const keyBytes = u32At(body, at);
       checkLength('key', keyBytes, this.count, corrupt);
       if (filled - at < 8 + keyBytes && short('a key')) return;
-      const entryBytes = body.readUInt32BE(at + 4 + keyBytes);
+      const entryBytes = u32At(body, at + 4 + keyBytes);
       checkLength('entry', entryBytes, this.count, corrupt);
       if (filled - at < 8 + keyBytes + entryBytes && short('an entry')) return;
       checkInVersion(body, at, keyBytes, this.positions, this.count, corrupt);
