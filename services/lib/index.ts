@@ -5,6 +5,7 @@ export type { SchemaSource } from './view/writer-schemas.ts';
 export { readSnapshotHeader, SnapshotFileError, snapshotFormatVersion } from './snapshot/format.ts';
 export type { SnapshotHeader } from './snapshot/format.ts';
 export { listSnapshots, pruneSnapshots, snapshotFileName } from './snapshot/snapshot-dir.ts';
+export { dropPreloads, preloadSnapshot } from './snapshot/base-loader.ts';
 export { judgeSnapshot } from './snapshot/verdict.ts';
 export type { RestoreOutcome, TopicNow, Verdict } from './snapshot/verdict.ts';
 export type { SnapshotRestore } from './snapshot/restore.ts';

@@ -17,6 +17,7 @@ const run = (command: string, args: string[], cwd: string, env: Record<string, s
 // through a second view restored from the first one's snapshot.
 const program = (typed: boolean): string => `
 import { mkdtempSync } from 'node:fs';
+import { preloadSnapshot } from 'hotstate/snapshot-preload';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProducer, createView, ensureDatasetTopic, withTransport, isHotstateError, snapshotFileName${typed ? ', type KafkaConnection, type RegistryTarget, type WriteResult' : ''} } from 'hotstate';
@@ -34,6 +35,7 @@ const item = view.get${typed ? '<{ n: number }>' : ''}('k');
 const dir = mkdtempSync(join(tmpdir(), 'hotstate-package-snapshots-'));
 await view.writeSnapshot(join(dir, snapshotFileName(topic, Date.now())));
 await view.close();
+preloadSnapshot(dir, topic); // what a program does first, before loading the rest of itself
 const restored = await createView({ kafka, registryUrl, topic, snapshot: { dir } });
 await restored.ready;
 const again = restored.get${typed ? '<{ n: number }>' : ''}('k');
