@@ -105,7 +105,7 @@ describe('container image', { skip }, () => {
       ...[...entryPoints].map((file) => `test -f ${file}`),
       'node services/cli/main.ts --help >/dev/null',
       // The services' modules come compiled from the image's cache (read-only here, as in the manifests).
-      `NODE_DEBUG_NATIVE=COMPILE_CACHE node --input-type=module -e "await import('./services/state/app.ts')" 2>&1 | grep -q 'services/lib/view/view.ts was accepted'`,
+      `NODE_DEBUG_NATIVE=COMPILE_CACHE node --input-type=module -e "await import('./services/lib/index.ts')" 2>&1 | grep -q 'platformatic/kafka/dist/index.js was accepted'`,
       `node --input-type=module -e "${[...entryPoints].filter((f) => !f.includes('cli')).map((f) => `await import('./${f.replace('main.ts', 'app.ts')}');`).join('')}"`,
     ].join('\n');
     await run(engine.name, ['run', '--rm', ...engine.resourceFlags, '--read-only', built.ref, 'sh', '-c', check]);
