@@ -2,7 +2,7 @@
 // TopicNameStrategy (`<topic>-value`). Every answer is validated (zod) before use, and errors are decided by what
 // happened, never by message text: no answer → unavailable; 5xx → unavailable; 404 → not found; other 4xx → refused.
 import { z } from 'zod';
-import { Agent, fetch } from 'undici';
+import type * as Undici from 'undici';
 import { HotstateError } from './errors.ts';
 import { tlsFailureCode } from './tls-errors.ts';
 
@@ -35,8 +35,13 @@ export function registryBaseUrl(target: RegistryTarget): string {
   return url.toString().replace(/\/$/, '');
 }
 
-const agents = new Map<string, Agent>();
-const agentFor = (ca: string | Buffer | undefined): Agent | undefined => {
+// undici is loaded with the first request, not with this module: a process starting a view has ~100 ms more of
+// module loading to do before it can ask anything (and its Kafka requests are on their way by then).
+let undici: Promise<typeof Undici> | undefined;
+const loadUndici = (): Promise<typeof Undici> => (undici ??= import('undici'));
+
+const agents = new Map<string, Undici.Agent>();
+const agentFor = (ca: string | Buffer | undefined, { Agent }: typeof Undici): Undici.Agent | undefined => {
   if (ca === undefined) return undefined;
   const key = ca.toString();
   let agent = agents.get(key);
@@ -62,11 +67,12 @@ const errorAnswer = z.object({ message: z.string() }).partial();
 
 /** One Confluent-API request; the answer's body (JSON) or a HotstateError saying what was being done. */
 export async function registryRequest(target: RegistryTarget, path: string, doing: string, init: { method?: string; body?: string } = {}): Promise<unknown> {
-  let response: Awaited<ReturnType<typeof fetch>>;
+  let response: Undici.Response;
   const authorization = authorizationOf(target);
-  const dispatcher = agentFor(typeof target === 'string' ? undefined : target.ca);
+  const http = await loadUndici();
+  const dispatcher = agentFor(typeof target === 'string' ? undefined : target.ca, http);
   try {
-    response = await fetch(`${registryBaseUrl(target)}${path}`, {
+    response = await http.fetch(`${registryBaseUrl(target)}${path}`, {
       ...init,
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json', ...(authorization ? { authorization } : {}) },
       signal: AbortSignal.timeout(10_000),
