@@ -2,7 +2,7 @@
 // TopicNameStrategy (`<topic>-value`). Every answer is validated (zod) before use, and errors are decided by what
 // happened, never by message text: no answer → unavailable; 5xx → unavailable; 404 → not found; other 4xx → refused.
 import { z } from 'zod';
-import type * as Undici from 'undici';
+import { Agent, fetch } from 'undici';
 import { HotstateError } from './errors.ts';
 import { tlsFailureCode } from './tls-errors.ts';
 
@@ -35,13 +35,8 @@ export function registryBaseUrl(target: RegistryTarget): string {
   return url.toString().replace(/\/$/, '');
 }
 
-// undici is loaded with the first request, not with this module: a process starting a view has ~100 ms more of
-// module loading to do before it can ask anything (and its Kafka requests are on their way by then).
-let undici: Promise<typeof Undici> | undefined;
-const loadUndici = (): Promise<typeof Undici> => (undici ??= import('undici'));
-
-const agents = new Map<string, Undici.Agent>();
-const agentFor = (ca: string | Buffer | undefined, { Agent }: typeof Undici): Undici.Agent | undefined => {
+const agents = new Map<string, Agent>();
+const agentFor = (ca: string | Buffer | undefined): Agent | undefined => {
   if (ca === undefined) return undefined;
   const key = ca.toString();
   let agent = agents.get(key);
@@ -67,12 +62,11 @@ const errorAnswer = z.object({ message: z.string() }).partial();
 
 /** One Confluent-API request; the answer's body (JSON) or a HotstateError saying what was being done. */
 export async function registryRequest(target: RegistryTarget, path: string, doing: string, init: { method?: string; body?: string } = {}): Promise<unknown> {
-  let response: Undici.Response;
+  let response: Awaited<ReturnType<typeof fetch>>;
   const authorization = authorizationOf(target);
-  const http = await loadUndici();
-  const dispatcher = agentFor(typeof target === 'string' ? undefined : target.ca, http);
+  const dispatcher = agentFor(typeof target === 'string' ? undefined : target.ca);
   try {
-    response = await http.fetch(`${registryBaseUrl(target)}${path}`, {
+    response = await fetch(`${registryBaseUrl(target)}${path}`, {
       ...init,
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json', ...(authorization ? { authorization } : {}) },
       signal: AbortSignal.timeout(10_000),

@@ -54,8 +54,9 @@ export async function checkStateDrains(t: TestContext, { ingest, state }: { inge
     try {
       const r = await fetch(`${state.url}/v1/datasets/${topic}/keys/A?minVersion=${minVersion}`);
       statuses.push(r.status === 503 ? `503 ${((await r.json()) as { error: { code: string } }).error.code}` : r.status);
-    } catch {
-      statuses.push('refused');
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      statuses.push(`refused (${cause?.code ?? (error as Error).message})`);
     }
   };
   // Reads accepted before the signal that wait for a write made after it: they must be answered, and their
