@@ -58,6 +58,8 @@ export interface BatchResult {
   readonly token: string;
 }
 
+/** Bytes per produce request, and the value cap, unless the options or the topic's max.message.bytes say less. */
+const defaultRequestBytes = 1_000_000;
 /** Room left in a topic's max.message.bytes for a record batch's header, a record's framing, its key and headers. */
 const framingBytes = 2048;
 
@@ -80,7 +82,7 @@ export class HotstateProducer {
   private readonly metrics: ProducerMetrics | undefined;
   private context: PrepareContext | undefined;
   /** Bytes per produce request: the option, or what the topic accepts (set by connect). */
-  private maxBatchBytes = 1_000_000;
+  private maxBatchBytes = defaultRequestBytes;
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
   private closed = false;
@@ -118,7 +120,7 @@ export class HotstateProducer {
     // Unless told otherwise, values and requests stay within what the topic accepts in one batch (less room for a
     // batch's and a record's own framing), so a topic with a smaller max.message.bytes refuses nothing we send.
     const topicLimit = Number(description.configs['max.message.bytes'] ?? Number.NaN);
-    const withinTopic = Number.isSafeInteger(topicLimit) && topicLimit > framingBytes ? Math.min(1_000_000, topicLimit - framingBytes) : 1_000_000;
+    const withinTopic = Number.isSafeInteger(topicLimit) && topicLimit > framingBytes ? Math.min(defaultRequestBytes, topicLimit - framingBytes) : defaultRequestBytes;
     this.maxBatchBytes = this.options.maxBatchBytes ?? withinTopic;
     this.context = {
       type: parseAvroSchema(schemaText),

@@ -19,9 +19,8 @@ import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState 
 import type { ReplayProgress, ViewOptions, ViewStatus } from './view-types.ts';
 import { registrySchemaSource, WriterSchemas } from './writer-schemas.ts';
 import { ViewSnapshotFiles, type WrittenSnapshot } from '../snapshot/view-snapshot-files.ts';
-import { dropPreloads, preloadSnapshot } from '../snapshot/base-loader.ts';
+import { dropPreloads, preloadedFile, preloadSnapshot } from '../snapshot/base-loader.ts';
 import { readSnapshotHeader } from '../snapshot/format.ts';
-import { listSnapshots } from '../snapshot/snapshot-dir.ts';
 import { keyHistory, type KeyVersion } from '../history/key-history.ts';
 
 export type { Item } from './view-snapshot.ts';
@@ -120,9 +119,9 @@ export class HotstateView extends ViewReads {
   }
 
   private async prefetchSnapshotSchemas(dir: string): Promise<void> {
+    const file = preloadedFile(dir, this.topic); // the newest, found by the preload just started
     try {
-      const [newest] = await listSnapshots(dir, this.topic);
-      if (newest !== undefined) await this.schemas.settle((await readSnapshotHeader(newest.file)).header.schemaIds);
+      if (file !== undefined) await this.schemas.settle((await readSnapshotHeader(file)).header.schemaIds);
     } catch {
       // the restore reads the header again and says what is wrong
     }
