@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import avro from 'avsc';
-import { AvroGuardError, checkDatum } from '../../services/lib/codec/avro-guard.ts';
+import { AvroGuardError, checkDatum, walkDatum } from '../../services/lib/codec/avro-guard.ts';
 import { parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
 import { schemaText } from '../helpers/datasets.ts';
 
@@ -72,4 +72,37 @@ test('longs: the full 64-bit range passes, a varint beyond it is refused', () =>
   const long = parseAvroSchema('"long"');
   for (const v of [9223372036854775807n, -9223372036854775808n, 0, -1]) checkDatum(long, long.toBuffer(v), 0);
   refuse(long, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), /does not fit a long/);
+});
+
+test('the flat plan of a schema without arrays or maps refuses exactly what the walk refuses', () => {
+  const flat = avro.Type.forSchema({
+    type: 'record', name: 'Flat', fields: [
+      { name: 's', type: 'string' }, { name: 'b', type: 'boolean' }, { name: 'i', type: 'int' }, { name: 'l', type: 'long' },
+      { name: 'f', type: 'float' }, { name: 'd', type: 'double' }, { name: 'x', type: { type: 'fixed', name: 'F3', size: 3 } },
+      { name: 'e', type: { type: 'enum', name: 'E', symbols: ['A', 'B', 'C'] } }, { name: 'u', type: ['null', 'string', 'long'] },
+      { name: 'n', type: { type: 'record', name: 'Inner', fields: [{ name: 'by', type: 'bytes' }, { name: 'o', type: ['null', 'int'] }] } },
+    ],
+  });
+  const verdict = (check: () => void): string => {
+    try {
+      check();
+      return 'ok';
+    } catch (error) {
+      assert.ok(error instanceof AvroGuardError, String(error));
+      return 'refused';
+    }
+  };
+  let refused = 0;
+  for (let i = 0; i < 3000; i++) {
+    const good = flat.toBuffer(flat.random());
+    const bytes = Buffer.from(good);
+    const cut = i % 3 === 0 ? bytes.subarray(0, i % bytes.length) : i % 3 === 1 ? Buffer.concat([bytes, Buffer.from([i % 256])]) : bytes;
+    if (i % 3 === 2) for (let k = 0; k < 1 + (i % 4); k++) bytes[(i * 7 + k * 13) % bytes.length] = (i * 31 + k) % 256;
+    const expected = verdict(() => { walkDatum(flat, cut, 0); });
+    assert.equal(verdict(() => { checkDatum(flat, cut, 0); }), expected, `bytes ${cut.toString('hex')}`);
+    if (expected === 'refused') refused++;
+  }
+  assert.ok(refused > 1000, `mutations refused: ${String(refused)}`);
+  // Nesting beyond the limit is refused by the plan's depth as by the walk.
+  assert.throws(() => { checkDatum(flat, flat.toBuffer(flat.random()), 0, { maxItems: 10, maxDepth: 1 }); }, /nested deeper than 1 levels/);
 });

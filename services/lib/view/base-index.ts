@@ -1,11 +1,21 @@
-// The entries a view restored from a snapshot file, left where they are: the file's body stays one Buffer (off the
-// JavaScript heap) and an open-addressing hash table of typed arrays finds a key's place in it. Restoring 1M keys
-// then costs one pass over the bytes instead of two million strings and a million Map inserts (which also make
-// every later garbage collection slower); a key's strings are made only when it is read. A key the view changes
-// afterwards moves to the store's Map and its place here is marked dead (see store.ts).
+// The entries of a view kept off the JavaScript heap: slabs of bytes (one record per key: u32 key length, the key,
+// u32 entry length, the packed entry of entry.ts) and an open-addressing hash table of typed arrays that finds a
+// key's place in them. A restored snapshot's body is the first slab, indexed in place; a view replaying a topic
+// appends to further slabs (append()). A million keys then cost a pass over the bytes instead of two million
+// strings and a million Map inserts (which also make every later garbage collection slower); a key's strings are
+// made only when it is read. A key the view changes once it is live moves to the store's Map and its place here is
+// marked dead (see store.ts).
+import { entryHeaderBytes, writeEntryHeader } from './entry.ts';
+
 const emptySlot = -1;
 /** Table slots are sorted into this many runs before they are filled, so that filling touches memory in order. */
 const runBits = 11;
+/** An entry's address is its slab's number times this plus where its key starts in the slab. */
+const slabSpan = 2 ** 40;
+const slabBytes = 8 * 1024 * 1024;
+/** dead[place]: the key moved to the Map or was deleted (its place still in the table), or a later place holds it. */
+const killed = 1;
+const superseded = 2;
 
 /** A sealed index's arrays, moved between threads without copying (snapshot/base-loader.ts). */
 export interface SealedIndex {
@@ -15,22 +25,30 @@ export interface SealedIndex {
 }
 
 export class BaseIndex {
-  private readonly body: Buffer;
-  /** Where each entry's key starts in the body (its u32 length precedes it; the entry's length and bytes follow). */
-  private readonly keyAt: Float64Array;
+  private readonly slabs: Buffer[];
+  /** Bytes used of the last slab (appends go there). */
+  private slabFill: number;
+  /** Where each entry's key starts (an address: slab and offset; its u32 length precedes it; the entry's length
+   * and bytes follow). */
+  private keyAt: Float64Array;
   /** Each entry's key hash, until seal() has put them in the table. */
   private hashes: Int32Array | undefined;
-  private readonly dead: Uint8Array;
+  private dead: Uint8Array;
   /** Open addressing, two int32s per slot: the key's hash and its place (emptySlot: free), side by side so that a
    * probe reads one cache line. Built by seal(). */
   private table: Int32Array = new Int32Array(0);
   private mask = 0;
+  /** Slots in use (keys indexed, dead ones included). */
+  private used = 0;
   private added = 0;
-  private killed = 0;
+  private deadPlaces = 0;
+  /** The slot the last probe ended at, and for which key and table: append() after find() probes once. */
+  private probed = { key: undefined as string | undefined, table: this.table, slot: 0, hash: 0, encoded: undefined as Buffer | undefined };
 
   /** An empty index of up to `capacity` entries of `body`, or the one `sealed` elsewhere over the same bytes. */
   constructor(body: Buffer, capacity: number, sealed?: SealedIndex) {
-    this.body = body;
+    this.slabs = [body];
+    this.slabFill = body.length;
     this.dead = new Uint8Array(capacity);
     if (sealed === undefined) {
       this.keyAt = new Float64Array(capacity);
@@ -42,12 +60,21 @@ export class BaseIndex {
     this.table = sealed.table;
     this.mask = sealed.table.length / 2 - 1;
     this.added = sealed.added;
+    this.used = sealed.added;
+  }
+
+  /** An index with no entries yet, to append() to. */
+  static empty(): BaseIndex {
+    const index = new BaseIndex(Buffer.alloc(0), 0);
+    index.seal();
+    return index;
   }
 
   /** The body and the arrays of a sealed index, to make it again on another thread. */
   handOver(): { body: Buffer; sealed: SealedIndex } {
-    if (this.hashes !== undefined || this.killed > 0) throw new Error('internal: an index is handed over sealed and unchanged');
-    return { body: this.body, sealed: { keyAt: this.keyAt, table: this.table, added: this.added } };
+    const body = this.slabs[0];
+    if (this.hashes !== undefined || this.deadPlaces > 0 || this.slabs.length > 1 || body === undefined) throw new Error('internal: an index is handed over sealed and unchanged');
+    return { body, sealed: { keyAt: this.keyAt, table: this.table, added: this.added } };
   }
 
   /** Entries added, the dead ones included (places run 0 .. count-1 in body order). */
@@ -55,9 +82,9 @@ export class BaseIndex {
     return this.added;
   }
 
-  /** Entries not changed since the restore. */
+  /** Entries whose key is current here (neither moved, deleted nor superseded). */
   get alive(): number {
-    return this.added - this.killed;
+    return this.added - this.deadPlaces;
   }
 
   /** Adds the entry whose key starts at `keyAt` (after its u32 length), in body order; seal() once all are added. */
@@ -65,7 +92,7 @@ export class BaseIndex {
     if (this.hashes === undefined) throw new Error('internal: the index is sealed');
     const place = this.added++;
     this.keyAt[place] = keyAt;
-    this.hashes[place] = hashBytes(this.body, keyAt, keyBytes);
+    this.hashes[place] = hashBytes(this.slabs[0] as Buffer, keyAt, keyBytes);
   }
 
   /**
@@ -77,8 +104,7 @@ export class BaseIndex {
     const hashes = this.hashes;
     if (hashes === undefined) throw new Error('internal: the index is sealed already');
     const n = this.added;
-    let slotBits = 4;
-    while (1 << slotBits < n * 2) slotBits++;
+    const slotBits = slotBitsFor(n);
     const mask = (1 << slotBits) - 1;
     const shift = Math.max(0, slotBits - runBits);
     // runStarts[r + 1] counts run r's entries, then the sums make runStarts[r] where run r starts in `sorted`.
@@ -111,70 +137,187 @@ export class BaseIndex {
     }
     this.table = table;
     this.mask = mask;
+    this.used = n;
     this.hashes = undefined;
     return -1;
   }
 
+  /** Makes room for `more` appended keys at once, instead of growing step by step while they arrive. */
+  reserve(more: number): void {
+    if (this.hashes !== undefined) throw new Error('internal: the index is not sealed');
+    this.growPlaces(this.added + more);
+    if (slotBitsFor(this.used + more) > slotBitsFor(this.used)) this.rehash(slotBitsFor(this.used + more));
+  }
+
   /** The place of `key`, or -1; dead places only when asked (a moved key still has its place in the order). */
   find(key: string, includeDead = false): number {
-    const encoded = utf8Of(key);
-    const hash = encoded === undefined ? hashAscii(key) : hashBytes(encoded, 0, encoded.length);
-    const { table, mask } = this;
-    let i = hash & mask;
-    for (let slot = table[2 * i + 1] ?? emptySlot; slot !== emptySlot; slot = table[2 * i + 1] ?? emptySlot) {
-      if (table[2 * i] === hash && this.keyEquals(slot, key, encoded)) return includeDead || this.dead[slot] === 0 ? slot : -1;
-      i = (i + 1) & mask;
+    const slot = this.probe(key);
+    const place = this.table[2 * slot + 1] as number;
+    return place !== emptySlot && (includeDead || this.dead[place] === 0) ? place : -1;
+  }
+
+  /**
+   * Writes `key`'s packed entry (entry.ts) to the end of the last slab and makes it the key's place: an earlier
+   * place of the key (alive, moved or deleted) is superseded, skipped by every pass over the places from then on.
+   */
+  append(key: string, partition: number, offset: number, timestamp: number, value: Buffer): void {
+    if (this.hashes !== undefined) throw new Error('internal: the index is not sealed');
+    if (this.added === this.keyAt.length) this.growPlaces(2 * this.added + 1024);
+    if (2 * (this.used + 1) > this.table.length / 2) this.rehash(33 - Math.clz32(this.mask)); // twice the slots (mask has as many bits as the slot number)
+    const slot = this.probe(key);
+    const { encoded } = this.probed;
+    const keyBytes = encoded === undefined ? key.length : encoded.length;
+    const entryBytes = entryHeaderBytes + value.length;
+    let slab = this.slabs[this.slabs.length - 1] as Buffer;
+    if (this.slabFill + 8 + keyBytes + entryBytes > slab.length) {
+      slab = Buffer.allocUnsafeSlow(Math.max(slabBytes, 8 + keyBytes + entryBytes));
+      this.slabs.push(slab);
+      this.slabFill = 0;
     }
-    return -1;
+    const at = this.slabFill;
+    writeU32(slab, at, keyBytes);
+    if (encoded === undefined) slab.write(key, at + 4, keyBytes, 'latin1'); // ASCII: its chars are its bytes
+    else slab.set(encoded, at + 4);
+    const entryAt = at + 8 + keyBytes;
+    writeU32(slab, entryAt - 4, entryBytes);
+    writeEntryHeader(slab, entryAt, partition, offset, timestamp);
+    slab.set(value, entryAt + entryHeaderBytes);
+    this.slabFill = entryAt + entryBytes;
+    const place = this.added++;
+    this.keyAt[place] = (this.slabs.length - 1) * slabSpan + at + 4;
+    const earlier = this.table[2 * slot + 1] as number;
+    if (earlier === emptySlot) {
+      this.table[2 * slot] = this.probed.hash;
+      this.used++;
+    } else {
+      if (this.dead[earlier] === 0) this.deadPlaces++;
+      this.dead[earlier] = superseded;
+    }
+    this.table[2 * slot + 1] = place;
   }
 
   isDead(place: number): boolean {
-    return this.dead[place] === 1;
+    return this.dead[place] !== 0;
+  }
+
+  /** A later place holds the key: this one is no key's place any more (passes over the places skip it). */
+  isSuperseded(place: number): boolean {
+    return this.dead[place] === superseded;
   }
 
   /** The key moved to the store's Map, or was deleted: its entry here is no longer current. */
   kill(place: number): void {
-    if (this.dead[place] === 1) return;
-    this.dead[place] = 1;
-    this.killed++;
+    if (this.dead[place] !== 0) return;
+    this.dead[place] = killed;
+    this.deadPlaces++;
   }
 
   key(place: number): string {
-    const at = this.keyAt[place] ?? 0;
-    return this.body.toString('utf8', at, at + this.keyBytes(place));
+    const address = this.keyAt[place] ?? 0;
+    const slab = this.slabAt(address);
+    const at = address % slabSpan;
+    return slab.toString('utf8', at, at + readU32(slab, at - 4));
   }
 
   /** The packed entry (entry.ts) as a string, made on each call. */
   entry(place: number): string {
-    const entryAt = (this.keyAt[place] ?? 0) + this.keyBytes(place) + 4;
-    return this.body.toString('latin1', entryAt, entryAt + this.body.readUInt32BE(entryAt - 4));
+    const address = this.keyAt[place] ?? 0;
+    const slab = this.slabAt(address);
+    const entryAt = (address % slabSpan) + readU32(slab, (address % slabSpan) - 4) + 4;
+    return slab.toString('latin1', entryAt, entryAt + readU32(slab, entryAt - 4));
   }
 
-  private keyBytes(place: number): number {
-    return this.body.readUInt32BE((this.keyAt[place] ?? 0) - 4);
+  private slabAt(address: number): Buffer {
+    return (address < slabSpan ? this.slabs[0] : this.slabs[Math.floor(address / slabSpan)]) as Buffer;
+  }
+
+  /** The slot holding `key`, or the free slot where it would go; remembered for append(). */
+  private probe(key: string): number {
+    const probed = this.probed;
+    if (probed.key === key && probed.table === this.table) return probed.slot;
+    const encoded = isAscii(key) ? undefined : Buffer.from(key, 'utf8');
+    const hash = encoded === undefined ? hashAscii(key) : hashBytes(encoded, 0, encoded.length);
+    const { table, mask } = this;
+    let i = hash & mask;
+    for (let place = table[2 * i + 1] ?? emptySlot; place !== emptySlot; place = table[2 * i + 1] ?? emptySlot) {
+      if (table[2 * i] === hash && this.keyEquals(place, key, encoded)) break;
+      i = (i + 1) & mask;
+    }
+    probed.key = key;
+    probed.table = table;
+    probed.slot = i;
+    probed.hash = hash;
+    probed.encoded = encoded;
+    return i;
+  }
+
+  private growPlaces(capacity: number): void {
+    if (capacity <= this.keyAt.length) return;
+    const keyAt = new Float64Array(capacity);
+    keyAt.set(this.keyAt.subarray(0, this.added));
+    const dead = new Uint8Array(capacity);
+    dead.set(this.dead.subarray(0, this.added));
+    this.keyAt = keyAt;
+    this.dead = dead;
+  }
+
+  /** A table of 2^slotBits slots holding what this one holds. */
+  private rehash(slotBits: number): void {
+    const old = this.table;
+    const mask = (1 << slotBits) - 1;
+    const table = new Int32Array(2 << slotBits).fill(emptySlot);
+    for (let s = 0; s < old.length; s += 2) {
+      const place = old[s + 1] as number;
+      if (place === emptySlot) continue;
+      const hash = old[s] as number;
+      let i = hash & mask;
+      while (table[2 * i + 1] !== emptySlot) i = (i + 1) & mask;
+      table[2 * i] = hash;
+      table[2 * i + 1] = place;
+    }
+    this.table = table;
+    this.mask = mask;
   }
 
   private keyBytesEqual(place: number, other: number): boolean {
-    const at = this.keyAt[place] ?? 0;
-    const otherAt = this.keyAt[other] ?? 0;
-    const bytes = this.keyBytes(place);
-    return this.keyBytes(other) === bytes && this.body.compare(this.body, otherAt, otherAt + bytes, at, at + bytes) === 0;
+    const address = this.keyAt[place] ?? 0;
+    const otherAddress = this.keyAt[other] ?? 0;
+    const slab = this.slabAt(address);
+    const otherSlab = this.slabAt(otherAddress);
+    const at = address % slabSpan;
+    const otherAt = otherAddress % slabSpan;
+    const bytes = readU32(slab, at - 4);
+    return readU32(otherSlab, otherAt - 4) === bytes && slab.compare(otherSlab, otherAt, otherAt + bytes, at, at + bytes) === 0;
   }
 
   private keyEquals(place: number, key: string, encoded: Buffer | undefined): boolean {
-    const at = this.keyAt[place] ?? 0;
-    const bytes = this.keyBytes(place);
-    if (encoded !== undefined) return bytes === encoded.length && this.body.compare(encoded, 0, bytes, at, at + bytes) === 0;
+    const address = this.keyAt[place] ?? 0;
+    const slab = this.slabAt(address);
+    const at = address % slabSpan;
+    const bytes = readU32(slab, at - 4);
+    if (encoded !== undefined) return bytes === encoded.length && slab.compare(encoded, 0, bytes, at, at + bytes) === 0;
     if (bytes !== key.length) return false;
-    for (let i = 0; i < bytes; i++) if (this.body[at + i] !== key.charCodeAt(i)) return false;
+    for (let i = 0; i < bytes; i++) if (slab[at + i] !== key.charCodeAt(i)) return false;
     return true;
   }
 }
 
-/** The key's UTF-8 bytes, or undefined when it is ASCII (then its char codes are its bytes). */
-function utf8Of(key: string): Buffer | undefined {
-  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0x7f) return Buffer.from(key, 'utf8');
-  return undefined;
+/** Table size for n keys: at most half full. */
+function slotBitsFor(n: number): number {
+  let slotBits = 4;
+  while (1 << slotBits < n * 2) slotBits++;
+  return slotBits;
+}
+
+/** The big-endian u32 at `at`, without Buffer.readUInt32BE's checks (callers read within the slab). */
+const readU32 = (bytes: Buffer, at: number): number =>
+  (bytes[at] as number) * 0x1000000 + (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
+
+function writeU32(bytes: Buffer, at: number, n: number): void {
+  bytes[at] = n >>> 24;
+  bytes[at + 1] = n >>> 16;
+  bytes[at + 2] = n >>> 8;
+  bytes[at + 3] = n;
 }
 
 // FNV-1a over the bytes, then a finalizer so that keys differing only in their last characters spread over the table.
@@ -194,6 +337,13 @@ function hashBytes(bytes: Buffer, at: number, length: number): number {
   return finish(h);
 }
 
+/** Its char codes are its UTF-8 bytes. */
+function isAscii(key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** The hash of an ASCII key's bytes (its char codes). */
 function hashAscii(key: string): number {
   let h = fnvOffset;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), fnvPrime);

@@ -15,12 +15,29 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
 export function packEntry(partition: number, offset: number, timestamp: number, value: Buffer | null): string {
   const length = entryHeaderBytes + (value?.length ?? 0);
   if (scratch.length < length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
-  scratch[0] = value === null ? tombstoneFlag : 0;
-  scratch.writeUInt16BE(partition, 1);
-  scratch.writeUIntBE(offset, 3, 6);
-  scratch.writeUIntBE(Math.max(0, Math.min(timestamp, 2 ** 48 - 1)), 9, 6);
-  value?.copy(scratch, entryHeaderBytes);
+  writeEntryHeader(scratch, 0, partition, offset, timestamp, value === null);
+  if (value !== null) scratch.set(value, entryHeaderBytes);
   return scratch.toString('latin1', 0, length);
+}
+
+/** Writes an entry's 15-byte header at `at` (the caller makes room). */
+export function writeEntryHeader(bytes: Buffer, at: number, partition: number, offset: number, timestamp: number, tombstone = false): void {
+  bytes[at] = tombstone ? tombstoneFlag : 0;
+  bytes[at + 1] = partition >>> 8;
+  bytes[at + 2] = partition;
+  writeUint48(bytes, at + 3, offset);
+  writeUint48(bytes, at + 9, Math.max(0, Math.min(timestamp, 2 ** 48 - 1)));
+}
+
+function writeUint48(bytes: Buffer, at: number, n: number): void {
+  const high = Math.floor(n / 2 ** 32);
+  const low = n >>> 0;
+  bytes[at] = high >>> 8;
+  bytes[at + 1] = high;
+  bytes[at + 2] = low >>> 24;
+  bytes[at + 3] = low >>> 16;
+  bytes[at + 4] = low >>> 8;
+  bytes[at + 5] = low;
 }
 
 const byte = (entry: string, i: number): number => entry.charCodeAt(i);

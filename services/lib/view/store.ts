@@ -3,9 +3,10 @@
 // snapshot is open, overwritten entries are kept in a side history and deleted keys stay as tombstones, so
 // iterating the live map (whose key order does not change on overwrite) visits every key once. An entry from
 // partition p at offset o is visible to a snapshot iff o < snapshot position of p.
-// A store restored from a snapshot file starts with its entries in a BaseIndex (off the heap): a key is read from
-// there until the view changes it; then it moves into the Map and its place in the base is marked dead.
-import type { BaseIndex } from './base-index.ts';
+// Entries can also live off the heap, in a BaseIndex: a store restored from a snapshot file starts with the file's
+// entries there, and while `bulk` is set (a view replaying the topic) and no snapshot is open, writes go there too.
+// Once live, a key the view changes moves into the Map and its place in the base is marked dead.
+import { BaseIndex } from './base-index.ts';
 import { entryOffset, entryPartition, isTombstone, packEntry } from './entry.ts';
 
 export type Positions = ReadonlyMap<number, number>;
@@ -20,6 +21,8 @@ export class SnapshotStore {
   /** The base place current() last found (-1: none), and for which key: applyOver moves that key without a second lookup. */
   private foundPlace = -1;
   private foundKey: string | undefined;
+  /** Set while a view replays: writes of keys not in the Map go to the base (made on the first one). */
+  bulk = false;
 
   get size(): number {
     return this.liveKeys;
@@ -32,7 +35,7 @@ export class SnapshotStore {
 
   /** What `key` maps to now, tombstones kept for snapshots included: pass it to applyOver (one lookup per record). */
   current(key: string): string | undefined {
-    const entry = this.live.get(key);
+    const entry = this.live.size === 0 ? undefined : this.live.get(key);
     if (this.base === undefined) return entry;
     // Remembered for applyOver, also when the key is not in the base (-1): then moving it costs no second lookup.
     this.foundKey = key;
@@ -43,6 +46,12 @@ export class SnapshotStore {
   /** apply() for a caller that already looked the key up with current(). */
   applyOver(previous: string | undefined, key: string, partition: number, offset: number, timestamp: number, value: Buffer | null): string | undefined {
     const previousLive = previous !== undefined && !isTombstone(previous) ? previous : undefined;
+    if (this.bulk && this.open.size === 0 && !this.inMap(key, previous)) {
+      this.writeToBase(key, partition, offset, timestamp, value);
+      if (value === null && previousLive !== undefined) this.liveKeys--;
+      if (value !== null && previousLive === undefined) this.liveKeys++;
+      return previousLive;
+    }
     if (this.base !== undefined && previous !== undefined) this.moveFromBase(key);
     // An older entry is kept only while some open snapshot can see it, so a long-lived snapshot (a pin) holds at
     // most one old entry per changed key, however often the key changes.
@@ -60,6 +69,26 @@ export class SnapshotStore {
       this.live.set(key, packEntry(partition, offset, timestamp, value));
     }
     return previousLive;
+  }
+
+  /** `previous` (what current() found for `key`) came from the Map. */
+  private inMap(key: string, previous: string | undefined): boolean {
+    if (previous === undefined || this.base === undefined) return previous !== undefined;
+    return this.foundKey === key ? this.foundPlace < 0 : this.live.has(key);
+  }
+
+  /** A write while replaying: the key's new entry is appended to the base, a delete kills its place there. */
+  private writeToBase(key: string, partition: number, offset: number, timestamp: number, value: Buffer | null): void {
+    const base = (this.base ??= BaseIndex.empty());
+    const place = this.foundKey === key ? this.foundPlace : base.find(key);
+    this.foundKey = undefined;
+    if (value !== null) base.append(key, partition, offset, timestamp, value);
+    else if (place >= 0) base.kill(place);
+  }
+
+  /** Makes room for `records` more writes to the base (a replay about to start knows how many it will read). */
+  reserve(records: number): void {
+    if (records > 0) (this.base ??= BaseIndex.empty()).reserve(records);
   }
 
   /** The key leaves the base (it is about to be written to the Map, or deleted). */
@@ -84,7 +113,7 @@ export class SnapshotStore {
 
   /** Starts an empty store from a snapshot's entries, left in place. */
   loadBase(base: BaseIndex): void {
-    if (this.live.size > 0 || this.base !== undefined) throw new Error('internal: a base is loaded into an empty store only');
+    if (this.live.size > 0 || (this.base !== undefined && this.base.count > 0)) throw new Error('internal: a base is loaded into an empty store only');
     this.base = base;
     this.liveKeys = base.alive;
   }
@@ -135,6 +164,7 @@ export class SnapshotStore {
     const base = this.base;
     if (base !== undefined) {
       for (let place = 0; place < base.count; place++) {
+        if (base.isSuperseded(place)) continue;
         const key = base.key(place);
         const entry = this.getAt(key, positions);
         if (entry !== undefined) yield [key, entry];

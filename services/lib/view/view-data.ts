@@ -105,6 +105,11 @@ export class ViewData {
     this.lastProgressAt = Date.now();
   }
 
+  /** Makes room off the heap for a replay of `records` records about to start. */
+  reserve(records: number): void {
+    this.store.reserve(records);
+  }
+
   /** The entries of a snapshot being restored (after reset to its positions). */
   loadBase(base: BaseIndex): void {
     this.store.loadBase(base);
@@ -149,6 +154,7 @@ export class ViewData {
     let deletes = 0;
     let schemaId: number | undefined;
     let sameSchema = 0;
+    this.store.bulk = !live; // replaying: entries go off the heap
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       if (record === undefined) continue;

@@ -159,6 +159,7 @@ export class HotstateView extends ViewReads {
     // Closed (or rebuilt again) while the offsets or a snapshot were read: start nothing.
     if (generation !== this.generation || this.machine.name === 'closed') return;
     for (const { partition, end } of offsets) this.latestEnds.set(partition, end);
+    this.data.reserve(offsets.reduce((n, { partition, end }) => n + Math.max(0, end - (positions.get(partition) ?? end)), 0));
     this.replayStarted = performance.now();
     this.reader = this.transport.read(layout, positions, {
       chunk: (chunk) => (generation === this.generation ? this.onChunk(chunk) : undefined),
