@@ -1,29 +1,30 @@
-// Reads every partition of a topic by manual assignment: one fetch loop per leader node (fetch sessions are per
-// node), each with its own client, no consumer group. Leaders are re-resolved from fresh metadata whenever a
+// Reads every partition of a topic by manual assignment: one fetch loop per leader node, each on its own connection
+// to that broker, no consumer group. Leaders are re-resolved from fresh metadata whenever a
 // fetch fails, so a leader kill moves its partitions to the new leader's loop within one metadata round trip.
-// Chunks reach the handler one at a time, in offset order per partition, whatever loop fetched them.
+// Chunks reach the handler one at a time, in offset order per partition, whatever loop fetched them. Fetches go
+// out on the library's connections but their record batches are decoded here (raw-fetch.ts, record-batches.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Consumer, FetchIsolationLevels } from '@platformatic/kafka';
-import type { fetchV17 } from '@platformatic/kafka';
+import { ConnectionPool, Consumer, FetchIsolationLevels, kGetApi } from '@platformatic/kafka';
 import { clientSettings, isUnknownTopic } from './platformatic-transport.ts';
+import { fetchVersions, rawFetch, type RawFetchResponse, type RawPartitionAnswer } from './raw-fetch.ts';
+import { decodeRecordBatches } from './record-batches.ts';
 import { isAuthorizationCode, securityError } from './security-errors.ts';
-import type { FetchedRecord, KafkaConnection, PartitionChunk, PartitionReader, ReadHandler, TopicLayout } from './transport.ts';
+import type { KafkaConnection, PartitionChunk, PartitionReader, ReadHandler, TopicLayout } from './transport.ts';
 
 /**
- * Fetch response sizes: the library walks a response's chunks from the start on every read, so keep them small. Under
- * TLS a response arrives in 16 KiB records (four times as many chunks), so half the size is faster there
- * (`bench:secure`: 10.8 s → 9.6 s for 1M keys) while plaintext is faster at 1 MiB (8.4 s vs 9.2 s).
+ * Fetch response sizes: plaintext reads fastest at 1 MiB (raw replay of 1M keys 2.2–2.4 s, vs 2.5–2.7 s at 4 MiB and
+ * 2.3–2.6 s at 16 MiB); under TLS a response arrives in 16 KiB records and half the size was faster
+ * (`bench:secure`: 10.8 s → 9.6 s for 1M keys, measured with the library's own decoding).
  */
 const maxBytesFor = (connection: KafkaConnection): number => (connection.tls ? 512 * 1024 : 1024 * 1024);
 /** How long the broker may hold a fetch when there is nothing new: new records still come back at once. */
 const MAX_WAIT_MS = 500;
-const CONTROL_BATCH = 0x20;
 
 // Kafka error codes a fetch answers per partition (https://kafka.apache.org/protocol#protocol_error_codes).
 const OFFSET_OUT_OF_RANGE = 1;
 
-type FetchResponse = fetchV17.FetchResponse;
-type Partition = fetchV17.FetchResponsePartition;
+type FetchResponse = RawFetchResponse;
+type Broker = { host: string; port: number };
 
 class ManualAssignmentReader implements PartitionReader {
   private readonly connection: KafkaConnection;
@@ -37,6 +38,10 @@ class ManualAssignmentReader implements PartitionReader {
   private readonly unavailable = new Set<number>();
   private readonly loops = new Map<number, Promise<void>>();
   private readonly metadataClient: Consumer;
+  /** The connections of every fetch loop (one per broker). */
+  private readonly pool: ConnectionPool;
+  private readonly brokers = new Map<number, Broker>();
+  private fetchVersion: Promise<number> | undefined;
   private delivery: Promise<void> = Promise.resolve();
   private refreshing: Promise<void> | undefined;
   private running = true;
@@ -48,13 +53,36 @@ class ManualAssignmentReader implements PartitionReader {
     this.handler = handler;
     this.positions = new Map(positions);
     for (const { partition, leader } of layout.partitions) this.leaders.set(partition, leader);
-    this.metadataClient = this.client('reader-metadata');
+    // retries 0: a failed request comes back at once and this reader decides (re-resolve leaders, back off).
+    const settings = clientSettings(this.connection, 'reader');
+    this.metadataClient = new Consumer({ ...settings, groupId: 'hotstate-unused', retries: 0, timeout: MAX_WAIT_MS + 10_000 });
+    this.pool = new ConnectionPool(settings.clientId, { ...settings, requestTimeout: MAX_WAIT_MS + 10_000 });
     this.startLoops();
   }
 
-  private client(role: string): Consumer {
-    // retries 0: a failed fetch comes back at once and this reader decides (re-resolve leaders, back off).
-    return new Consumer({ ...clientSettings(this.connection, role), groupId: 'hotstate-unused', retries: 0, timeout: MAX_WAIT_MS + 10_000, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
+  /** The newest Fetch version both the broker and raw-fetch.ts speak (asked once). */
+  private version(): Promise<number> {
+    this.fetchVersion ??= new Promise<number>((resolve, reject) => {
+      this.metadataClient[kGetApi]('Fetch', (error, api) => {
+        if (error) reject(error);
+        else resolve(Math.min(api?.version ?? 0, Math.max(...fetchVersions)));
+      });
+    }).then((version) => {
+      if (!fetchVersions.includes(version)) throw new Error(`the broker speaks Fetch up to version ${String(version)}; reading needs ${String(Math.min(...fetchVersions))} or newer (Kafka 3.1+)`);
+      return version;
+    }).catch((error: unknown) => {
+      this.fetchVersion = undefined;
+      throw error;
+    });
+    return this.fetchVersion;
+  }
+
+  /** Where `node` listens, from metadata asked again when it is not known. */
+  private async broker(node: number): Promise<Broker> {
+    if (!this.brokers.has(node)) await this.refreshLeaders();
+    const broker = this.brokers.get(node);
+    if (broker === undefined) throw new Error(`node ${String(node)} is not in the cluster's metadata`);
+    return broker;
   }
 
   private startLoops(): void {
@@ -71,56 +99,48 @@ class ManualAssignmentReader implements PartitionReader {
   }
 
   private async runNode(node: number): Promise<void> {
-    const client = this.client(`reader-${String(node)}`);
     let failures = 0;
-    try {
-      while (this.running) {
-        const partitions = this.partitionsOf(node);
-        if (partitions.length === 0) return;
-        const asked = new Map(partitions.map((p) => [p, this.positions.get(p) ?? 0]));
-        let response: FetchResponse | undefined;
-        let failure: unknown;
-        try {
-          response = await client.fetch({
-            node,
-            maxBytes: this.maxBytes,
-            maxWaitTime: MAX_WAIT_MS,
-            minBytes: 1,
-            topics: [{
-              topicId: this.layout.topicId,
-              partitions: partitions.map((partition) => ({ partition, fetchOffset: BigInt(asked.get(partition) ?? 0), partitionMaxBytes: this.maxBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1 })),
-            }],
-          });
-        } catch (error) {
-          failure = error;
-          // A response-level error still carries the answers of the partitions that did not fail.
-          response = (error as { response?: FetchResponse }).response;
-        }
-        if (this.stopped()) return; // stop() may have come while the fetch was in flight
-        const fetching = `fetching ${this.layout.topic} from node ${String(node)}`;
-        const refused = securityError(fetching, failure) ?? securityError(fetching, deniedAnswer(response));
-        if (refused) {
-          this.running = false;
-          this.handler.problem({ kind: 'refused', error: refused });
-          return;
-        }
-        const answered = await this.deliver(response, asked);
-        if (failure === undefined && answered) {
-          failures = 0;
-          continue;
-        }
-        failures++;
-        const stuck = partitions.filter((p) => !this.parked.has(p));
-        // Only a fetch that got no answer at all means the data is out of reach (a broker down, no leader).
-        if (stuck.length > 0 && failure !== undefined && response === undefined) {
-          stuck.forEach((p) => this.unavailable.add(p));
-          this.handler.problem({ kind: 'unavailable', partitions: stuck, detail: `fetching from node ${String(node)} failed: ${(failure as Error).message}` });
-        }
-        await sleep(Math.min(50 * 2 ** Math.min(failures, 5), 1000));
-        await this.refreshLeaders();
+    while (this.running) {
+      const partitions = this.partitionsOf(node);
+      if (partitions.length === 0) return;
+      const asked = new Map(partitions.map((p) => [p, this.positions.get(p) ?? 0]));
+      let response: FetchResponse | undefined;
+      let failure: unknown;
+      try {
+        response = await rawFetch(this.pool, await this.broker(node), {
+          version: await this.version(),
+          maxWaitMs: MAX_WAIT_MS,
+          maxBytes: this.maxBytes,
+          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+          topicId: this.layout.topicId,
+          partitions: partitions.map((partition) => ({ partition, fetchOffset: asked.get(partition) ?? 0 })),
+        });
+        if (response.errorCode !== 0) failure = { errorCode: response.errorCode };
+      } catch (error) {
+        failure = error;
       }
-    } finally {
-      await client.close().catch(() => undefined);
+      if (this.stopped()) return; // stop() may have come while the fetch was in flight
+      const fetching = `fetching ${this.layout.topic} from node ${String(node)}`;
+      const refused = securityError(fetching, failure) ?? securityError(fetching, deniedAnswer(response));
+      if (refused) {
+        this.running = false;
+        this.handler.problem({ kind: 'refused', error: refused });
+        return;
+      }
+      const answered = await this.deliver(response, asked);
+      if (failure === undefined && answered) {
+        failures = 0;
+        continue;
+      }
+      failures++;
+      const stuck = partitions.filter((p) => !this.parked.has(p));
+      // Only a fetch that got no answer at all means the data is out of reach (a broker down, no leader).
+      if (stuck.length > 0 && failure !== undefined && response === undefined) {
+        stuck.forEach((p) => this.unavailable.add(p));
+        this.handler.problem({ kind: 'unavailable', partitions: stuck, detail: `fetching from node ${String(node)} failed: ${(failure as Error).message}` });
+      }
+      await sleep(Math.min(50 * 2 ** Math.min(failures, 5), 1000));
+      await this.refreshLeaders();
     }
   }
 
@@ -139,7 +159,14 @@ class ManualAssignmentReader implements PartitionReader {
         } else if (answer.errorCode !== 0) {
           allAnswered = false; // not the leader any more, or the topic is gone: the metadata refresh tells which
         } else {
-          chunks.push(toChunk(answer, position));
+          try {
+            chunks.push(toChunk(answer, position));
+          } catch (error) {
+            // Bytes this client cannot decode: said, and fetched again (with backoff) rather than skipped.
+            allAnswered = false;
+            this.unavailable.add(answer.partitionIndex);
+            this.handler.problem({ kind: 'unavailable', partitions: [answer.partitionIndex], detail: `decoding partition ${String(answer.partitionIndex)} at offset ${String(position)} failed: ${(error as Error).message}` });
+          }
         }
       }
     }
@@ -173,6 +200,7 @@ class ManualAssignmentReader implements PartitionReader {
           this.handler.problem({ kind: 'topic-gone' });
           return;
         }
+        for (const [node, { host, port }] of metadata.brokers) this.brokers.set(node, { host, port });
         topic.partitions.forEach((p, partition) => this.leaders.set(partition, p.leader));
         this.startLoops();
       } catch (error) {
@@ -196,6 +224,7 @@ class ManualAssignmentReader implements PartitionReader {
     this.running = false;
     await Promise.allSettled([...this.loops.values()]);
     await this.delivery;
+    await new Promise<void>((resolve) => { this.pool.close(() => { resolve(); }); });
     await this.metadataClient.close().catch(() => undefined);
   }
 }
@@ -209,21 +238,9 @@ function deniedAnswer(response: FetchResponse | undefined): unknown {
 }
 
 /** Data records of one partition's answer at or after `position`; control batches only move `next` on. */
-function toChunk(answer: Partition, position: number): PartitionChunk {
-  const records: FetchedRecord[] = [];
-  let next = position;
-  for (const batch of answer.records ?? []) {
-    const first = Number(batch.firstOffset);
-    next = Math.max(next, first + batch.lastOffsetDelta + 1);
-    if ((batch.attributes & CONTROL_BATCH) !== 0) continue;
-    const firstTimestamp = Number(batch.firstTimestamp);
-    for (const record of batch.records) {
-      const offset = first + record.offsetDelta;
-      if (offset < position) continue;
-      records.push({ offset, timestamp: firstTimestamp + Number(record.timestampDelta), key: record.key, value: record.value, headers: record.headers });
-    }
-  }
-  return { partition: answer.partitionIndex, records, next, highWatermark: Number(answer.highWatermark), logStart: Number(answer.logStartOffset) };
+function toChunk(answer: RawPartitionAnswer, position: number): PartitionChunk {
+  const { records, next } = answer.records === null ? { records: [], next: position } : decodeRecordBatches(answer.records, position, answer.abortedTransactions ?? []);
+  return { partition: answer.partitionIndex, records, next, highWatermark: answer.highWatermark, logStart: answer.logStartOffset };
 }
 
 export function createPartitionReader(connection: KafkaConnection, layout: TopicLayout, positions: ReadonlyMap<number, number>, handler: ReadHandler): PartitionReader {
