@@ -26,6 +26,16 @@ const OFFSET_OUT_OF_RANGE = 1;
 type FetchResponse = RawFetchResponse;
 type Broker = { host: string; port: number };
 
+/** A fetch's answer (or why there is none) and the positions it asked for. */
+interface Fetched {
+  readonly asked: ReadonlyMap<number, number>;
+  readonly response: FetchResponse | undefined;
+  readonly failure: unknown;
+}
+
+const samePositions = (a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): boolean =>
+  a.size === b.size && [...a].every(([partition, position]) => b.get(partition) === position);
+
 class ManualAssignmentReader implements PartitionReader {
   private readonly connection: KafkaConnection;
   private readonly maxBytes: number;
@@ -100,25 +110,15 @@ class ManualAssignmentReader implements PartitionReader {
 
   private async runNode(node: number): Promise<void> {
     let failures = 0;
+    let ahead: Promise<Fetched> | undefined;
     while (this.running) {
       const partitions = this.partitionsOf(node);
       if (partitions.length === 0) return;
       const asked = new Map(partitions.map((p) => [p, this.positions.get(p) ?? 0]));
-      let response: FetchResponse | undefined;
-      let failure: unknown;
-      try {
-        response = await rawFetch(this.pool, await this.broker(node), {
-          version: await this.version(),
-          maxWaitMs: MAX_WAIT_MS,
-          maxBytes: this.maxBytes,
-          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-          topicId: this.layout.topicId,
-          partitions: partitions.map((partition) => ({ partition, fetchOffset: asked.get(partition) ?? 0 })),
-        });
-        if (response.errorCode !== 0) failure = { errorCode: response.errorCode };
-      } catch (error) {
-        failure = error;
-      }
+      let fetched = await ahead;
+      ahead = undefined;
+      if (fetched === undefined || !samePositions(fetched.asked, asked)) fetched = await this.fetchFrom(node, asked);
+      const { response, failure } = fetched;
       if (this.stopped()) return; // stop() may have come while the fetch was in flight
       const fetching = `fetching ${this.layout.topic} from node ${String(node)}`;
       const refused = securityError(fetching, failure) ?? securityError(fetching, deniedAnswer(response));
@@ -127,7 +127,12 @@ class ManualAssignmentReader implements PartitionReader {
         this.handler.problem({ kind: 'refused', error: refused });
         return;
       }
-      const answered = await this.deliver(response, asked);
+      const { chunks, answered } = this.collect(response, asked);
+      if (failure === undefined && answered && chunks.length === partitions.length) {
+        // Ask for what follows while these records are applied: the broker reads and sends meanwhile.
+        ahead = this.fetchFrom(node, new Map(chunks.map((c) => [c.partition, Math.max(c.next, asked.get(c.partition) ?? 0)])));
+      }
+      await this.deliver(chunks);
       if (failure === undefined && answered) {
         failures = 0;
         continue;
@@ -144,10 +149,27 @@ class ManualAssignmentReader implements PartitionReader {
     }
   }
 
-  /** Hands every answered partition to the handler, in order; returns false when some partition needs new metadata. */
-  private async deliver(response: FetchResponse | undefined, asked: ReadonlyMap<number, number>): Promise<boolean> {
-    if (!response) return false;
-    let allAnswered = true;
+  /** One fetch of `asked` from `node`; never rejects (a failure is in the answer). */
+  private async fetchFrom(node: number, asked: ReadonlyMap<number, number>): Promise<Fetched> {
+    try {
+      const response = await rawFetch(this.pool, await this.broker(node), {
+        version: await this.version(),
+        maxWaitMs: MAX_WAIT_MS,
+        maxBytes: this.maxBytes,
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        topicId: this.layout.topicId,
+        partitions: [...asked].map(([partition, fetchOffset]) => ({ partition, fetchOffset })),
+      });
+      return { asked, response, failure: response.errorCode === 0 ? undefined : { errorCode: response.errorCode } };
+    } catch (error) {
+      return { asked, response: undefined, failure: error };
+    }
+  }
+
+  /** The answered partitions' chunks; `answered` is false when some partition needs new metadata. */
+  private collect(response: FetchResponse | undefined, asked: ReadonlyMap<number, number>): { chunks: PartitionChunk[]; answered: boolean } {
+    if (!response) return { chunks: [], answered: false };
+    let answered = true;
     const chunks: PartitionChunk[] = [];
     for (const topic of response.responses) {
       for (const answer of topic.partitions) {
@@ -157,19 +179,24 @@ class ManualAssignmentReader implements PartitionReader {
           this.parked.add(answer.partitionIndex);
           this.handler.problem({ kind: 'out-of-range', partition: answer.partitionIndex, position });
         } else if (answer.errorCode !== 0) {
-          allAnswered = false; // not the leader any more, or the topic is gone: the metadata refresh tells which
+          answered = false; // not the leader any more, or the topic is gone: the metadata refresh tells which
         } else {
           try {
             chunks.push(toChunk(answer, position));
           } catch (error) {
             // Bytes this client cannot decode: said, and fetched again (with backoff) rather than skipped.
-            allAnswered = false;
+            answered = false;
             this.unavailable.add(answer.partitionIndex);
             this.handler.problem({ kind: 'unavailable', partitions: [answer.partitionIndex], detail: `decoding partition ${String(answer.partitionIndex)} at offset ${String(position)} failed: ${(error as Error).message}` });
           }
         }
       }
     }
+    return { chunks, answered };
+  }
+
+  /** Hands the chunks to the handler, in order, after what other loops are handing over. */
+  private async deliver(chunks: readonly PartitionChunk[]): Promise<void> {
     const recovered = chunks.map((c) => c.partition).filter((p) => this.unavailable.delete(p));
     if (recovered.length > 0) this.handler.recovered(recovered);
     const run = this.delivery.then(async () => {
@@ -186,7 +213,6 @@ class ManualAssignmentReader implements PartitionReader {
     });
     this.delivery = run.catch(() => undefined);
     await run;
-    return allAnswered;
   }
 
   /** Re-reads the leaders (one refresh at a time); tells the handler when the topic is gone or was recreated. */
