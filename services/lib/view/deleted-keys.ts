@@ -20,7 +20,8 @@ export class DeletedKeys {
   /** The partition whose tombstone last deleted the key, if that is recent. Only asked while the store does not hold
    * the key, so a marker left from before the key came back is never used. */
   partitionOf(key: string): number | undefined {
-    return this.recent.get(key) ?? this.older.get(key);
+    const partition = this.recent.get(key);
+    return partition !== undefined || this.older.size === 0 ? partition : this.older.get(key);
   }
 
   remember(key: string, partition: number, now: number): void {

@@ -4,7 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { checkDatum, defaultDatumLimits, type DatumLimits } from '../codec/avro-guard.ts';
 import { frameProblem as framingOf, frameSchemaId, headerBytes } from '../codec/confluent-avro.ts';
 import type { FetchedRecord } from '../transport/transport.ts';
-import type { WriterSchemas } from './writer-schemas.ts';
+import type { SchemaVerdict, WriterSchemas } from './writer-schemas.ts';
 
 export type PoisonReason = 'bad-key' | 'too-large' | 'truncated' | 'bad-magic-byte' | 'unknown-schema-id' | 'foreign-schema-id' | 'incompatible-writer-schema' | 'malformed';
 
@@ -25,7 +25,14 @@ export const recordLimits = (options: { maxValueBytes?: number; maxItems?: numbe
   maxDepth: options.maxNestingDepth ?? defaultDatumLimits.maxDepth,
 });
 
-const keyOf = (key: Buffer | null): string | null => (key !== null && isUtf8(key) ? key.toString('utf8') : null);
+/** The key as text, or null when there is none or it is not UTF-8 (an ASCII key, the usual kind, skips the check). */
+function keyOf(key: Buffer | null): string | null {
+  if (key === null) return null;
+  let ascii = true;
+  for (let i = 0; i < key.length && ascii; i++) ascii = (key[i] as number) < 0x80;
+  if (ascii) return key.toString('latin1');
+  return isUtf8(key) ? key.toString('utf8') : null;
+}
 
 /** Problems of a value visible without a schema: its size and its Confluent frame. */
 function valueProblem(value: Buffer, maxValueBytes: number): Poison | undefined {
@@ -36,10 +43,13 @@ function valueProblem(value: Buffer, maxValueBytes: number): Poison | undefined 
 /** Writer schema ids of well-framed values that have no verdict yet. */
 export function unsettledSchemaIds(records: readonly FetchedRecord[], schemas: WriterSchemas, { maxValueBytes }: RecordLimits): number[] {
   const ids = new Set<number>();
+  let settled = -1; // the last id seen with a verdict: records mostly share their writer schema
   for (const { value } of records) {
     if (value !== null && valueProblem(value, maxValueBytes) === undefined) {
       const id = frameSchemaId(value);
+      if (id === settled) continue;
       if (schemas.verdict(id) === undefined) ids.add(id);
+      else settled = id;
     }
   }
   return [...ids];
@@ -55,18 +65,34 @@ export interface CheckedRecords {
 /** Keys and poison records, once every schema id has a verdict. */
 export function checkRecords(records: readonly FetchedRecord[], schemas: WriterSchemas, limits: RecordLimits): CheckedRecords {
   const poison = new Map<number, Poison>();
-  const keys = records.map(({ key, value }, i) => {
+  const keys = new Array<string | null>(records.length);
+  const verdictOf = lastVerdict(schemas);
+  for (let i = 0; i < records.length; i++) {
+    const { key, value } = records[i] as FetchedRecord;
     const text = keyOf(key);
     const problem = text === null ? { reason: 'bad-key' as const, detail: key === null ? 'record has no key' : 'key is not valid UTF-8' }
-      : value === null ? undefined : valueProblem(value, limits.maxValueBytes) ?? schemaProblem(value, schemas, limits);
+      : value === null ? undefined : valueProblem(value, limits.maxValueBytes) ?? schemaProblem(value, verdictOf, limits);
     if (problem !== undefined) poison.set(i, problem);
-    return text;
-  });
+    keys[i] = text;
+  }
   return { keys, poison };
 }
 
-function schemaProblem(value: Buffer, schemas: WriterSchemas, limits: DatumLimits): Poison | undefined {
-  const verdict = schemas.verdict(frameSchemaId(value));
+/** schemas.verdict, remembering the last id asked (records mostly share their writer schema). */
+function lastVerdict(schemas: WriterSchemas): (id: number) => SchemaVerdict | undefined {
+  let lastId = -1;
+  let last: SchemaVerdict | undefined;
+  return (id) => {
+    if (id !== lastId) {
+      last = schemas.verdict(id);
+      lastId = id;
+    }
+    return last;
+  };
+}
+
+function schemaProblem(value: Buffer, verdictOf: (id: number) => SchemaVerdict | undefined, limits: DatumLimits): Poison | undefined {
+  const verdict = verdictOf(frameSchemaId(value));
   if (verdict === undefined) throw new Error('internal: records checked before their schema ids were settled');
   if (!verdict.ok) return { reason: verdict.reason, detail: verdict.detail };
   try {
