@@ -1,13 +1,13 @@
 // One Node contender of `bench:replay`, in a fresh process; prints one JSON line (readyMs: since process start).
 //   node replay-worker.ts view <topic> [--tail]   the hotstate view as a service uses it (createView → ready);
-//                                                 then heap per key after GC and, with --tail, produce-to-visible at ~1k/s
+//                                                 then the heap and off-heap memory per key that dropping the view frees and, with --tail, produce-to-visible at ~1k/s
 //   node replay-worker.ts raw <topic>             the transport's reader iterating every record, applying nothing
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../services/lib/logger.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
 import { readRange } from '../../services/lib/transport/read-range.ts';
-import { createView } from '../../services/lib/view/view.ts';
+import { createView, type HotstateView } from '../../services/lib/view/view.ts';
 import { benchConnection, benchSchema, benchValue } from './bench-topic.ts';
 
 const [mode, topic = ''] = process.argv.slice(2);
@@ -22,9 +22,7 @@ if (mode === 'raw') {
   process.exit(0);
 }
 
-gc?.();
-const heapBefore = process.memoryUsage().heapUsed;
-const view = await createView({ kafka, registryUrl, topic, logger: createLogger({ level: 'warn' }) });
+let view: HotstateView | undefined = await createView({ kafka, registryUrl, topic, logger: createLogger({ level: 'warn' }) });
 await view.ready;
 const readyMs = performance.now();
 const keys = view.size;
@@ -46,11 +44,17 @@ if (process.argv.includes('--tail')) {
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
   Object.assign(result, { tailP50Ms: pct(0.5), tailP99Ms: pct(0.99), tailMaxMs: pct(1), tailUpdates: latencies.length });
 }
-await view.close(); // the closed view still holds its store: what remains on the heap is the data
+await view.close(); // the closed view still holds its store: what dropping it frees is the data
 if (gc) {
   gc();
   gc();
-  result.heapBytesPerKey = (process.memoryUsage().heapUsed - heapBefore) / keys;
+  const held = process.memoryUsage();
+  view = undefined;
+  gc();
+  gc();
+  const freed = process.memoryUsage();
+  result.heapBytesPerKey = (held.heapUsed - freed.heapUsed) / keys;
+  result.offHeapBytesPerKey = (held.arrayBuffers - freed.arrayBuffers) / keys;
 }
 console.log(JSON.stringify(result));
 process.exit(0);

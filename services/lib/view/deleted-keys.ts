@@ -20,6 +20,7 @@ export class DeletedKeys {
   /** The partition whose tombstone last deleted the key, if that is recent. Only asked while the store does not hold
    * the key, so a marker left from before the key came back is never used. */
   partitionOf(key: string): number | undefined {
+    if (this.recent.size === 0 && this.older.size === 0) return undefined; // a lookup would still hash the key
     const partition = this.recent.get(key);
     return partition !== undefined || this.older.size === 0 ? partition : this.older.get(key);
   }
