@@ -22,13 +22,20 @@ if (mode === 'raw') {
   process.exit(0);
 }
 
-let view: HotstateView | undefined = await createView({ kafka, registryUrl, topic, logger: createLogger({ level: 'warn' }) });
-await view.ready;
-const readyMs = performance.now();
-const keys = view.size;
-const result: Record<string, number> = { readyMs, keys };
-if (process.argv.includes('--tail')) {
-  // ~1000 updates/s for 10 s, each measured from its record timestamp to visible in the view.
+/** Replays the topic into a view (and tails it when asked); returns the figures and the memory while it is held. */
+async function replay(): Promise<{ result: Record<string, number>; held: NodeJS.MemoryUsage }> {
+  const view = await createView({ kafka, registryUrl, topic, logger: createLogger({ level: 'warn' }) });
+  await view.ready;
+  const result: Record<string, number> = { readyMs: performance.now(), keys: view.size };
+  if (process.argv.includes('--tail')) Object.assign(result, await tail(view));
+  await view.close(); // the closed view still holds its store: what dropping it frees is the data
+  gc?.();
+  gc?.();
+  return { result, held: process.memoryUsage() };
+}
+
+/** ~1000 updates/s for 10 s, each measured from its record timestamp to visible in the view. */
+async function tail(view: HotstateView): Promise<Record<string, number>> {
   const latencies: number[] = [];
   view.onChange((change) => { latencies.push(Date.now() - change.timestamp); });
   const producer = await createProducer({ kafka, registryUrl, topic, schema: benchSchema });
@@ -42,17 +49,15 @@ if (process.argv.includes('--tail')) {
   await producer.close();
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
-  Object.assign(result, { tailP50Ms: pct(0.5), tailP99Ms: pct(0.99), tailMaxMs: pct(1), tailUpdates: latencies.length });
+  return { tailP50Ms: pct(0.5), tailP99Ms: pct(0.99), tailMaxMs: pct(1), tailUpdates: latencies.length };
 }
-await view.close(); // the closed view still holds its store: what dropping it frees is the data
+
+const { result, held } = await replay();
 if (gc) {
   gc();
   gc();
-  const held = process.memoryUsage();
-  view = undefined;
-  gc();
-  gc();
   const freed = process.memoryUsage();
+  const keys = result.keys ?? 1;
   result.heapBytesPerKey = (held.heapUsed - freed.heapUsed) / keys;
   result.offHeapBytesPerKey = (held.arrayBuffers - freed.arrayBuffers) / keys;
 }
