@@ -15,7 +15,7 @@ import { readRange } from '../transport/read-range.ts';
 import type { OffsetRange, TopicLayout, Transport } from '../transport/transport.ts';
 import { formatVersionToken, parseVersionToken } from '../version-token.ts';
 import { entrySchemaId } from '../view/entry.ts';
-import { checkRecords, recordLimits, unsettledSchemaIds } from '../view/poison.ts';
+import { checkRecords, recordLimits } from '../view/poison.ts';
 import { ViewData } from '../view/view-data.ts';
 import type { WriterSchemas } from '../view/writer-schemas.ts';
 
@@ -116,8 +116,13 @@ async function rebuildFromTopic(transport: Transport, schemas: WriterSchemas, to
   const limits = recordLimits({});
   await readRange(transport, topic, async (chunk, end) => {
     const records = chunk.records.filter((record) => record.offset < end);
-    await schemas.settle(unsettledSchemaIds(records, schemas, limits));
-    const { keys, poison } = checkRecords(records, schemas, limits);
+    const unknown = new Set<number>();
+    let checked = checkRecords(records, schemas, limits, unknown);
+    if (unknown.size > 0) {
+      await schemas.settle(unknown);
+      checked = checkRecords(records, schemas, limits);
+    }
+    const { keys, poison } = checked;
     data.apply(chunk.partition, records, keys, poison, Math.min(chunk.next, end), false);
   }, { until: positions });
   return new Map(data.appliedEntries());

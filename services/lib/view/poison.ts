@@ -40,21 +40,6 @@ function valueProblem(value: Buffer, maxValueBytes: number): Poison | undefined 
   return framingOf(value);
 }
 
-/** Writer schema ids of well-framed values that have no verdict yet. */
-export function unsettledSchemaIds(records: readonly FetchedRecord[], schemas: WriterSchemas, { maxValueBytes }: RecordLimits): number[] {
-  const ids = new Set<number>();
-  let settled = -1; // the last id seen with a verdict: records mostly share their writer schema
-  for (const { value } of records) {
-    if (value !== null && valueProblem(value, maxValueBytes) === undefined) {
-      const id = frameSchemaId(value);
-      if (id === settled) continue;
-      if (schemas.verdict(id) === undefined) ids.add(id);
-      else settled = id;
-    }
-  }
-  return [...ids];
-}
-
 export interface CheckedRecords {
   /** Each record's key as a string (null when it has none or it is not UTF-8): decoded once per record. */
   readonly keys: Array<string | null>;
@@ -62,8 +47,11 @@ export interface CheckedRecords {
   readonly poison: Map<number, Poison>;
 }
 
-/** Keys and poison records, once every schema id has a verdict. */
-export function checkRecords(records: readonly FetchedRecord[], schemas: WriterSchemas, limits: RecordLimits): CheckedRecords {
+/**
+ * Keys and poison records. A writer schema id without a verdict yet is added to `unsettled` when it is given (the
+ * caller settles them and checks again), else it is an internal error.
+ */
+export function checkRecords(records: readonly FetchedRecord[], schemas: WriterSchemas, limits: RecordLimits, unsettled?: Set<number>): CheckedRecords {
   const poison = new Map<number, Poison>();
   const keys = new Array<string | null>(records.length);
   const verdictOf = lastVerdict(schemas);
@@ -71,7 +59,7 @@ export function checkRecords(records: readonly FetchedRecord[], schemas: WriterS
     const { key, value } = records[i] as FetchedRecord;
     const text = keyOf(key);
     const problem = text === null ? { reason: 'bad-key' as const, detail: key === null ? 'record has no key' : 'key is not valid UTF-8' }
-      : value === null ? undefined : valueProblem(value, limits.maxValueBytes) ?? schemaProblem(value, verdictOf, limits);
+      : value === null ? undefined : valueProblem(value, limits.maxValueBytes) ?? schemaProblem(value, verdictOf, limits, unsettled);
     if (problem !== undefined) poison.set(i, problem);
     keys[i] = text;
   }
@@ -91,9 +79,14 @@ function lastVerdict(schemas: WriterSchemas): (id: number) => SchemaVerdict | un
   };
 }
 
-function schemaProblem(value: Buffer, verdictOf: (id: number) => SchemaVerdict | undefined, limits: DatumLimits): Poison | undefined {
-  const verdict = verdictOf(frameSchemaId(value));
-  if (verdict === undefined) throw new Error('internal: records checked before their schema ids were settled');
+function schemaProblem(value: Buffer, verdictOf: (id: number) => SchemaVerdict | undefined, limits: DatumLimits, unsettled: Set<number> | undefined): Poison | undefined {
+  const id = frameSchemaId(value);
+  const verdict = verdictOf(id);
+  if (verdict === undefined) {
+    if (unsettled === undefined) throw new Error('internal: records checked before their schema ids were settled');
+    unsettled.add(id);
+    return undefined;
+  }
   if (!verdict.ok) return { reason: verdict.reason, detail: verdict.detail };
   try {
     checkDatum(verdict.schema.type, value, headerBytes, limits);

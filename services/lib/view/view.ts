@@ -12,7 +12,7 @@ import { valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
 import type { FetchedRecord, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
-import { checkRecords, recordLimits, unsettledSchemaIds, type Poison, type RecordLimits } from './poison.ts';
+import { checkRecords, recordLimits, type Poison, type RecordLimits } from './poison.ts';
 import { ViewData, type PinStatus } from './view-data.ts';
 import { ViewReads } from './view-reads.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from './view-state.ts';
@@ -200,10 +200,14 @@ export class HotstateView extends ViewReads {
     if (this.closedOrFailed()) return;
     const { partition, records } = chunk;
     this.latestEnds.set(partition, Math.max(chunk.highWatermark, this.latestEnds.get(partition) ?? 0));
-    const unknown = unsettledSchemaIds(records, this.schemas, this.limits);
-    if (unknown.length > 0) await this.settleSchemas(unknown);
-    if (this.closedOrFailed()) return;
-    const { keys, poison } = checkRecords(records, this.schemas, this.limits);
+    const unknown = new Set<number>();
+    let checked = checkRecords(records, this.schemas, this.limits, unknown);
+    if (unknown.size > 0) {
+      await this.settleSchemas([...unknown]);
+      if (this.closedOrFailed()) return;
+      checked = checkRecords(records, this.schemas, this.limits); // every id has its verdict now
+    }
+    const { keys, poison } = checked;
     if (poison.size > 0 && !(await this.handlePoison(partition, records, keys, poison))) return;
     const moved = this.data.position(partition) < chunk.next;
     const late = this.data.apply(partition, records, keys, poison, chunk.next, this.machine.caughtUp);
