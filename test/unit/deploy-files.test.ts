@@ -13,6 +13,7 @@ import { createLogger } from '../../services/lib/logger.ts';
 import { buildStateApp } from '../../services/state/app.ts';
 
 const logger = createLogger({ level: 'silent' });
+const imageNodeOptions = /NODE_OPTIONS="([^"]+)"/.exec(readFileSync(join(projectRoot, 'infra', 'Dockerfile'), 'utf8'))?.[1] ?? 'missing';
 const apps = {
   state: buildStateApp({ views: new Map(), changeLogs: new Map(), metrics: new Registry(), logger, minVersionTimeoutMs: 1, cursorTtlMs: 1000, bodyLimitBytes: 1024, readyMaxStaleMs: 1000, feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 }, shuttingDown: () => false }),
   ingest: buildIngestApp({ producers: new Map(), tokens: new TokenSet({ token: 'x'.repeat(16) }), metrics: new Registry(), logger, bodyLimitBytes: 1024, maxBatchRecords: 1, shuttingDown: () => false }),
@@ -27,6 +28,7 @@ interface Container {
   startupProbe: { httpGet: { path: string; port: string } };
   livenessProbe: { httpGet: { path: string; port: string } };
   readinessProbe: { httpGet: { path: string; port: string } };
+  resources?: { limits?: { memory?: string } };
 }
 
 test('Kubernetes manifests: probes hit real routes on the service port; scrape annotations match', async () => {
@@ -53,6 +55,14 @@ test('Kubernetes manifests: probes hit real routes on the service port; scrape a
           assert.ok(apps[service].hasRoute({ method: 'GET', url: probe.httpGet.path }), `${file}: ${probe.httpGet.path} is a route of the ${service} service`);
         }
         assert.equal(container.readinessProbe.httpGet.path, '/readyz');
+        const nodeOptions = container.env.find((e) => e.name === 'NODE_OPTIONS')?.value;
+        if (service === 'state') {
+          // The image's flags, and a heap cap that leaves at least half the memory limit to the entries off the heap.
+          assert.ok(nodeOptions?.startsWith(imageNodeOptions), `${file}: NODE_OPTIONS keeps the image's (${imageNodeOptions})`);
+          const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions ?? "")?.[1]);
+          const limitGiB = Number(/^(\d+)Gi$/.exec(container.resources?.limits?.memory ?? '')?.[1]);
+          assert.ok(heapMiB > 0 && heapMiB <= (limitGiB * 1024) / 2, `${file}: heap ${String(heapMiB)} MiB within half of ${String(limitGiB)} GiB`);
+        }
       }
     }
   }
