@@ -2,6 +2,7 @@
 //   node replay-worker.ts view <topic> [--tail]   the hotstate view as a service uses it (createView → ready);
 //                                                 then the heap and off-heap memory per key that dropping the view frees and, with --tail, produce-to-visible at ~1k/s
 //   node replay-worker.ts raw <topic>             the transport's reader iterating every record, applying nothing
+import { PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../services/lib/logger.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
@@ -26,7 +27,7 @@ if (mode === 'raw') {
 async function replay(): Promise<{ result: Record<string, number>; held: NodeJS.MemoryUsage }> {
   const view = await createView({ kafka, registryUrl, topic, logger: createLogger({ level: 'warn' }) });
   await view.ready;
-  const result: Record<string, number> = { readyMs: performance.now(), keys: view.size };
+  const result: Record<string, number> = { readyMs: performance.now(), keys: view.size, rssBytes: process.memoryUsage().rss };
   if (process.argv.includes('--tail')) Object.assign(result, await tail(view));
   await view.close(); // the closed view still holds its store: what dropping it frees is the data
   gc?.();
@@ -38,6 +39,9 @@ async function replay(): Promise<{ result: Record<string, number>; held: NodeJS.
 async function tail(view: HotstateView): Promise<Record<string, number>> {
   const latencies: number[] = [];
   view.onChange((change) => { latencies.push(Date.now() - change.timestamp); });
+  const pauses: number[] = [];
+  const gcs = new PerformanceObserver((list) => { for (const entry of list.getEntries()) pauses.push(entry.duration); });
+  gcs.observe({ entryTypes: ['gc'] });
   const producer = await createProducer({ kafka, registryUrl, topic, schema: benchSchema });
   const began = Date.now();
   for (let i = 0; i < 10_000; i++) {
@@ -47,9 +51,9 @@ async function tail(view: HotstateView): Promise<Record<string, number>> {
   }
   await sleep(1000);
   await producer.close();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
-  return { tailP50Ms: pct(0.5), tailP99Ms: pct(0.99), tailMaxMs: pct(1), tailUpdates: latencies.length };
+  gcs.disconnect();
+  const pct = (values: number[], p: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))] ?? 0;
+  return { tailP50Ms: pct(latencies, 0.5), tailP99Ms: pct(latencies, 0.99), tailMaxMs: pct(latencies, 1), tailUpdates: latencies.length, tailGcPauses: pauses.length, tailGcPauseMaxMs: pct(pauses, 1), tailGcPauseTotalMs: pauses.reduce((a, b) => a + b, 0) };
 }
 
 const { result, held } = await replay();

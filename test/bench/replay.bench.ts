@@ -29,7 +29,7 @@ if (contenders.some((c) => c.startsWith('streams') || c === 'consumer-hashmap'))
 warmCompileCache();
 const worker = join(projectRoot, 'test', 'bench', 'replay-worker.ts');
 
-interface Run { readonly readyMs: number; readonly keys?: number; readonly heapBytesPerKey?: number; readonly offHeapBytesPerKey?: number; readonly heapBytes?: number }
+interface Run { readonly readyMs: number; readonly keys?: number; readonly heapBytesPerKey?: number; readonly offHeapBytesPerKey?: number; readonly rssBytes?: number; readonly heapBytes?: number }
 
 function runOnce(contender: string, extra: string[] = []): Run {
   const began = performance.now();
@@ -73,6 +73,10 @@ for (const contender of contenders) {
 }
 const viewRun = details.get('view')?.[0];
 if (viewRun?.heapBytesPerKey !== undefined) console.log(`view memory per key held (what dropping the view frees, ${String(viewRun.keys)} keys): heap ${viewRun.heapBytesPerKey.toFixed(0)} bytes, off the heap ${(viewRun.offHeapBytesPerKey ?? 0).toFixed(0)} bytes`);
-if (tail) console.log(`view produce-to-visible while tailing ~1k/s: p50 ${String(tail.tailP50Ms)} ms, p99 ${String(tail.tailP99Ms)} ms, max ${String(tail.tailMaxMs)} ms over ${String(tail.tailUpdates)} updates`);
+if (viewRun?.rssBytes !== undefined) console.log(`view RSS once ready: ${(viewRun.rssBytes / 2 ** 20).toFixed(0)} MiB`);
+if (tail) {
+  console.log(`view produce-to-visible while tailing ~1k/s: p50 ${String(tail.tailP50Ms)} ms, p99 ${String(tail.tailP99Ms)} ms, max ${String(tail.tailMaxMs)} ms over ${String(tail.tailUpdates)} updates`);
+  console.log(`GC while tailing: ${String(tail.tailGcPauses)} pauses, longest ${(tail.tailGcPauseMaxMs ?? 0).toFixed(1)} ms, ${(tail.tailGcPauseTotalMs ?? 0).toFixed(0)} ms in all`);
+}
 mkdirSync(join(projectRoot, '.cache'), { recursive: true });
 writeFileSync(join(projectRoot, '.cache', 'bench-replay.json'), JSON.stringify({ topic, records, keys, rounds, contenders: rows, tail }, null, 2));
