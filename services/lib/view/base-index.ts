@@ -12,7 +12,10 @@ const emptySlot = -1;
 const runBits = 11;
 /** An entry's address is its slab's number times this plus where its key starts in the slab. */
 const slabSpan = 2 ** 40;
+/** Slab sizes: at least this, and as large as the records a replay still expects need (up to the largest), so that a
+ * replay allocates a few slabs: every allocation outside the heap counts towards V8's next full GC. */
 const slabBytes = 8 * 1024 * 1024;
+const largestSlabBytes = 1024 * 1024 * 1024;
 /** dead[place]: the key moved to the Map or was deleted (its place still in the table), or a later place holds it. */
 const killed = 1;
 const superseded = 2;
@@ -42,6 +45,8 @@ export class BaseIndex {
   private used = 0;
   private added = 0;
   private deadPlaces = 0;
+  /** Appends a replay still expects (reserve()), to size the next slab. */
+  private expected = 0;
   /** The slot the last probe ended at, and for which key and table: append() after find() probes once. */
   private probed = { key: undefined as string | undefined, table: this.table, slot: 0, hash: 0, encoded: undefined as Buffer | undefined };
 
@@ -145,6 +150,7 @@ export class BaseIndex {
   /** Makes room for `more` appended keys at once, instead of growing step by step while they arrive. */
   reserve(more: number): void {
     if (this.hashes !== undefined) throw new Error('internal: the index is not sealed');
+    this.expected = more;
     this.growPlaces(this.added + more);
     if (slotBitsFor(this.used + more) > slotBitsFor(this.used)) this.rehash(slotBitsFor(this.used + more));
   }
@@ -170,7 +176,9 @@ export class BaseIndex {
     const entryBytes = entryHeaderBytes + value.length;
     let slab = this.slabs[this.slabs.length - 1] as Buffer;
     if (this.slabFill + 8 + keyBytes + entryBytes > slab.length) {
-      slab = Buffer.allocUnsafeSlow(Math.max(slabBytes, 8 + keyBytes + entryBytes));
+      // Sized for the appends still expected, at this one's size (the records of a topic are mostly alike).
+      const wanted = Math.min(largestSlabBytes, this.expected * (8 + keyBytes + entryBytes));
+      slab = Buffer.allocUnsafeSlow(Math.max(slabBytes, wanted, 8 + keyBytes + entryBytes));
       this.slabs.push(slab);
       this.slabFill = 0;
     }
@@ -183,6 +191,7 @@ export class BaseIndex {
     writeEntryHeader(slab, entryAt, partition, offset, timestamp);
     slab.set(value, entryAt + entryHeaderBytes);
     this.slabFill = entryAt + entryBytes;
+    if (this.expected > 0) this.expected--;
     const place = this.added++;
     this.keyAt[place] = (this.slabs.length - 1) * slabSpan + at + 4;
     const earlier = this.table[2 * slot + 1] as number;
