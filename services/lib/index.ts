@@ -1,6 +1,6 @@
 // hotstate's public API: what `import { ... } from 'hotstate'` offers. Everything else is internal.
 export { createView, HotstateView, ViewSnapshot } from './view/view.ts';
-export type { Change, FailureKind, Item, KeyPartitionConflict, PoisonPolicy, RebuildReason, ReplayProgress, ViewEvents, ViewOptions, ViewState, ViewStateName, ViewStatus } from './view/view.ts';
+export type { Change, ChangeListenerOptions, FailureKind, Item, KeyPartitionConflict, PoisonPolicy, RebuildReason, ReplayProgress, ViewEvents, ViewOptions, ViewState, ViewStateName, ViewStatus } from './view/view.ts';
 export type { SchemaSource } from './view/writer-schemas.ts';
 export { readSnapshotHeader, SnapshotFileError, snapshotFormatVersion } from './snapshot/format.ts';
 export type { SnapshotHeader } from './snapshot/format.ts';

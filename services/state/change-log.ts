@@ -42,6 +42,11 @@ export class ChangeLog {
     return from;
   }
 
+  /** The changes of each partition before `from` will not be recorded: versions before them cannot be resumed. */
+  startFrom(from: ReadonlyMap<number, number>): void {
+    for (const [partition, offset] of from) this.evictedUpTo.set(partition, Math.max(offset, this.evictedUpTo.get(partition) ?? 0));
+  }
+
   record(change: Change): void {
     const event: FeedEvent = { key: change.key, value: change.value ?? null, partition: change.partition, offset: change.offset, timestamp: change.timestamp };
     if (this.events.length - this.start >= this.capacity) {

@@ -57,7 +57,9 @@ for (const dataset of config.HOTSTATE_DATASETS) {
     logger,
   });
   const log = new ChangeLog(dataset, config.HOTSTATE_CHANGE_BUFFER);
-  view.onChange((change) => { log.record(change); }); // before the replay starts, so the log has no gap
+  // Before the replay starts, so the log has no gap: it keeps the last HOTSTATE_CHANGE_BUFFER changes, so of the
+  // replay it hears (and the view decodes) only each partition's last that many records.
+  view.onChange((change) => { log.record(change); }, { replayTail: config.HOTSTATE_CHANGE_BUFFER, onReplayWindow: (from) => { log.startFrom(from); } });
   view.on('rebuild', () => { log.reset(); });
   views.set(dataset, view);
   changeLogs.set(dataset, log);

@@ -316,6 +316,29 @@ describe('view core (in-memory transport)', () => {
     await assert.rejects(view.ready, /longer than delete\.retention\.ms=1/);
     assert.equal(view.state.failure, 'replay-slower-than-delete-retention');
   });
+  test('a listener with a replay tail hears only the last records of each partition while replaying, then every change', async (t) => {
+    const { topic, schemas } = setup(t, 2);
+    for (let n = 0; n < 30; n++) topic.append(n % 2, `p${String(n % 2)}-k${String(n % 5)}`, value(n));
+    const view = new HotstateView({
+      kafka: { brokers: ['unused:9092'] }, registryUrl: 'http://unused', topic: 'items', transport: topic, schemaSource: schemas, logger: createLogger({ level: 'silent' }),
+    });
+    t.after(() => view.close());
+    const tail: Array<[number, number]> = [];
+    const all: Array<[number, number]> = [];
+    const windows: Array<ReadonlyMap<number, number>> = [];
+    view.onChange((change) => { tail.push([change.partition, change.offset]); }, { replayTail: 4, onReplayWindow: (from) => { windows.push(from); } });
+    view.onChange((change) => { all.push([change.partition, change.offset]); });
+    await view.start();
+    await view.ready;
+    assert.deepEqual(windows, [new Map([[0, 11], [1, 11]])], 'each partition holds 15 records: its last 4 start at offset 11');
+    assert.equal(all.length, 30, 'a listener without a tail hears the whole replay');
+    assert.deepEqual(tail.filter(([p]) => p === 0).map(([, o]) => o), [11, 12, 13, 14]);
+    assert.deepEqual(tail.filter(([p]) => p === 1).map(([, o]) => o), [11, 12, 13, 14]);
+    const live = topic.append(0, "p0-k1", value(99));
+    await until(() => tail.some(([p, o]) => p === 0 && o === live), 'the live change');
+    assert.equal(view.get<{ n: number }>("p0-k1")?.value.n, 99);
+  });
+
   test('pin: readers see one version while applying goes on; unpin shows everything at once, changes in order', async (t) => {
     const { topic, open } = setup(t, 2);
     topic.append(0, 'a', value(1));

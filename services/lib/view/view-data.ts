@@ -44,6 +44,28 @@ export interface PinStatus {
   readonly heldChanges: number;
 }
 
+/** How a change listener is told of changes (ViewReads.onChange). */
+export interface ChangeListenerOptions {
+  /** Only changes of keys that start with this. */
+  readonly prefix?: string;
+  /**
+   * While the view replays, only the changes of each partition's last `replayTail` records before the end offsets
+   * the replay started from (the records before are not decoded for this listener): for a listener that keeps no
+   * more changes than that anyway. Changes once the view is live always reach it.
+   */
+  readonly replayTail?: number;
+  /** Hears, when each replay starts, from which offset of each partition this listener is told changes. */
+  readonly onReplayWindow?: (from: ReadonlyMap<number, number>) => void;
+}
+
+interface Listener {
+  readonly prefix: string;
+  readonly fn: (change: Change) => void;
+  readonly options: ChangeListenerOptions;
+  /** Per partition, the first offset this listener hears of while replaying (absent: all). */
+  from: ReadonlyMap<number, number>;
+}
+
 interface Pin {
   readonly since: number;
   readonly reason: string;
@@ -67,7 +89,9 @@ export class ViewData {
   private readonly poisoned = new Set<string>();
   private deletedKeys = new DeletedKeys(Number.POSITIVE_INFINITY);
   private positions = new Map<number, number>();
-  private changeListeners: Array<{ prefix: string; fn: (change: Change) => void }> = [];
+  private changeListeners: Listener[] = [];
+  /** Per partition, the first offset some listener hears of while replaying (absent: all): records before it are not decoded. */
+  private replayTellFrom = new Map<number, number>();
   private readonly waiters = new Set<Waiter>();
   /** Set once the view closed: waits that are not already satisfied fail with it. */
   private closedWith: Error | undefined;
@@ -103,6 +127,17 @@ export class ViewData {
     this.conflictsTotal = 0;
     this.recentConflicts.length = 0;
     this.lastProgressAt = Date.now();
+  }
+
+  /** A replay up to `ends` starts from the current positions: each listener with a replay tail learns its window. */
+  startReplayWindow(ends: ReadonlyMap<number, number>): void {
+    for (const listener of this.changeListeners) {
+      const tail = listener.options.replayTail;
+      if (tail === undefined) continue;
+      listener.from = new Map([...ends].map(([partition, end]) => [partition, Math.max(this.position(partition), end - tail)]));
+      listener.options.onReplayWindow?.(listener.from);
+    }
+    this.replayTellFrom = new Map([...ends.keys()].map((p) => [p, Math.min(...this.changeListeners.map((l) => l.from.get(p) ?? 0))]));
   }
 
   /** Makes room off the heap for a replay of `records` records about to start. */
@@ -147,7 +182,8 @@ export class ViewData {
    */
   apply(partition: number, records: readonly FetchedRecord[], keys: ReadonlyArray<string | null>, poison: ReadonlyMap<number, unknown>, next: number, live: boolean): Map<number, Poison> {
     const late = new Map<number, Poison>();
-    const notify = this.changeListeners.length > 0;
+    const listening = this.changeListeners.length > 0;
+    const tellFrom = live ? 0 : (this.replayTellFrom.get(partition) ?? 0);
     const changes: Change[] = [];
     const now = Date.now();
     let upserts = 0;
@@ -165,6 +201,7 @@ export class ViewData {
         continue;
       }
       const { value, offset, timestamp } = record;
+      const notify = listening && offset >= tellFrom;
       const current = this.store.current(key);
       const held = current === undefined || isTombstone(current) ? undefined : current;
       const heldBy = held === undefined ? this.deletedKeys.partitionOf(key) : entryPartition(held);
@@ -209,7 +246,7 @@ export class ViewData {
     }
     this.advance(partition, next);
     if (this.pinned) this.pinned.heldChanges.push(...changes);
-    else this.notify(changes);
+    else this.notify(changes, !live);
     return late;
   }
 
@@ -239,10 +276,11 @@ export class ViewData {
     }
   }
 
-  private notify(changes: readonly Change[]): void {
+  private notify(changes: readonly Change[], replaying = false): void {
     for (const change of changes) {
       for (const listener of this.changeListeners) {
         if (!change.key.startsWith(listener.prefix)) continue;
+        if (replaying && change.offset < (listener.from.get(change.partition) ?? 0)) continue;
         try {
           listener.fn(change);
         } catch (error) {
@@ -388,9 +426,10 @@ export class ViewData {
     return { since: pin.since, reason: pin.reason, version: pin.snapshot.token, recordsBehind: behind, heldKeys: pin.store.heldKeys, heldChanges: pin.heldChanges.length };
   }
 
-  onChange<T = unknown>(listener: (change: Change<T>) => void, options: { prefix?: string } = {}): () => void {
-    const entry = { prefix: options.prefix ?? '', fn: listener as (change: Change) => void };
+  onChange<T = unknown>(listener: (change: Change<T>) => void, options: ChangeListenerOptions = {}): () => void {
+    const entry: Listener = { prefix: options.prefix ?? '', fn: listener as (change: Change) => void, options, from: new Map() };
     this.changeListeners.push(entry);
+    this.replayTellFrom.clear(); // it hears of every record until the next replay window
     return () => { this.changeListeners = this.changeListeners.filter((l) => l !== entry); };
   }
 

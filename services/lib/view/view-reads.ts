@@ -1,7 +1,7 @@
 // Reads of a view, all answered by its synchronous data core (view-data.ts) at the current version.
 import { EventEmitter } from 'node:events';
 import type { VersionVector } from '../version-token.ts';
-import type { Change, ViewData } from './view-data.ts';
+import type { Change, ChangeListenerOptions, ViewData } from './view-data.ts';
 import type { Item, ViewSnapshot } from './view-snapshot.ts';
 import type { ViewEvents } from './view-types.ts';
 
@@ -59,8 +59,8 @@ export abstract class ViewReads extends EventEmitter<ViewEvents> {
     await this.data.waitFor(token, timeoutMs);
   }
 
-  /** Calls `listener` for every change after its chunk is visible, in offset order per partition. */
-  onChange<T = unknown>(listener: (change: Change<T>) => void, options: { prefix?: string } = {}): () => void {
+  /** Calls `listener` for every change after its chunk is visible, in offset order per partition (see ChangeListenerOptions). */
+  onChange<T = unknown>(listener: (change: Change<T>) => void, options: ChangeListenerOptions = {}): () => void {
     return this.data.onChange(listener, options);
   }
 }

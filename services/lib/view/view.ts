@@ -25,7 +25,7 @@ import { keyHistory, type KeyVersion } from '../history/key-history.ts';
 
 export type { Item } from './view-snapshot.ts';
 export { ViewSnapshot } from './view-snapshot.ts';
-export type { Change, PinStatus } from './view-data.ts';
+export type { Change, ChangeListenerOptions, PinStatus } from './view-data.ts';
 export type { KeyPartitionConflict, PoisonPolicy, ReplayProgress, ViewEvents, ViewOptions, ViewStatus } from './view-types.ts';
 export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './view-state.ts';
 
@@ -159,6 +159,7 @@ export class HotstateView extends ViewReads {
     // Closed (or rebuilt again) while the offsets or a snapshot were read: start nothing.
     if (generation !== this.generation || this.machine.name === 'closed') return;
     for (const { partition, end } of offsets) this.latestEnds.set(partition, end);
+    this.data.startReplayWindow(this.ends);
     this.data.reserve(offsets.reduce((n, { partition, end }) => n + Math.max(0, end - (positions.get(partition) ?? end)), 0));
     this.replayStarted = performance.now();
     this.reader = this.transport.read(layout, positions, {
