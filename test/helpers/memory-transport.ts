@@ -13,6 +13,8 @@ export class MemoryTopic implements Transport {
   exists = true;
   /** While true, readers fetch nothing (as if the fetch loop were stuck) although offsets() shows the records. */
   paused = false;
+  /** Partitions the reader does not fetch (while the others go on), as a leader in transition answers. */
+  readonly pausedPartitions = new Set<number>();
   /** While set, every fetch fails with this detail (a broker down). */
   failing: string | undefined;
   private partitions: FetchedRecord[][];
@@ -154,6 +156,7 @@ class MemoryReader implements PartitionReader {
         if (this.reportedFailure) this.handler.recovered([...this.positions.keys()]);
         this.reportedFailure = false;
         for (const [partition, position] of this.positions) {
+          if (this.topic.pausedPartitions.has(partition)) continue;
           const answer = this.topic.recordsFrom(partition, position);
           if (answer === 'out-of-range') {
             this.positions.delete(partition);

@@ -244,7 +244,7 @@ describe('view core (in-memory transport)', () => {
     topic.paused = true;
     topic.append(0, 'a', value(1));
     await until(() => view.status().stale !== undefined, 'stale while records wait');
-    assert.match(view.status().stale?.reason ?? '', /records wait but nothing was applied/);
+    assert.match(view.status().stale?.reason ?? '', /records wait in partition\(s\) 0 but none was applied there/);
     assert.match(await metrics.metrics(), /hotstate_view_stale\{topic="items"\} 1/);
     const lagSeconds = Number(/hotstate_view_lag_seconds\{topic="items"\} (\S+)/.exec(await metrics.metrics())?.[1]);
     assert.ok(lagSeconds > 0, `lag in seconds is shown while records wait (${String(lagSeconds)})`);
@@ -262,6 +262,26 @@ describe('view core (in-memory transport)', () => {
     topic.failing = undefined;
     topic.wake();
     await until(() => view.state.name === 'ready', 'fresh after recovery');
+  });
+
+  test('stale: one partition stuck while another advances is stale too', async (t) => {
+    const { topic, open } = setup(t, 2);
+    const view = await open();
+    await view.ready;
+    topic.pausedPartitions.add(1);
+    topic.append(1, 'stuck', value(1));
+    const began = Date.now();
+    // Partition 0 keeps advancing meanwhile.
+    for (let n = 0; view.status().stale === undefined; n++) {
+      if (Date.now() - began > 5000) assert.fail('never stale');
+      const offset = topic.append(0, 'moving', value(n));
+      await view.waitFor(formatVersionToken({ topic: 'items', positions: new Map([[0, offset + 1]]) }), 2000);
+      await sleep(20);
+    }
+    assert.match(view.status().stale?.reason ?? '', /records wait in partition\(s\) 1 but none was applied there/);
+    topic.pausedPartitions.delete(1);
+    topic.wake();
+    await until(() => view.state.name === 'ready' && view.has('stuck'), 'fresh again');
   });
 
   test('a registry outage is waited out in waiting-registry, never turned into poison', async (t) => {

@@ -99,6 +99,9 @@ export class ViewData {
   lastAppliedTimestamp = 0;
   /** When a position last moved (epoch ms). */
   lastProgressAt = Date.now();
+  /** When each partition's position last moved (absent: not since the last reset). */
+  private readonly progressAt = new Map<number, number>();
+  private resetAt = Date.now();
   /** Records applied since the last reset. */
   appliedRecords = 0;
   conflictsTotal = 0;
@@ -127,6 +130,13 @@ export class ViewData {
     this.conflictsTotal = 0;
     this.recentConflicts.length = 0;
     this.lastProgressAt = Date.now();
+    this.resetAt = this.lastProgressAt;
+    this.progressAt.clear();
+  }
+
+  /** When the partition's position last moved (the last reset if it has not since). */
+  progressedAt(partition: number): number {
+    return this.progressAt.get(partition) ?? this.resetAt;
   }
 
   /** A replay up to `ends` starts from the current positions: each listener with a replay tail learns its window. */
@@ -301,6 +311,7 @@ export class ViewData {
     if (next <= this.position(partition)) return false;
     this.positions.set(partition, next);
     this.lastProgressAt = Date.now();
+    this.progressAt.set(partition, this.lastProgressAt);
     this.metrics?.position.set({ topic: this.topic, partition: String(partition) }, next);
     for (const waiter of this.waiters) waiter.check();
     return true;

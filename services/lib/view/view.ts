@@ -338,10 +338,14 @@ export class HotstateView extends ViewReads {
     const waiting = this.behind() || this.unavailable.size > 0;
     const since = this.data.lastAppliedTimestamp > 0 ? this.data.lastAppliedTimestamp : now - (performance.now() - this.replayStarted);
     this.metrics?.lagSeconds.set({ topic: this.topic }, waiting ? Math.max(0, now - since) / 1000 : 0);
-    const notAdvancing = waiting && now - this.data.lastProgressAt > (this.options.staleAfterMs ?? 5000);
+    // Per partition: one partition stuck (say, answering "not the leader" while its leadership moves) is not hidden
+    // by the others advancing.
+    const staleAfterMs = this.options.staleAfterMs ?? 5000;
+    const stuck = this.data.positionEntries().filter(([partition, position]) => (this.latestEnds.get(partition) ?? 0) > position && now - this.data.progressedAt(partition) > staleAfterMs).map(([partition]) => partition);
+    const notAdvancing = stuck.length > 0 || (this.unavailable.size > 0 && now - this.data.lastProgressAt > staleAfterMs);
     const reason = this.unavailable.size > 0
       ? `cannot fetch partition(s) ${[...this.unavailable.keys()].join(', ')}: ${[...this.unavailable.values()][0] ?? ''}`
-      : notAdvancing ? `records wait but nothing was applied for ${((now - this.data.lastProgressAt) / 1000).toFixed(1)} s` : undefined;
+      : notAdvancing ? `records wait in partition(s) ${stuck.join(', ')} but none was applied there for ${((now - Math.min(...stuck.map((p) => this.data.progressedAt(p)))) / 1000).toFixed(1)} s` : undefined;
     if (this.machine.name === 'ready' && reason !== undefined && (notAdvancing || this.unavailable.size > 0)) this.machine.to('stale', { reason });
     else if (this.machine.name === 'stale' && this.unavailable.size === 0 && !notAdvancing) this.machine.to('ready');
   }
