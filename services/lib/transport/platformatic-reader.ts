@@ -12,11 +12,11 @@ import { isAuthorizationCode, securityError } from './security-errors.ts';
 import type { KafkaConnection, PartitionChunk, PartitionReader, ReadHandler, TopicLayout } from './transport.ts';
 
 /**
- * Fetch response sizes: plaintext reads fastest at 1 MiB (raw replay of 1M keys 2.2–2.4 s, vs 2.5–2.7 s at 4 MiB and
- * 2.3–2.6 s at 16 MiB); under TLS a response arrives in 16 KiB records and half the size was faster
- * (`bench:secure`: 10.8 s → 9.6 s for 1M keys, measured with the library's own decoding).
+ * Fetch response sizes (`bench:replay` raw and `bench:secure`, 1M keys): plaintext reads fastest at 1 MiB (2.2–2.4 s
+ * raw, vs 2.5–2.7 s at 4 MiB); under TLS, 4 MiB brings the view's replay to 1.05× the plaintext time, where 512 KiB
+ * and 1 MiB took 1.24–1.25× (each fetch costs TLS records and a round trip the broker serves on the same cores).
  */
-const maxBytesFor = (connection: KafkaConnection): number => (connection.tls ? 512 * 1024 : 1024 * 1024);
+const maxBytesFor = (connection: KafkaConnection): number => (connection.tls ? 4 * 1024 * 1024 : 1024 * 1024);
 /** How long the broker may hold a fetch when there is nothing new: new records still come back at once. */
 const MAX_WAIT_MS = 500;
 
