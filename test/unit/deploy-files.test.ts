@@ -1,5 +1,6 @@
 // Kubernetes manifests and the compose services must match the services' real routes and ports.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -62,6 +63,11 @@ test('Kubernetes manifests: probes hit real routes on the service port; scrape a
           const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions ?? "")?.[1]);
           const limitGiB = Number(/^(\d+)Gi$/.exec(container.resources?.limits?.memory ?? '')?.[1]);
           assert.ok(heapMiB > 0 && heapMiB <= (limitGiB * 1024) / 2, `${file}: heap ${String(heapMiB)} MiB within half of ${String(limitGiB)} GiB`);
+          // Node refuses some V8 flags in NODE_OPTIONS (e.g. --min-semi-space-size): these must start a process.
+          for (const options of [imageNodeOptions, nodeOptions ?? '']) {
+            const started = spawnSync(process.execPath, ['-e', '0'], { env: { ...process.env, NODE_OPTIONS: options }, encoding: 'utf8' });
+            assert.equal(started.status, 0, `NODE_OPTIONS="${options}": ${started.stderr}`);
+          }
         }
       }
     }
