@@ -15,7 +15,7 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HotstateError } from '../errors.ts';
 import type { VersionVector } from '../version-token.ts';
-import { BaseIndex } from '../view/base-index.ts';
+import { BaseIndex, readU32 } from '../view/base-index.ts';
 import { entryHeaderBytes, entrySchemaId, isTombstoneByte } from '../view/entry.ts';
 
 export const snapshotFormatVersion = 1;
@@ -298,10 +298,6 @@ function checkInVersion(bytes: Buffer, at: number, keyBytes: number, positions: 
   }
 }
 
-/** The big-endian u32 at `at` (within the bytes: callers check), without Buffer.readUInt32BE's own checks. */
-const u32At = (bytes: Buffer, at: number): number =>
-  (bytes[at] as number) * 0x1000000 + (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
-
 /** Smallest record of the body: two lengths, a one-byte key and an entry header. */
 const minRecordBytes = 8 + 1 + entryHeaderBytes;
 
@@ -375,10 +371,10 @@ class BodyIndexer {
       const at = this.at;
       if (this.count === this.header.entries) throw corrupt(`more entries than the ${String(this.header.entries)} the header says`);
       if (filled - at < 8 && short('a key length')) return;
-      const keyBytes = u32At(body, at);
+      const keyBytes = readU32(body, at);
       checkLength('key', keyBytes, this.count, corrupt);
       if (filled - at < 8 + keyBytes && short('a key')) return;
-      const entryBytes = u32At(body, at + 4 + keyBytes);
+      const entryBytes = readU32(body, at + 4 + keyBytes);
       checkLength('entry', entryBytes, this.count, corrupt);
       if (filled - at < 8 + keyBytes + entryBytes && short('an entry')) return;
       checkInVersion(body, at, keyBytes, this.positions, this.count, corrupt);

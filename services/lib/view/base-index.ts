@@ -319,7 +319,7 @@ function slotBitsFor(n: number): number {
 }
 
 /** The big-endian u32 at `at`, without Buffer.readUInt32BE's checks (callers read within the slab). */
-const readU32 = (bytes: Buffer, at: number): number =>
+export const readU32 = (bytes: Buffer, at: number): number =>
   (bytes[at] as number) * 0x1000000 + (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
 
 function writeU32(bytes: Buffer, at: number, n: number): void {
