@@ -21,5 +21,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // The library is imported through kafka-library.ts only (its validators are compiled when used, not at import).
+    files: ['services/**/*.ts'],
+    ignores: ['services/lib/transport/kafka-library.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@platformatic/kafka', message: 'import it from services/lib/transport/kafka-library.ts' }] }] },
+  },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

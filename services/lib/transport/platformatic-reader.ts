@@ -4,7 +4,7 @@
 // Chunks reach the handler one at a time, in offset order per partition, whatever loop fetched them. Fetches go
 // out on the library's connections but their record batches are decoded here (raw-fetch.ts, record-batches.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConnectionPool, Consumer, FetchIsolationLevels, kGetApi } from '@platformatic/kafka';
+import { ConnectionPool, Consumer, FetchIsolationLevels, kGetApi } from './kafka-library.ts';
 import { clientSettings, isUnknownTopic } from './platformatic-transport.ts';
 import { fetchVersions, rawFetch, type RawFetchResponse, type RawPartitionAnswer } from './raw-fetch.ts';
 import { decodeRecordBatches } from './record-batches.ts';

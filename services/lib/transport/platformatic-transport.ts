@@ -1,7 +1,7 @@
 // The transport on @platformatic/kafka: metadata, offsets, topic admin and the idempotent producer. Reading lives
 // in platformatic-reader.ts. Library errors become HotstateErrors here (see produce-outcome.ts for writes).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AclOperations, AclPermissionTypes, Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, Producer, ProduceAcks, ResourcePatternTypes, ResourceTypes } from '@platformatic/kafka';
+import { AclOperations, AclPermissionTypes, Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, Producer, ProduceAcks, ResourcePatternTypes, ResourceTypes } from './kafka-library.ts';
 import { HotstateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createPartitionReader } from './platformatic-reader.ts';

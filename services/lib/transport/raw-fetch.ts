@@ -2,8 +2,8 @@
 // contiguous Buffer instead of the library's object per record: the replay decodes the batches itself
 // (record-batches.ts), without a BigInt and three objects per record or re-walking the socket's chunks per read.
 // The connection (TLS, SASL, re-authentication) and the request encoding stay the library's.
-import type { ConnectionPool, Reader} from '@platformatic/kafka';
-import { fetchV13, fetchV14, fetchV15, fetchV16, fetchV17, readKnownTaggedFields } from '@platformatic/kafka';
+import type { ConnectionPool, Reader} from './kafka-library.ts';
+import { fetchV13, fetchV14, fetchV15, fetchV16, fetchV17, readKnownTaggedFields } from './kafka-library.ts';
 
 /** Fetch versions whose answers name topics by id and share one layout. */
 const requestsByVersion = new Map([[13, fetchV13.createRequest], [14, fetchV14.createRequest], [15, fetchV15.createRequest], [16, fetchV16.createRequest], [17, fetchV17.createRequest]]);

@@ -2,7 +2,7 @@
 // the records a view applies: one object per record with its key and value as views of the same bytes, no BigInt,
 // no intermediate record objects. Compressed batches are inflated by @platformatic/kafka's codecs. Under read
 // committed, batches of aborted transactions are dropped as Kafka's own consumer drops them.
-import { compressionsAlgorithmsByBitmask } from '@platformatic/kafka';
+import { compressionsAlgorithmsByBitmask } from './kafka-library.ts';
 import type { AbortedTransaction } from './raw-fetch.ts';
 import type { FetchedRecord } from './transport.ts';
 

@@ -214,6 +214,11 @@ export class BaseIndex {
     return this.dead[place] === superseded;
   }
 
+  /** keyHash(key), without hashing again when it is the key probed last. */
+  hashOf(key: string): number {
+    return this.probed.key === key ? this.probed.hash : keyHash(key);
+  }
+
   /** The key moved to the store's Map, or was deleted: its entry here is no longer current. */
   kill(place: number): void {
     if (this.dead[place] !== 0) return;
@@ -344,6 +349,13 @@ function hashBytes(bytes: Buffer, at: number, length: number): number {
   let h = fnvOffset;
   for (let i = at, end = at + length; i < end; i++) h = Math.imul(h ^ (bytes[i] as number), fnvPrime); // callers pass ranges within the buffer
   return finish(h);
+}
+
+/** The hash of the key's UTF-8 bytes, as the index files it. */
+export function keyHash(key: string): number {
+  if (isAscii(key)) return hashAscii(key);
+  const encoded = Buffer.from(key, 'utf8');
+  return hashBytes(encoded, 0, encoded.length);
 }
 
 /** Its char codes are its UTF-8 bytes. */

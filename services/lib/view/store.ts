@@ -6,7 +6,7 @@
 // Entries can also live off the heap, in a BaseIndex: a store restored from a snapshot file starts with the file's
 // entries there, and while `bulk` is set (a view replaying the topic) and no snapshot is open, writes go there too.
 // Once live, a key the view changes moves into the Map and its place in the base is marked dead.
-import { BaseIndex } from './base-index.ts';
+import { BaseIndex, keyHash } from './base-index.ts';
 import { entryOffset, entryPartition, isTombstone, packEntry } from './entry.ts';
 
 export type Positions = ReadonlyMap<number, number>;
@@ -41,6 +41,11 @@ export class SnapshotStore {
     this.foundKey = key;
     this.foundPlace = entry === undefined ? this.base.find(key) : -1;
     return this.foundPlace < 0 ? entry : this.base.entry(this.foundPlace);
+  }
+
+  /** keyHash(key), free for the key current() looked up last. */
+  keyHash(key: string): number {
+    return this.base === undefined ? keyHash(key) : this.base.hashOf(key);
   }
 
   /** apply() for a caller that already looked the key up with current(). */

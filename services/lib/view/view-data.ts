@@ -214,7 +214,7 @@ export class ViewData {
       const notify = listening && offset >= tellFrom;
       const current = this.store.current(key);
       const held = current === undefined || isTombstone(current) ? undefined : current;
-      const heldBy = held === undefined ? this.deletedKeys.partitionOf(key) : entryPartition(held);
+      const heldBy = held !== undefined ? entryPartition(held) : this.deletedKeys.size === 0 ? undefined : this.deletedKeys.partitionOf(key, this.store.keyHash(key));
       if (heldBy !== undefined && heldBy !== partition && !this.arrivingWins(key, record.key, heldBy, partition, offset)) continue;
       let decoded: unknown;
       if (notify && value !== null) {

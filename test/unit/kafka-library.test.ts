@@ -1,0 +1,31 @@
+// @platformatic/kafka is imported through kafka-library.ts, which defers the compiling of its option validators to
+// their first use (deferred-validators.ts): the import must leave them uncompiled, a strict client must still be
+// refused with the library's message, and Ajv2020 must compile at once again afterwards.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { baseOptionsValidator as libraryValidator, Consumer } from '../../services/lib/transport/kafka-library.ts';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+
+// ajv's declarations do not resolve under nodenext (its default-exported core class): typed here by what is used.
+type Validate = ((data: unknown) => boolean) & { errors?: unknown };
+const baseOptionsValidator = libraryValidator as unknown as Validate;
+
+test('the library was imported with its validators not compiled', () => {
+  // A compiled ajv validator carries its schema environment; a deferred one gets it only when first called.
+  assert.equal('schemaEnv' in baseOptionsValidator, false);
+  assert.equal(baseOptionsValidator({ clientId: 'x', bootstrapBrokers: ['127.0.0.1:9092'] }), true);
+  assert.equal(baseOptionsValidator({ clientId: 5, bootstrapBrokers: ['127.0.0.1:9092'] }), false);
+  assert.match(JSON.stringify(baseOptionsValidator.errors), /clientId/);
+});
+
+test('a strict client is still refused with the library\'s message', () => {
+  assert.throws(() => new Consumer({ clientId: 'x', groupId: 'g', bootstrapBrokers: 5 as unknown as string[], strict: true }), /bootstrapBrokers must be array/);
+  const consumer = new Consumer({ clientId: 'x', groupId: 'g', bootstrapBrokers: ['127.0.0.1:1'], strict: true });
+  void consumer.close();
+});
+
+test('Ajv2020 compiles at once again after the import', () => {
+  assert.equal(Object.prototype.hasOwnProperty.call(Ajv2020.prototype, 'compile'), false);
+  const validate = (new Ajv2020() as unknown as { compile: (schema: object) => Validate }).compile({ type: 'string' });
+  assert.equal('schemaEnv' in validate, true);
+});
