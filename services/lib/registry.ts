@@ -2,7 +2,6 @@
 // TopicNameStrategy (`<topic>-value`). Every answer is validated (zod) before use, and errors are decided by what
 // happened, never by message text: no answer → unavailable; 5xx → unavailable; 404 → not found; other 4xx → refused.
 import { z } from 'zod';
-import { Agent, fetch } from 'undici';
 import { HotstateError } from './errors.ts';
 import { tlsFailureCode } from './tls-errors.ts';
 
@@ -35,14 +34,36 @@ export function registryBaseUrl(target: RegistryTarget): string {
   return url.toString().replace(/\/$/, '');
 }
 
-const agents = new Map<string, Agent>();
-const agentFor = (ca: string | Buffer | undefined): Agent | undefined => {
-  if (ca === undefined) return undefined;
+/** What a registry request needs of a fetch answer (Node's fetch and undici's give the same). */
+interface FetchAnswer {
+  readonly ok: boolean;
+  readonly status: number;
+  json(): Promise<unknown>;
+}
+interface FetchInit {
+  readonly method?: string;
+  readonly body?: string;
+  readonly headers: Record<string, string>;
+  readonly signal: AbortSignal;
+}
+type Fetch = (url: string, init: FetchInit) => Promise<FetchAnswer>;
+
+/** Node's own fetch, unless the registry has a CA of its own: Node's fetch cannot be given one, undici's can (loaded
+ * only then: importing it costs ~0.1 s of every start). One undici agent per CA. */
+const caFetches = new Map<string, Promise<Fetch>>();
+function fetchFor(ca: string | Buffer | undefined): Fetch | Promise<Fetch> {
+  if (ca === undefined) return fetch;
   const key = ca.toString();
-  let agent = agents.get(key);
-  if (!agent) agents.set(key, (agent = new Agent({ connect: { ca } })));
-  return agent;
-};
+  let made = caFetches.get(key);
+  if (!made) {
+    made = import('undici').then(({ Agent, fetch: undiciFetch }) => {
+      const dispatcher = new Agent({ connect: { ca } });
+      return (url, init) => undiciFetch(url, { ...init, dispatcher });
+    });
+    caFetches.set(key, made);
+  }
+  return made;
+}
 
 function authorizationOf(target: RegistryTarget): string | undefined {
   let username: string | undefined;
@@ -62,15 +83,14 @@ const errorAnswer = z.object({ message: z.string() }).partial();
 
 /** One Confluent-API request; the answer's body (JSON) or a HotstateError saying what was being done. */
 export async function registryRequest(target: RegistryTarget, path: string, doing: string, init: { method?: string; body?: string } = {}): Promise<unknown> {
-  let response: Awaited<ReturnType<typeof fetch>>;
+  let response: FetchAnswer;
   const authorization = authorizationOf(target);
-  const dispatcher = agentFor(typeof target === 'string' ? undefined : target.ca);
+  const fetchAnswer = await fetchFor(typeof target === 'string' ? undefined : target.ca);
   try {
-    response = await fetch(`${registryBaseUrl(target)}${path}`, {
+    response = await fetchAnswer(`${registryBaseUrl(target)}${path}`, {
       ...init,
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json', ...(authorization ? { authorization } : {}) },
       signal: AbortSignal.timeout(10_000),
-      ...(dispatcher ? { dispatcher } : {}),
     });
   } catch (error) {
     const tls = tlsFailureCode(error);
