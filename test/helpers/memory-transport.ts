@@ -3,7 +3,7 @@
 // appends, pauses delivery, makes fetching fail, truncates or recreates the topic.
 import { randomUUID } from 'node:crypto';
 import { HotstateError } from '../../services/lib/errors.ts';
-import type { FetchedRecord, OffsetRange, PartitionReader, ReadHandler, TopicLayout, Transport, TransportProducer } from '../../services/lib/transport/transport.ts';
+import { FetchedRecord, type OffsetRange, type PartitionReader, type ReadHandler, type TopicLayout, type Transport, type TransportProducer } from '../../services/lib/transport/transport.ts';
 import type { SchemaSource } from '../../services/lib/view/writer-schemas.ts';
 
 export class MemoryTopic implements Transport {
@@ -36,7 +36,7 @@ export class MemoryTopic implements Transport {
     const records = this.partitions[partition];
     if (!records) throw new Error(`no partition ${String(partition)}`);
     const offset = this.end(partition);
-    records.push({ offset, timestamp, key: typeof key === 'string' ? Buffer.from(key) : key, value });
+    records.push(FetchedRecord.of({ offset, timestamp, key: typeof key === 'string' ? Buffer.from(key) : key, value }));
     this.wake();
     return offset;
   }

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { readSnapshotBase, writeSnapshotFile } from '../../services/lib/snapshot/format.ts';
 import { entryOffset, entryValueBytes } from '../../services/lib/view/entry.ts';
 import { SnapshotStore } from '../../services/lib/view/store.ts';
+import { FetchedRecord } from '../../services/lib/transport/transport.ts';
 
 const value = (text: string): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.from(text)]);
 const text = (entry: string | undefined): string | undefined => (entry === undefined ? undefined : entryValueBytes(entry).subarray(5).toString());
@@ -43,6 +44,48 @@ test('a store written in bulk answers like one written to the Map, with and with
     for (let i = 0; i < 5000; i++) assert.equal(text(bulk.get(keyOf(i))), text(plain.get(keyOf(i))), keyOf(i));
     assert.equal(bulk.get('never-written'), undefined);
   }
+});
+
+/** The records as fetched, several to a shared buffer (as a batch holds them), applied by their key bytes. */
+function applyByKeyBytes(store: SnapshotStore, list: Iterable<{ key: string; partition: number; offset: number; value: Buffer | null }>): void {
+  const pending = [...list];
+  for (let first = 0; first < pending.length; first += 7) {
+    const group = pending.slice(first, first + 7);
+    const parts = group.flatMap((r) => [Buffer.from(r.key), r.value ?? Buffer.alloc(0)]);
+    const bytes = Buffer.concat([Buffer.from('junk'), ...parts]);
+    let at = 4;
+    for (const r of group) {
+      const keyLength = Buffer.byteLength(r.key);
+      const record = new FetchedRecord(r.offset, 1000 + r.offset, bytes, at, keyLength, at + keyLength, r.value === null ? -1 : r.value.length);
+      at += keyLength + (r.value?.length ?? 0);
+      assert.equal(store.takesKeyBytes, true);
+      store.applyRecord(store.currentOfRecord(record), record, r.partition);
+    }
+  }
+}
+
+test('records applied by their key bytes answer like keys applied as strings (ASCII, non-ASCII and long keys)', () => {
+  const long = (i: number): string => `${'long-key-'.repeat(5)}${String(i)}`; // past the byte loop's 32 bytes
+  const mixed = [...records(30_000, 5000)].map((r, i) => (i % 11 === 0 ? { ...r, key: long(r.offset % 700) } : r));
+  const byText = new SnapshotStore();
+  byText.reserve(30_000);
+  byText.bulk = true;
+  applyAll(byText, mixed);
+  const byBytes = new SnapshotStore();
+  byBytes.reserve(30_000);
+  byBytes.bulk = true;
+  applyByKeyBytes(byBytes, mixed);
+  assert.equal(byBytes.size, byText.size);
+  assert.deepEqual(contents(byBytes), contents(byText));
+  assert.equal([...byBytes.entries()].length, byBytes.size, 'every key once');
+  for (let i = 0; i < 5000; i++) assert.equal(text(byBytes.get(keyOf(i))), text(byText.get(keyOf(i))), keyOf(i));
+  for (let i = 0; i < 700; i++) assert.equal(text(byBytes.get(long(i))), text(byText.get(long(i))), long(i));
+  // Keys written by bytes are found by their strings and the other way round, once live.
+  byBytes.bulk = false;
+  assert.equal(byBytes.takesKeyBytes, false);
+  byBytes.apply(keyOf(1), 0, 50_000, 1, value('live'));
+  assert.equal(text(byBytes.get(keyOf(1))), 'live');
+  assert.equal([...byBytes.entries()].length, byBytes.size);
 });
 
 test('values larger than a slab, and records that do not fit the rest of one', () => {

@@ -183,13 +183,13 @@ function walk(type: Node, r: Reader, path: Path, depth: number): void {
 }
 
 /**
- * Throws AvroGuardError unless `buf[start..]` is exactly one datum of `type` (no missing, no trailing bytes) within
+ * Throws AvroGuardError unless `buf[start..end]` is exactly one datum of `type` (no missing, no trailing bytes) within
  * the limits.
  */
-export function checkDatum(type: Type, buf: Buffer, start: number, limits: DatumLimits = defaultDatumLimits): void {
+export function checkDatum(type: Type, buf: Buffer, start: number, limits: DatumLimits = defaultDatumLimits, end = buf.length): void {
   const plan = flatPlanOf(type);
-  if (plan !== undefined && plan.depth <= limits.maxDepth && followsPlan(plan.ops, buf, start)) return;
-  walkDatum(type, buf, start, limits);
+  if (plan !== undefined && plan.depth <= limits.maxDepth && followsPlan(plan.ops, buf, start, end)) return;
+  walkDatum(type, end === buf.length ? buf : buf.subarray(0, end), start, limits);
 }
 
 /** checkDatum by the walk alone (exported for the tests that hold the flat plan to it). */
@@ -297,9 +297,9 @@ function readVarint(buf: Buffer, pos: number, maxBytes: number): number {
   return 0;
 }
 
-/** True when `buf[pos..]` is exactly one datum of the plan. */
-function followsPlan(ops: Int32Array, buf: Buffer, pos: number): boolean {
-  const end = buf.length;
+/** True when `buf[pos..end]` is exactly one datum of the plan (a varint may be read past `end`: the check after each
+ * op refuses it). */
+function followsPlan(ops: Int32Array, buf: Buffer, pos: number, end: number): boolean {
   for (let k = 0; k < ops.length; k += 2) {
     let kind = ops[k] as number;
     let arg = ops[k + 1] as number;

@@ -12,8 +12,8 @@ export function frameProblem(bytes: Buffer): { readonly reason: 'truncated' | 'b
   return undefined;
 }
 
-/** The writer schema id of a well-formed frame. */
-export const frameSchemaId = (bytes: Buffer): number => bytes.readUInt32BE(1);
+/** The writer schema id of a well-formed frame (starting at `at`). */
+export const frameSchemaId = (bytes: Buffer, at = 0): number => bytes.readUInt32BE(at + 1);
 
 /** The Avro body of a well-formed frame (no copy). */
 export const frameBody = (bytes: Buffer): Buffer => bytes.subarray(headerBytes);

@@ -117,13 +117,12 @@ async function rebuildFromTopic(transport: Transport, schemas: WriterSchemas, to
   await readRange(transport, topic, async (chunk, end) => {
     const records = chunk.records.filter((record) => record.offset < end);
     const unknown = new Set<number>();
-    let checked = checkRecords(records, schemas, limits, unknown);
+    let poison = checkRecords(records, schemas, limits, unknown);
     if (unknown.size > 0) {
       await schemas.settle(unknown);
-      checked = checkRecords(records, schemas, limits);
+      poison = checkRecords(records, schemas, limits);
     }
-    const { keys, poison } = checked;
-    data.apply(chunk.partition, records, keys, poison, Math.min(chunk.next, end), false);
+    data.apply(chunk.partition, records, poison, Math.min(chunk.next, end), false);
   }, { until: positions });
   return new Map(data.appliedEntries());
 }

@@ -1,10 +1,10 @@
 // Decodes a partition's record batches (Kafka's message format v2) from the bytes of a Fetch answer straight into
-// the records a view applies: one object per record with its key and value as views of the same bytes, no BigInt,
-// no intermediate record objects. Compressed batches are inflated by @platformatic/kafka's codecs. Under read
+// the records a view applies: one object per record holding where its key and value lie in the batch's bytes, no
+// BigInt, no intermediate objects. Compressed batches are inflated by @platformatic/kafka's codecs. Under read
 // committed, batches of aborted transactions are dropped as Kafka's own consumer drops them.
 import { compressionsAlgorithmsByBitmask } from './kafka-library.ts';
 import type { AbortedTransaction } from './raw-fetch.ts';
-import type { FetchedRecord } from './transport.ts';
+import { FetchedRecord } from './transport.ts';
 
 const COMPRESSION = 0x07;
 const TRANSACTIONAL = 0x10;
@@ -90,8 +90,10 @@ function readRecords(body: Buffer, count: number, baseOffset: number, firstTimes
     r.pos += 1; // attributes (unused)
     const timestampDelta = r.varint();
     const offset = baseOffset + r.varint();
-    const key = r.bytes();
-    const value = r.bytes();
+    const keyLength = r.varint();
+    const keyAt = r.skip(keyLength);
+    const valueLength = r.varint();
+    const valueAt = r.skip(valueLength);
     const headerCount = r.varint();
     let headers: Headers = noHeaders;
     if (headerCount > 0) {
@@ -100,7 +102,7 @@ function readRecords(body: Buffer, count: number, baseOffset: number, firstTimes
       headers = list;
     }
     if (r.pos !== end) throw new RecordBatchError(`record ${String(i)} of the batch at offset ${String(baseOffset)} is ${String(length)} bytes but its fields take ${String(r.pos - end + length)}`);
-    if (offset >= from) into.push({ offset, timestamp: firstTimestamp + timestampDelta, key, value, headers });
+    if (offset >= from) into.push(new FetchedRecord(offset, firstTimestamp + timestampDelta, body, keyAt, keyLength, valueAt, valueLength, headers));
   }
 }
 
@@ -126,13 +128,19 @@ class VarintReader {
     throw new RecordBatchError('over-long varint in a record batch');
   }
 
+  /** Passes `length` bytes (none for -1, null); returns where they start. */
+  skip(length: number): number {
+    const start = this.pos;
+    if (length < 0) return start;
+    this.pos += length;
+    if (this.pos > this.buf.length) throw new RecordBatchError('a record batch ends inside a key, value or header');
+    return start;
+  }
+
   /** A varint length then that many bytes (a view of them); length -1 is null. */
   bytes(): Buffer | null {
     const length = this.varint();
-    if (length < 0) return null;
-    const start = this.pos;
-    this.pos += length;
-    if (this.pos > this.buf.length) throw new RecordBatchError('a record batch ends inside a key, value or header');
-    return this.buf.subarray(start, this.pos);
+    const start = this.skip(length);
+    return length < 0 ? null : this.buf.subarray(start, this.pos);
   }
 }

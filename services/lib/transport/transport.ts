@@ -67,14 +67,52 @@ export interface OffsetRange {
   readonly end: number;
 }
 
-/** One record as fetched: offsets and timestamps as numbers (both stay below 2^53 in practice). */
-export interface FetchedRecord {
+type RecordHeaders = ReadonlyArray<readonly [Buffer | null, Buffer | null]>;
+
+/**
+ * One record as fetched: offsets and timestamps as numbers (both stay below 2^53 in practice). Its key and value lie
+ * in `bytes` (the fetched batch, shared by its records) at the positions given; `key` and `value` make views of them
+ * when asked, so that a replay, which reads the positions, makes no object per key or value.
+ */
+export class FetchedRecord {
   readonly offset: number;
   readonly timestamp: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
+  readonly bytes: Buffer;
+  /** Where the key starts in `bytes`, and its length (-1: no key). */
+  readonly keyAt: number;
+  readonly keyLength: number;
+  /** Where the value starts in `bytes`, and its length (-1: a tombstone). */
+  readonly valueAt: number;
+  readonly valueLength: number;
   /** Record headers as the log holds them (names and values as bytes). */
-  readonly headers?: ReadonlyArray<readonly [Buffer | null, Buffer | null]>;
+  readonly headers: RecordHeaders | undefined;
+
+  constructor(offset: number, timestamp: number, bytes: Buffer, keyAt: number, keyLength: number, valueAt: number, valueLength: number, headers?: RecordHeaders) {
+    this.offset = offset;
+    this.timestamp = timestamp;
+    this.bytes = bytes;
+    this.keyAt = keyAt;
+    this.keyLength = keyLength;
+    this.valueAt = valueAt;
+    this.valueLength = valueLength;
+    this.headers = headers;
+  }
+
+  /** A record of a key and a value given apart (they are copied into one buffer). */
+  static of(record: { offset: number; timestamp: number; key: Buffer | null; value: Buffer | null; headers?: RecordHeaders }): FetchedRecord {
+    const { key, value } = record;
+    const bytes = Buffer.concat([key ?? Buffer.alloc(0), value ?? Buffer.alloc(0)]);
+    const keyLength = key === null ? -1 : key.length;
+    return new FetchedRecord(record.offset, record.timestamp, bytes, 0, keyLength, Math.max(0, keyLength), value === null ? -1 : value.length, record.headers);
+  }
+
+  get key(): Buffer | null {
+    return this.keyLength < 0 ? null : this.bytes.subarray(this.keyAt, this.keyAt + this.keyLength);
+  }
+
+  get value(): Buffer | null {
+    return this.valueLength < 0 ? null : this.bytes.subarray(this.valueAt, this.valueAt + this.valueLength);
+  }
 }
 
 /** Records of one partition from one fetch, in offset order; `next` is where the following fetch starts. */

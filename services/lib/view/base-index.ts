@@ -5,6 +5,7 @@
 // strings and a million Map inserts (which also make every later garbage collection slower); a key's strings are
 // made only when it is read. A key the view changes once it is live moves to the store's Map and its place here is
 // marked dead (see store.ts).
+import type { FetchedRecord } from '../transport/transport.ts';
 import { entryHeaderBytes, writeEntryHeader } from './entry.ts';
 
 const emptySlot = -1;
@@ -47,8 +48,9 @@ export class BaseIndex {
   private deadPlaces = 0;
   /** Appends a replay still expects (reserve()), to size the next slab. */
   private expected = 0;
-  /** The slot the last probe ended at, and for which key and table: append() after find() probes once. */
-  private probed = { key: undefined as string | undefined, table: this.table, slot: 0, hash: 0, encoded: undefined as Buffer | undefined };
+  /** The slot the last probe ended at, and for which key (a string, or bytes at `at`) and table: append() after find()
+   * probes once. */
+  private probed = { key: undefined as string | undefined, bytes: undefined as Buffer | undefined, at: 0, table: this.table, slot: 0, hash: 0, encoded: undefined as Buffer | undefined };
 
   /** An empty index of up to `capacity` entries of `body`, or the one `sealed` elsewhere over the same bytes. */
   constructor(body: Buffer, capacity: number, sealed?: SealedIndex) {
@@ -157,7 +159,15 @@ export class BaseIndex {
 
   /** The place of `key`, or -1; dead places only when asked (a moved key still has its place in the order). */
   find(key: string, includeDead = false): number {
-    const slot = this.probe(key);
+    return this.placeIn(this.probe(key), includeDead);
+  }
+
+  /** find() of the key given as its UTF-8 bytes (`length` of them at `at`): no string needed. */
+  findBytes(bytes: Buffer, at: number, length: number): number {
+    return this.placeIn(this.probeBytes(bytes, at, length), false);
+  }
+
+  private placeIn(slot: number, includeDead: boolean): number {
     const place = this.table[2 * slot + 1] as number;
     return place !== emptySlot && (includeDead || this.dead[place] === 0) ? place : -1;
   }
@@ -167,13 +177,35 @@ export class BaseIndex {
    * place of the key (alive, moved or deleted) is superseded, skipped by every pass over the places from then on.
    */
   append(key: string, partition: number, offset: number, timestamp: number, value: Buffer): void {
-    if (this.hashes !== undefined) throw new Error('internal: the index is not sealed');
-    if (this.added === this.keyAt.length) this.growPlaces(2 * this.added + 1024);
-    if (3 * (this.used + 1) > this.table.length) this.rehash(33 - Math.clz32(this.mask)); // past 2/3 full: twice the slots (the mask has as many bits as the slot number)
+    this.makeRoomForOne();
     const slot = this.probe(key);
     const { encoded } = this.probed;
     const keyBytes = encoded === undefined ? key.length : encoded.length;
-    const entryBytes = entryHeaderBytes + value.length;
+    const { slab, at } = this.room(keyBytes, value.length);
+    if (encoded === undefined) slab.write(key, at, keyBytes, 'latin1'); // ASCII: its chars are its bytes
+    else slab.set(encoded, at);
+    slab.set(value, this.file(slot, at, keyBytes, partition, offset, timestamp));
+  }
+
+  /** append() of a fetched record (a tombstone is not appended), its key and value copied from its bytes. */
+  appendRecord(record: FetchedRecord, partition: number): void {
+    const { bytes, keyAt, keyLength, valueAt, valueLength } = record;
+    this.makeRoomForOne();
+    const slot = this.probeBytes(bytes, keyAt, keyLength);
+    const { slab, at } = this.room(keyLength, valueLength);
+    bytes.copy(slab, at, keyAt, keyAt + keyLength);
+    bytes.copy(slab, this.file(slot, at, keyLength, partition, record.offset, record.timestamp), valueAt, valueAt + valueLength);
+  }
+
+  private makeRoomForOne(): void {
+    if (this.hashes !== undefined) throw new Error('internal: the index is not sealed');
+    if (this.added === this.keyAt.length) this.growPlaces(2 * this.added + 1024);
+    if (3 * (this.used + 1) > this.table.length) this.rehash(33 - Math.clz32(this.mask)); // past 2/3 full: twice the slots (the mask has as many bits as the slot number)
+  }
+
+  /** Room at the end of the last slab for a key and a value of these sizes, their lengths written; where the key goes. */
+  private room(keyBytes: number, valueBytes: number): { slab: Buffer; at: number } {
+    const entryBytes = entryHeaderBytes + valueBytes;
     let slab = this.slabs[this.slabs.length - 1] as Buffer;
     if (this.slabFill + 8 + keyBytes + entryBytes > slab.length) {
       // Sized for the appends still expected, at this one's size (the records of a topic are mostly alike).
@@ -182,18 +214,22 @@ export class BaseIndex {
       this.slabs.push(slab);
       this.slabFill = 0;
     }
-    const at = this.slabFill;
-    writeU32(slab, at, keyBytes);
-    if (encoded === undefined) slab.write(key, at + 4, keyBytes, 'latin1'); // ASCII: its chars are its bytes
-    else slab.set(encoded, at + 4);
-    const entryAt = at + 8 + keyBytes;
-    writeU32(slab, entryAt - 4, entryBytes);
+    const at = this.slabFill + 4;
+    writeU32(slab, at - 4, keyBytes);
+    writeU32(slab, at + keyBytes, entryBytes);
+    this.slabFill = at + keyBytes + 4 + entryBytes;
+    return { slab, at };
+  }
+
+  /** Makes the entry whose key was just written at `at` of the last slab the probed key's place; writes its header
+   * and returns where its value goes. */
+  private file(slot: number, at: number, keyBytes: number, partition: number, offset: number, timestamp: number): number {
+    const slab = this.slabs[this.slabs.length - 1] as Buffer;
+    const entryAt = at + keyBytes + 4;
     writeEntryHeader(slab, entryAt, partition, offset, timestamp);
-    slab.set(value, entryAt + entryHeaderBytes);
-    this.slabFill = entryAt + entryBytes;
     if (this.expected > 0) this.expected--;
     const place = this.added++;
-    this.keyAt[place] = (this.slabs.length - 1) * slabSpan + at + 4;
+    this.keyAt[place] = (this.slabs.length - 1) * slabSpan + at;
     const earlier = this.table[2 * slot + 1] as number;
     if (earlier === emptySlot) {
       this.table[2 * slot] = this.probed.hash;
@@ -203,6 +239,7 @@ export class BaseIndex {
       this.dead[earlier] = superseded;
     }
     this.table[2 * slot + 1] = place;
+    return entryAt + entryHeaderBytes;
   }
 
   isDead(place: number): boolean {
@@ -217,6 +254,11 @@ export class BaseIndex {
   /** keyHash(key), without hashing again when it is the key probed last. */
   hashOf(key: string): number {
     return this.probed.key === key ? this.probed.hash : keyHash(key);
+  }
+
+  /** keyHash of the key probed last (by find, findBytes or append). */
+  get lastKeyHash(): number {
+    return this.probed.hash;
   }
 
   /** The key moved to the store's Map, or was deleted: its entry here is no longer current. */
@@ -258,10 +300,32 @@ export class BaseIndex {
       i = (i + 1) & mask;
     }
     probed.key = key;
+    probed.bytes = undefined;
     probed.table = table;
     probed.slot = i;
     probed.hash = hash;
     probed.encoded = encoded;
+    return i;
+  }
+
+  /** probe() of a key given as its UTF-8 bytes. */
+  private probeBytes(bytes: Buffer, at: number, length: number): number {
+    const probed = this.probed;
+    if (probed.bytes === bytes && probed.at === at && probed.table === this.table) return probed.slot;
+    const hash = hashBytes(bytes, at, length);
+    const { table, mask } = this;
+    let i = hash & mask;
+    for (let place = table[2 * i + 1] ?? emptySlot; place !== emptySlot; place = table[2 * i + 1] ?? emptySlot) {
+      if (table[2 * i] === hash && this.keyBytesAre(place, bytes, at, length)) break;
+      i = (i + 1) & mask;
+    }
+    probed.key = undefined;
+    probed.bytes = bytes;
+    probed.at = at;
+    probed.table = table;
+    probed.slot = i;
+    probed.hash = hash;
+    probed.encoded = undefined;
     return i;
   }
 
@@ -302,6 +366,16 @@ export class BaseIndex {
     const otherAt = otherAddress % slabSpan;
     const bytes = readU32(slab, at - 4);
     return readU32(otherSlab, otherAt - 4) === bytes && slab.compare(otherSlab, otherAt, otherAt + bytes, at, at + bytes) === 0;
+  }
+
+  private keyBytesAre(place: number, bytes: Buffer, at: number, length: number): boolean {
+    const address = this.keyAt[place] ?? 0;
+    const slab = this.slabAt(address);
+    const keyAt = address % slabSpan;
+    if (readU32(slab, keyAt - 4) !== length) return false;
+    if (length > 32) return slab.compare(bytes, at, at + length, keyAt, keyAt + length) === 0;
+    for (let i = 0; i < length; i++) if (slab[keyAt + i] !== bytes[at + i]) return false; // short keys: no native call
+    return true;
   }
 
   private keyEquals(place: number, key: string, encoded: Buffer | undefined): boolean {

@@ -48,7 +48,8 @@ export class DeletedKeys {
     else this.mark(keyHash(key));
   }
 
-  private mayHold(hash: number): boolean {
+  /** False when no remembered key has this keyHash (then partitionOf answers undefined). */
+  mayHold(hash: number): boolean {
     const bit = hash & (this.filter.length * 32 - 1);
     return ((this.filter[bit >>> 5] as number) & (1 << (bit & 31))) !== 0;
   }

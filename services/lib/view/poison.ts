@@ -25,45 +25,52 @@ export const recordLimits = (options: { maxValueBytes?: number; maxItems?: numbe
   maxDepth: options.maxNestingDepth ?? defaultDatumLimits.maxDepth,
 });
 
-/** The key as text, or null when there is none or it is not UTF-8 (an ASCII key, the usual kind, skips the check). */
-function keyOf(key: Buffer | null): string | null {
-  if (key === null) return null;
-  let ascii = true;
-  for (let i = 0; i < key.length && ascii; i++) ascii = (key[i] as number) < 0x80;
-  if (ascii) return key.toString('latin1');
+/** The record's key as text, or null when it has none or it is not UTF-8 (checkRecords calls that poison). Made
+ * when asked: a replay looks keys up by their bytes and needs few strings. */
+export function keyText(record: FetchedRecord): string | null {
+  const { bytes, keyAt, keyLength } = record;
+  if (keyLength < 0) return null;
+  const end = keyAt + keyLength;
+  if (isAscii(bytes, keyAt, end)) return bytes.toString('latin1', keyAt, end);
+  const key = bytes.subarray(keyAt, end);
   return isUtf8(key) ? key.toString('utf8') : null;
 }
 
-/** Problems of a value visible without a schema: its size and its Confluent frame. */
-function valueProblem(value: Buffer, maxValueBytes: number): Poison | undefined {
-  if (value.length > maxValueBytes) return { reason: 'too-large', detail: `value is ${String(value.length)} bytes, above ${String(maxValueBytes)}` };
-  return framingOf(value);
+/** An ASCII key (the usual kind) is UTF-8 without the library check. */
+function isAscii(bytes: Buffer, at: number, end: number): boolean {
+  for (let i = at; i < end; i++) if ((bytes[i] as number) >= 0x80) return false;
+  return true;
 }
 
-export interface CheckedRecords {
-  /** Each record's key as a string (null when it has none or it is not UTF-8): decoded once per record. */
-  readonly keys: Array<string | null>;
-  /** Poison records by index. */
-  readonly poison: Map<number, Poison>;
+function keyProblem(record: FetchedRecord): Poison | undefined {
+  const { bytes, keyAt, keyLength } = record;
+  if (keyLength < 0) return { reason: 'bad-key', detail: 'record has no key' };
+  if (!isAscii(bytes, keyAt, keyAt + keyLength) && !isUtf8(bytes.subarray(keyAt, keyAt + keyLength))) return { reason: 'bad-key', detail: 'key is not valid UTF-8' };
+  return undefined;
+}
+
+/** Problems of a value visible without a schema: its size and its Confluent frame. */
+function valueProblem(record: FetchedRecord, maxValueBytes: number): Poison | undefined {
+  const { bytes, valueAt, valueLength } = record;
+  if (valueLength > maxValueBytes) return { reason: 'too-large', detail: `value is ${String(valueLength)} bytes, above ${String(maxValueBytes)}` };
+  return valueLength >= headerBytes && bytes[valueAt] === 0 ? undefined : framingOf(record.value ?? Buffer.alloc(0));
 }
 
 /**
- * Keys and poison records. A writer schema id without a verdict yet is added to `unsettled` when it is given (the
- * caller settles them and checks again), else it is an internal error.
+ * Poison records by index (keys without text, values too large, unframed or not of their writer schema). A writer
+ * schema id without a verdict yet is added to `unsettled` when it is given (the caller settles them and checks
+ * again), else it is an internal error.
  */
-export function checkRecords(records: readonly FetchedRecord[], schemas: WriterSchemas, limits: RecordLimits, unsettled?: Set<number>): CheckedRecords {
+export function checkRecords(records: readonly FetchedRecord[], schemas: WriterSchemas, limits: RecordLimits, unsettled?: Set<number>): Map<number, Poison> {
   const poison = new Map<number, Poison>();
-  const keys = new Array<string | null>(records.length);
   const verdictOf = lastVerdict(schemas);
   for (let i = 0; i < records.length; i++) {
-    const { key, value } = records[i] as FetchedRecord;
-    const text = keyOf(key);
-    const problem = text === null ? { reason: 'bad-key' as const, detail: key === null ? 'record has no key' : 'key is not valid UTF-8' }
-      : value === null ? undefined : valueProblem(value, limits.maxValueBytes) ?? schemaProblem(value, verdictOf, limits, unsettled);
+    const record = records[i] as FetchedRecord;
+    const problem = keyProblem(record)
+      ?? (record.valueLength < 0 ? undefined : valueProblem(record, limits.maxValueBytes) ?? schemaProblem(record, verdictOf, limits, unsettled));
     if (problem !== undefined) poison.set(i, problem);
-    keys[i] = text;
   }
-  return { keys, poison };
+  return poison;
 }
 
 /** schemas.verdict, remembering the last id asked (records mostly share their writer schema). */
@@ -79,8 +86,9 @@ function lastVerdict(schemas: WriterSchemas): (id: number) => SchemaVerdict | un
   };
 }
 
-function schemaProblem(value: Buffer, verdictOf: (id: number) => SchemaVerdict | undefined, limits: DatumLimits, unsettled: Set<number> | undefined): Poison | undefined {
-  const id = frameSchemaId(value);
+function schemaProblem(record: FetchedRecord, verdictOf: (id: number) => SchemaVerdict | undefined, limits: DatumLimits, unsettled: Set<number> | undefined): Poison | undefined {
+  const { bytes, valueAt, valueLength } = record;
+  const id = frameSchemaId(bytes, valueAt);
   const verdict = verdictOf(id);
   if (verdict === undefined) {
     if (unsettled === undefined) throw new Error('internal: records checked before their schema ids were settled');
@@ -89,7 +97,7 @@ function schemaProblem(value: Buffer, verdictOf: (id: number) => SchemaVerdict |
   }
   if (!verdict.ok) return { reason: verdict.reason, detail: verdict.detail };
   try {
-    checkDatum(verdict.schema.type, value, headerBytes, limits);
+    checkDatum(verdict.schema.type, bytes, valueAt + headerBytes, limits, valueAt + valueLength);
   } catch (error) {
     return { reason: 'malformed', detail: (error as Error).message };
   }

@@ -7,6 +7,7 @@
 // entries there, and while `bulk` is set (a view replaying the topic) and no snapshot is open, writes go there too.
 // Once live, a key the view changes moves into the Map and its place in the base is marked dead.
 import { BaseIndex, keyHash } from './base-index.ts';
+import type { FetchedRecord } from '../transport/transport.ts';
 import { entryOffset, entryPartition, isTombstone, packEntry } from './entry.ts';
 
 export type Positions = ReadonlyMap<number, number>;
@@ -18,9 +19,11 @@ export class SnapshotStore {
   private readonly open = new Set<Positions>();
   private liveKeys = 0;
   private base: BaseIndex | undefined;
-  /** The base place current() last found (-1: none), and for which key: applyOver moves that key without a second lookup. */
+  /** The base place current() last found (-1: none), and for which key (or record): applyOver moves that key
+   * without a second lookup. */
   private foundPlace = -1;
   private foundKey: string | undefined;
+  private foundRecord: FetchedRecord | undefined;
   /** Set while a view replays: writes of keys not in the Map go to the base (made on the first one). */
   bulk = false;
 
@@ -39,6 +42,7 @@ export class SnapshotStore {
     if (this.base === undefined) return entry;
     // Remembered for applyOver, also when the key is not in the base (-1): then moving it costs no second lookup.
     this.foundKey = key;
+    this.foundRecord = undefined;
     this.foundPlace = entry === undefined ? this.base.find(key) : -1;
     return this.foundPlace < 0 ? entry : this.base.entry(this.foundPlace);
   }
@@ -46,6 +50,44 @@ export class SnapshotStore {
   /** keyHash(key), free for the key current() looked up last. */
   keyHash(key: string): number {
     return this.base === undefined ? keyHash(key) : this.base.hashOf(key);
+  }
+
+  /**
+   * Whether records may be applied by their key bytes (currentOfRecord, applyRecord), making no key strings: while
+   * replaying with no snapshot open and nothing in the Map, every key is looked up in and written to the base.
+   */
+  get takesKeyBytes(): boolean {
+    return this.bulk && this.open.size === 0 && this.live.size === 0 && this.base !== undefined;
+  }
+
+  /** current() of the record's key, while takesKeyBytes. */
+  currentOfRecord(record: FetchedRecord): string | undefined {
+    const base = this.base as BaseIndex;
+    this.foundKey = undefined;
+    this.foundRecord = record;
+    this.foundPlace = base.findBytes(record.bytes, record.keyAt, record.keyLength);
+    return this.foundPlace < 0 ? undefined : base.entry(this.foundPlace);
+  }
+
+  /** keyHash of the key currentOfRecord() looked up last. */
+  get recordKeyHash(): number {
+    return (this.base as BaseIndex).lastKeyHash;
+  }
+
+  /** applyOver() of a record whose key currentOfRecord() found (`previous`), while takesKeyBytes. */
+  applyRecord(previous: string | undefined, record: FetchedRecord, partition: number): string | undefined {
+    const base = this.base as BaseIndex;
+    const place = this.foundRecord === record ? this.foundPlace : base.findBytes(record.bytes, record.keyAt, record.keyLength);
+    this.foundRecord = undefined;
+    const previousLive = previous !== undefined && !isTombstone(previous) ? previous : undefined;
+    if (record.valueLength >= 0) {
+      base.appendRecord(record, partition);
+      if (previousLive === undefined) this.liveKeys++;
+    } else {
+      if (place >= 0) base.kill(place);
+      if (previousLive !== undefined) this.liveKeys--;
+    }
+    return previousLive;
   }
 
   /** apply() for a caller that already looked the key up with current(). */

@@ -11,13 +11,16 @@ import type { BaseIndex } from './base-index.ts';
 import { SnapshotStore } from './store.ts';
 import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
-import type { Poison } from './poison.ts';
+import { keyText, type Poison } from './poison.ts';
 import type { KeyPartitionConflict, ReplayProgress } from './view-types.ts';
 import { entryPartition, isTombstone } from './entry.ts';
 import { partitionForKey } from '../kafka/murmur2.ts';
 import { DeletedKeys } from './deleted-keys.ts';
 
 const RECENT_CONFLICTS = 10;
+
+/** The key of a record that is not poison (checkRecords refuses keys that are not UTF-8). */
+const textOf = (record: FetchedRecord): string => keyText(record) ?? '';
 
 export interface Change<T = unknown> {
   readonly key: string;
@@ -186,11 +189,13 @@ export class ViewData {
 
   /**
    * Applies one chunk and moves the partition's position to `next`; poison records keep the key's last good value
-   * and mark it. `keys` are the records' decoded keys (from checkRecords); `live` (caught up) decides whether update
-   * latency is observed. Returns the records that turned out undecodable while building change events (the guard
-   * should have refused them): they are treated as poison too, never left to throw halfway through a chunk.
+   * and mark it. `poison` is checkRecords' verdict on the records (every record without a UTF-8 key is in it); `live`
+   * (caught up) decides whether update latency is observed. Returns the records that turned out undecodable while
+   * building change events (the guard should have refused them): they are treated as poison too, never left to
+   * throw halfway through a chunk. While the store takes key bytes (a replay), a key's string is made only when
+   * something needs it (a listener, a tombstone, a conflict, a poisoned key).
    */
-  apply(partition: number, records: readonly FetchedRecord[], keys: ReadonlyArray<string | null>, poison: ReadonlyMap<number, unknown>, next: number, live: boolean): Map<number, Poison> {
+  apply(partition: number, records: readonly FetchedRecord[], poison: ReadonlyMap<number, unknown>, next: number, live: boolean): Map<number, Poison> {
     const late = new Map<number, Poison>();
     const listening = this.changeListeners.length > 0;
     const tellFrom = live ? 0 : (this.replayTellFrom.get(partition) ?? 0);
@@ -203,37 +208,43 @@ export class ViewData {
     this.store.bulk = !live; // replaying: entries go off the heap
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
-      if (record === undefined) continue;
-      const key = keys[i];
-      if (key === null || key === undefined) continue;
+      if (record === undefined || record.keyLength < 0) continue;
       if (poison.has(i)) {
-        this.poisoned.add(key);
+        const key = keyText(record);
+        if (key !== null) this.poisoned.add(key);
         continue;
       }
-      const { value, offset, timestamp } = record;
+      const { offset, timestamp, valueLength } = record;
+      const byBytes = this.store.takesKeyBytes;
+      let key = byBytes ? undefined : textOf(record);
       const notify = listening && offset >= tellFrom;
-      const current = this.store.current(key);
+      const current = key === undefined ? this.store.currentOfRecord(record) : this.store.current(key);
       const held = current === undefined || isTombstone(current) ? undefined : current;
-      const heldBy = held !== undefined ? entryPartition(held) : this.deletedKeys.size === 0 ? undefined : this.deletedKeys.partitionOf(key, this.store.keyHash(key));
-      if (heldBy !== undefined && heldBy !== partition && !this.arrivingWins(key, record.key, heldBy, partition, offset)) continue;
+      let heldBy = held === undefined ? undefined : entryPartition(held);
+      if (held === undefined && this.deletedKeys.size > 0) {
+        const hash = key === undefined ? this.store.recordKeyHash : this.store.keyHash(key);
+        if (this.deletedKeys.mayHold(hash)) heldBy = this.deletedKeys.partitionOf((key ??= textOf(record)), hash);
+      }
+      if (heldBy !== undefined && heldBy !== partition && !this.arrivingWins((key ??= textOf(record)), record.key, heldBy, partition, offset)) continue;
       let decoded: unknown;
-      if (notify && value !== null) {
+      if (notify && valueLength >= 0) {
+        key ??= textOf(record);
         try {
-          decoded = this.decodeBytes(value);
+          decoded = this.decodeBytes(record.value as Buffer);
         } catch (error) {
           late.set(i, { reason: 'malformed', detail: `does not decode: ${(error as Error).message}` });
           this.poisoned.add(key);
           continue;
         }
       }
-      const previous = this.store.applyOver(current, key, partition, offset, timestamp, value);
-      if (this.poisoned.size > 0) this.poisoned.delete(key);
-      if (value === null) {
+      const previous = key === undefined ? this.store.applyRecord(current, record, partition) : this.store.applyOver(current, key, partition, offset, timestamp, record.value);
+      if (this.poisoned.size > 0) this.poisoned.delete((key ??= textOf(record)));
+      if (valueLength < 0) {
         deletes++;
-        this.deletedKeys.remember(key, partition, now);
+        this.deletedKeys.remember((key ??= textOf(record)), partition, now);
       } else {
         upserts++;
-        const id = frameSchemaId(value);
+        const id = frameSchemaId(record.bytes, record.valueAt);
         if (id !== schemaId) {
           this.countSchema(schemaId, sameSchema);
           schemaId = id;
@@ -241,8 +252,8 @@ export class ViewData {
         }
         sameSchema++;
       }
-      if (notify && (previous !== undefined || value !== null)) {
-        changes.push({ key, previous: previous === undefined ? undefined : this.decodePrevious(previous), value: decoded, partition, offset, timestamp });
+      if (notify && (previous !== undefined || valueLength >= 0)) {
+        changes.push({ key: key ?? textOf(record), previous: previous === undefined ? undefined : this.decodePrevious(previous), value: decoded, partition, offset, timestamp });
       }
       if (live) this.metrics?.updateLatency.observe({ topic: this.topic }, Math.max(0, now - timestamp) / 1000);
       this.lastAppliedTimestamp = timestamp;

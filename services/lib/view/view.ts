@@ -12,7 +12,7 @@ import { valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
 import type { FetchedRecord, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
-import { checkRecords, recordLimits, type Poison, type RecordLimits } from './poison.ts';
+import { checkRecords, keyText, recordLimits, type Poison, type RecordLimits } from './poison.ts';
 import { ViewData, type PinStatus } from './view-data.ts';
 import { ViewReads } from './view-reads.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from './view-state.ts';
@@ -202,17 +202,16 @@ export class HotstateView extends ViewReads {
     const { partition, records } = chunk;
     this.latestEnds.set(partition, Math.max(chunk.highWatermark, this.latestEnds.get(partition) ?? 0));
     const unknown = new Set<number>();
-    let checked = checkRecords(records, this.schemas, this.limits, unknown);
+    let poison = checkRecords(records, this.schemas, this.limits, unknown);
     if (unknown.size > 0) {
       await this.settleSchemas([...unknown]);
       if (this.closedOrFailed()) return;
-      checked = checkRecords(records, this.schemas, this.limits); // every id has its verdict now
+      poison = checkRecords(records, this.schemas, this.limits); // every id has its verdict now
     }
-    const { keys, poison } = checked;
-    if (poison.size > 0 && !(await this.handlePoison(partition, records, keys, poison))) return;
+    if (poison.size > 0 && !(await this.handlePoison(partition, records, poison))) return;
     const moved = this.data.position(partition) < chunk.next;
-    const late = this.data.apply(partition, records, keys, poison, chunk.next, this.machine.caughtUp);
-    if (late.size > 0) await this.handlePoison(partition, records, keys, late);
+    const late = this.data.apply(partition, records, poison, chunk.next, this.machine.caughtUp);
+    if (late.size > 0) await this.handlePoison(partition, records, late);
     this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, chunk.highWatermark - chunk.next));
     if (!moved) return;
     this.checkReady();
@@ -241,12 +240,12 @@ export class HotstateView extends ViewReads {
   }
 
   /** Counts and logs poison; returns false when the chunk must not be applied (policy `fail`). */
-  private async handlePoison(partition: number, records: readonly FetchedRecord[], keys: ReadonlyArray<string | null>, poison: ReadonlyMap<number, Poison>): Promise<boolean> {
+  private async handlePoison(partition: number, records: readonly FetchedRecord[], poison: ReadonlyMap<number, Poison>): Promise<boolean> {
     const inOffsetOrder = [...poison].sort(([a], [b]) => a - b);
     for (const [i, why] of inOffsetOrder) {
       const record = records[i];
       if (!record) continue;
-      const key = keys[i] ?? null;
+      const key = keyText(record);
       this.metrics?.decodeErrors.inc({ topic: this.topic, reason: why.reason });
       this.log.warn({ partition, offset: record.offset, key, reason: why.reason, detail: why.detail }, 'poison record');
       this.emit('poison', { partition, offset: record.offset, key, ...why });
