@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import avro from 'avsc';
-import { AvroGuardError, checkDatum, walkDatum } from '../../services/lib/codec/avro-guard.ts';
+import { AvroGuardError, checkDatum, defaultDatumLimits, walkDatum } from '../../services/lib/codec/avro-guard.ts';
 import { parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
 import { schemaText } from '../helpers/datasets.ts';
 
@@ -100,6 +100,10 @@ test('the flat plan of a schema without arrays or maps refuses exactly what the 
     if (i % 3 === 2) for (let k = 0; k < 1 + (i % 4); k++) bytes[(i * 7 + k * 13) % bytes.length] = (i * 31 + k) % 256;
     const expected = verdict(() => { walkDatum(flat, cut, 0); });
     assert.equal(verdict(() => { checkDatum(flat, cut, 0); }), expected, `bytes ${cut.toString('hex')}`);
+    // The same bytes inside a larger buffer (a record in its fetched batch): what follows `end` never counts, even
+    // bytes that would complete a varint or a string cut short.
+    const embedded = Buffer.concat([Buffer.from([9, 9]), cut, Buffer.from([0x81, 0x82, 0x03, i % 256, 0x7f, 0x01])]);
+    assert.equal(verdict(() => { checkDatum(flat, embedded, 2, defaultDatumLimits, 2 + cut.length); }), expected, `embedded ${cut.toString('hex')}`);
     if (expected === 'refused') refused++;
   }
   assert.ok(refused > 1000, `mutations refused: ${String(refused)}`);
