@@ -181,7 +181,8 @@ export class BaseIndex {
     const slot = this.probe(key);
     const { encoded } = this.probed;
     const keyBytes = encoded === undefined ? key.length : encoded.length;
-    const { slab, at } = this.room(keyBytes, value.length);
+    const at = this.room(keyBytes, value.length);
+    const slab = this.lastSlab;
     if (encoded === undefined) slab.write(key, at, keyBytes, 'latin1'); // ASCII: its chars are its bytes
     else slab.set(encoded, at);
     slab.set(value, this.file(slot, at, keyBytes, partition, offset, timestamp));
@@ -192,8 +193,10 @@ export class BaseIndex {
     const { bytes, keyAt, keyLength, valueAt, valueLength } = record;
     this.makeRoomForOne();
     const slot = this.probeBytes(bytes, keyAt, keyLength);
-    const { slab, at } = this.room(keyLength, valueLength);
-    bytes.copy(slab, at, keyAt, keyAt + keyLength);
+    const at = this.room(keyLength, valueLength);
+    const slab = this.lastSlab;
+    if (keyLength <= 32) for (let i = 0; i < keyLength; i++) slab[at + i] = bytes[keyAt + i] as number; // no native call for a short key
+    else bytes.copy(slab, at, keyAt, keyAt + keyLength);
     bytes.copy(slab, this.file(slot, at, keyLength, partition, record.offset, record.timestamp), valueAt, valueAt + valueLength);
   }
 
@@ -203,10 +206,14 @@ export class BaseIndex {
     if (3 * (this.used + 1) > this.table.length) this.rehash(33 - Math.clz32(this.mask)); // past 2/3 full: twice the slots (the mask has as many bits as the slot number)
   }
 
+  private get lastSlab(): Buffer {
+    return this.slabs[this.slabs.length - 1] as Buffer;
+  }
+
   /** Room at the end of the last slab for a key and a value of these sizes, their lengths written; where the key goes. */
-  private room(keyBytes: number, valueBytes: number): { slab: Buffer; at: number } {
+  private room(keyBytes: number, valueBytes: number): number {
     const entryBytes = entryHeaderBytes + valueBytes;
-    let slab = this.slabs[this.slabs.length - 1] as Buffer;
+    let slab = this.lastSlab;
     if (this.slabFill + 8 + keyBytes + entryBytes > slab.length) {
       // Sized for the appends still expected, at this one's size (the records of a topic are mostly alike).
       const wanted = Math.min(largestSlabBytes, this.expected * (8 + keyBytes + entryBytes));
@@ -218,13 +225,13 @@ export class BaseIndex {
     writeU32(slab, at - 4, keyBytes);
     writeU32(slab, at + keyBytes, entryBytes);
     this.slabFill = at + keyBytes + 4 + entryBytes;
-    return { slab, at };
+    return at;
   }
 
   /** Makes the entry whose key was just written at `at` of the last slab the probed key's place; writes its header
    * and returns where its value goes. */
   private file(slot: number, at: number, keyBytes: number, partition: number, offset: number, timestamp: number): number {
-    const slab = this.slabs[this.slabs.length - 1] as Buffer;
+    const slab = this.lastSlab;
     const entryAt = at + keyBytes + 4;
     writeEntryHeader(slab, entryAt, partition, offset, timestamp);
     if (this.expected > 0) this.expected--;

@@ -216,13 +216,14 @@ export class ViewData {
       }
       const { offset, timestamp, valueLength } = record;
       const byBytes = this.store.takesKeyBytes;
-      let key = byBytes ? undefined : textOf(record);
+      // The key's string, once something needs it; while byBytes the store does not.
+      let key: string | undefined;
       const notify = listening && offset >= tellFrom;
-      const current = key === undefined ? this.store.currentOfRecord(record) : this.store.current(key);
+      const current = byBytes ? this.store.currentOfRecord(record) : this.store.current((key = textOf(record)));
       const held = current === undefined || isTombstone(current) ? undefined : current;
       let heldBy = held === undefined ? undefined : entryPartition(held);
       if (held === undefined && this.deletedKeys.size > 0) {
-        const hash = key === undefined ? this.store.recordKeyHash : this.store.keyHash(key);
+        const hash = byBytes ? this.store.recordKeyHash : this.store.keyHash((key ??= textOf(record)));
         if (this.deletedKeys.mayHold(hash)) heldBy = this.deletedKeys.partitionOf((key ??= textOf(record)), hash);
       }
       if (heldBy !== undefined && heldBy !== partition && !this.arrivingWins((key ??= textOf(record)), record.key, heldBy, partition, offset)) continue;
@@ -237,7 +238,7 @@ export class ViewData {
           continue;
         }
       }
-      const previous = key === undefined ? this.store.applyRecord(current, record, partition) : this.store.applyOver(current, key, partition, offset, timestamp, record.value);
+      const previous = byBytes ? this.store.applyRecord(current, record, partition) : this.store.applyOver(current, (key ??= textOf(record)), partition, offset, timestamp, record.value);
       if (this.poisoned.size > 0) this.poisoned.delete((key ??= textOf(record)));
       if (valueLength < 0) {
         deletes++;
