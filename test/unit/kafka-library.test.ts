@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { baseOptionsValidator as libraryValidator, Consumer } from '../../services/lib/transport/kafka-library.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { librarySchemas } from '../../services/lib/transport/deferred-validators.ts';
 
 // ajv's declarations do not resolve under nodenext (its default-exported core class): typed here by what is used.
 type Validate = ((data: unknown) => boolean) & { errors?: unknown };
@@ -28,4 +29,13 @@ test('Ajv2020 compiles at once again after the import', () => {
   assert.equal(Object.prototype.hasOwnProperty.call(Ajv2020.prototype, 'compile'), false);
   const validate = (new Ajv2020() as unknown as { compile: (schema: object) => Validate }).compile({ type: 'string' });
   assert.equal('schemaEnv' in validate, true);
+});
+
+test('every deferred schema is valid against the JSON-Schema meta-schema (its first compile does not check)', () => {
+  const schemas = librarySchemas();
+  assert.ok(schemas.length >= 30, `${String(schemas.length)} schemas deferred`);
+  const checker = new Ajv2020({ strict: false }) as unknown as { validateSchema: (schema: unknown) => boolean; errorsText: () => string };
+  for (const schema of schemas) assert.equal(checker.validateSchema(schema), true, checker.errorsText());
+  // A broken schema is what that check would catch.
+  assert.equal(checker.validateSchema({ type: 'no-such-type' }), false);
 });
