@@ -21,7 +21,7 @@ const mix = { overwrites: 0.08, deletes: 0.01 };
 const { topic, records } = await ensureBenchTopic(keys, mix, plainEnv);
 const secured = await ensureBenchTopic(keys, mix, secureEnv);
 
-const flags = ['--disable-warning=TimeoutNegativeWarning', '--max-semi-space-size=64', '--max-old-space-size=8192'];
+const flags = ['--disable-warning=TimeoutNegativeWarning', '--max-semi-space-size=16', '--max-old-space-size=8192'];
 const worker = join(projectRoot, 'test', 'bench', 'replay-worker.ts');
 const run = (env: NodeJS.ProcessEnv, benchTopic: string): number => {
   const result = spawnSync(process.execPath, [...flags, worker, 'view', benchTopic], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
