@@ -5,6 +5,8 @@ import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluen
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer, type ProducerOptions } from '../../services/lib/producer/producer.ts';
 import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { readRange } from '../../services/lib/transport/read-range.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { kafkaSecurity, registryTarget, securitySchema } from '../../services/lib/security-settings.ts';
 import type { RegistryTarget } from '../../services/lib/registry.ts';
 import type { KafkaConnection } from '../../services/lib/transport/transport.ts';
@@ -42,18 +44,24 @@ export interface BenchMix {
   readonly overwrites?: number;
   /** Tombstones of earlier keys, as a share of `keys`. */
   readonly deletes?: number;
+  /** Compacted: small segments the cleaner compacts at once; the load waits until it has. */
+  readonly compacted?: boolean;
 }
+
+/** Segments of a compacted bench topic: only the active one (per partition) stays uncompacted. */
+const compactedSegmentBytes = 1024 * 1024;
 
 /** The topic of `keys` records (plus the mix's overwrites and tombstones), loaded if it holds fewer. */
 export async function ensureBenchTopic(keys: number, mix: BenchMix = {}, env: NodeJS.ProcessEnv = process.env): Promise<BenchTopic> {
   const { kafka, registryUrl } = benchConnection(env);
   const overwrites = Math.round(keys * (mix.overwrites ?? 0));
   const deletes = Math.round(keys * (mix.deletes ?? 0));
-  const mixName = overwrites + deletes > 0 ? `-o${String(overwrites)}-d${String(deletes)}` : '';
+  const mixName = `${overwrites + deletes > 0 ? `-o${String(overwrites)}-d${String(deletes)}` : ''}${mix.compacted === true ? '-compacted' : ''}`;
   const topic = `bench-replay-${String(keys)}${mixName}-${String(benchValueBytes)}b`;
   const producerOptions: ProducerOptions = { kafka, registryUrl, topic, schema: benchSchema, registerSchema: true };
   const offsets = await withTransport(kafka, async (transport) => {
-    await ensureDatasetTopic(transport, { topic, partitions: 3 });
+    const compaction = { 'segment.bytes': String(compactedSegmentBytes), 'min.cleanable.dirty.ratio': '0.01', 'min.compaction.lag.ms': '0' };
+    await ensureDatasetTopic(transport, { topic, partitions: 3, ...(mix.compacted === true ? { configs: compaction } : {}) });
     return transport.offsets(topic);
   });
   const loaded = offsets.reduce((n, p) => n + p.end, 0);
@@ -74,5 +82,23 @@ export async function ensureBenchTopic(keys: number, mix: BenchMix = {}, env: No
     await producer.close();
     console.log(`loaded ${String(total - loaded)} records in ${((performance.now() - began) / 1000).toFixed(1)} s`);
   }
-  return { topic, records: Math.max(loaded, total), producerOptions };
+  if (mix.compacted !== true) return { topic, records: Math.max(loaded, total), producerOptions };
+  // Compacted once it holds about one record per key (tombstones stay for delete.retention.ms) plus what the active
+  // segments hold.
+  const target = keys + deletes + 3 * Math.ceil(compactedSegmentBytes / benchValueBytes);
+  const began = performance.now();
+  let held = await recordsHeld(kafka, topic);
+  while (held > target && performance.now() - began < 300_000) {
+    await sleep(5000);
+    held = await recordsHeld(kafka, topic);
+  }
+  console.log(`compacted to ${String(held)} records (of ${String(Math.max(loaded, total))} written; done below ${String(target)}) after ${((performance.now() - began) / 1000).toFixed(0)} s of waiting`);
+  return { topic, records: held, producerOptions };
+}
+
+/** Records the topic holds now, read through to its end. */
+async function recordsHeld(kafka: KafkaConnection, topic: string): Promise<number> {
+  let held = 0;
+  await withTransport(kafka, (transport) => readRange(transport, topic, (chunk, end) => { held += chunk.records.filter((r) => r.offset < end).length; }));
+  return held;
 }

@@ -1,8 +1,9 @@
 // Replay speed as users run it: every contender in a fresh process, interleaved rounds (the order rotates each
 // round), min/median/max of the time from process start to a replayed store, and the hotstate view's ratio to each
 // contender per round. The topic is made once and reused: N keys of ~120-byte Confluent-framed Avro records plus 8%
-// overwrites and 1% tombstones, 3 partitions, not compacted yet.
-//   npm run infra -- up && npm run bench:replay -- [keys=1000000] [rounds=5] [--only view,raw,...]
+// overwrites and 1% tombstones, 3 partitions, not compacted yet (--compacted: another topic of the same records, which
+// the cleaner has compacted before the rounds start).
+//   npm run infra -- up && npm run bench:replay -- [keys=1000000] [rounds=5] [--only view,raw,...] [--compacted]
 // Contenders: view (the hotstate view run as the state service's image runs it: its Node flags and compile cache),
 // raw (the transport's reader, applying nothing), streams-memory and streams-rocksdb (Kafka Streams GlobalKTable),
 // consumer-hashmap (Java KafkaConsumer into a HashMap), kcat (librdkafka reading the topic to /dev/null: the read-the-topic limit). The JVM contenders
@@ -15,12 +16,12 @@ import { connectionFromEnv, projectRoot } from '../../infra/settings.ts';
 import { ensureBenchTopic } from './bench-topic.ts';
 import { serviceNodeEnv, serviceNodeFlags, warmCompileCache } from './service-runtime.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { only: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { only: { type: 'string' }, compacted: { type: 'boolean' } } });
 const keys = Number(positionals[0] ?? 1_000_000);
 const rounds = Number(positionals[1] ?? 5);
 const contenders = (values.only ?? 'view,raw,streams-memory,streams-rocksdb,consumer-hashmap,kcat').split(',');
 const { brokers } = connectionFromEnv();
-const { topic, records } = await ensureBenchTopic(keys, { overwrites: 0.08, deletes: 0.01 });
+const { topic, records } = await ensureBenchTopic(keys, { overwrites: 0.08, deletes: 0.01, compacted: values.compacted === true });
 
 const javaDir = join(projectRoot, 'test', 'bench', 'java');
 if (contenders.some((c) => c.startsWith('streams') || c === 'consumer-hashmap')) {
@@ -62,7 +63,7 @@ const sorted = (values: readonly number[]): number[] => [...values].sort((a, b) 
 const median = (values: readonly number[]): number => sorted(values)[Math.floor(values.length / 2)] ?? Number.NaN;
 const s = (ms: number): string => (ms / 1000).toFixed(2);
 const viewTimes = times.get('view') ?? [];
-console.log(`topic ${topic}: ${String(records)} records, ${String(keys)} keys (8% overwrites, 1% tombstones), 3 partitions; ${String(rounds)} interleaved rounds, fresh processes; seconds from process start to ready`);
+console.log(`topic ${topic}: ${String(records)} records, ${String(keys)} keys (8% overwrites, 1% tombstones${values.compacted === true ? ', compacted' : ''}), 3 partitions; ${String(rounds)} interleaved rounds, fresh processes; seconds from process start to ready`);
 console.log(`${'contender'.padEnd(18)} ${'min'.padStart(6)} ${'median'.padStart(7)} ${'max'.padStart(6)}   view/contender (median of per-round ratios)`);
 const rows: Record<string, unknown> = {};
 for (const contender of contenders) {
