@@ -24,7 +24,7 @@ export const errorCodes = {
   HOTSTATE_ERR_WAIT_TIMEOUT: 'the view did not reach the requested version in time',
   HOTSTATE_ERR_TOKEN_MALFORMED: 'a version token that is not one hotstate made (wrong prefix, encoding or content)',
   HOTSTATE_ERR_TOKEN_TOPIC: 'a version token names another topic than the view',
-  HOTSTATE_ERR_RESOURCE_NOT_FOUND: 'no such dataset, key or route',
+  HOTSTATE_ERR_RESOURCE_NOT_FOUND: 'no such dataset, key, route or topic',
   HOTSTATE_ERR_VIEW_NOT_READY: 'the dataset is not ready (replaying, failed on a poison record, or waiting for the registry)',
   HOTSTATE_ERR_SERVICE_UNREACHABLE: 'a hotstate service did not answer (hotstate top)',
   HOTSTATE_ERR_SERVICE_SHUTTING_DOWN: 'the service is shutting down; retry against another instance',

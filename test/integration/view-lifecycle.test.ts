@@ -10,13 +10,23 @@ import { readToEnd } from '../helpers/read-to-end.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
-import { createTestTopic, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';
+import { createTestTopic, testInfra, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';
 import { rawSend } from '../helpers/raw.ts';
 import { testView, viewDigest } from '../helpers/views.ts';
+import { createView } from '../../services/lib/view/view.ts';
+import { isHotstateError } from '../../services/lib/errors.ts';
 
 const prices = parseAvroSchema(schemaText('instrument-prices', 2));
 
 describe('view lifecycle', () => {
+  test('a view of a topic that does not exist fails at once, naming it', async () => {
+    const topic = `missing-${randomUUID()}`;
+    const began = Date.now();
+    await assert.rejects(createView({ kafka: testInfra().kafka, registryUrl: testInfra().registry, topic }), (error: unknown) =>
+      isHotstateError(error, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND') && error.message === `topic ${topic} does not exist`);
+    assert.ok(Date.now() - began < 5000, 'no retrying of a topic that is not there');
+  });
+
   test('a topic whose last offsets are transaction markers (commit and abort) still becomes ready', async (t) => {
     const kafka = testKafka(t);
     const topic = await createTestTopic(t, kafka, { partitions: 2 });

@@ -133,6 +133,8 @@ class PlatformaticTransport implements Transport {
       for (const { name, value } of described?.configs ?? []) if (typeof value === 'string') configs[name] = value;
       return configs;
     } catch (error) {
+      // Retriable: right after a topic is created, a broker may not know it yet.
+      if (isUnknownTopic(error)) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist`, { cause: error, retriable: true });
       throw kafkaError(`describing the configuration of topic ${topic}`, error);
     }
   }
