@@ -299,41 +299,40 @@ export class BaseIndex {
     const probed = this.probed;
     if (probed.key === key && probed.table === this.table) return probed.slot;
     const encoded = isAscii(key) ? undefined : Buffer.from(key, 'utf8');
-    const hash = encoded === undefined ? hashAscii(key) : hashBytes(encoded, 0, encoded.length);
-    const { table, mask } = this;
-    let i = hash & mask;
-    for (let place = table[2 * i + 1] ?? emptySlot; place !== emptySlot; place = table[2 * i + 1] ?? emptySlot) {
-      if (table[2 * i] === hash && this.keyEquals(place, key, encoded)) break;
-      i = (i + 1) & mask;
-    }
-    probed.key = key;
-    probed.bytes = undefined;
-    probed.table = table;
-    probed.slot = i;
-    probed.hash = hash;
-    probed.encoded = encoded;
-    return i;
+    if (encoded === undefined) return this.remember(this.slotOf(hashAscii(key), key, undefined, 0, key.length), key, undefined, 0, undefined);
+    const hash = hashBytes(encoded, 0, encoded.length);
+    return this.remember(this.slotOf(hash, undefined, encoded, 0, encoded.length), key, undefined, 0, encoded);
   }
 
   /** probe() of a key given as its UTF-8 bytes. */
   private probeBytes(bytes: Buffer, at: number, length: number): number {
     const probed = this.probed;
     if (probed.bytes === bytes && probed.at === at && probed.table === this.table) return probed.slot;
-    const hash = hashBytes(bytes, at, length);
+    return this.remember(this.slotOf(hashBytes(bytes, at, length), undefined, bytes, at, length), undefined, bytes, at, undefined);
+  }
+
+  /** The slot holding the key of this hash (an ASCII string, or `length` bytes at `at`), or the free slot where it would go. */
+  private slotOf(hash: number, ascii: string | undefined, bytes: Buffer | undefined, at: number, length: number): number {
     const { table, mask } = this;
     let i = hash & mask;
     for (let place = table[2 * i + 1] ?? emptySlot; place !== emptySlot; place = table[2 * i + 1] ?? emptySlot) {
-      if (table[2 * i] === hash && this.keyBytesAre(place, bytes, at, length)) break;
+      if (table[2 * i] === hash && this.keyIs(place, ascii, bytes, at, length)) break;
       i = (i + 1) & mask;
     }
-    probed.key = undefined;
+    this.probed.hash = hash;
+    return i;
+  }
+
+  /** Remembers the slot slotOf() found and for which key (a string, or bytes at `at`); returns it. */
+  private remember(slot: number, key: string | undefined, bytes: Buffer | undefined, at: number, encoded: Buffer | undefined): number {
+    const probed = this.probed;
+    probed.key = key;
     probed.bytes = bytes;
     probed.at = at;
-    probed.table = table;
-    probed.slot = i;
-    probed.hash = hash;
-    probed.encoded = undefined;
-    return i;
+    probed.table = this.table;
+    probed.slot = slot;
+    probed.encoded = encoded;
+    return slot;
   }
 
   private growPlaces(capacity: number): void {
@@ -364,35 +363,27 @@ export class BaseIndex {
     this.mask = mask;
   }
 
+  /** Whether `place` and `other` hold the same key bytes (seal() meets a key added twice). */
   private keyBytesEqual(place: number, other: number): boolean {
-    const address = this.keyAt[place] ?? 0;
-    const otherAddress = this.keyAt[other] ?? 0;
+    const address = this.keyAt[other] ?? 0;
     const slab = this.slabAt(address);
-    const otherSlab = this.slabAt(otherAddress);
     const at = address % slabSpan;
-    const otherAt = otherAddress % slabSpan;
-    const bytes = readU32(slab, at - 4);
-    return readU32(otherSlab, otherAt - 4) === bytes && slab.compare(otherSlab, otherAt, otherAt + bytes, at, at + bytes) === 0;
+    return this.keyIs(place, undefined, slab, at, readU32(slab, at - 4));
   }
 
-  private keyBytesAre(place: number, bytes: Buffer, at: number, length: number): boolean {
+  /** Whether `place` holds the key given as an ASCII string (its chars are its bytes) or as `length` bytes at `at`. */
+  private keyIs(place: number, ascii: string | undefined, bytes: Buffer | undefined, at: number, length: number): boolean {
     const address = this.keyAt[place] ?? 0;
     const slab = this.slabAt(address);
     const keyAt = address % slabSpan;
     if (readU32(slab, keyAt - 4) !== length) return false;
-    if (length > 32) return slab.compare(bytes, at, at + length, keyAt, keyAt + length) === 0;
-    for (let i = 0; i < length; i++) if (slab[keyAt + i] !== bytes[at + i]) return false; // short keys: no native call
-    return true;
-  }
-
-  private keyEquals(place: number, key: string, encoded: Buffer | undefined): boolean {
-    const address = this.keyAt[place] ?? 0;
-    const slab = this.slabAt(address);
-    const at = address % slabSpan;
-    const bytes = readU32(slab, at - 4);
-    if (encoded !== undefined) return bytes === encoded.length && slab.compare(encoded, 0, bytes, at, at + bytes) === 0;
-    if (bytes !== key.length) return false;
-    for (let i = 0; i < bytes; i++) if (slab[at + i] !== key.charCodeAt(i)) return false;
+    if (ascii !== undefined) {
+      for (let i = 0; i < length; i++) if (slab[keyAt + i] !== ascii.charCodeAt(i)) return false;
+      return true;
+    }
+    const other = bytes as Buffer;
+    if (length > 32) return slab.compare(other, at, at + length, keyAt, keyAt + length) === 0;
+    for (let i = 0; i < length; i++) if (slab[keyAt + i] !== other[at + i]) return false; // short keys: no native call
     return true;
   }
 }

@@ -53,7 +53,7 @@ function keyProblem(record: FetchedRecord): Poison | undefined {
 function valueProblem(record: FetchedRecord, maxValueBytes: number): Poison | undefined {
   const { bytes, valueAt, valueLength } = record;
   if (valueLength > maxValueBytes) return { reason: 'too-large', detail: `value is ${String(valueLength)} bytes, above ${String(maxValueBytes)}` };
-  return valueLength >= headerBytes && bytes[valueAt] === 0 ? undefined : framingOf(record.value ?? Buffer.alloc(0));
+  return valueLength >= headerBytes && bytes[valueAt] === 0 ? undefined : framingOf(record.value as Buffer); // a value: valueLength >= 0 here
 }
 
 /**
