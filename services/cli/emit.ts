@@ -6,7 +6,7 @@ import { formatProblem, type Problem } from '../lib/errors.ts';
 import { parseNdjsonUpdates } from '../lib/input/ndjson.ts';
 import type { PreparedRecord } from '../lib/producer/prepare.ts';
 import type { HotstateProducer } from '../lib/producer/producer.ts';
-import { exitCodes } from './exit-codes.ts';
+import { exitCodes } from '../common/exit-codes.ts';
 
 export interface EmitOptions {
   readonly file?: string;

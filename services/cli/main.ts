@@ -11,7 +11,7 @@ import { formatOf, type DatasetFormat } from '../lib/input/dataset-file.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
 import { checkCatalog, loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
 import { emit } from './emit.ts';
-import { exitCodeFor, exitCodes } from './exit-codes.ts';
+import { exitCodeFor, exitCodes } from '../common/exit-codes.ts';
 import { watchFile } from './watch.ts';
 import { top } from './top.ts';
 import { cliLogger, dump, get, readyView, syncFile, tail } from './view-commands.ts';

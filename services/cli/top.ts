@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HotstateError } from '../lib/errors.ts';
 import type { ViewStatus } from '../lib/view/view.ts';
 import type { Print } from './emit.ts';
-import { exitCodes } from './exit-codes.ts';
+import { exitCodes } from '../common/exit-codes.ts';
 
 interface Listing {
   readonly datasets: Array<ViewStatus & { name: string }>;

@@ -9,7 +9,7 @@ import type { Transport } from '../lib/transport/transport.ts';
 import { entrySchemaId, entryValueBytes } from '../lib/view/entry.ts';
 import { WriterSchemas, type SchemaSource } from '../lib/view/writer-schemas.ts';
 import type { Print } from './emit.ts';
-import { exitCodes } from './exit-codes.ts';
+import { exitCodes } from '../common/exit-codes.ts';
 
 /** Prints one NDJSON line per added, changed and removed key (sorted by key), then a summary on `err`. */
 export async function diffCommand(transport: Transport, source: SchemaSource, topic: string, from: VersionRef, to: VersionRef, out: Print, err: Print): Promise<number> {

@@ -13,7 +13,7 @@ import { stringifyJson } from '../lib/codec/json-values.ts';
 /** The CLI's stdout carries data only: logs go to stderr, warnings and worse. */
 export const cliLogger = createLogger({ name: 'hotstate-cli', level: 'warn', stderr: true });
 import type { Print } from './emit.ts';
-import { exitCodes } from './exit-codes.ts';
+import { exitCodes } from '../common/exit-codes.ts';
 
 export interface ViewTarget {
   readonly kafka: KafkaConnection;

@@ -3,7 +3,7 @@
 import { watch as chokidarWatch } from 'chokidar';
 import type { HotstateProducer } from '../lib/producer/producer.ts';
 import { syncDatasetFile, type SyncOptions, type SyncOutcome } from '../lib/watch/dataset-sync.ts';
-import { exitCodes } from './exit-codes.ts';
+import { exitCodes } from '../common/exit-codes.ts';
 import type { Print } from './emit.ts';
 
 export interface WatchOptions extends SyncOptions {

@@ -1,6 +1,6 @@
 // Ingest service entry point: one producer per dataset (writing with the latest registered schema), HTTP writes.
 import { ingestServiceSchema } from '../common/config.ts';
-import { bootstrap } from '../common/bootstrap.ts';
+import { bootstrap, refuseStart } from '../common/bootstrap.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
 import { buildIngestApp } from './app.ts';
 import { TokenSet } from '../common/token-set.ts';
@@ -13,14 +13,18 @@ const { config, logger, metrics, lifecycle } = bootstrap('hotstate-ingest', inge
 const kafka = { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-ingest', logger, ...kafkaSecurity(config) };
 const registry = registryTarget(config.SCHEMA_REGISTRY_URL, config);
 const producers = new Map<string, HotstateProducer>();
-for (const dataset of config.HOTSTATE_DATASETS) {
-  producers.set(dataset, await createProducer({
-    kafka,
-    registryUrl: registry,
-    topic: dataset,
-    headers: { source: 'hotstate-ingest' },
-    metrics,
-  }));
+try {
+  for (const dataset of config.HOTSTATE_DATASETS) {
+    producers.set(dataset, await createProducer({
+      kafka,
+      registryUrl: registry,
+      topic: dataset,
+      headers: { source: 'hotstate-ingest' },
+      metrics,
+    }));
+  }
+} catch (error) {
+  refuseStart(logger, error); // a misaddressed registry, refused credentials, an unsafe or missing topic
 }
 // Operator endpoints (rollback) read the topic; clients connect on first use.
 const readTransport = createPlatformaticTransport({ ...kafka, clientId: 'hotstate-ingest-reads' });

@@ -1,6 +1,6 @@
 // One error type for the whole library: a stable machine-readable code, a retriable flag and the cause.
 // Every code is listed here once, follows HOTSTATE_ERR_<AREA>_<WHAT>, and is documented in the README's error
-// table with its HTTP status (services/common/http.ts) and CLI exit code (services/cli/exit-codes.ts).
+// table with its HTTP status (services/common/http.ts) and CLI exit code (services/common/exit-codes.ts).
 
 export const errorCodes = {
   HOTSTATE_ERR_CONFIG_INVALID: 'configuration is missing or invalid',
@@ -12,6 +12,7 @@ export const errorCodes = {
   HOTSTATE_ERR_TOPIC_SETTINGS: 'a dataset topic has settings that would lose data or break keyed partitioning',
   HOTSTATE_ERR_REGISTRY_UNAVAILABLE: 'the schema registry could not be reached',
   HOTSTATE_ERR_REGISTRY_AUTHENTICATION: 'the schema registry refused the credentials (401/403) or its TLS certificate is not trusted (never retried)',
+  HOTSTATE_ERR_REGISTRY_MISADDRESSED: 'the schema registry URL does not serve the Confluent schema-registry API (a missing /apis/ccompat/v7 path, another service on that port, or http:// against an https:// registry); never retried',
   HOTSTATE_ERR_REGISTRY_REJECTED: 'the schema registry refused a request (for example an incompatible schema)',
   HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND: 'the subject or schema is not registered',
   HOTSTATE_ERR_VALIDATION_VALUE: 'a value does not match its schema (every failing field is listed)',

@@ -2,8 +2,12 @@
 // TopicNameStrategy (`<topic>-value`). Every answer is validated (zod) before use, and errors are decided by what
 // happened, never by message text: no answer → unavailable; 5xx → unavailable; 404 → not found; other 4xx → refused.
 import { z } from 'zod';
-import { HotstateError } from './errors.ts';
-import { tlsFailureCode } from './tls-errors.ts';
+import { HotstateError, isHotstateError } from './errors.ts';
+import { tlsFailureCode, tlsFailureWords } from './tls-errors.ts';
+import { firstSocketFailure } from './network-errors.ts';
+
+/** Bound on one registry request. */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export const valueSubject = (topic: string): string => `${topic}-value`;
 
@@ -79,6 +83,20 @@ function authorizationOf(target: RegistryTarget): string | undefined {
   return username === undefined ? undefined : `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
 }
 
+/** Why no HTTP answer came: TLS refused (never retried), or the registry could not be reached (retried). */
+function unreachable(target: RegistryTarget, doing: string, error: unknown): HotstateError {
+  const base = registryBaseUrl(target);
+  const tls = tlsFailureCode(error);
+  if (tls) {
+    // TLS spoken to a plaintext port is a wrong URL, not a certificate problem.
+    const misaddressed = tls === 'ERR_SSL_WRONG_VERSION_NUMBER' || tls === 'ERR_SSL_PACKET_LENGTH_TOO_LONG';
+    return new HotstateError(misaddressed ? 'HOTSTATE_ERR_REGISTRY_MISADDRESSED' : 'HOTSTATE_ERR_REGISTRY_AUTHENTICATION', `schema registry ${base}: TLS failed while ${doing} (${tls}): ${tlsFailureWords(tls)}`, { cause: error });
+  }
+  const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+  const why = timedOut ? `no answer within ${String(REQUEST_TIMEOUT_MS / 1000)} s` : firstSocketFailure(error, new URL(base).host) ?? (error as Error).message;
+  return new HotstateError('HOTSTATE_ERR_REGISTRY_UNAVAILABLE', `schema registry ${base} unavailable while ${doing}: ${why}`, { cause: error, retriable: true });
+}
+
 const errorAnswer = z.object({ message: z.string() }).partial();
 
 /** One Confluent-API request; the answer's body (JSON) or a HotstateError saying what was being done. */
@@ -90,12 +108,10 @@ export async function registryRequest(target: RegistryTarget, path: string, doin
     response = await fetchAnswer(`${registryBaseUrl(target)}${path}`, {
       ...init,
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json', ...(authorization ? { authorization } : {}) },
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (error) {
-    const tls = tlsFailureCode(error);
-    if (tls) throw new HotstateError('HOTSTATE_ERR_REGISTRY_AUTHENTICATION', `schema registry TLS handshake failed while ${doing} (${tls}): its certificate is not trusted by the configured CA or does not name the host`, { cause: error });
-    throw new HotstateError('HOTSTATE_ERR_REGISTRY_UNAVAILABLE', `schema registry unavailable while ${doing}: ${(error as Error).message}`, { cause: error, retriable: true });
+    throw unreachable(target, doing, error);
   }
   const body: unknown = await response.json().catch(() => undefined);
   if (response.ok) return body;
@@ -191,4 +207,41 @@ export async function checkCompatibility(url: RegistryTarget, subject: string, s
     body: JSON.stringify({ schema }),
   });
   return { compatible: body.is_compatible, messages: body.messages ?? [], newSubject: false };
+}
+
+/** The Confluent API's path on Apicurio Registry, suggested when a URL lacks it. */
+const apicurioConfluentPath = '/apis/ccompat/v7';
+
+/**
+ * Checks that `target` serves the Confluent schema-registry API: `GET /subjects` must answer a JSON list. Without
+ * this, a URL without its API path answers 404 for every schema id and every record would look like poison.
+ * Throws HOTSTATE_ERR_REGISTRY_MISADDRESSED (naming what answered and, when the Apicurio path is missing and
+ * answers there, the URL to use), _AUTHENTICATION, or _UNAVAILABLE (retriable) when nothing answers.
+ */
+export async function probeRegistry(target: RegistryTarget): Promise<void> {
+  const base = registryBaseUrl(target);
+  let answer: unknown;
+  try {
+    answer = await registryRequest(target, '/subjects', 'checking the registry URL');
+  } catch (error) {
+    if (!isHotstateError(error) || (error.code !== 'HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND' && error.code !== 'HOTSTATE_ERR_REGISTRY_REJECTED')) throw error;
+    throw new HotstateError('HOTSTATE_ERR_REGISTRY_MISADDRESSED', `${base} does not serve the Confluent schema-registry API (GET ${base}/subjects: ${error.message})${await suggestion(target, base)}`, { cause: error });
+  }
+  if (!Array.isArray(answer)) {
+    throw new HotstateError('HOTSTATE_ERR_REGISTRY_MISADDRESSED', `${base} does not serve the Confluent schema-registry API (GET ${base}/subjects answered something other than a list of subjects)${await suggestion(target, base)}`);
+  }
+}
+
+/** ", use …" when the Apicurio path is missing from the URL and the API answers there. */
+async function suggestion(target: RegistryTarget, base: string): Promise<string> {
+  if (base.endsWith(apicurioConfluentPath)) return '';
+  const url = new URL(typeof target === 'string' ? target : target.url); // keeps credentials given in the URL
+  url.pathname = apicurioConfluentPath;
+  url.search = '';
+  const withPath = typeof target === 'string' ? url.toString() : { ...target, url: url.toString() };
+  const candidate = registryBaseUrl(withPath);
+  const answers = await registryRequest(withPath, '/subjects', 'checking the suggested URL').then(Array.isArray, () => false);
+  return answers
+    ? `; the Confluent API answers at ${candidate}: set the registry URL to that`
+    : `; the registry URL must include the API's path (for Apicurio Registry: ${candidate})`;
 }

@@ -1,6 +1,6 @@
 // The state service (started by main.ts): reads the configuration, materializes every dataset as a view, serves HTTP.
 import { stateServiceSchema } from '../common/config.ts';
-import { bootstrap } from '../common/bootstrap.ts';
+import { bootstrap, refuseStart } from '../common/bootstrap.ts';
 import { HotstateView } from '../lib/view/view.ts';
 import { ChangeLog } from './change-log.ts';
 import { buildStateApp } from './app.ts';
@@ -39,34 +39,40 @@ lifecycle.attach(app);
 lifecycle.onShutdown(() => settleWithin(logger, 'the final snapshot', snapshots?.stop(), config.HOTSTATE_SHUTDOWN_TIMEOUT_MS / 2));
 lifecycle.onShutdown(async () => { await Promise.all([...views.values()].map((view) => view.close())); });
 
-if (snapshotDir !== undefined && config.HOTSTATE_SNAPSHOT_PEERS.length > 0) {
-  await fetchFromPeers(config.HOTSTATE_SNAPSHOT_PEERS, config.HOTSTATE_DATASETS, snapshotDir, config.HOTSTATE_OPERATOR_TOKEN, logger);
-}
+// A refusal while starting (a misaddressed registry, refused credentials, a missing topic) is one log line and an
+// exit with the documented code.
+try {
+  if (snapshotDir !== undefined && config.HOTSTATE_SNAPSHOT_PEERS.length > 0) {
+    await fetchFromPeers(config.HOTSTATE_SNAPSHOT_PEERS, config.HOTSTATE_DATASETS, snapshotDir, config.HOTSTATE_OPERATOR_TOKEN, logger);
+  }
 
-for (const dataset of config.HOTSTATE_DATASETS) {
-  const view = new HotstateView({
-    kafka: { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-state', logger, ...kafkaSecurity(config) },
-    registryUrl: registryTarget(config.SCHEMA_REGISTRY_URL, config),
-    topic: dataset,
-    poisonPolicy: config.HOTSTATE_POISON_POLICY,
-    createDeadLetterTopic: config.HOTSTATE_DEAD_LETTER_CREATE,
-    healthCheckIntervalMs: config.HOTSTATE_HEALTH_CHECK_INTERVAL_MS,
-    staleAfterMs: config.HOTSTATE_STALE_AFTER_MS,
-    ...(snapshotDir === undefined ? {} : { snapshot: { dir: snapshotDir } }),
-    metrics,
-    logger,
-  });
-  const log = new ChangeLog(dataset, config.HOTSTATE_CHANGE_BUFFER);
-  // Before the replay starts, so the log has no gap: it keeps the last HOTSTATE_CHANGE_BUFFER changes, so of the
-  // replay it hears (and the view decodes) only each partition's last that many records.
-  view.onChange((change) => { log.record(change); }, { replayTail: config.HOTSTATE_CHANGE_BUFFER, onReplayWindow: (from) => { log.startFrom(from); } });
-  view.on('rebuild', () => { log.reset(); });
-  views.set(dataset, view);
-  changeLogs.set(dataset, log);
-  await view.start();
+  for (const dataset of config.HOTSTATE_DATASETS) {
+    const view = new HotstateView({
+      kafka: { brokers: config.KAFKA_BROKERS, clientId: 'hotstate-state', logger, ...kafkaSecurity(config) },
+      registryUrl: registryTarget(config.SCHEMA_REGISTRY_URL, config),
+      topic: dataset,
+      poisonPolicy: config.HOTSTATE_POISON_POLICY,
+      createDeadLetterTopic: config.HOTSTATE_DEAD_LETTER_CREATE,
+      healthCheckIntervalMs: config.HOTSTATE_HEALTH_CHECK_INTERVAL_MS,
+      staleAfterMs: config.HOTSTATE_STALE_AFTER_MS,
+      ...(snapshotDir === undefined ? {} : { snapshot: { dir: snapshotDir } }),
+      metrics,
+      logger,
+    });
+    const log = new ChangeLog(dataset, config.HOTSTATE_CHANGE_BUFFER);
+    // Before the replay starts, so the log has no gap: it keeps the last HOTSTATE_CHANGE_BUFFER changes, so of the
+    // replay it hears (and the view decodes) only each partition's last that many records.
+    view.onChange((change) => { log.record(change); }, { replayTail: config.HOTSTATE_CHANGE_BUFFER, onReplayWindow: (from) => { log.startFrom(from); } });
+    view.on('rebuild', () => { log.reset(); });
+    views.set(dataset, view);
+    changeLogs.set(dataset, log);
+    await view.start();
+  }
+  dropPreloads(); // a snapshot main.ts began loading for a dataset that did not take it
+  snapshots?.start();
+  // Listen before the replays finish: /healthz answers at once, /readyz once every dataset is ready.
+  const address = await app.listen({ host: config.HOTSTATE_HTTP_HOST, port: config.HOTSTATE_HTTP_PORT });
+  logger.info({ address, datasets: config.HOTSTATE_DATASETS }, 'state service listening');
+} catch (error) {
+  refuseStart(logger, error);
 }
-dropPreloads(); // a snapshot main.ts began loading for a dataset that did not take it
-snapshots?.start();
-// Listen before the replays finish: /healthz answers at once, /readyz once every dataset is ready.
-const address = await app.listen({ host: config.HOTSTATE_HTTP_HOST, port: config.HOTSTATE_HTTP_PORT });
-logger.info({ address, datasets: config.HOTSTATE_DATASETS }, 'state service listening');

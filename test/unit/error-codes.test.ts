@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { projectRoot } from '../../infra/settings.ts';
-import { exitCodeByCode } from '../../services/cli/exit-codes.ts';
+import { exitCodeByCode } from '../../services/common/exit-codes.ts';
 import { httpStatusByCode } from '../../services/common/http.ts';
 import { errorCodes, type ErrorCode } from '../../services/lib/errors.ts';
 

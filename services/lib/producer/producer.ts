@@ -10,7 +10,7 @@ import { createPlatformaticTransport } from '../transport/platformatic-transport
 import type { KafkaConnection, RecordOutcome, Transport, TransportProducer } from '../transport/transport.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { producerMetrics, type ProducerMetrics } from '../metrics.ts';
-import { latestSchema, lookupSchemaId, registerValueSchema, registryBaseUrl, valueSubject, type RegistryTarget } from '../registry.ts';
+import { latestSchema, lookupSchemaId, probeRegistry, registerValueSchema, registryBaseUrl, valueSubject, type RegistryTarget } from '../registry.ts';
 import { formatVersionToken, writeVersion, type VersionVector } from '../version-token.ts';
 import { prepareUpdate, type PrepareContext, type Prepared, type PreparedRecord, type Update, type WriteHeaders } from './prepare.ts';
 
@@ -101,6 +101,7 @@ export class HotstateProducer {
     const { topic } = this;
     const registryUrl = this.options.registryUrl;
     registryBaseUrl(registryUrl); // a malformed URL fails here, before anything else
+    await probeRegistry(registryUrl); // a misaddressed one here, not as "no schema is registered"
     const subject = valueSubject(topic);
     let schemaText: string;
     let schemaId: number;

@@ -6,6 +6,7 @@ import { HotstateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createPartitionReader } from './platformatic-reader.ts';
 import { securityError } from './security-errors.ts';
+import { kafkaFailureDetail } from './kafka-failure.ts';
 import { ProduceAttempts } from './produce-outcome.ts';
 import type { ConnectionOptions } from 'node:tls';
 import type { KafkaConnection, KafkaSasl, OffsetRange, TopicAcl, ProduceRecord, RecordOutcome, SendOptions, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
@@ -44,11 +45,12 @@ export function clientSettings(connection: KafkaConnection, role: string): Clien
 }
 
 /** A Kafka request other than produce that failed: nothing was changed by it, it may work when retried. */
-export function kafkaError(what: string, error: unknown): HotstateError {
+export function kafkaError(what: string, error: unknown, brokers: readonly string[] = []): HotstateError {
   if (error instanceof HotstateError) return error;
   const refused = securityError(what, error);
   if (refused) return refused;
-  return new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `${what} failed: ${(error as Error).message}`, { cause: error, retriable: true });
+  const why = kafkaFailureDetail(error, brokers) ?? (error as Error).message;
+  return new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `${what} failed: ${why}`, { cause: error, retriable: true });
 }
 
 class PlatformaticTransport implements Transport {
@@ -81,7 +83,7 @@ class PlatformaticTransport implements Transport {
         replicationFactor: described.partitions[0]?.replicas.length ?? 0,
       };
     } catch (error) {
-      throw kafkaError(`reading the metadata of topic ${topic}`, error);
+      throw kafkaError(`reading the metadata of topic ${topic}`, error, this.connection.brokers);
     }
   }
 
@@ -122,7 +124,7 @@ class PlatformaticTransport implements Transport {
       const start = starts.get(topic) ?? [];
       return (ends.get(topic) ?? []).map((end, partition) => ({ partition, start: Number(start[partition] ?? 0n), end: Number(end) }));
     } catch (error) {
-      throw kafkaError(`listing the offsets of topic ${topic}`, error);
+      throw kafkaError(`listing the offsets of topic ${topic}`, error, this.connection.brokers);
     }
   }
 
@@ -135,7 +137,7 @@ class PlatformaticTransport implements Transport {
     } catch (error) {
       // Retriable: right after a topic is created, a broker may not know it yet.
       if (isUnknownTopic(error)) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist`, { cause: error, retriable: true });
-      throw kafkaError(`describing the configuration of topic ${topic}`, error);
+      throw kafkaError(`describing the configuration of topic ${topic}`, error, this.connection.brokers);
     }
   }
 
@@ -151,7 +153,7 @@ class PlatformaticTransport implements Transport {
         pattern: resource.resourcePatternType === ResourcePatternTypes.PREFIXED ? `${resource.resourceName}*` : resource.resourceName,
       })));
     } catch (error) {
-      throw kafkaError(`describing the ACLs of ${principal} on topic ${topic}`, error);
+      throw kafkaError(`describing the ACLs of ${principal} on topic ${topic}`, error, this.connection.brokers);
     }
   }
 
@@ -159,7 +161,7 @@ class PlatformaticTransport implements Transport {
     try {
       return await this.admin.listTopics();
     } catch (error) {
-      throw kafkaError('listing topics', error);
+      throw kafkaError('listing topics', error, this.connection.brokers);
     }
   }
 
@@ -172,7 +174,7 @@ class PlatformaticTransport implements Transport {
         configs: Object.entries(creation.configs).map(([name, value]) => ({ name, value })),
       });
     } catch (error) {
-      throw kafkaError(`creating topic ${creation.topic}`, error);
+      throw kafkaError(`creating topic ${creation.topic}`, error, this.connection.brokers);
     }
     // CreateTopics answers once the controller has the topic; the brokers' metadata learns of it a moment later,
     // and a caller that looks it up at once must find it (with a leader for every partition).
@@ -189,7 +191,7 @@ class PlatformaticTransport implements Transport {
     try {
       await this.admin.deleteTopics({ topics: [topic] });
     } catch (error) {
-      throw kafkaError(`deleting topic ${topic}`, error);
+      throw kafkaError(`deleting topic ${topic}`, error, this.connection.brokers);
     }
   }
 

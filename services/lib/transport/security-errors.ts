@@ -3,7 +3,8 @@
 // fail fast with a clear, non-retriable error instead of retrying in a loop. Messages never carry secrets: they
 // name the mechanism, the principal's rights and the broker's code, not the password.
 import { HotstateError } from '../errors.ts';
-import { isTlsFailureCode } from '../tls-errors.ts';
+import { isTlsFailureCode, tlsFailureWords } from '../tls-errors.ts';
+import { errorCauses } from '../network-errors.ts';
 
 export interface SecurityFailure {
   readonly kind: 'authentication' | 'authorization';
@@ -15,21 +16,13 @@ const authorizationCodes = new Map([[29, 'TOPIC_AUTHORIZATION_FAILED'], [30, 'GR
 /** SASL_AUTHENTICATION_FAILED, ILLEGAL_SASL_STATE, UNSUPPORTED_SASL_MECHANISM. */
 const authenticationCodes = new Map([[58, 'SASL_AUTHENTICATION_FAILED'], [34, 'ILLEGAL_SASL_STATE'], [33, 'UNSUPPORTED_SASL_MECHANISM']]);
 
-function* causes(error: unknown, depth = 0): Generator<Record<string, unknown>> {
-  if (typeof error !== 'object' || error === null || depth > 8) return;
-  const e = error as Record<string, unknown>;
-  yield e;
-  yield* causes(e.cause, depth + 1);
-  for (const list of [e.errors, e.aggregateErrors]) if (Array.isArray(list)) for (const inner of list) yield* causes(inner, depth + 1);
-}
-
 export function securityFailure(error: unknown): SecurityFailure | undefined {
-  for (const e of causes(error)) {
+  for (const e of errorCauses(error) as Iterable<Record<string, unknown>>) {
     const apiCode = typeof e.apiCode === 'number' ? e.apiCode : typeof e.errorCode === 'number' ? e.errorCode : undefined;
     if (apiCode !== undefined && authorizationCodes.has(apiCode)) return { kind: 'authorization', detail: `the broker answered ${authorizationCodes.get(apiCode) ?? ''}: this principal lacks an ACL for it` };
     if (apiCode !== undefined && authenticationCodes.has(apiCode)) return { kind: 'authentication', detail: `the broker answered ${authenticationCodes.get(apiCode) ?? ''}: wrong username or password, or a mechanism it does not enable` };
     if (e.code === 'PLT_KFK_AUTHENTICATION') return { kind: 'authentication', detail: 'SASL authentication failed (no common mechanism, or the broker refused the credentials)' };
-    if (isTlsFailureCode(e.code)) return { kind: 'authentication', detail: `TLS handshake failed (${String(e.code)}): the broker's certificate is not trusted by the configured CA, does not name the host, or the listener does not speak TLS` };
+    if (isTlsFailureCode(e.code)) return { kind: 'authentication', detail: `TLS handshake with the broker failed (${e.code}): ${tlsFailureWords(e.code)}` };
   }
   return undefined;
 }

@@ -31,7 +31,7 @@ export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './vie
 
 const FRESHNESS_TICK_MS = 1000;
 /** Refusals no retry can fix: the view fails with them instead of waiting. */
-const refusedAccess = new Set(['HOTSTATE_ERR_REGISTRY_AUTHENTICATION', 'HOTSTATE_ERR_TRANSPORT_AUTHENTICATION', 'HOTSTATE_ERR_TRANSPORT_DENIED']);
+const refusedAccess = new Set(['HOTSTATE_ERR_REGISTRY_AUTHENTICATION', 'HOTSTATE_ERR_REGISTRY_MISADDRESSED', 'HOTSTATE_ERR_TRANSPORT_AUTHENTICATION', 'HOTSTATE_ERR_TRANSPORT_DENIED']);
 /** Bound on each step of close(). */
 const CLOSE_STEP_MS = 2000;
 const START_PATIENCE_MS = 30_000;
@@ -101,7 +101,9 @@ export class HotstateView extends ViewReads {
       this.snapshotSchemas = this.prefetchSnapshotSchemas(snapshotDir);
     }
     try {
-      const configs = await this.transport.topicConfigs(this.topic);
+      // The registry is checked beside the first Kafka request: a misaddressed one fails the start here, before any
+      // record could be taken for poison; one that does not answer yet is waited for when records need it.
+      const [configs] = await Promise.all([this.transport.topicConfigs(this.topic), this.probeRegistry()]);
       this.deleteRetentionMs = Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY);
       if (this.options.poisonPolicy === 'dead-letter') {
         this.deadLetters = await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic ?? false);
@@ -116,6 +118,15 @@ export class HotstateView extends ViewReads {
       setInterval(() => { this.checkFreshness(); this.snapshots.tick(); this.updatePinMetrics(); }, FRESHNESS_TICK_MS),
     ];
     for (const timer of this.timers) timer.unref();
+  }
+
+  private async probeRegistry(): Promise<void> {
+    try {
+      await this.schemas.probe();
+    } catch (error) {
+      if (!isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE')) throw error;
+      this.log.warn({ reason: error.message }, 'the schema registry does not answer yet; the replay waits for it when a record needs a schema');
+    }
   }
 
   private async prefetchSnapshotSchemas(dir: string): Promise<void> {

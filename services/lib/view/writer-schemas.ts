@@ -1,10 +1,11 @@
 // Writer schemas of one subject, by id, fetched from the registry once and kept. An id the registry does not know,
-// or knows under another subject, makes a poison record; a registry that cannot be reached is an outage, retried
-// with backoff by the caller and never turned into poison.
+// or knows under another subject, makes a poison record once the registry has shown it is one (probe); a registry
+// that cannot be reached is an outage, retried with backoff by the caller, and a misaddressed one a refusal: neither
+// is ever turned into poison.
 import type { Resolver, Type } from 'avsc';
 import { frameBody, parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError } from '../errors.ts';
-import { schemaById, subjectSchemaIds, type RegistryTarget } from '../registry.ts';
+import { probeRegistry, schemaById, subjectSchemaIds, type RegistryTarget } from '../registry.ts';
 
 export interface WriterSchema {
   readonly id: number;
@@ -21,12 +22,16 @@ export interface SchemaSource {
   schemaText(id: number): Promise<string | undefined>;
   /** Every id registered under the subject (empty when the subject does not exist). */
   subjectIds(subject: string): Promise<Set<number>>;
+  /** Throws when the source itself is misaddressed or failing (registry-errors of probeRegistry), so that a missing
+   *  id is never taken for poison because of it. */
+  probe?(): Promise<void>;
 }
 
 export function registrySchemaSource(registryUrl: RegistryTarget): SchemaSource {
   return {
     schemaText: (id) => schemaById(registryUrl, id),
     subjectIds: (subject) => subjectSchemaIds(registryUrl, subject),
+    probe: () => probeRegistry(registryUrl),
   };
 }
 
@@ -48,13 +53,24 @@ export class WriterSchemas {
     return this.verdicts.get(id);
   }
 
-  /** Settles every id that has no verdict yet; throws HOTSTATE_ERR_REGISTRY_UNAVAILABLE on an outage. */
+  /** Checks that the registry answers as a registry (nothing to check for a source without a probe). */
+  async probe(): Promise<void> {
+    await this.source.probe?.();
+  }
+
+  /** Settles every id that has no verdict yet; throws HOTSTATE_ERR_REGISTRY_UNAVAILABLE on an outage and
+   *  HOTSTATE_ERR_REGISTRY_MISADDRESSED when the registry URL does not serve the Confluent API. */
   async settle(ids: Iterable<number>): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.verdicts.has(id));
     if (missing.length === 0) return;
     const own = await this.source.subjectIds(this.subject);
+    const texts = new Map<number, string | undefined>();
+    for (const id of missing) texts.set(id, await this.source.schemaText(id));
+    // An id the registry does not know, or not under this subject, is poison only if the registry itself answers
+    // as one: a misaddressed or failing registry throws here instead (the view waits or fails with the reason).
+    if (missing.some((id) => texts.get(id) === undefined || !own.has(id))) await this.source.probe?.();
     for (const id of missing) {
-      const text = await this.source.schemaText(id);
+      const text = texts.get(id);
       if (text === undefined) {
         this.verdicts.set(id, { ok: false, reason: 'unknown-schema-id', detail: `schema id ${String(id)} is not in the registry` });
         continue;

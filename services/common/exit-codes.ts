@@ -1,4 +1,4 @@
-// Exit codes of the hotstate CLI; scripts may rely on them (documented in the README).
+// Exit codes of the hotstate CLI and of the services' start-up refusals; scripts may rely on them (documented in the README).
 import { isHotstateError, type ErrorCode } from '../lib/errors.ts';
 
 export const exitCodes = {
@@ -22,6 +22,7 @@ export const exitCodes = {
 /** The exit code of every error code (the README's error table shows the same). */
 export const exitCodeByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_CONFIG_INVALID: exitCodes.usage,
+  HOTSTATE_ERR_REGISTRY_MISADDRESSED: exitCodes.usage,
   HOTSTATE_ERR_TOKEN_MALFORMED: exitCodes.usage,
   HOTSTATE_ERR_TOKEN_TOPIC: exitCodes.usage,
   HOTSTATE_ERR_VALIDATION_VALUE: exitCodes.invalid,
