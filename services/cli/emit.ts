@@ -2,11 +2,11 @@
 // --skip-invalid, which sends the valid lines and reports the others.
 import { readFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
-import { formatProblem, type Problem } from '../lib/errors.ts';
+import { formatProblem, isHotstateError, type Problem } from '../lib/errors.ts';
 import { parseNdjsonUpdates } from '../lib/input/ndjson.ts';
 import type { PreparedRecord } from '../lib/producer/prepare.ts';
 import type { HotstateProducer } from '../lib/producer/producer.ts';
-import { exitCodes } from '../common/exit-codes.ts';
+import { exitCodeFor, exitCodes } from '../common/exit-codes.ts';
 
 export interface EmitOptions {
   readonly file?: string;
@@ -56,9 +56,9 @@ export async function emit(producer: HotstateProducer, options: EmitOptions, out
     }
   } catch (error) {
     bar?.stop();
-    err((error as Error).message);
+    err(`hotstate: ${isHotstateError(error) ? `${error.code}: ` : ''}${(error as Error).message}`);
     err(`acknowledged before the failure: ${String(sent)} of ${String(records.length)} record(s)`);
-    return exitCodes.failed;
+    return exitCodeFor(error);
   }
   bar?.stop();
   const deletes = records.filter((r) => r.value === null).length;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The hotstate command line: emit and watch updates, manage dataset topics and schemas. The only place of the
 // CLI that reads the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL) and exits the process.
+import './node-check.ts'; // first: an older Node gets one line and exit 2, before any other module runs
 import { withTransport } from '../lib/transport/platformatic-transport.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { createProducer, type HotstateProducer } from '../lib/producer/producer.
 import { checkCatalog, loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
 import { emit } from './emit.ts';
 import { exitCodeFor, exitCodes } from '../common/exit-codes.ts';
+import { waitingFor, waitingOn } from './waiting.ts';
 import { watchFile } from './watch.ts';
 import { top } from './top.ts';
 import { cliLogger, dump, get, readyView, syncFile, tail } from './view-commands.ts';
@@ -65,6 +67,11 @@ const nonNegativeInt = (value: string): number => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
 };
+const seconds = (value: string): number => {
+  const n = Number(value);
+  if (!(n >= 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected seconds (0: no limit)');
+  return n;
+};
 const share = (value: string): number => {
   const n = Number(value);
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1');
@@ -110,6 +117,7 @@ async function producerFor(command: Command, flags: ProducerFlags): Promise<Hots
     ...(flags.sourceVersion ? { sourceVersion: flags.sourceVersion } : {}),
     ...(flags.traceId ? { traceId: flags.traceId } : {}),
   };
+  waitingOn(`Kafka (${kafka.brokers.join(',')}) and the schema registry to connect the producer of ${flags.topic}`);
   return createProducer({
     kafka,
     registryUrl,
@@ -137,9 +145,25 @@ const program = new Command('hotstate')
   .addOption(new Option('--brokers <host:port,...>', 'Kafka bootstrap brokers').env('KAFKA_BROKERS'))
   .addOption(new Option('--registry <url>', 'schema registry (Confluent API)').env('SCHEMA_REGISTRY_URL'));
 for (const [name, description] of securityFlags) program.addOption(new Option(`--${optionFlag(name)} <value>`, description).env(name));
+program.addOption(new Option('--timeout <seconds>', 'give up a one-shot command after this long, naming what it waited for (exit 8; 0: no limit; tail, top and watch without --once run until stopped)').env('HOTSTATE_CLI_TIMEOUT').default(120).argParser(seconds));
 program
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .hook('preAction', (_program, action) => { limitRunTime(action); });
+
+/** Commands that run until stopped: no overall timeout. */
+const runsUntilStopped = (action: Command): boolean => action.name() === 'tail' || (['watch', 'top'].includes(action.name()) && action.opts<{ once?: boolean }>().once !== true);
+
+/** A one-shot command gets --timeout seconds in all; then it says what it was waiting for and exits 8. */
+function limitRunTime(action: Command): void {
+  const limit = action.optsWithGlobals<{ timeout: number }>().timeout;
+  if (limit === 0 || runsUntilStopped(action)) return;
+  setTimeout(() => {
+    const error = new HotstateError('HOTSTATE_ERR_COMMAND_TIMEOUT', `${action.name()} did not finish within ${String(limit)} s (--timeout): waiting for ${waitingFor()}`);
+    err(`hotstate: ${error.code}: ${error.message}`);
+    process.exit(exitCodeFor(error));
+  }, limit * 1000).unref();
+}
 
 withProducerOptions(program.command('emit').description('send NDJSON updates ({"key","value"}; "value": null deletes) from a file or stdin'))
   .option('-f, --file <file>', 'NDJSON input (default: stdin)')
@@ -357,6 +381,13 @@ schemas.command('register').alias('push').description('register every version in
     for (const r of await registerCatalog(loadCatalog(flags.dir), connection(command).registryUrl, flags.subjectPrefix)) out(`registered ${r.subject} ${r.file} -> id ${String(r.id)}`);
   });
 
+/** A file named on the command line that cannot be read: a usage error naming it, not a raw ENOENT. */
+function unreadableFile(error: unknown): HotstateError | undefined {
+  const { code, path } = error as NodeJS.ErrnoException;
+  if (typeof path !== 'string' || !['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EPERM'].includes(code ?? '')) return undefined;
+  return new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : `not readable (${code ?? ''})`}`, { cause: error });
+}
+
 try {
   await program.parseAsync();
 } catch (error) {
@@ -364,7 +395,8 @@ try {
   if (typeof code === 'string' && code.startsWith('commander.')) {
     process.exitCode = code === 'commander.helpDisplayed' || code === 'commander.version' ? exitCodes.ok : exitCodes.usage;
   } else {
-    err(`hotstate: ${error instanceof HotstateError ? `${error.code}: ` : ''}${(error as Error).message}`);
-    process.exitCode = exitCodeFor(error);
+    const refusal = unreadableFile(error) ?? error;
+    err(`hotstate: ${refusal instanceof HotstateError ? `${refusal.code}: ` : ''}${(refusal as Error).message}`);
+    process.exitCode = exitCodeFor(refusal);
   }
 }

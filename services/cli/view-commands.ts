@@ -7,7 +7,8 @@ import { planSync, prepareDatasetFile } from '../lib/watch/dataset-sync.ts';
 import { createView, type HotstateView, type Item } from '../lib/view/view.ts';
 import { createLogger } from '../lib/logger.ts';
 import type { KafkaConnection } from '../lib/transport/transport.ts';
-import type { RegistryTarget } from '../lib/registry.ts';
+import { probeRegistry, registryBaseUrl, type RegistryTarget } from '../lib/registry.ts';
+import { waitingOn } from './waiting.ts';
 import { stringifyJson } from '../lib/codec/json-values.ts';
 
 /** The CLI's stdout carries data only: logs go to stderr, warnings and worse. */
@@ -23,8 +24,16 @@ export interface ViewTarget {
 
 /** Opens a view and waits until it is ready, with a progress bar on a terminal. */
 export async function readyView(target: ViewTarget, progress: boolean): Promise<HotstateView> {
+  // A one-shot command does not wait for a registry that does not answer: it says so at once.
+  waitingOn(`the schema registry ${registryBaseUrl(target.registryUrl)} to answer`);
+  await probeRegistry(target.registryUrl);
+  waitingOn(`Kafka (${target.kafka.brokers.join(',')}) to describe topic ${target.topic}`);
   const view = await createView({ kafka: target.kafka, registryUrl: target.registryUrl, topic: target.topic, healthCheckIntervalMs: 60_000, logger: cliLogger });
   const bar = progress ? new SingleBar({ stream: process.stderr, format: 'replay [{bar}] {percentage}% {value} records, ETA {eta}s' }) : undefined;
+  waitingOn(() => {
+    const { state, reason, progress: { records } } = view.status();
+    return `the view of ${target.topic} to become ready: it is ${state}${reason === undefined ? '' : ` (${reason})`}, ${String(records)} records read`;
+  });
   bar?.start(100, 0);
   const timer = bar ? setInterval(() => { bar.update(Math.round(view.progress().share * 100), { value: view.progress().records }); }, 200) : undefined;
   try {

@@ -17,6 +17,8 @@ export const exitCodes = {
   notFound: 6,
   /** diff, rollback: a version beyond the rollback window that no snapshot file covers. */
   unreachable: 7,
+  /** A one-shot command did not finish within --timeout (the message names what it waited for). */
+  timedOut: 8,
 } as const;
 
 /** The exit code of every error code (the README's error table shows the same). */
@@ -42,6 +44,7 @@ export const exitCodeByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_REGISTRY_UNAVAILABLE: exitCodes.failed,
   HOTSTATE_ERR_SERIALIZATION_DECODE: exitCodes.failed,
   HOTSTATE_ERR_WAIT_TIMEOUT: exitCodes.failed,
+  HOTSTATE_ERR_COMMAND_TIMEOUT: exitCodes.timedOut,
   HOTSTATE_ERR_VIEW_NOT_READY: exitCodes.failed,
   HOTSTATE_ERR_LIFECYCLE_CLOSED: exitCodes.failed,
   HOTSTATE_ERR_LIFECYCLE_NOT_STARTED: exitCodes.failed,

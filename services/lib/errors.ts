@@ -23,6 +23,7 @@ export const errorCodes = {
   HOTSTATE_ERR_LIFECYCLE_NOT_STARTED: 'the producer was used before connect() finished',
   HOTSTATE_ERR_SERIALIZATION_DECODE: 'stored bytes could not be decoded with their writer schema',
   HOTSTATE_ERR_WAIT_TIMEOUT: 'the view did not reach the requested version in time',
+  HOTSTATE_ERR_COMMAND_TIMEOUT: 'a CLI command did not finish within --timeout; the message names what it was waiting for',
   HOTSTATE_ERR_TOKEN_MALFORMED: 'a version token that is not one hotstate made (wrong prefix, encoding or content)',
   HOTSTATE_ERR_TOKEN_TOPIC: 'a version token names another topic than the view',
   HOTSTATE_ERR_RESOURCE_NOT_FOUND: 'no such dataset, key, route or topic',

@@ -1,4 +1,5 @@
 // hotstate's public API: what `import { ... } from 'hotstate'` offers. Everything else is internal.
+import './require-node.ts'; // first: an older Node gets one clear error, before any other module runs
 export { createView, HotstateView, ViewSnapshot } from './view/view.ts';
 export type { Change, ChangeListenerOptions, FailureKind, Item, KeyPartitionConflict, PoisonPolicy, RebuildReason, ReplayProgress, ViewEvents, ViewOptions, ViewState, ViewStateName, ViewStatus } from './view/view.ts';
 export type { SchemaSource } from './view/writer-schemas.ts';

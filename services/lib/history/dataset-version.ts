@@ -7,6 +7,7 @@
 // and it removes a record only once a newer record of the same key is in the compacted range. So a version is
 // within the window when, in each partition, the record at its position is still there and was written less than
 // min.compaction.lag.ms ago (less a margin): nothing after the version can then have displaced anything before it.
+import { accessSync, constants } from 'node:fs';
 import { HotstateError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { readSnapshotEntries, readSnapshotHeader, snapshotVersion } from '../snapshot/format.ts';
@@ -35,6 +36,11 @@ export type VersionRef = { readonly kind: 'now' } | { readonly kind: 'token'; re
 export function parseVersionRef(text: string): VersionRef {
   if (text === 'now') return { kind: 'now' };
   if (text.startsWith('hs1.')) return { kind: 'token', token: text };
+  try {
+    accessSync(text, constants.R_OK);
+  } catch (error) {
+    throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `${JSON.stringify(text)} is neither a version token (hs1.…), "now", nor a readable snapshot file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, { cause: error });
+  }
   return { kind: 'snapshot', file: text };
 }
 
