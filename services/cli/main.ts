@@ -349,7 +349,7 @@ program.command('rollback').description('write compensating records that bring a
 const snapshot = program.command('snapshot').description('snapshot files: start views from them instead of a full replay');
 snapshot.command('save').description('replay a dataset and write a snapshot file of its current version')
   .requiredOption('-t, --topic <topic>', 'dataset topic')
-  .requiredOption('-o, --output <file>', 'the snapshot file to write (atomically)')
+  .requiredOption('-o, --output <folder|file>', 'where to write (atomically): a folder (named <topic>.<created ms>.snapshot in it) or a file of that name, the names a restore reads')
   .option('--no-progress', 'no replay progress bar')
   .action(async (flags: { topic: string; output: string; progress: boolean }, command: Command) => {
     await withView(command, flags.topic, flags.progress, (view) => saveSnapshot(view, resolve(flags.output), out));

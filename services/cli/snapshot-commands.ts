@@ -10,8 +10,9 @@ type Print = (line: string) => void;
 const tokenOf = (header: SnapshotHeader): string => formatVersionToken(snapshotVersion(header));
 
 export async function saveSnapshot(view: HotstateView, file: string, out: Print): Promise<number> {
-  const { header, bytes, seconds } = await view.writeSnapshot(file);
-  out(`wrote ${file}: ${String(header.entries)} keys of ${header.topic}, ${String(bytes)} bytes in ${seconds.toFixed(2)} s, version ${tokenOf(header)}`);
+  const written = await view.writeSnapshot(file);
+  const { header, bytes, seconds } = written;
+  out(`wrote ${written.file}: ${String(header.entries)} keys of ${header.topic}, ${String(bytes)} bytes in ${seconds.toFixed(2)} s, version ${tokenOf(header)}`);
   return 0;
 }
 

@@ -106,8 +106,7 @@ describe('versions: diff and rollback', () => {
     const view = await testView(t, topic);
     await view.ready;
     const old = view.token;
-    const file = join(mkdtempSync(join(tmpdir(), 'hotstate-versions-')), 'old.hotstate-snapshot');
-    await view.writeSnapshot(file);
+    const { file } = await view.writeSnapshot(mkdtempSync(join(tmpdir(), 'hotstate-versions-')));
     const after = await producer.send([{ key: 'A', value: price('A', 2) }, { key: 'B', value: null }, { key: 'D', value: price('D', 1) }]);
     // The window is 1 s (less a 10% margin): wait until the records after the version are older than that.
     const newestWrite = Date.now();

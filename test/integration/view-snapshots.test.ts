@@ -97,7 +97,7 @@ describe('view snapshots', () => {
     const source = snapshotDir();
     const view = await testView(t, topic);
     await view.ready;
-    const { file, header } = await view.writeSnapshot(join(source, 'original.snapshot'));
+    const { file, header } = await view.writeSnapshot(source);
     const bytes = readFileSync(file);
     const other = await pricesTopic(t);
     await other.producer.upsert('X', price('X'));

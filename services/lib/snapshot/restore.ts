@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { BaseIndex } from '../view/base-index.ts';
 import { loadSnapshotBase } from './base-loader.ts';
 import { readSnapshotHeader, SnapshotFileError, snapshotVersion } from './format.ts';
-import { listSnapshots } from './snapshot-dir.ts';
+import { listSnapshots, unreadSnapshotNames } from './snapshot-dir.ts';
 import { judgeSnapshot, type RestoreOutcome, type TopicNow } from './verdict.ts';
 
 export interface SnapshotRestore {
@@ -30,7 +30,8 @@ export interface RestoreTarget {
 
 export async function restoreNewest(dir: string, topicNow: TopicNow, target: RestoreTarget, log: Logger, onOutcome: (outcome: RestoreOutcome) => void): Promise<SnapshotRestore & { positions?: Map<number, number> }> {
   const started = performance.now();
-  const candidates = await listSnapshots(dir, topicNow.topic);
+  const [candidates, unread] = await Promise.all([listSnapshots(dir, topicNow.topic), unreadSnapshotNames(dir)]);
+  for (const name of unread) log.warn({ file: name, dir }, 'snapshot file skipped: a restore reads only <topic>.<created ms>.snapshot names (rename it to use it)');
   if (candidates.length === 0) return { outcome: 'none', reason: `no snapshot of ${topicNow.topic} in ${dir}` };
   let last: SnapshotRestore = { outcome: 'none' };
   for (const { file } of candidates) {

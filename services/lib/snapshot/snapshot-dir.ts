@@ -1,11 +1,37 @@
 // A folder of snapshot files: `<topic>.<createdAt ms>.snapshot`, newest first, the oldest pruned beyond a count.
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { HotstateError } from '../errors.ts';
 
 const suffix = '.snapshot';
 
 export const snapshotFileName = (topic: string, createdAt: number): string => `${topic}.${String(createdAt)}${suffix}`;
+
+/** True when `name` is `<topic>.<ms>.snapshot`, the only names a restore from a folder reads. */
+export const isSnapshotName = (name: string, topic: string): boolean => {
+  const prefix = `${topic}.`;
+  return name.startsWith(prefix) && name.endsWith(suffix) && /^\d+$/.test(name.slice(prefix.length, -suffix.length));
+};
+
+/**
+ * Where a snapshot of `topic` asked for at `path` goes: into an existing folder under the name a restore finds, or
+ * at `path` when it already has that name. Any other name is refused: a restore from the folder would skip it.
+ */
+export function snapshotTarget(path: string, topic: string, createdAt: number): string {
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) return join(path, snapshotFileName(topic, createdAt));
+  if (isSnapshotName(basename(path), topic)) return path;
+  throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `snapshot file name ${JSON.stringify(basename(path))} would be skipped by a restore, which reads only <topic>.<created ms>.snapshot names: pass a folder (the file is named ${snapshotFileName(topic, createdAt)} in it) or such a name`);
+}
+
+/** `.snapshot` files in `dir` that no restore reads (not `<some topic>.<ms>.snapshot`): to be warned about. */
+export async function unreadSnapshotNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((name) => name.endsWith(suffix) && !/^.+\.\d+\.snapshot$/.test(name));
+  } catch {
+    return [];
+  }
+}
 
 export interface SnapshotFile {
   readonly file: string;
@@ -35,7 +61,7 @@ export function listSnapshotsNow(dir: string, topic: string): SnapshotFile[] {
 function snapshotsAmong(names: readonly string[], dir: string, topic: string): SnapshotFile[] {
   const prefix = `${topic}.`;
   return names
-    .filter((name) => name.startsWith(prefix) && name.endsWith(suffix) && /^\d+$/.test(name.slice(prefix.length, -suffix.length)))
+    .filter((name) => isSnapshotName(name, topic))
     .map((name) => ({ file: join(dir, name), createdAt: Number(name.slice(prefix.length, -suffix.length)) }))
     .sort((a, b) => b.createdAt - a.createdAt);
 }

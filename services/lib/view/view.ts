@@ -21,6 +21,7 @@ import { registrySchemaSource, WriterSchemas } from './writer-schemas.ts';
 import { ViewSnapshotFiles, type WrittenSnapshot } from '../snapshot/view-snapshot-files.ts';
 import { dropPreloads, preloadedFile, preloadSnapshot } from '../snapshot/base-loader.ts';
 import { readSnapshotHeader } from '../snapshot/format.ts';
+import { snapshotTarget } from '../snapshot/snapshot-dir.ts';
 import { keyHistory, type KeyVersion } from '../history/key-history.ts';
 
 export type { Item } from './view-snapshot.ts';
@@ -492,9 +493,12 @@ export class HotstateView extends ViewReads {
 
   /**
    * Writes a snapshot file of the current version (readers and the apply loop go on meanwhile); the view must be
-   * ready. `createView({ snapshot: { dir } })` starts from the newest usable one.
+   * ready. `path` is a folder (the file is named `<topic>.<created ms>.snapshot` in it) or a file of that name;
+   * any other name is refused, since `createView({ snapshot: { dir } })`, which starts from the newest usable
+   * one, reads only such names.
    */
-  async writeSnapshot(file: string): Promise<WrittenSnapshot> {
+  async writeSnapshot(path: string): Promise<WrittenSnapshot> {
+    const file = snapshotTarget(path, this.topic, Date.now());
     if (!this.machine.caughtUp || !this.layout) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} is ${this.machine.name}: a snapshot is written of a ready view`, { retriable: true });
     return this.snapshots.write(file, this.data.appliedSnapshot(), this.layout.topicId);
   }
