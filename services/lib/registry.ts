@@ -4,7 +4,9 @@
 import { z } from 'zod';
 import { HotstateError, isHotstateError } from './errors.ts';
 import { tlsFailureCode, tlsFailureWords } from './tls-errors.ts';
-import { firstSocketFailure } from './network-errors.ts';
+import { errorCauses, firstSocketFailure } from './network-errors.ts';
+import { connect as tlsConnect } from 'node:tls';
+import { isIP } from 'node:net';
 
 /** Bound on one registry request. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -224,6 +226,9 @@ export async function probeRegistry(target: RegistryTarget): Promise<void> {
   try {
     answer = await registryRequest(target, '/subjects', 'checking the registry URL');
   } catch (error) {
+    if (isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE') && closedWithoutAnswer(error) && (await speaksTls(new URL(base)))) {
+      throw new HotstateError('HOTSTATE_ERR_REGISTRY_MISADDRESSED', `${base} closed the connection without an HTTP answer, and that port speaks TLS: use ${base.replace(/^http:/, 'https:')}`, { cause: error });
+    }
     if (!isHotstateError(error) || (error.code !== 'HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND' && error.code !== 'HOTSTATE_ERR_REGISTRY_REJECTED')) throw error;
     throw new HotstateError('HOTSTATE_ERR_REGISTRY_MISADDRESSED', `${base} does not serve the Confluent schema-registry API (GET ${base}/subjects: ${error.message})${await suggestion(target, base)}`, { cause: error });
   }
@@ -244,4 +249,18 @@ async function suggestion(target: RegistryTarget, base: string): Promise<string>
   return answers
     ? `; the Confluent API answers at ${candidate}: set the registry URL to that`
     : `; the registry URL must include the API's path (for Apicurio Registry: ${candidate})`;
+}
+
+const closedWithoutAnswer = (error: unknown): boolean => [...errorCauses(error)].some((e) => e.code === 'UND_ERR_SOCKET' || e.code === 'ECONNRESET');
+
+/** Whether an http:// URL's port completes a TLS handshake (only to tell the user to use https://; nothing is sent or trusted). */
+function speaksTls(url: URL): Promise<boolean> {
+  if (url.protocol !== 'http:') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: url.hostname, port: Number(url.port || 80), servername: isIP(url.hostname) ? undefined : url.hostname, rejectUnauthorized: false, timeout: 2000 });
+    const done = (answer: boolean): void => { socket.destroy(); resolve(answer); };
+    socket.once('secureConnect', () => { done(true); });
+    socket.once('error', () => { done(false); });
+    socket.once('timeout', () => { done(false); });
+  });
 }
