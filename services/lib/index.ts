@@ -20,6 +20,7 @@ export { partitionForKey } from './kafka/murmur2.ts';
 export { createPlatformaticTransport, withTransport } from './transport/platformatic-transport.ts';
 export { FetchedRecord } from './transport/transport.ts';
 export type { KafkaConnection, OffsetRange, PartitionChunk, PartitionReader, ProduceRecord, ReadHandler, ReadProblem, RecordOutcome, TopicLayout, Transport, TransportProducer } from './transport/transport.ts';
+export { probeRegistry, registerValueSchema, valueSubject } from './registry.ts';
 export type { RegistryConnection, RegistryTarget } from './registry.ts';
 export { encodeFramed, parseAvroSchema } from './codec/confluent-avro.ts';
 export { formatVersionToken, parseVersionToken } from './version-token.ts';

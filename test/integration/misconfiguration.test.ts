@@ -112,8 +112,9 @@ async function checkServiceRefuses(name: 'state' | 'ingest', row: Row, setup: Se
   assert.equal(code, exitCodeByCode[row.code], `${name} service: exit code of ${row.code}; output:\n${output}`);
   const refusals = service.output.flatMap((line) => { try { return [JSON.parse(line) as { code?: string; reason?: string }]; } catch { return []; } }).filter((entry) => entry.code !== undefined);
   assert.equal(refusals.length, 1, `${name} service: one JSON line with a code; output:\n${output}`);
-  assert.equal(refusals[0]?.code, row.code);
-  assert.match(refusals[0]?.reason ?? '', row.words);
+  const [refusal] = refusals;
+  assert.equal(refusal?.code, row.code);
+  assert.match(refusal?.reason ?? '', row.words);
   assert.ok(!/^\s+at /m.test(output), `${name} service: no stack trace`);
 }
 

@@ -1,8 +1,9 @@
 // hotstate as users get it: `npm pack`, installed into a fresh project, imported from plain JavaScript (ESM) and
-// from TypeScript (type-checked, then run by Node), running a producer and a view against the real broker.
+// from TypeScript (type-checked, then run by Node), running a producer and a view against the real broker; the
+// README's quick start as written; and the refusal of a Node.js older than 22.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -74,6 +75,40 @@ test('npm pack → fresh project → import from .mjs and .ts, run a producer an
     const result = out.split('\n').find((line) => line.startsWith('{"n"')) ?? '{}'; // other lines are the library's logs
     assert.deepEqual(JSON.parse(result), { n: 42, offset: 0, isError: false, restore: 'used', restoredN: 42 }, `${file}: ${out}`);
   }
-  const help = run(process.execPath, [join(app, 'node_modules', 'hotstate', 'dist', 'services', 'cli', 'main.js'), '--help'], app);
+  const cliMain = join(app, 'node_modules', 'hotstate', 'dist', 'services', 'cli', 'main.js');
+  const help = run(process.execPath, [cliMain, '--help'], app);
   assert.match(help, /Usage: hotstate/);
+
+  // The README's quick start, unmodified, against the test cluster.
+  const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
+  const quickStart = /\*\*Quick start\*\*[^]*?```js\n([^]*?)```/.exec(readme)?.[1];
+  assert.ok(quickStart, 'the README has a quick start');
+  writeFileSync(join(app, 'quick-start.mjs'), quickStart);
+  const topic = uniqueTopicName(t);
+  t.after(() => deleteSubject(valueSubject(topic)));
+  const quick = run(process.execPath, ['quick-start.mjs'], app, { KAFKA_BROKERS: testInfra().brokers.join(','), SCHEMA_REGISTRY_URL: testInfra().registryUrl, TOPIC: topic });
+  assert.match(quick, /^Price \{ price: 12\.5 \}$/m, quick);
+
+  // An older Node: one line naming the version needed, from the library and from the CLI.
+  const oldNode = olderNode();
+  if (oldNode === undefined) {
+    if (process.env.CI === 'true') assert.fail('CI must have a Node.js older than 22 at /usr/bin/node to check the refusal');
+    t.diagnostic('skipped the Node < 22 refusal: no older Node.js at /usr/bin/node');
+    return;
+  }
+  const library = spawnSync(oldNode, ['--input-type=module', '-e', "import('hotstate').catch((e) => { console.log(e.code + ': ' + e.message); process.exit(3); })"], { cwd: app, encoding: 'utf8' });
+  assert.equal(library.status, 3, library.stderr);
+  assert.match(library.stdout, /^HOTSTATE_ERR_CONFIG_INVALID: hotstate needs Node\.js 22 or newer; this is Node\.js \d+\./);
+  const cli = spawnSync(oldNode, [cliMain, '--help'], { cwd: app, encoding: 'utf8' });
+  assert.equal(cli.status, 2);
+  assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
+  assert.match(cli.stderr, /^hotstate: HOTSTATE_ERR_CONFIG_INVALID: hotstate needs Node\.js 22 or newer/);
 });
+
+/** The machine's own Node.js when it is older than 22 (Debian's on this kind of machine), else undefined. */
+function olderNode(): string | undefined {
+  const probe = spawnSync('/usr/bin/node', ['--version'], { encoding: 'utf8' });
+  if (probe.error) return undefined;
+  const version = probe.stdout.trim();
+  return version && Number(version.replace(/^v/, '').split('.')[0]) < 22 ? '/usr/bin/node' : undefined;
+}
