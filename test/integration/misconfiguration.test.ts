@@ -114,7 +114,7 @@ async function checkServiceRefuses(name: 'state' | 'ingest', row: Row, setup: Se
   assert.equal(refusals.length, 1, `${name} service: one JSON line with a code; output:\n${output}`);
   const [refusal] = refusals;
   assert.equal(refusal?.code, row.code);
-  assert.match(refusal?.reason ?? '', row.words);
+  assert.match(refusal.reason ?? '', row.words);
   assert.ok(!/^\s+at /m.test(output), `${name} service: no stack trace`);
 }
 
