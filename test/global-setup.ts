@@ -2,7 +2,8 @@
 // through KAFKA_BROKERS and SCHEMA_REGISTRY_URL; when those are not set, the local infrastructure is started
 // here and stopped again at the end. Beside it, the secured cluster (SASL_SSL + SCRAM + ACLs, registry behind HTTPS
 // and basic auth) runs on its own ports and folder for the security tests (HOTSTATE_TEST_SECURE_INFRA tells them
-// where). Nothing is skipped when it cannot start: the whole run fails.
+// where). Nothing is skipped when it cannot start: the whole run fails. HOTSTATE_TEST_SECURE=0 (test:quick) leaves
+// the secured cluster out; the tests that need it then skip, one line each.
 import { join } from 'node:path';
 import { down, up } from '../infra/launcher.ts';
 import { secureFiles } from '../infra/secure-cluster.ts';
@@ -45,7 +46,7 @@ export async function globalSetup(): Promise<void> {
   const secure = secureTestSettings();
   const [plain, secured] = await Promise.all([
     brokers && registry ? undefined : start(loadInfraSettings(), 'local Kafka + schema registry'),
-    process.env.HOTSTATE_TEST_SECURE_INFRA ? undefined : start(secure, 'secured Kafka + registry'),
+    process.env.HOTSTATE_TEST_SECURE_INFRA || process.env.HOTSTATE_TEST_SECURE === '0' ? undefined : start(secure, 'secured Kafka + registry'),
   ]);
   if (plain) {
     process.env.KAFKA_BROKERS = plain.endpoints.kafkaBrokers.join(',');

@@ -1,4 +1,4 @@
-// Exit codes of the hotstate CLI and of the services' start-up refusals; scripts may rely on them (documented in the README).
+// Exit codes of the hotstate CLI and of the services' start-up refusals; scripts may rely on them (docs/cli.md, docs/errors.md).
 import { isHotstateError, type ErrorCode } from '../lib/errors.ts';
 
 export const exitCodes = {
@@ -21,7 +21,7 @@ export const exitCodes = {
   timedOut: 8,
 } as const;
 
-/** The exit code of every error code (the README's error table shows the same). */
+/** The exit code of every error code (docs/errors.md shows the same). */
 export const exitCodeByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_CONFIG_INVALID: exitCodes.usage,
   HOTSTATE_ERR_REGISTRY_MISADDRESSED: exitCodes.usage,

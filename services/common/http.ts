@@ -10,7 +10,7 @@ import { httpMetrics } from '../lib/metrics.ts';
 import { HotstateError, ValidationError, type ErrorCode } from '../lib/errors.ts';
 import { parseJsonExact, stringifyJson } from '../lib/codec/json-values.ts';
 
-/** The HTTP status of every error code (the README's error table shows the same). */
+/** The HTTP status of every error code (docs/errors.md shows the same). */
 export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_CONFIG_INVALID: 400,
   HOTSTATE_ERR_INPUT_MALFORMED: 400,

@@ -1,6 +1,6 @@
 // One error type for the whole library: a stable machine-readable code, a retriable flag and the cause.
-// Every code is listed here once, follows HOTSTATE_ERR_<AREA>_<WHAT>, and is documented in the README's error
-// table with its HTTP status (services/common/http.ts) and CLI exit code (services/common/exit-codes.ts).
+// Every code is listed here once, follows HOTSTATE_ERR_<AREA>_<WHAT>, and is documented in the error
+// table (docs/errors.md) with its HTTP status (services/common/http.ts) and exit code (services/common/exit-codes.ts).
 
 export const errorCodes = {
   HOTSTATE_ERR_CONFIG_INVALID: 'configuration is missing or invalid',

@@ -17,7 +17,7 @@ const schema = {
     { name: 'text', type: 'string', default: '' },
   ],
 };
-/** The documented bound (README, Performance: hostile records). */
+/** The documented bound (docs/performance.md: hostile records). */
 const maxRssGrowthMb = 256;
 
 test('hostile records at the value cap: bounded memory, reads under 100 ms, over-budget records are poison', async (t) => {

@@ -19,6 +19,7 @@ import { rawSend } from '../helpers/raw.ts';
 import { serviceEnv, startService, waitReady } from '../helpers/services.ts';
 import { withAdmin } from '../helpers/kafkajs-client.ts';
 import { freePortBlock } from '../helpers/ports.ts';
+import { skipWithout } from '../helpers/tools.ts';
 
 const token = 'monitoring-token-0123456789';
 
@@ -27,7 +28,7 @@ test('the provisioned dashboard JSON is the one the code builds', () => {
   assert.deepEqual(committed, JSON.parse(JSON.stringify(buildDashboard())), 'run `npm run dashboard` and commit the result');
 });
 
-test('every dashboard query and every alert rule works against real metrics while traffic runs', async (t) => {
+test('every dashboard query and every alert rule works against real metrics while traffic runs', { skip: skipWithout('prometheus') }, async (t) => {
   const kafka = testKafka(t);
   const topic = await createTestTopic(t, kafka, { partitions: 3 });
   const dlq = `${topic}.hotstate-dlq`;
@@ -78,7 +79,7 @@ test('every dashboard query and every alert rule works against real metrics whil
   }
 });
 
-test('lag is true in Prometheus: a view that cannot apply shows exactly the records waiting, then 0 after catching up', async (t) => {
+test('lag is true in Prometheus: a view that cannot apply shows exactly the records waiting, then 0 after catching up', { skip: skipWithout('prometheus') }, async (t) => {
   // The view cannot apply while the registry is unreachable for a schema id it has not seen yet (a real outage,
   // through a proxy that is cut); its health check keeps reporting lag from the end offsets meanwhile.
   const registryPort = await freePortBlock(2);

@@ -16,8 +16,8 @@ test('every code follows HOTSTATE_ERR_<AREA>_<WHAT>', () => {
   assert.deepEqual(codes.filter((code) => !/^HOTSTATE_ERR_[A-Z]+_[A-Z][A-Z_]*$/.test(code)), []);
 });
 
-test('the README error table lists every code with its HTTP status, exit code and meaning', () => {
-  const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
+test('the error table (docs/errors.md) lists every code with its HTTP status, exit code and meaning', () => {
+  const readme = readFileSync(join(projectRoot, 'docs', 'errors.md'), 'utf8');
   const rows = [...readme.matchAll(/^\| `(HOTSTATE_ERR_[A-Z_]+)` \| (\d+) \| (\d+) \| (.+) \|$/gm)].map((m) => [m[1], Number(m[2]), Number(m[3]), m[4]]);
   assert.deepEqual(rows, codes.map((code) => [code, httpStatusByCode[code], exitCodeByCode[code], errorCodes[code]]));
 });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { endpoints, loadInfraSettings, projectRoot } from '../../infra/settings.ts';
+import { skipWithout } from '../helpers/tools.ts';
 
 const composeFile = join(projectRoot, 'infra', 'docker-compose.yml');
 
@@ -15,7 +16,7 @@ function run(command: string, args: string[]): { ok: boolean; missing: boolean; 
   return { ok: result.status === 0, missing, out: `${result.stdout}${result.stderr}` };
 }
 
-test('docker-compose.yml parses without a daemon', () => {
+test('docker-compose.yml parses without a daemon', { skip: skipWithout('docker-compose') }, () => {
   // `docker compose` (v2 plugin) where present, else the standalone docker-compose (Debian package).
   const v2 = run('docker', ['compose', '-f', composeFile, 'config', '-q']);
   const result = v2.ok ? v2 : run('docker-compose', ['-f', composeFile, 'config', '-q']);
@@ -34,13 +35,13 @@ test('docker-compose.yml uses the launcher ports', () => {
   assert.match(compose, /"compatibility":"BACKWARD"/);
 });
 
-test('prometheus.yml passes promtool', () => {
+test('prometheus.yml passes promtool', { skip: skipWithout('promtool') }, () => {
   const result = run('promtool', ['check', 'config', join(projectRoot, 'infra', 'prometheus', 'prometheus.yml')]);
   assert.ok(!result.missing, 'promtool is not installed (apt-get install prometheus)');
   assert.ok(result.ok, result.out);
 });
 
-test('alert rules pass promtool check and their unit tests (stuck consumer, lag, not ready, poison, instance down)', () => {
+test('alert rules pass promtool check and their unit tests (stuck consumer, lag, not ready, poison, instance down)', { skip: skipWithout('promtool') }, () => {
   const dir = join(projectRoot, 'infra', 'prometheus');
   const checked = run('promtool', ['check', 'rules', join(dir, 'alerts.yml')]);
   assert.ok(!checked.missing, 'promtool is not installed (apt-get install prometheus)');

@@ -1,7 +1,7 @@
 // A key's versions still in the log: every record of the key in its partition (or in all partitions, for topics
 // written with another partitioner), oldest first, with operation, headers and decoded value. Reads the partitions
 // from their start to the end offsets captured when it began; what compaction removed is gone (see the rollback
-// window in the README).
+// window in docs/operations.md).
 import { frameSchemaId } from '../codec/confluent-avro.ts';
 import { HotstateError } from '../errors.ts';
 import { partitionForKey } from '../kafka/murmur2.ts';

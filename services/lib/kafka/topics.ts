@@ -127,7 +127,7 @@ export async function describeTopicConfigs(transport: Transport, topic: string, 
   }
 }
 
-/** What each role needs on its dataset topic (README, Security): nothing more, nothing less. */
+/** What each role needs on its dataset topic (docs/security.md): nothing more, nothing less. */
 export const roleOperations = {
   producer: ['WRITE', 'DESCRIBE', 'DESCRIBE_CONFIGS'],
   view: ['READ', 'DESCRIBE', 'DESCRIBE_CONFIGS'],

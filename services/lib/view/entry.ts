@@ -1,6 +1,6 @@
 // One key's current state packed into a single one-byte (latin1) string: a 15-byte header then the record's
 // Confluent-framed value bytes. One string per key instead of an object plus a Buffer keeps about 10 million keys
-// within a few GiB of heap (see the README's memory figures); values are decoded on read.
+// within a few GiB of heap (see docs/library.md's memory figures); values are decoded on read.
 //   byte 0      flags (bit 0: tombstone kept for an open snapshot)
 //   bytes 1-2   partition (uint16)
 //   bytes 3-8   offset (uint48)
