@@ -22,10 +22,21 @@ export default tseslint.config(
     },
   },
   {
-    // The library is imported through kafka-library.ts only (its validators are compiled when used, not at import).
+    // The library is imported through kafka-library.ts only (its validators are compiled when used, not at import),
+    // and only the adapter under transport/platformatic/ knows it: everything else goes through the transport seam.
     files: ['services/**/*.ts'],
-    ignores: ['services/lib/transport/kafka-library.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@platformatic/kafka', message: 'import it from services/lib/transport/kafka-library.ts' }] }] },
+    ignores: ['services/lib/transport/platformatic/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@platformatic/kafka', message: 'only services/lib/transport/platformatic/ knows the Kafka client library' }],
+        patterns: [{ group: ['**/platformatic/kafka-library.ts'], message: 'only services/lib/transport/platformatic/ knows the Kafka client library' }],
+      }],
+    },
+  },
+  {
+    files: ['services/lib/transport/platformatic/**/*.ts'],
+    ignores: ['services/lib/transport/platformatic/kafka-library.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@platformatic/kafka', message: 'import it from ./kafka-library.ts' }] }] },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -2,7 +2,7 @@
 // The hotstate command line: emit and watch updates, manage dataset topics and schemas. The only place of the
 // CLI that reads the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL) and exits the process.
 import './node-check.ts'; // first: an older Node gets one line and exit 2, before any other module runs
-import { withTransport } from '../lib/transport/platformatic-transport.ts';
+import { withTransport } from '../lib/transport/platformatic/platformatic-transport.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -21,13 +21,13 @@ import { inspectSnapshot, saveSnapshot } from './snapshot-commands.ts';
 import { diffCommand, rollbackCommand } from './version-commands.ts';
 import { parseVersionRef } from '../lib/history/dataset-version.ts';
 import { keyHistory } from '../lib/history/key-history.ts';
-import { registrySchemaSource, WriterSchemas } from '../lib/view/writer-schemas.ts';
+import { registrySchemaSource, WriterSchemas } from '../lib/core/writer-schemas.ts';
 import { valueSubject } from '../lib/registry.ts';
 import { stringifyJson } from '../lib/codec/json-values.ts';
 import type { HotstateView } from '../lib/view/view.ts';
 import type { KafkaConnection } from '../lib/transport/transport.ts';
 import type { RegistryTarget } from '../lib/registry.ts';
-import { kafkaSecurity, registryTarget, securityProblems, securitySchema, type SecuritySettings } from '../lib/security-settings.ts';
+import { kafkaSecurity, registryTarget, securityProblems, securitySchema, type SecuritySettings } from '../lib/settings/security-settings.ts';
 
 /** Security settings: `--kafka-sasl-username` for KAFKA_SASL_USERNAME and so on (values never shown in --help). */
 const securityFlags: ReadonlyArray<[keyof SecuritySettings, string]> = [

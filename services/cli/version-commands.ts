@@ -6,8 +6,8 @@ import { contentDigest, diffVersions } from '../lib/history/diff.ts';
 import { rollbackDataset, type RollbackOptions, type RollbackOutcome, type RollbackTarget } from '../lib/history/rollback.ts';
 import { valueSubject } from '../lib/registry.ts';
 import type { Transport } from '../lib/transport/transport.ts';
-import { entrySchemaId, entryValueBytes } from '../lib/view/entry.ts';
-import { WriterSchemas, type SchemaSource } from '../lib/view/writer-schemas.ts';
+import { entrySchemaId, entryValueBytes } from '../lib/store/entry.ts';
+import { WriterSchemas, type SchemaSource } from '../lib/core/writer-schemas.ts';
 import type { Print } from './emit.ts';
 import { exitCodes } from '../common/exit-codes.ts';
 

@@ -2,7 +2,7 @@
 // Only service entry points call these; the library never reads the environment.
 import { z } from 'zod';
 import { HotstateError } from '../lib/errors.ts';
-import { securityProblems, securitySettingsShape, type SecuritySettings } from '../lib/security-settings.ts';
+import { securityProblems, securitySettingsShape, type SecuritySettings } from '../lib/settings/security-settings.ts';
 
 const csv = z.string().transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
 const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);

@@ -1,7 +1,7 @@
 // The demo (`npm run demo`): starts the local Kafka + registry (unless already running), creates the sample
 // datasets, starts the state and ingest services, and runs an upstream emitter that keeps sending price ticks
 // through the ingest service. Ctrl-C (or --seconds N) stops everything it started.
-import { withTransport } from '../lib/transport/platformatic-transport.ts';
+import { withTransport } from '../lib/transport/platformatic/platformatic-transport.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -11,7 +11,7 @@ import type { Update } from '../lib/producer/prepare.ts';
 import { createHttpApp } from '../common/http.ts';
 import { rollbackDataset } from '../lib/history/rollback.ts';
 import type { Transport } from '../lib/transport/transport.ts';
-import type { SchemaSource } from '../lib/view/writer-schemas.ts';
+import type { SchemaSource } from '../lib/core/writer-schemas.ts';
 
 export interface IngestAppOptions {
   readonly producers: ReadonlyMap<string, HotstateProducer>;

@@ -4,9 +4,9 @@ import { bootstrap, refuseStart } from '../common/bootstrap.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
 import { buildIngestApp } from './app.ts';
 import { TokenSet } from '../common/token-set.ts';
-import { createPlatformaticTransport } from '../lib/transport/platformatic-transport.ts';
-import { registrySchemaSource } from '../lib/view/writer-schemas.ts';
-import { kafkaSecurity, registryTarget } from '../lib/security-settings.ts';
+import { createPlatformaticTransport } from '../lib/transport/platformatic/platformatic-transport.ts';
+import { registrySchemaSource } from '../lib/core/writer-schemas.ts';
+import { kafkaSecurity, registryTarget } from '../lib/settings/security-settings.ts';
 
 const { config, logger, metrics, lifecycle } = bootstrap('hotstate-ingest', ingestServiceSchema);
 

@@ -2,7 +2,7 @@
 import './require-node.ts'; // first: an older Node gets one clear error, before any other module runs
 export { createView, HotstateView, ViewSnapshot } from './view/view.ts';
 export type { Change, ChangeListenerOptions, FailureKind, Item, KeyPartitionConflict, PoisonPolicy, RebuildReason, ReplayProgress, ViewEvents, ViewOptions, ViewState, ViewStateName, ViewStatus } from './view/view.ts';
-export type { SchemaSource } from './view/writer-schemas.ts';
+export type { SchemaSource } from './core/writer-schemas.ts';
 export { readSnapshotHeader, SnapshotFileError, snapshotFormatVersion } from './snapshot/format.ts';
 export type { SnapshotHeader } from './snapshot/format.ts';
 export { listSnapshots, pruneSnapshots, snapshotFileName } from './snapshot/snapshot-dir.ts';
@@ -17,7 +17,7 @@ export type { Update, WriteHeaders } from './producer/prepare.ts';
 export { assertSafeTopic, describeTopic, ensureDatasetTopic, topicProblems } from './kafka/topics.ts';
 export type { DatasetTopicSpec, TopicDescription } from './kafka/topics.ts';
 export { partitionForKey } from './kafka/murmur2.ts';
-export { createPlatformaticTransport, withTransport } from './transport/platformatic-transport.ts';
+export { createPlatformaticTransport, withTransport } from './transport/platformatic/platformatic-transport.ts';
 export { FetchedRecord } from './transport/transport.ts';
 export type { KafkaConnection, OffsetRange, PartitionChunk, PartitionReader, ProduceRecord, ReadHandler, ReadProblem, RecordOutcome, TopicLayout, Transport, TransportProducer } from './transport/transport.ts';
 export { probeRegistry, registerValueSchema, valueSubject } from './registry.ts';

@@ -7,7 +7,7 @@ import { buildStateApp } from './app.ts';
 import { fetchFromPeers, SnapshotSchedule } from './snapshots.ts';
 import { dropPreloads } from '../lib/snapshot/base-loader.ts';
 import { settleWithin } from '../lib/logger.ts';
-import { kafkaSecurity, registryTarget } from '../lib/security-settings.ts';
+import { kafkaSecurity, registryTarget } from '../lib/settings/security-settings.ts';
 import { TokenSet } from '../common/token-set.ts';
 
 const { config, logger, metrics, lifecycle } = bootstrap('hotstate-state', stateServiceSchema);

@@ -4,10 +4,10 @@ import { connectionFromEnv } from '../../infra/settings.ts';
 import { encodeFramed, parseAvroSchema } from '../../services/lib/codec/confluent-avro.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer, type ProducerOptions } from '../../services/lib/producer/producer.ts';
-import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { withTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
 import { readRange } from '../../services/lib/transport/read-range.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { kafkaSecurity, registryTarget, securitySchema } from '../../services/lib/security-settings.ts';
+import { kafkaSecurity, registryTarget, securitySchema } from '../../services/lib/settings/security-settings.ts';
 import type { RegistryTarget } from '../../services/lib/registry.ts';
 import type { KafkaConnection } from '../../services/lib/transport/transport.ts';
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectionFromEnv, projectRoot } from '../../infra/settings.ts';
-import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { withTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { schemaText } from '../helpers/datasets.ts';

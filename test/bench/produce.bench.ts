@@ -1,7 +1,7 @@
 // Producer throughput: N records of about 200 bytes through the hotstate producer (validation, Avro encoding,
 // idempotent acks=-1) against raw kafkajs sending the same pre-encoded bytes with the same settings, in one run.
 //   npm run infra -- up && npm run bench:produce -- [records=200000] [batch=2000]
-import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { withTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
 import { randomUUID } from 'node:crypto';
 import { connectionFromEnv } from '../../infra/settings.ts';
 import { parseAvroSchema, encodeFramed } from '../../services/lib/codec/confluent-avro.ts';

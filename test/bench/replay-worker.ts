@@ -6,7 +6,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../services/lib/logger.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
-import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { createPlatformaticTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
 import { readRange } from '../../services/lib/transport/read-range.ts';
 import { createView, type HotstateView } from '../../services/lib/view/view.ts';
 import { benchConnection, benchSchema, benchValue } from './bench-topic.ts';

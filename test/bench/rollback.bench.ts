@@ -13,8 +13,8 @@ import { contentDigest } from '../../services/lib/history/diff.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { valueSubject } from '../../services/lib/registry.ts';
-import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
-import { registrySchemaSource, WriterSchemas } from '../../services/lib/view/writer-schemas.ts';
+import { withTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
+import { registrySchemaSource, WriterSchemas } from '../../services/lib/core/writer-schemas.ts';
 import { schemaText } from '../helpers/datasets.ts';
 
 const keys = Number(process.argv[2] ?? 100_000);

@@ -1,7 +1,7 @@
 // State service key reads over HTTP (autocannon on loopback, random keys) against the same reads served straight
 // from the view library in one process.
 //   npm run infra -- up && npm run bench:reads -- [keys=100000] [seconds=10] [connections=50]
-import { withTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { withTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -15,7 +15,7 @@ import { createLogger } from '../../services/lib/logger.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
-import { createPlatformaticTransport, withTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { createPlatformaticTransport, withTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
 import { formatVersionToken } from '../../services/lib/version-token.ts';
 import { checkAcks, checkChangeStream, digestOf, falseFreshness, finalState, readTopicWithKcat, resurrectedDeletes, type Ack } from './checks.ts';
 import { ViewWorker } from './workers.ts';

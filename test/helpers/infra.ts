@@ -7,7 +7,7 @@ import type { TestContext } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { createKafka, withAdmin } from './kafkajs-client.ts';
 import { ensureDatasetTopic, type DatasetTopicSpec } from '../../services/lib/kafka/topics.ts';
-import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { createPlatformaticTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
 import type { Transport } from '../../services/lib/transport/transport.ts';
 import { registryRequest, valueSubject, type RegistryTarget } from '../../services/lib/registry.ts';
 import type { KafkaConnection } from '../../services/lib/transport/transport.ts';

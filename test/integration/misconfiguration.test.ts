@@ -14,7 +14,7 @@ import { isHotstateError, type ErrorCode } from '../../services/lib/errors.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { registerValueSchema, registryRequest, valueSubject, type RegistryTarget } from '../../services/lib/registry.ts';
-import { createPlatformaticTransport } from '../../services/lib/transport/platformatic-transport.ts';
+import { createPlatformaticTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
 import type { KafkaConnection } from '../../services/lib/transport/transport.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createView } from '../../services/lib/view/view.ts';

@@ -79,6 +79,12 @@ test('npm pack → fresh project → import from .mjs and .ts, run a producer an
   const help = run(process.execPath, [cliMain, '--help'], app);
   assert.match(help, /Usage: hotstate/);
 
+  // 'hotstate/testing': a view over an in-memory topic, no broker, no registry (docs/library.md shows this program).
+  const testing = /\*\*Testing without a broker\*\*[^]*?```js\n([^]*?)```/.exec(readFileSync(join(projectRoot, 'docs', 'library.md'), 'utf8'))?.[1];
+  assert.ok(testing, 'docs/library.md shows a hotstate/testing program');
+  writeFileSync(join(app, 'memory.mjs'), testing);
+  assert.match(run(process.execPath, ['memory.mjs'], app), /^1\.5 2$/m);
+
   // The README's quick start, unmodified, against the test cluster.
   const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
   const quickStart = /\*\*Quick start\*\*[^]*?```js\n([^]*?)```/.exec(readme)?.[1];

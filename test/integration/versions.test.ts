@@ -11,7 +11,7 @@ import { loadDatasetVersion, parseVersionRef, readTopicNow } from '../../service
 import { contentDigest } from '../../services/lib/history/diff.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { registerValueSchema, registryRequest, valueSubject } from '../../services/lib/registry.ts';
-import { registrySchemaSource, WriterSchemas } from '../../services/lib/view/writer-schemas.ts';
+import { registrySchemaSource, WriterSchemas } from '../../services/lib/core/writer-schemas.ts';
 import { hotstate } from '../helpers/cli.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
 import { createTestTopic, testInfra, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';

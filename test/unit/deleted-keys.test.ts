@@ -3,9 +3,9 @@
 // hash must be the one the filter uses.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { keyHash } from '../../services/lib/view/base-index.ts';
-import { DeletedKeys } from '../../services/lib/view/deleted-keys.ts';
-import { SnapshotStore } from '../../services/lib/view/store.ts';
+import { keyHash } from '../../services/lib/store/base-index.ts';
+import { DeletedKeys } from '../../services/lib/store/deleted-keys.ts';
+import { SnapshotStore } from '../../services/lib/store/store.ts';
 
 const keyOf = (i: number): string => (i % 7 === 0 ? `ключ-${String(i)}` : `instrument-${String(i).padStart(7, '0')}`);
 

@@ -3,9 +3,9 @@
 // refused with the library's message, and Ajv2020 must compile at once again afterwards.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { baseOptionsValidator as libraryValidator, Consumer } from '../../services/lib/transport/kafka-library.ts';
+import { baseOptionsValidator as libraryValidator, Consumer } from '../../services/lib/transport/platformatic/kafka-library.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { librarySchemas } from '../../services/lib/transport/deferred-validators.ts';
+import { librarySchemas } from '../../services/lib/transport/platformatic/deferred-validators.ts';
 
 // ajv's declarations do not resolve under nodenext (its default-exported core class): typed here by what is used.
 type Validate = ((data: unknown) => boolean) & { errors?: unknown };

@@ -2,7 +2,7 @@
 // "not written" only when every attempt was refused before the broker could append; otherwise "unknown".
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ProduceAttempts } from '../../services/lib/transport/produce-outcome.ts';
+import { ProduceAttempts } from '../../services/lib/transport/platformatic/produce-outcome.ts';
 import type { RecordOutcome } from '../../services/lib/transport/transport.ts';
 
 const records = [0, 1, 0, 2].map((partition, i) => ({ partition, key: Buffer.from(`k${String(i)}`), value: null }));

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRecordsBatch, type MessageRecord } from '@platformatic/kafka';
-import { decodeRecordBatches, RecordBatchError } from '../../services/lib/transport/record-batches.ts';
+import { decodeRecordBatches, RecordBatchError } from '../../services/lib/transport/platformatic/record-batches.ts';
 
 const message = (key: string | null, value: string | null, headers?: Map<Buffer, Buffer>): MessageRecord => ({
   topic: 't', ...(key === null ? {} : { key: Buffer.from(key) }), value: value === null ? (null as unknown as Buffer) : Buffer.from(value), timestamp: 1_700_000_000_000n + BigInt(value?.length ?? 0), ...(headers ? { headers } : {}),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, stateServiceSchema } from '../../services/common/config.ts';
-import { kafkaSecurity, registryTarget, securityProblems, securitySchema } from '../../services/lib/security-settings.ts';
+import { kafkaSecurity, registryTarget, securityProblems, securitySchema } from '../../services/lib/settings/security-settings.ts';
 
 const base = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'https://registry.local/apis/ccompat/v7', HOTSTATE_DATASETS: 'prices' };
 

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readSnapshotBase, readSnapshotEntries, readSnapshotHeader, writeSnapshotFile, type SnapshotHeader } from '../../services/lib/snapshot/format.ts';
 import { judgeSnapshot } from '../../services/lib/snapshot/verdict.ts';
 import { listSnapshots, pruneSnapshots, snapshotFileName } from '../../services/lib/snapshot/snapshot-dir.ts';
-import { packEntry } from '../../services/lib/view/entry.ts';
+import { packEntry } from '../../services/lib/store/entry.ts';
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'snapshot-format-'));
 const framed = (schemaId: number, body: string): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0, schemaId]), Buffer.from(body)]);

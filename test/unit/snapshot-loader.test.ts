@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import { dropPreloads, loadSnapshotBase, preloadedFile, preloadSnapshot } from '../../services/lib/snapshot/base-loader.ts';
 import { SnapshotFileError, writeSnapshotFile } from '../../services/lib/snapshot/format.ts';
 import { snapshotFileName } from '../../services/lib/snapshot/snapshot-dir.ts';
-import { entryValueBytes, packEntry } from '../../services/lib/view/entry.ts';
-import { SnapshotStore } from '../../services/lib/view/store.ts';
+import { entryValueBytes, packEntry } from '../../services/lib/store/entry.ts';
+import { SnapshotStore } from '../../services/lib/store/store.ts';
 
 const value = (text: string): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.from(text)]);
 const text = (entry: string | undefined): string | undefined => (entry === undefined ? undefined : entryValueBytes(entry).subarray(5).toString());

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readSnapshotBase, writeSnapshotFile } from '../../services/lib/snapshot/format.ts';
-import { entryValueBytes } from '../../services/lib/view/entry.ts';
-import { SnapshotStore } from '../../services/lib/view/store.ts';
+import { entryValueBytes } from '../../services/lib/store/entry.ts';
+import { SnapshotStore } from '../../services/lib/store/store.ts';
 
 const value = (text: string): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.from(text)]);
 const text = (entry: string | undefined): string | undefined => (entry === undefined ? undefined : entryValueBytes(entry).subarray(5).toString());

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readSnapshotBase, writeSnapshotFile } from '../../services/lib/snapshot/format.ts';
-import { entryOffset, entryValueBytes } from '../../services/lib/view/entry.ts';
-import { SnapshotStore } from '../../services/lib/view/store.ts';
+import { entryOffset, entryValueBytes } from '../../services/lib/store/entry.ts';
+import { SnapshotStore } from '../../services/lib/store/store.ts';
 import { FetchedRecord } from '../../services/lib/transport/transport.ts';
 
 const value = (text: string): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.from(text)]);

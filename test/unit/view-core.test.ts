@@ -14,8 +14,8 @@ import { formatVersionToken } from '../../services/lib/version-token.ts';
 import { partitionForKey } from '../../services/lib/kafka/murmur2.ts';
 import { createView, HotstateView, type ViewOptions, type ViewStateName } from '../../services/lib/view/view.ts';
 import { snapshotFileName } from '../../services/lib/snapshot/snapshot-dir.ts';
-import { InvalidTransitionError, ViewStateMachine } from '../../services/lib/view/view-state.ts';
-import { MemorySchemas, MemoryTopic } from '../helpers/memory-transport.ts';
+import { InvalidTransitionError, ViewStateMachine } from '../../services/lib/core/view-state.ts';
+import { MemorySchemas, MemoryTopic } from '../../services/lib/testing/memory-transport.ts';
 
 const schema = { type: 'record', name: 'Item', fields: [{ name: 'n', type: 'int' }] };
 const type = parseAvroSchema(schema);

@@ -1,8 +1,8 @@
 // The view's packed entries and snapshot store, without Kafka.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { entryOffset, entryPartition, entrySchemaId, entryTimestamp, entryValueBytes, isTombstone, packEntry } from '../../services/lib/view/entry.ts';
-import { SnapshotStore } from '../../services/lib/view/store.ts';
+import { entryOffset, entryPartition, entrySchemaId, entryTimestamp, entryValueBytes, isTombstone, packEntry } from '../../services/lib/store/entry.ts';
+import { SnapshotStore } from '../../services/lib/store/store.ts';
 
 const value = (schemaId: number, body: string): Buffer => {
   const header = Buffer.alloc(5);

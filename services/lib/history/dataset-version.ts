@@ -15,10 +15,10 @@ import { judgeSnapshot, safetyShare } from '../snapshot/verdict.ts';
 import { readRange } from '../transport/read-range.ts';
 import type { OffsetRange, TopicLayout, Transport } from '../transport/transport.ts';
 import { formatVersionToken, parseVersionToken } from '../version-token.ts';
-import { entrySchemaId } from '../view/entry.ts';
-import { checkRecords, recordLimits } from '../view/poison.ts';
-import { ViewData } from '../view/view-data.ts';
-import type { WriterSchemas } from '../view/writer-schemas.ts';
+import { entrySchemaId } from '../store/entry.ts';
+import { checkRecords, recordLimits } from '../core/poison.ts';
+import { ViewData } from '../core/view-data.ts';
+import type { WriterSchemas } from '../core/writer-schemas.ts';
 
 export interface DatasetVersion {
   readonly topic: string;

@@ -1,7 +1,7 @@
 // What changed between two versions of a dataset, key by key, and a digest of a version's content (keys and value
 // bytes only, so a rollback that restores every value has the digest of its target although offsets differ).
 import { createHash } from 'node:crypto';
-import { entryHeaderBytes } from '../view/entry.ts';
+import { entryHeaderBytes } from '../store/entry.ts';
 import type { DatasetVersion } from './dataset-version.ts';
 
 export interface VersionDiff {

@@ -7,7 +7,7 @@ import { HotstateError } from '../errors.ts';
 import { partitionForKey } from '../kafka/murmur2.ts';
 import { readRange } from '../transport/read-range.ts';
 import type { FetchedRecord, Transport } from '../transport/transport.ts';
-import type { WriterSchemas } from '../view/writer-schemas.ts';
+import type { WriterSchemas } from '../core/writer-schemas.ts';
 
 export interface KeyVersion {
   readonly key: string;

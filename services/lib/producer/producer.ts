@@ -6,7 +6,7 @@ import type { Type } from 'avsc';
 import type { Registry } from 'prom-client';
 import { HotstateError, ValidationError, type ErrorCode, type Problem } from '../errors.ts';
 import { assertSafeTopic, describeTopic } from '../kafka/topics.ts';
-import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
+import { createPlatformaticTransport } from '../transport/platformatic/platformatic-transport.ts';
 import type { KafkaConnection, RecordOutcome, Transport, TransportProducer } from '../transport/transport.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { producerMetrics, type ProducerMetrics } from '../metrics.ts';
@@ -101,7 +101,10 @@ export class HotstateProducer {
     const { topic } = this;
     const registryUrl = this.options.registryUrl;
     registryBaseUrl(registryUrl); // a malformed URL fails here, before anything else
-    await probeRegistry(registryUrl); // a misaddressed one here, not as "no schema is registered"
+    // The topic and the registry's URL first: a missing or unsafe topic, or a misaddressed registry, is named as
+    // such (not as "no schema is registered"), and nothing is registered for a topic that is refused.
+    const [description] = await Promise.all([describeTopic(this.transport, topic), probeRegistry(registryUrl)]);
+    assertSafeTopic(topic, description);
     const subject = valueSubject(topic);
     let schemaText: string;
     let schemaId: number;
@@ -116,8 +119,6 @@ export class HotstateProducer {
         ? await registerValueSchema(registryUrl, topic, schemaText)
         : await lookupSchemaId(registryUrl, subject, schemaText);
     }
-    const description = await describeTopic(this.transport, topic);
-    assertSafeTopic(topic, description);
     // Unless told otherwise, values and requests stay within what the topic accepts in one batch (less room for a
     // batch's and a record's own framing), so a topic with a smaller max.message.bytes refuses nothing we send.
     const topicLimit = Number(description.configs['max.message.bytes'] ?? Number.NaN);

@@ -5,7 +5,7 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BaseIndex, type SealedIndex } from '../view/base-index.ts';
+import { BaseIndex, type SealedIndex } from '../store/base-index.ts';
 import { SnapshotFileError, type SnapshotHeader, type SnapshotProblem } from './format.ts';
 import { listSnapshotsNow } from './snapshot-dir.ts';
 

@@ -3,7 +3,7 @@
 // half-way (corrupt body) leaves the view as if nothing had been loaded. The first refusal that older files cannot
 // fix (too old, topic changed) ends the search: the view replays in full and says why.
 import type { Logger } from '../logger.ts';
-import type { BaseIndex } from '../view/base-index.ts';
+import type { BaseIndex } from '../store/base-index.ts';
 import { loadSnapshotBase } from './base-loader.ts';
 import { readSnapshotHeader, SnapshotFileError, snapshotVersion } from './format.ts';
 import { listSnapshots, unreadSnapshotNames } from './snapshot-dir.ts';

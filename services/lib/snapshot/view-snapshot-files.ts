@@ -1,10 +1,13 @@
-// A view's snapshot files: restoring from the newest usable one at start, writing one of a consistent version,
-// and what status() and the metrics say about both.
+// A view's snapshot files: preloading and restoring the newest usable one at start, writing one of a consistent
+// version, and what status() and the metrics say about both.
 import { stat } from 'node:fs/promises';
 import type { Logger } from '../logger.ts';
 import type { ViewMetrics } from '../metrics.ts';
-import type { ViewSnapshot } from '../view/view-snapshot.ts';
-import { writeSnapshotFile, type SnapshotHeader } from './format.ts';
+import type { ViewSnapshot } from '../store/view-snapshot.ts';
+import type { WriterSchemas } from '../core/writer-schemas.ts';
+import { dropPreloads, preloadedFile, preloadSnapshot } from './base-loader.ts';
+import { readSnapshotHeader, writeSnapshotFile, type SnapshotHeader } from './format.ts';
+import { snapshotTarget } from './snapshot-dir.ts';
 import { restoreNewest, type RestoreTarget, type SnapshotRestore } from './restore.ts';
 import type { TopicNow } from './verdict.ts';
 
@@ -27,6 +30,8 @@ export class ViewSnapshotFiles {
   private readonly log: Logger;
   private restored: SnapshotRestore | undefined;
   private lastWritten: SnapshotStatus['lastWritten'];
+  /** The preloaded snapshot's writer schemas, being fetched since preload(). */
+  private preloadSchemas: Promise<void> | undefined;
 
   constructor(topic: string, metrics: ViewMetrics | undefined, log: Logger) {
     this.topic = topic;
@@ -34,19 +39,40 @@ export class ViewSnapshotFiles {
     this.log = log;
   }
 
+  /**
+   * Starts reading and indexing the newest snapshot in `dir` on another thread, and fetching its writer schemas,
+   * while the view asks Kafka about the topic; restore() then judges it. endPreload() drops it if not taken.
+   */
+  preload(dir: string, schemas: WriterSchemas): void {
+    preloadSnapshot(dir, this.topic);
+    const file = preloadedFile(dir, this.topic); // the newest, found by the preload just started
+    this.preloadSchemas = file === undefined ? undefined : readSnapshotHeader(file).then(({ header }) => schemas.settle(header.schemaIds)).catch(() => {
+      // the restore reads the header again and says what is wrong
+    });
+  }
+
+  endPreload(dir: string): void {
+    dropPreloads(dir, this.topic);
+  }
+
   /** Loads the newest usable snapshot into `target`; its positions, or undefined for a full replay. */
   async restore(dir: string, topicNow: TopicNow, target: RestoreTarget): Promise<{ positions: Map<number, number>; createdAt: number } | undefined> {
-    const result = await restoreNewest(dir, topicNow, target, this.log, (outcome) => { this.metrics?.snapshotRestores.inc({ topic: this.topic, outcome }); });
+    const afterPreload: RestoreTarget = { ...target, prepare: async (ids) => { await this.preloadSchemas; await target.prepare(ids); } };
+    const result = await restoreNewest(dir, topicNow, afterPreload, this.log, (outcome) => { this.metrics?.snapshotRestores.inc({ topic: this.topic, outcome }); });
     const { positions, ...restore } = result;
     this.restored = restore;
     if (result.outcome === 'none') this.log.info({ dir }, 'no snapshot to start from: replaying the topic in full');
     return positions && restore.createdAt !== undefined ? { positions, createdAt: restore.createdAt } : undefined;
   }
 
-  /** Writes the snapshot's version to `file` (in the background of the event loop) and releases it. */
-  async write(file: string, snapshot: ViewSnapshot, topicId: string): Promise<WrittenSnapshot> {
+  /**
+   * Writes the snapshot's version (in the background of the event loop) and releases it. `path` is a folder (the
+   * file gets the name a restore reads) or a file of that name (snapshot-dir.ts).
+   */
+  async write(path: string, snapshot: ViewSnapshot, topicId: string): Promise<WrittenSnapshot> {
     const started = performance.now();
     try {
+      const file = snapshotTarget(path, this.topic, Date.now());
       const header = await writeSnapshotFile(file, { topic: this.topic, topicId, positions: snapshot.version.positions, createdAt: Date.now() }, snapshot.entries());
       const { size } = await stat(file);
       const seconds = (performance.now() - started) / 1000;

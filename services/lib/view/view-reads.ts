@@ -1,8 +1,8 @@
 // Reads of a view, all answered by its synchronous data core (view-data.ts) at the current version.
 import { EventEmitter } from 'node:events';
 import type { VersionVector } from '../version-token.ts';
-import type { Change, ChangeListenerOptions, ViewData } from './view-data.ts';
-import type { Item, ViewSnapshot } from './view-snapshot.ts';
+import type { Change, ChangeListenerOptions, ViewData } from '../core/view-data.ts';
+import type { Item, ViewSnapshot } from '../store/view-snapshot.ts';
 import type { ViewEvents } from './view-types.ts';
 
 export abstract class ViewReads extends EventEmitter<ViewEvents> {

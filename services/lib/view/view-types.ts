@@ -4,10 +4,12 @@ import type { Registry } from 'prom-client';
 import type { RegistryTarget } from '../registry.ts';
 import type { Logger } from '../logger.ts';
 import type { KafkaConnection, Transport } from '../transport/transport.ts';
-import type { Poison } from './poison.ts';
-import type { PinStatus } from './view-data.ts';
-import type { RebuildReason, ViewState, ViewStateName } from './view-state.ts';
-import type { SchemaSource } from './writer-schemas.ts';
+import type { Poison } from '../core/poison.ts';
+import type { KeyPartitionConflict, PinStatus, ReplayProgress } from '../core/data-types.ts';
+
+export type { KeyPartitionConflict, ReplayProgress } from '../core/data-types.ts';
+import type { RebuildReason, ViewState, ViewStateName } from '../core/view-state.ts';
+import type { SchemaSource } from '../core/writer-schemas.ts';
 
 export type PoisonPolicy = 'fail' | 'skip' | 'dead-letter';
 
@@ -51,14 +53,6 @@ export interface ViewOptions {
   readonly logger?: Logger;
 }
 
-export interface ReplayProgress {
-  readonly records: number;
-  /** 0..1 of the records between the start and the end offsets captured at start. */
-  readonly share: number;
-  readonly recordsPerSecond: number;
-  readonly etaSeconds: number | undefined;
-}
-
 export interface ViewStatus {
   readonly state: ViewStateName;
   /** Replayed and serving (possibly stale). */
@@ -78,19 +72,6 @@ export interface ViewStatus {
   readonly snapshot: SnapshotStatus;
   /** Set while an operator pins what readers see (`version` is then the pinned version, `partitions` what was applied). */
   readonly pinned: PinStatus | undefined;
-}
-
-/**
- * A record of `key` arrived in `arrivedIn` while `heldBy` holds the key. The rule every view applies: the key's
- * home partition (murmur2 of the key, Kafka's default partitioner) wins; between two other partitions, the lower
- * number wins. `applied` says whether the arriving record won.
- */
-export interface KeyPartitionConflict {
-  readonly key: string;
-  readonly heldBy: number;
-  readonly arrivedIn: number;
-  readonly offset: number;
-  readonly applied: boolean;
 }
 
 export interface ViewEvents {

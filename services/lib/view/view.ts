@@ -9,26 +9,27 @@ import { HotstateError, isHotstateError } from '../errors.ts';
 import { createLogger, settleWithin, type Logger } from '../logger.ts';
 import { viewMetrics, type ViewMetrics } from '../metrics.ts';
 import { valueSubject } from '../registry.ts';
-import { createPlatformaticTransport } from '../transport/platformatic-transport.ts';
+import { createPlatformaticTransport } from '../transport/platformatic/platformatic-transport.ts';
 import type { FetchedRecord, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
-import { checkRecords, keyText, recordLimits, type Poison, type RecordLimits } from './poison.ts';
-import { ViewData, type PinStatus } from './view-data.ts';
+import { PoisonHandling } from './poison-handling.ts';
+import { SchemaResolution } from './schema-resolution.ts';
+import { checkRecords, recordLimits, type Poison, type RecordLimits } from '../core/poison.ts';
+import { ViewData, type PinStatus } from '../core/view-data.ts';
 import { ViewReads } from './view-reads.ts';
-import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from './view-state.ts';
+import { judgeFreshness } from '../core/freshness.ts';
+import { judgeLayout, judgeOffsets, type TopicVerdict } from '../core/topic-health.ts';
+import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from '../core/view-state.ts';
 import type { ReplayProgress, ViewOptions, ViewStatus } from './view-types.ts';
-import { registrySchemaSource, WriterSchemas } from './writer-schemas.ts';
+import { registrySchemaSource, WriterSchemas } from '../core/writer-schemas.ts';
 import { ViewSnapshotFiles, type WrittenSnapshot } from '../snapshot/view-snapshot-files.ts';
-import { dropPreloads, preloadedFile, preloadSnapshot } from '../snapshot/base-loader.ts';
-import { readSnapshotHeader } from '../snapshot/format.ts';
-import { snapshotTarget } from '../snapshot/snapshot-dir.ts';
 import { keyHistory, type KeyVersion } from '../history/key-history.ts';
 
-export type { Item } from './view-snapshot.ts';
-export { ViewSnapshot } from './view-snapshot.ts';
-export type { Change, ChangeListenerOptions, PinStatus } from './view-data.ts';
+export type { Item } from '../store/view-snapshot.ts';
+export { ViewSnapshot } from '../store/view-snapshot.ts';
+export type { Change, ChangeListenerOptions, PinStatus } from '../core/view-data.ts';
 export type { KeyPartitionConflict, PoisonPolicy, ReplayProgress, ViewEvents, ViewOptions, ViewStatus } from './view-types.ts';
-export type { ViewState, ViewStateName, RebuildReason, FailureKind } from './view-state.ts';
+export type { ViewState, ViewStateName, RebuildReason, FailureKind } from '../core/view-state.ts';
 
 const FRESHNESS_TICK_MS = 1000;
 /** Refusals no retry can fix: the view fails with them instead of waiting. */
@@ -59,7 +60,8 @@ export class HotstateView extends ViewReads {
   private layout: TopicLayout | undefined;
   private reader: PartitionReader | undefined;
   private generation = 0;
-  private deadLetters: DeadLetterWriter | undefined;
+  private readonly poison: PoisonHandling;
+  private readonly schemaResolution: SchemaResolution;
   private timers: NodeJS.Timeout[] = [];
   private replayStarted = 0;
   /** When the version the replay started from was taken: the replay start, or a restored snapshot's creation. */
@@ -67,10 +69,6 @@ export class HotstateView extends ViewReads {
   private readonly snapshots: ViewSnapshotFiles;
   private deleteRetentionMs = Number.POSITIVE_INFINITY;
   private checking = false;
-  /** The newest snapshot's writer schemas, being fetched since start(). */
-  private snapshotSchemas: Promise<void> | undefined;
-  /** Became ready at least once: a registry wait then returns to `ready`, not `replaying`. */
-  private readyOnce = false;
   private settleReady: { resolve: () => void; reject: (error: Error) => void } | undefined;
   /** Set when Kafka or the registry refused this view's credentials or ACLs. */
   private refusal: HotstateError | undefined;
@@ -86,6 +84,8 @@ export class HotstateView extends ViewReads {
     this.schemas = new WriterSchemas(options.schemaSource ?? registrySchemaSource(options.registryUrl), valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
     this.limits = recordLimits(options);
     this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
+    this.schemaResolution = new SchemaResolution(this.schemas, this.machine, this.log);
+    this.poison = new PoisonHandling(options.topic, options.poisonPolicy ?? 'skip', this.metrics, this.log, (poison) => { this.emit('poison', poison); });
     this.snapshots = new ViewSnapshotFiles(options.topic, this.metrics, this.log);
     this.ready = new Promise((resolve, reject) => { this.settleReady = { resolve, reject }; });
     this.ready.catch(() => undefined); // callers who never await `ready` must not see an unhandled rejection
@@ -97,21 +97,18 @@ export class HotstateView extends ViewReads {
     const snapshotDir = this.options.snapshot?.dir;
     // The newest snapshot is read and indexed on another thread, and its writer schemas fetched, while this one asks
     // Kafka about the topic; the restore then judges it and asks again for whatever is still missing.
-    if (snapshotDir !== undefined) {
-      preloadSnapshot(snapshotDir, this.topic);
-      this.snapshotSchemas = this.prefetchSnapshotSchemas(snapshotDir);
-    }
+    if (snapshotDir !== undefined) this.snapshots.preload(snapshotDir, this.schemas);
     try {
       // The registry is checked beside the first Kafka request: a misaddressed one fails the start here, before any
       // record could be taken for poison; one that does not answer yet is waited for when records need it.
-      const [configs] = await Promise.all([this.transport.topicConfigs(this.topic), this.probeRegistry()]);
+      const [configs] = await Promise.all([this.transport.topicConfigs(this.topic), this.schemaResolution.probeAtStart()]);
       this.deleteRetentionMs = Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY);
       if (this.options.poisonPolicy === 'dead-letter') {
-        this.deadLetters = await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic ?? false);
+        this.poison.useDeadLetters(await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic ?? false));
       }
       await this.startReplay({ fromSnapshot: true });
     } finally {
-      if (snapshotDir !== undefined) dropPreloads(snapshotDir, this.topic); // not taken: the snapshot was not used
+      if (snapshotDir !== undefined) this.snapshots.endPreload(snapshotDir); // not taken: the snapshot was not used
     }
     if (this.machine.name === 'closed') return; // closed while starting: no timers to outlive it
     this.timers = [
@@ -119,24 +116,6 @@ export class HotstateView extends ViewReads {
       setInterval(() => { this.checkFreshness(); this.snapshots.tick(); this.updatePinMetrics(); }, FRESHNESS_TICK_MS),
     ];
     for (const timer of this.timers) timer.unref();
-  }
-
-  private async probeRegistry(): Promise<void> {
-    try {
-      await this.schemas.probe();
-    } catch (error) {
-      if (!isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE')) throw error;
-      this.log.warn({ reason: error.message }, 'the schema registry does not answer yet; the replay waits for it when a record needs a schema');
-    }
-  }
-
-  private async prefetchSnapshotSchemas(dir: string): Promise<void> {
-    const file = preloadedFile(dir, this.topic); // the newest, found by the preload just started
-    try {
-      if (file !== undefined) await this.schemas.settle((await readSnapshotHeader(file)).header.schemaIds);
-    } catch {
-      // the restore reads the header again and says what is wrong
-    }
   }
 
   private async startReplay({ fromSnapshot = false } = {}): Promise<void> {
@@ -155,10 +134,7 @@ export class HotstateView extends ViewReads {
     if (fromSnapshot && dir !== undefined) {
       const topicNow = { topic: this.topic, topicId: layout.topicId, offsets, deleteRetentionMs: this.deleteRetentionMs };
       const restored = await this.snapshots.restore(dir, topicNow, {
-        prepare: async (ids) => {
-          await this.snapshotSchemas;
-          await this.schemas.settle(ids);
-        },
+        prepare: (ids) => this.schemas.settle(ids),
         reset: (at) => { this.data.reset(at, this.deleteRetentionMs); },
         loadBase: (base) => { this.data.loadBase(base); },
       });
@@ -188,16 +164,12 @@ export class HotstateView extends ViewReads {
 
   // ---- applying ----
 
-  private closedOrFailed(): boolean {
-    return this.machine.name === 'failed' || this.machine.name === 'closed';
-  }
-
   /** Any error while handling a chunk fails the view with the reason, so it can never stall while looking healthy. */
   private async onChunk(chunk: PartitionChunk): Promise<void> {
     try {
       await this.applyChunk(chunk);
     } catch (error) {
-      if (this.closedOrFailed()) return;
+      if (this.machine.stopped()) return;
       const at = chunk.records[0]?.offset ?? chunk.next;
       this.log.error({ err: error, partition: chunk.partition, offset: at }, 'applying a chunk failed');
       if (isHotstateError(error) && refusedAccess.has(error.code)) {
@@ -210,14 +182,14 @@ export class HotstateView extends ViewReads {
   }
 
   private async applyChunk(chunk: PartitionChunk): Promise<void> {
-    if (this.closedOrFailed()) return;
+    if (this.machine.stopped()) return;
     const { partition, records } = chunk;
     this.latestEnds.set(partition, Math.max(chunk.highWatermark, this.latestEnds.get(partition) ?? 0));
     const unknown = new Set<number>();
     let poison = checkRecords(records, this.schemas, this.limits, unknown);
     if (unknown.size > 0) {
-      await this.settleSchemas([...unknown]);
-      if (this.closedOrFailed()) return;
+      if (await this.schemaResolution.settle([...unknown])) this.checkReady();
+      if (this.machine.stopped()) return;
       poison = checkRecords(records, this.schemas, this.limits); // every id has its verdict now
     }
     if (poison.size > 0 && !(await this.handlePoison(partition, records, poison))) return;
@@ -230,52 +202,11 @@ export class HotstateView extends ViewReads {
     if (this.machine.name === 'stale') this.checkFreshness();
   }
 
-  /** Fetches unknown writer schemas; while the registry is down, waits with backoff and reports it. */
-  private async settleSchemas(ids: readonly number[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.schemas.settle(ids);
-        if (this.machine.name === 'waiting-registry') {
-          this.log.info('schema registry reachable again');
-          this.machine.to(this.readyOnce ? 'ready' : 'replaying', { reason: this.readyOnce ? undefined : 'replaying' });
-          this.checkReady();
-        }
-        return;
-      } catch (error) {
-        if (!isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE') || this.machine.name === 'closed') throw error;
-        const reason = `waiting for the schema registry to resolve writer schema(s) ${ids.join(', ')}: ${error.message}`;
-        if (this.machine.name !== 'waiting-registry' && this.machine.can('waiting-registry')) this.machine.to('waiting-registry', { reason });
-        this.log.warn({ attempt }, reason);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)));
-      }
-    }
-  }
-
-  /** Counts and logs poison; returns false when the chunk must not be applied (policy `fail`). */
+  /** Hands the chunk's poison to the policy; false when the view failed on it (the chunk must not be applied). */
   private async handlePoison(partition: number, records: readonly FetchedRecord[], poison: ReadonlyMap<number, Poison>): Promise<boolean> {
-    const inOffsetOrder = [...poison].sort(([a], [b]) => a - b);
-    for (const [i, why] of inOffsetOrder) {
-      const record = records[i];
-      if (!record) continue;
-      const key = keyText(record);
-      this.metrics?.decodeErrors.inc({ topic: this.topic, reason: why.reason });
-      this.log.warn({ partition, offset: record.offset, key, reason: why.reason, detail: why.detail }, 'poison record');
-      this.emit('poison', { partition, offset: record.offset, key, ...why });
-    }
-    const policy = this.options.poisonPolicy ?? 'skip';
-    if (policy === 'fail') {
-      const [i, first] = inOffsetOrder[0] ?? [0, { detail: '' }];
-      this.fail('poison', `poison record at partition ${String(partition)} offset ${String(records[i]?.offset)}: ${first.detail}`);
-      return false;
-    }
-    if (this.deadLetters) {
-      await this.deadLetters.write(inOffsetOrder.flatMap(([i, why]) => {
-        const record = records[i];
-        return record ? [{ partition, offset: record.offset, key: record.key, value: record.value, ...why }] : [];
-      }));
-      this.metrics?.deadLetters.inc({ topic: this.topic }, poison.size);
-    }
-    return true;
+    const failure = await this.poison.handle(partition, records, poison);
+    if (failure !== undefined) this.fail('poison', failure);
+    return failure === undefined;
   }
 
   // ---- state ----
@@ -315,7 +246,6 @@ export class HotstateView extends ViewReads {
       this.fail('replay-slower-than-delete-retention', `the replay took ${seconds.toFixed(1)} s (from a version ${((Date.now() - this.replayBasedAt) / 1000).toFixed(1)} s old), longer than delete.retention.ms=${String(this.deleteRetentionMs)}: tombstones may have been purged meanwhile and deleted keys may have come back`);
       return;
     }
-    this.readyOnce = true;
     this.machine.to('ready');
     this.metrics?.replaySeconds.set({ topic: this.topic }, seconds);
     this.log.info({ seconds, keys: this.data.size, records: this.data.appliedRecords }, 'view ready');
@@ -338,27 +268,17 @@ export class HotstateView extends ViewReads {
     }
   }
 
-  /** Whether records wait that the view has not applied (by the latest end offsets it knows). */
-  private behind(): boolean {
-    return this.data.positionEntries().some(([partition, position]) => (this.latestEnds.get(partition) ?? 0) > position);
-  }
-
   /** Lag in seconds and the stale state, from what the view knows now: no network call, so it never fails. */
   private checkFreshness(): void {
     const now = Date.now();
-    const waiting = this.behind() || this.unavailable.size > 0;
-    const since = this.data.lastAppliedTimestamp > 0 ? this.data.lastAppliedTimestamp : now - (performance.now() - this.replayStarted);
-    this.metrics?.lagSeconds.set({ topic: this.topic }, waiting ? Math.max(0, now - since) / 1000 : 0);
-    // Per partition: one partition stuck (say, answering "not the leader" while its leadership moves) is not hidden
-    // by the others advancing.
-    const staleAfterMs = this.options.staleAfterMs ?? 5000;
-    const stuck = this.data.positionEntries().filter(([partition, position]) => (this.latestEnds.get(partition) ?? 0) > position && now - this.data.progressedAt(partition) > staleAfterMs).map(([partition]) => partition);
-    const notAdvancing = stuck.length > 0 || (this.unavailable.size > 0 && now - this.data.lastProgressAt > staleAfterMs);
-    const reason = this.unavailable.size > 0
-      ? `cannot fetch partition(s) ${[...this.unavailable.keys()].join(', ')}: ${[...this.unavailable.values()][0] ?? ''}`
-      : notAdvancing ? `records wait in partition(s) ${stuck.join(', ')} but none was applied there for ${((now - Math.min(...stuck.map((p) => this.data.progressedAt(p)))) / 1000).toFixed(1)} s` : undefined;
-    if (this.machine.name === 'ready' && reason !== undefined && (notAdvancing || this.unavailable.size > 0)) this.machine.to('stale', { reason });
-    else if (this.machine.name === 'stale' && this.unavailable.size === 0 && !notAdvancing) this.machine.to('ready');
+    const { lagSeconds, staleReason } = judgeFreshness({
+      now, positions: this.data.positionEntries(), latestEnds: this.latestEnds, progressedAt: (p) => this.data.progressedAt(p),
+      unavailable: this.unavailable, staleAfterMs: this.options.staleAfterMs ?? 5000,
+      lastAppliedTimestamp: this.data.lastAppliedTimestamp, fallbackSince: now - (performance.now() - this.replayStarted),
+    });
+    this.metrics?.lagSeconds.set({ topic: this.topic }, lagSeconds);
+    if (this.machine.name === 'ready' && staleReason !== undefined) this.machine.to('stale', { reason: staleReason });
+    else if (this.machine.name === 'stale' && staleReason === undefined) this.machine.to('ready');
   }
 
   /** Detects a truncated, deleted or recreated topic (rebuilds) and refreshes end offsets. Never throws. */
@@ -374,25 +294,10 @@ export class HotstateView extends ViewReads {
       // Positions are read before asking: only a position the broker had already passed proves a truncation.
       const asked = new Map(this.data.positionEntries());
       const layout = await this.transport.layout(this.topic);
-      if (!layout) {
-        this.fail('topic-missing', `topic ${this.topic} does not exist (deleted?)`);
-        return;
-      }
-      if (layout.topicId !== this.layout?.topicId || this.machine.state.failure === 'topic-missing') {
-        await this.rebuild('topic-recreated', `topic ${this.topic} has a new topic id`);
-        return;
-      }
+      if (await this.actOn(judgeLayout(this.topic, layout, this.layout?.topicId, this.machine.state.failure === 'topic-missing'))) return;
       const offsets = await this.transport.offsets(this.topic);
-      for (const { partition, start, end } of offsets) {
-        const position = asked.get(partition) ?? 0;
-        if (end < position) {
-          await this.rebuild('topic-truncated', `partition ${String(partition)} ends at ${String(end)}, below the view position ${String(position)}`);
-          return;
-        }
-        if (start > position && position < end) {
-          await this.rebuild('offset-out-of-range', `partition ${String(partition)} now starts at ${String(start)}, records from ${String(position)} were removed before this view read them`);
-          return;
-        }
+      if (await this.actOn(judgeOffsets(asked, offsets))) return;
+      for (const { partition, end } of offsets) {
         this.latestEnds.set(partition, Math.max(end, this.latestEnds.get(partition) ?? 0));
         this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, end - this.data.position(partition)));
       }
@@ -403,6 +308,14 @@ export class HotstateView extends ViewReads {
     } finally {
       this.checking = false;
     }
+  }
+
+  /** Fails or rebuilds as the verdict says; true when it did either. */
+  private async actOn(verdict: TopicVerdict): Promise<boolean> {
+    if (verdict.action === 'none') return false;
+    if (verdict.action === 'fail-missing') this.fail('topic-missing', verdict.detail);
+    else await this.rebuild(verdict.reason, verdict.detail);
+    return true;
   }
 
   /** Throws the state away and replays from the beginning. */
@@ -498,9 +411,8 @@ export class HotstateView extends ViewReads {
    * one, reads only such names.
    */
   async writeSnapshot(path: string): Promise<WrittenSnapshot> {
-    const file = snapshotTarget(path, this.topic, Date.now());
     if (!this.machine.caughtUp || !this.layout) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} is ${this.machine.name}: a snapshot is written of a ready view`, { retriable: true });
-    return this.snapshots.write(file, this.data.appliedSnapshot(), this.layout.topicId);
+    return this.snapshots.write(path, this.data.appliedSnapshot(), this.layout.topicId);
   }
 
   /** The key's versions still in the log (reads its partition from the start: an operator's tool, not a hot path). */
@@ -518,7 +430,7 @@ export class HotstateView extends ViewReads {
     this.reader = undefined;
     // Closing Kafka clients must not hold up a service's shutdown: each step gets a bound, and failures are logged.
     await settleWithin(this.log, 'stopping the reader', reader?.stop(), CLOSE_STEP_MS);
-    await settleWithin(this.log, 'closing the dead-letter producer', this.deadLetters?.close(), CLOSE_STEP_MS);
+    await settleWithin(this.log, 'closing the dead-letter producer', this.poison.close(), CLOSE_STEP_MS);
     if (this.ownsTransport) await settleWithin(this.log, 'closing the Kafka clients', this.transport.close(), CLOSE_STEP_MS);
   }
 

@@ -5,11 +5,12 @@
 // out on the library's connections but their record batches are decoded here (raw-fetch.ts, record-batches.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectionPool, Consumer, FetchIsolationLevels, kGetApi } from './kafka-library.ts';
-import { clientSettings, isUnknownTopic } from './platformatic-transport.ts';
+import { clientSettings } from './client-settings.ts';
+import { isUnknownTopic } from './library-errors.ts';
 import { fetchVersions, rawFetch, type RawFetchResponse, type RawPartitionAnswer } from './raw-fetch.ts';
 import { decodeRecordBatches } from './record-batches.ts';
 import { isAuthorizationCode, securityError } from './security-errors.ts';
-import type { KafkaConnection, PartitionChunk, PartitionReader, ReadHandler, TopicLayout } from './transport.ts';
+import type { KafkaConnection, PartitionChunk, PartitionReader, ReadHandler, TopicLayout } from '../transport.ts';
 
 /**
  * Fetch response sizes (`bench:replay` raw and `bench:secure`, 1M keys): plaintext reads fastest at 1 MiB (2.2–2.4 s

@@ -1,10 +1,11 @@
-// An in-memory implementation of our own transport seam and schema source, so the view's rules (readiness,
-// poison, staleness, rebuilds, close) are tested without a broker. Partitions are arrays of records; the test
-// appends, pauses delivery, makes fetching fail, truncates or recreates the topic.
+// An in-memory implementation of our own transport seam and schema source, so a view's rules (readiness,
+// poison, staleness, rebuilds, close) and a user's own code are tested without a broker ('hotstate/testing').
+// Partitions are arrays of records; the test appends, pauses delivery, makes fetching fail, truncates or recreates
+// the topic.
 import { randomUUID } from 'node:crypto';
-import { HotstateError } from '../../services/lib/errors.ts';
-import { FetchedRecord, type OffsetRange, type PartitionReader, type ReadHandler, type TopicLayout, type Transport, type TransportProducer } from '../../services/lib/transport/transport.ts';
-import type { SchemaSource } from '../../services/lib/view/writer-schemas.ts';
+import { HotstateError } from '../errors.ts';
+import { FetchedRecord, type OffsetRange, type PartitionReader, type ReadHandler, type TopicLayout, type Transport, type TransportProducer } from '../transport/transport.ts';
+import type { SchemaSource } from '../core/writer-schemas.ts';
 
 export class MemoryTopic implements Transport {
   readonly name: string;

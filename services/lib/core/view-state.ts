@@ -42,6 +42,8 @@ export type StateListener = (state: ViewState, previous: ViewState) => void;
 export class ViewStateMachine {
   private current: ViewState = { name: 'replaying', since: Date.now(), reason: 'replaying' };
   private readonly listeners: StateListener[] = [];
+  /** Where a registry wait returns to: `ready` when the view was serving when the wait began, else `replaying`. */
+  private resume: 'ready' | 'replaying' = 'replaying';
 
   get state(): ViewState {
     return this.current;
@@ -56,6 +58,16 @@ export class ViewStateMachine {
     return this.current.name === 'ready' || this.current.name === 'stale';
   }
 
+  /** The state a registry wait ends in: where the view was when it began waiting (a rebuild's replay stays one). */
+  get resumeAfterWait(): 'ready' | 'replaying' {
+    return this.resume;
+  }
+
+  /** Failed or closed: nothing more is applied. */
+  stopped(): boolean {
+    return this.current.name === 'failed' || this.current.name === 'closed';
+  }
+
   can(to: ViewStateName): boolean {
     return transitions[this.current.name].includes(to);
   }
@@ -63,6 +75,7 @@ export class ViewStateMachine {
   to(name: ViewStateName, details: Omit<ViewState, 'name' | 'since'> = { reason: undefined }): void {
     const previous = this.current;
     if (!this.can(name)) throw new InvalidTransitionError(previous.name, name);
+    if (name === 'waiting-registry') this.resume = this.caughtUp ? 'ready' : 'replaying';
     this.current = { name, since: Date.now(), ...details };
     for (const listener of this.listeners) listener(this.current, previous);
   }

@@ -4,7 +4,7 @@
 // committed, batches of aborted transactions are dropped as Kafka's own consumer drops them.
 import { compressionsAlgorithmsByBitmask } from './kafka-library.ts';
 import type { AbortedTransaction } from './raw-fetch.ts';
-import { FetchedRecord } from './transport.ts';
+import { FetchedRecord } from '../transport.ts';
 
 const COMPRESSION = 0x07;
 const TRANSACTIONAL = 0x10;

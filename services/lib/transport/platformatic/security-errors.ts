@@ -2,9 +2,9 @@
 // mismatch, a missing ACL. Found by error codes anywhere in the error's causes, never by message text, so callers
 // fail fast with a clear, non-retriable error instead of retrying in a loop. Messages never carry secrets: they
 // name the mechanism, the principal's rights and the broker's code, not the password.
-import { HotstateError } from '../errors.ts';
-import { isTlsFailureCode, tlsFailureWords } from '../tls-errors.ts';
-import { errorCauses } from '../network-errors.ts';
+import { HotstateError } from '../../errors.ts';
+import { isTlsFailureCode, tlsFailureWords } from '../../tls-errors.ts';
+import { errorCauses } from '../../network-errors.ts';
 
 export interface SecurityFailure {
   readonly kind: 'authentication' | 'authorization';

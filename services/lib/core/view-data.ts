@@ -5,61 +5,25 @@ import type { Logger } from '../logger.ts';
 import type { ViewMetrics } from '../metrics.ts';
 import type { FetchedRecord } from '../transport/transport.ts';
 import { formatVersionToken, parseVersionToken, type VersionVector } from '../version-token.ts';
-import { entryValueBytes } from './entry.ts';
+import { entryValueBytes } from '../store/entry.ts';
 import { frameSchemaId } from '../codec/confluent-avro.ts';
-import type { BaseIndex } from './base-index.ts';
-import { SnapshotStore } from './store.ts';
-import { itemOf, ViewSnapshot, type Item } from './view-snapshot.ts';
+import type { BaseIndex } from '../store/base-index.ts';
+import { SnapshotStore } from '../store/store.ts';
+import { itemOf, ViewSnapshot, type Item } from '../store/view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
 import { keyText, type Poison } from './poison.ts';
-import type { KeyPartitionConflict, ReplayProgress } from './view-types.ts';
-import { entryPartition, isTombstone } from './entry.ts';
+import type { Change, ChangeListenerOptions, KeyPartitionConflict, PinStatus, ReplayProgress } from './data-types.ts';
+
+export type { Change, ChangeListenerOptions, PinStatus } from './data-types.ts';
+import { entryPartition, isTombstone } from '../store/entry.ts';
 import { partitionForKey } from '../kafka/murmur2.ts';
-import { DeletedKeys } from './deleted-keys.ts';
+import { DeletedKeys } from '../store/deleted-keys.ts';
+import { VersionWaiters } from './version-waiters.ts';
 
 const RECENT_CONFLICTS = 10;
 
 /** The key of a record that is not poison (checkRecords refuses keys that are not UTF-8). */
 const textOf = (record: FetchedRecord): string => keyText(record) ?? '';
-
-export interface Change<T = unknown> {
-  readonly key: string;
-  /** undefined when the key was created. */
-  readonly previous: T | undefined;
-  /** undefined when the key was deleted. */
-  readonly value: T | undefined;
-  readonly partition: number;
-  readonly offset: number;
-  readonly timestamp: number;
-}
-
-/** What readers see while an operator pins the view: one version, while applying goes on underneath. */
-export interface PinStatus {
-  readonly since: number;
-  readonly reason: string;
-  /** The version readers see. */
-  readonly version: string;
-  /** Records applied since the pin that readers do not see yet. */
-  readonly recordsBehind: number;
-  /** Keys changed since the pin, whose pinned entry is kept (the memory a pin costs). */
-  readonly heldKeys: number;
-  /** Change events held back for listeners until unpin. */
-  readonly heldChanges: number;
-}
-
-/** How a change listener is told of changes (ViewReads.onChange). */
-export interface ChangeListenerOptions {
-  /** Only changes of keys that start with this. */
-  readonly prefix?: string;
-  /**
-   * While the view replays, only the changes of each partition's last `replayTail` records before the end offsets
-   * the replay started from (the records before are not decoded for this listener): for a listener that keeps no
-   * more changes than that anyway. Changes once the view is live always reach it.
-   */
-  readonly replayTail?: number;
-  /** Hears, when each replay starts, from which offset of each partition this listener is told changes. */
-  readonly onReplayWindow?: (from: ReadonlyMap<number, number>) => void;
-}
 
 interface Listener {
   readonly prefix: string;
@@ -78,11 +42,6 @@ interface Pin {
   heldChanges: Change[];
 }
 
-interface Waiter {
-  readonly check: () => void;
-  readonly fail: (error: Error) => void;
-}
-
 export class ViewData {
   readonly topic: string;
   private readonly schemas: WriterSchemas;
@@ -95,7 +54,7 @@ export class ViewData {
   private changeListeners: Listener[] = [];
   /** Per partition, the first offset some listener hears of while replaying (absent: all): records before it are not decoded. */
   private replayTellFrom = new Map<number, number>();
-  private readonly waiters = new Set<Waiter>();
+  private readonly waiters = new VersionWaiters();
   /** Set once the view closed: waits that are not already satisfied fail with it. */
   private closedWith: Error | undefined;
   /** Timestamp of the last applied record (0 before the first). */
@@ -325,7 +284,7 @@ export class ViewData {
     this.lastProgressAt = Date.now();
     this.progressAt.set(partition, this.lastProgressAt);
     this.metrics?.position.set({ topic: this.topic, partition: String(partition) }, next);
-    for (const waiter of this.waiters) waiter.check();
+    this.waiters.wake();
     return true;
   }
 
@@ -425,7 +384,7 @@ export class ViewData {
     if (!this.pinned) {
       const snapshot = this.appliedSnapshot();
       this.pinned = { since: Date.now(), reason, store: this.store, snapshot, size: this.store.size, heldChanges: [] };
-      for (const waiter of this.waiters) waiter.check();
+      this.waiters.wake();
     }
     return this.pinStatus() as PinStatus;
   }
@@ -437,7 +396,7 @@ export class ViewData {
     this.pinned = undefined;
     pin.snapshot.release();
     this.notify(pin.heldChanges);
-    for (const waiter of this.waiters) waiter.check();
+    this.waiters.wake();
     return { heldSeconds: (Date.now() - pin.since) / 1000, changes: pin.heldChanges.length };
   }
 
@@ -464,31 +423,8 @@ export class ViewData {
     if (covered()) return;
     if (this.closedWith) throw this.closedWith;
     if (this.pinned) throw this.pinnedError(token);
-    await new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        check: (): void => {
-          if (this.pinned && !covered()) {
-            waiter.fail(this.pinnedError(token));
-            return;
-          }
-          if (!covered()) return;
-          cleanup();
-          resolve();
-        },
-        fail: (error: Error): void => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        waiter.fail(new HotstateError('HOTSTATE_ERR_WAIT_TIMEOUT', `view of ${this.topic} did not reach ${token} within ${String(timeoutMs)} ms (now at ${this.token})`, { retriable: true }));
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-      };
-      this.waiters.add(waiter);
-    });
+    await this.waiters.wait(covered, () => (this.pinned ? this.pinnedError(token) : undefined), timeoutMs, () =>
+      new HotstateError('HOTSTATE_ERR_WAIT_TIMEOUT', `view of ${this.topic} did not reach ${token} within ${String(timeoutMs)} ms (now at ${this.token})`, { retriable: true }));
   }
 
   private pinnedError(token: string): HotstateError {
@@ -499,6 +435,6 @@ export class ViewData {
   /** The view closed: pending and later waits that are not satisfied fail with `error`. */
   close(error: Error): void {
     this.closedWith = error;
-    for (const waiter of this.waiters) waiter.fail(error);
+    this.waiters.failAll(error);
   }
 }

@@ -2,8 +2,8 @@
 // valid offset; a failure is "not written" only when every attempt was refused before the broker could have
 // appended anything, otherwise its outcome is unknown.
 import { securityError } from './security-errors.ts';
-import { HotstateError } from '../errors.ts';
-import type { ProduceRecord, RecordOutcome } from './transport.ts';
+import { HotstateError } from '../../errors.ts';
+import type { ProduceRecord, RecordOutcome } from '../transport.ts';
 
 /** Broker answers that refuse a batch before it is appended (Kafka's produce error codes, by name). */
 const REFUSED_BEFORE_APPEND = new Set([

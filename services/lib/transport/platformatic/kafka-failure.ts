@@ -1,7 +1,7 @@
 // Why a Kafka request failed, in words an operator can act on: the broker's address and what the network said
 // (refused, unknown host, timed out, closed before Kafka answered), or the Kafka error name a broker answered.
 // Decided by error codes and fields anywhere in the error's causes, never by message text.
-import { errorCauses, socketFailure } from '../network-errors.ts';
+import { errorCauses, socketFailure } from '../../network-errors.ts';
 
 /**
  * One sentence saying why Kafka could not be asked, or undefined when the error holds nothing more precise than its
@@ -22,5 +22,7 @@ export function kafkaFailureDetail(error: unknown, brokers: readonly string[]): 
   if (found.size > 0) return [...found].join('; ');
   if (timedOut) return `no answer from ${configured} in time (a broker that is down or overloaded, or a firewall dropping packets)`;
   if (closedEarly) return `${configured} closed the connection before answering (not a Kafka listener, or one that expects TLS or SASL this client was not configured for)`;
-  return undefined;
+  // Nothing known: the innermost messages say more than the library's summary ("Listing topics failed.").
+  const leaves = new Set([...errorCauses(error)].filter((e) => e.cause === undefined && !Array.isArray(e.errors)).map((e) => String((e as { message?: unknown }).message)));
+  return leaves.size > 0 ? `${[...leaves].slice(0, 3).join('; ')} (brokers ${configured})` : undefined;
 }

@@ -4,8 +4,8 @@
 // (re)authentication, so a rotated secret is picked up without a restart. No message here ever contains a secret.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { RegistryTarget } from './registry.ts';
-import type { KafkaSasl, KafkaTls } from './transport/transport.ts';
+import type { RegistryTarget } from '../registry.ts';
+import type { KafkaSasl, KafkaTls } from '../transport/transport.ts';
 
 // An empty variable counts as unset (`KAFKA_SASL_PASSWORD_FILE= cmd` turns a setting off).
 const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());

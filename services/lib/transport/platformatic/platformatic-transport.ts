@@ -2,14 +2,14 @@
 // in platformatic-reader.ts. Library errors become HotstateErrors here (see produce-outcome.ts for writes).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AclOperations, AclPermissionTypes, Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, Producer, ProduceAcks, ResourcePatternTypes, ResourceTypes } from './kafka-library.ts';
-import { HotstateError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
-import { createPartitionReader } from './platformatic-reader.ts';
+import { HotstateError } from '../../errors.ts';
+import { clientSettings } from './client-settings.ts';
+import { isUnknownTopic, kafkaError } from './library-errors.ts';
 import { securityError } from './security-errors.ts';
-import { kafkaFailureDetail } from './kafka-failure.ts';
+import type { Logger } from '../../logger.ts';
+import { createPartitionReader } from './platformatic-reader.ts';
 import { ProduceAttempts } from './produce-outcome.ts';
-import type { ConnectionOptions } from 'node:tls';
-import type { KafkaConnection, KafkaSasl, OffsetRange, TopicAcl, ProduceRecord, RecordOutcome, SendOptions, TopicCreation, TopicLayout, Transport, TransportProducer } from './transport.ts';
+import type { KafkaConnection, OffsetRange, TopicAcl, ProduceRecord, RecordOutcome, SendOptions, TopicCreation, TopicLayout, Transport, TransportProducer } from '../transport.ts';
 
 /** How long createTopic waits for the new topic to show in the brokers' metadata. */
 const TOPIC_VISIBLE_MS = 15_000;
@@ -20,38 +20,6 @@ const LIBRARY_RETRIES = 6;
 /** A send of the library that has not called back after this long is taken as hung (measured under broker kills). */
 const HUNG_AFTER_MS = 20_000;
 const LATEST = -1n;
-
-export interface ClientSettings {
-  readonly clientId: string;
-  readonly bootstrapBrokers: string[];
-  readonly connectTimeout: number;
-  readonly timeout: number;
-  readonly tls?: ConnectionOptions;
-  readonly sasl?: { mechanism: KafkaSasl['mechanism']; username: string; password: string | (() => string) };
-}
-
-export function clientSettings(connection: KafkaConnection, role: string): ClientSettings {
-  if (connection.brokers.length === 0) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', 'no Kafka brokers given');
-  const { tls, sasl } = connection;
-  return {
-    clientId: `${connection.clientId ?? 'hotstate'}-${role}`,
-    bootstrapBrokers: [...connection.brokers],
-    connectTimeout: connection.connectionTimeoutMs ?? 10_000,
-    timeout: connection.requestTimeoutMs ?? 30_000,
-    // Hostname verification stays on: node's default checkServerIdentity, never rejectUnauthorized=false.
-    ...(tls ? { tls: { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) } } : {}),
-    ...(sasl ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } } : {}),
-  };
-}
-
-/** A Kafka request other than produce that failed: nothing was changed by it, it may work when retried. */
-export function kafkaError(what: string, error: unknown, brokers: readonly string[] = []): HotstateError {
-  if (error instanceof HotstateError) return error;
-  const refused = securityError(what, error);
-  if (refused) return refused;
-  const why = kafkaFailureDetail(error, brokers) ?? (error as Error).message;
-  return new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `${what} failed: ${why}`, { cause: error, retriable: true });
-}
 
 class PlatformaticTransport implements Transport {
   private readonly connection: KafkaConnection;
@@ -319,17 +287,4 @@ export async function withTransport<T>(connection: KafkaConnection, use: (transp
   } finally {
     await transport.close();
   }
-}
-
-/** True when Kafka answered that the topic (or topic id) does not exist. */
-export function isUnknownTopic(error: unknown): boolean {
-  const stack: unknown[] = [error];
-  while (stack.length > 0) {
-    const e = stack.pop() as { apiId?: unknown; errors?: unknown; cause?: unknown } | null | undefined;
-    if (typeof e !== 'object' || e === null) continue;
-    if (e.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' || e.apiId === 'UNKNOWN_TOPIC_ID') return true;
-    if (Array.isArray(e.errors)) stack.push(...(e.errors as unknown[]));
-    stack.push(e.cause);
-  }
-  return false;
 }
