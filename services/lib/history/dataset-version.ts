@@ -24,7 +24,7 @@ export interface DatasetVersion {
   readonly topic: string;
   /** Per partition, the next offset: the version's token is formatVersionToken of these. */
   readonly positions: ReadonlyMap<number, number>;
-  /** Key → packed entry (view/entry.ts) of every key that exists at the version. */
+  /** Key → packed entry (store/entry.ts) of every key that exists at the version. */
   readonly entries: ReadonlyMap<string, string>;
   /** `topic`, or the snapshot file it was loaded from. */
   readonly source: string;
