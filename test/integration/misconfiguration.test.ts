@@ -21,7 +21,7 @@ import { createView } from '../../services/lib/view/view.ts';
 import { projectRoot } from '../../infra/settings.ts';
 import { price, schemaText } from '../helpers/datasets.ts';
 import { freePortBlock } from '../helpers/ports.ts';
-import { secureInfra } from '../helpers/secure-infra.ts';
+import { grantTopic, secureInfra } from '../helpers/secure-infra.ts';
 import { runService } from '../helpers/services.ts';
 import { testInfra } from '../helpers/infra.ts';
 
@@ -281,6 +281,17 @@ describe('misconfigurations answered within 10 s by the library, both services a
       words: untrustedByCa,
     },
     {
+      name: 'a wrong registry password',
+      secure: true,
+      setup: () => secureSetup((good) => {
+        const file = join(mkdtempSync(join(tmpdir(), 'hotstate-wrong-password-')), 'password');
+        writeFileSync(file, securePassword);
+        return { ...good, registryUrl: { ...(good.registryUrl as object), url: secureInfra().registryUrl, password: securePassword }, env: { ...good.env, SCHEMA_REGISTRY_PASSWORD_FILE: file } };
+      }),
+      code: 'HOTSTATE_ERR_REGISTRY_AUTHENTICATION',
+      words: /schema registry refused the credentials/,
+    },
+    {
       name: 'a principal without ACLs on the topic',
       secure: true,
       setup: () => {
@@ -291,6 +302,22 @@ describe('misconfigurations answered within 10 s by the library, both services a
       words: /TOPIC_AUTHORIZATION_FAILED: this principal lacks an ACL/,
     },
   ];
+
+  test('emit as a principal that may read the topic but not write it: HOTSTATE_ERR_TRANSPORT_DENIED, exit 1, nothing written', { skip: process.env.HOTSTATE_TEST_SECURE_INFRA === undefined && 'needs the secured cluster (left out by HOTSTATE_TEST_SECURE=0)' }, async (t) => {
+    const secure = secureInfra();
+    await grantTopic(t, secure, 'hotstate-view', secureTopic, ['READ', 'DESCRIBE', 'DESCRIBE_CONFIGS']);
+    const began = performance.now();
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [join(projectRoot, 'services', 'cli', 'main.ts'), 'emit', '-t', secureTopic, '--no-progress'], { env: { PATH: process.env.PATH ?? '', ...secure.env('hotstate-view') }, timeout: BAR_MS + 5000 }, (_error, _stdout, errText) => {
+        resolve({ code: child.exitCode, stderr: errText });
+      });
+      child.stdin?.end(`${JSON.stringify({ key: 'ACME', value: price('ACME', 666) })}\n`);
+    });
+    assert.ok(performance.now() - began < BAR_MS, `answered within 10 s: ${stderr}`);
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /^hotstate: HOTSTATE_ERR_TRANSPORT_DENIED: .*(TOPIC|CLUSTER)_AUTHORIZATION_FAILED: this principal lacks an ACL/m); // idempotent writes need Write somewhere
+    assert.match(stderr, /acknowledged before the failure: 0 of 1 record\(s\)/);
+  });
 
   const noSecuredCluster = process.env.HOTSTATE_TEST_SECURE_INFRA === undefined ? 'needs the secured cluster (left out by HOTSTATE_TEST_SECURE=0)' : false;
   for (const row of rows) test(row.name, { skip: row.secure === true && noSecuredCluster }, async () => { await checkRow(row); });
