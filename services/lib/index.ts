@@ -1,6 +1,7 @@
 // hotstate's public API: what `import { ... } from 'hotstate'` offers. Everything else is internal.
 import './require-node.ts'; // first: an older Node gets one clear error, before any other module runs
 export { createView, HotstateView, ViewSnapshot } from './view/view.ts';
+export { viewDefaults } from './view/view-types.ts';
 export type { Change, ChangeListenerOptions, FailureKind, Item, KeyPartitionConflict, PoisonPolicy, RebuildReason, ReplayProgress, ViewEvents, ViewOptions, ViewState, ViewStateName, ViewStatus } from './view/view.ts';
 export type { SchemaSource } from './core/writer-schemas.ts';
 export { readSnapshotHeader, SnapshotFileError, snapshotFormatVersion } from './snapshot/format.ts';
@@ -13,6 +14,7 @@ export type { SnapshotRestore } from './snapshot/restore.ts';
 export type { SnapshotStatus, WrittenSnapshot } from './snapshot/view-snapshot-files.ts';
 export { createProducer, HotstateProducer } from './producer/producer.ts';
 export type { BatchResult, ProducerOptions, WriteResult } from './producer/producer.ts';
+export { producerDefaults } from './producer/producer-options.ts';
 export type { Update, WriteHeaders } from './producer/prepare.ts';
 export { assertSafeTopic, describeTopic, ensureDatasetTopic, topicProblems } from './kafka/topics.ts';
 export type { DatasetTopicSpec, TopicDescription } from './kafka/topics.ts';

@@ -18,11 +18,14 @@ export interface RecordLimits extends DatumLimits {
   readonly maxValueBytes: number;
 }
 
-/** The view options' limits, with their defaults. */
-export const recordLimits = (options: { maxValueBytes?: number; maxItems?: number; maxNestingDepth?: number }): RecordLimits => ({
-  maxValueBytes: options.maxValueBytes ?? 1_000_000,
-  maxItems: options.maxItems ?? defaultDatumLimits.maxItems,
-  maxDepth: options.maxNestingDepth ?? defaultDatumLimits.maxDepth,
+/** Limits of a view that sets none (viewDefaults shows them among the view's options). */
+export const defaultRecordLimits: RecordLimits = { maxValueBytes: 1_000_000, ...defaultDatumLimits };
+
+/** The view options' limits. */
+export const recordLimits = (options: { maxValueBytes: number; maxItems: number; maxNestingDepth: number }): RecordLimits => ({
+  maxValueBytes: options.maxValueBytes,
+  maxItems: options.maxItems,
+  maxDepth: options.maxNestingDepth,
 });
 
 /** The record's key as text, or null when it has none or it is not UTF-8 (checkRecords calls that poison). Made

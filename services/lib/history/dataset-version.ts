@@ -16,7 +16,7 @@ import { readRange } from '../transport/read-range.ts';
 import type { OffsetRange, TopicLayout, Transport } from '../transport/transport.ts';
 import { formatVersionToken, parseVersionToken } from '../version-token.ts';
 import { entrySchemaId } from '../store/entry.ts';
-import { checkRecords, recordLimits } from '../core/poison.ts';
+import { checkRecords, defaultRecordLimits } from '../core/poison.ts';
 import { ViewData } from '../core/view-data.ts';
 import type { WriterSchemas } from '../core/writer-schemas.ts';
 
@@ -119,7 +119,7 @@ export async function rollbackWindowProblems(transport: Transport, topic: string
 async function rebuildFromTopic(transport: Transport, schemas: WriterSchemas, topic: string, positions: ReadonlyMap<number, number>, now: TopicNow): Promise<Map<string, string>> {
   const data = new ViewData(topic, schemas, undefined, createLogger({ level: 'silent' }));
   data.reset(new Map(now.offsets.map((p) => [p.partition, p.start])));
-  const limits = recordLimits({});
+  const limits = defaultRecordLimits;
   await readRange(transport, topic, async (chunk, end) => {
     const records = chunk.records.filter((record) => record.offset < end);
     const unknown = new Set<number>();

@@ -3,44 +3,18 @@
 // allows only one request in flight), so many small writers still get high throughput.
 import { performance } from 'node:perf_hooks';
 import type { Type } from 'avsc';
-import type { Registry } from 'prom-client';
 import { HotstateError, ValidationError, type ErrorCode, type Problem } from '../errors.ts';
 import { assertSafeTopic, describeTopic } from '../kafka/topics.ts';
 import { createPlatformaticTransport } from '../transport/platformatic/platformatic-transport.ts';
-import type { KafkaConnection, RecordOutcome, Transport, TransportProducer } from '../transport/transport.ts';
+import type { RecordOutcome, Transport, TransportProducer } from '../transport/transport.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { producerMetrics, type ProducerMetrics } from '../metrics.ts';
-import { latestSchema, lookupSchemaId, probeRegistry, registerValueSchema, registryBaseUrl, valueSubject, type RegistryTarget } from '../registry.ts';
+import { latestSchema, lookupSchemaId, probeRegistry, registerValueSchema, registryBaseUrl, valueSubject } from '../registry.ts';
 import { formatVersionToken, writeVersion, type VersionVector } from '../version-token.ts';
+import { producerSettings, type ProducerOptions, type ProducerSettings } from './producer-options.ts';
 import { prepareUpdate, type PrepareContext, type Prepared, type PreparedRecord, type Update, type WriteHeaders } from './prepare.ts';
 
-export interface ProducerOptions {
-  readonly kafka: KafkaConnection;
-  /** The registry's URL, or a connection with credentials and a CA (RegistryConnection). */
-  readonly registryUrl: RegistryTarget;
-  readonly topic: string;
-  /** Writer schema (Avro JSON text or object). @defaultValue the latest schema registered under `<topic>-value` */
-  readonly schema?: string | object;
-  /** Register `schema` when it is not registered yet (the registry's compatibility rule still applies). @defaultValue `false` */
-  readonly registerSchema?: boolean;
-  /** @defaultValue `1024` */
-  readonly maxKeyBytes?: number;
-  /** Cap on the encoded value. @defaultValue `1000000`, or less when the topic's `max.message.bytes` is smaller */
-  readonly maxValueBytes?: number;
-  /** Records per produce request. @defaultValue `5000` */
-  readonly maxBatchRecords?: number;
-  /** Bytes per produce request (keys, values, headers); larger calls are cut into several requests.
-   *  @defaultValue `1000000`, or less when the topic's `max.message.bytes` is smaller */
-  readonly maxBatchBytes?: number;
-  /** Bound on one produce request, retries included. @defaultValue `30000` */
-  readonly sendTimeoutMs?: number;
-  /** Headers added to every write (per-write headers win). */
-  readonly headers?: WriteHeaders;
-  /** prom-client registry for the producer metrics. @defaultValue none (no metrics) */
-  readonly metrics?: Registry;
-  /** The Kafka client seam. @defaultValue the @platformatic/kafka transport on `kafka` */
-  readonly transport?: Transport;
-}
+export type { ProducerOptions } from './producer-options.ts';
 
 export interface WriteResult {
   readonly key: string;
@@ -75,7 +49,7 @@ interface Pending {
 
 export class HotstateProducer {
   readonly topic: string;
-  private readonly options: ProducerOptions;
+  private readonly options: ProducerSettings;
   private readonly transport: Transport;
   private readonly ownsTransport: boolean;
   private readonly producer: TransportProducer;
@@ -88,7 +62,7 @@ export class HotstateProducer {
   private closed = false;
 
   constructor(options: ProducerOptions) {
-    this.options = options;
+    this.options = producerSettings(options);
     this.topic = options.topic;
     this.ownsTransport = options.transport === undefined;
     this.transport = options.transport ?? createPlatformaticTransport({ clientId: 'hotstate-producer', ...options.kafka });
@@ -128,9 +102,9 @@ export class HotstateProducer {
       type: parseAvroSchema(schemaText),
       schemaId,
       partitions: description.partitions,
-      maxKeyBytes: this.options.maxKeyBytes ?? 1024,
+      maxKeyBytes: this.options.maxKeyBytes,
       maxValueBytes: this.options.maxValueBytes ?? withinTopic,
-      defaultHeaders: this.options.headers ?? {},
+      defaultHeaders: this.options.headers,
     };
   }
 
@@ -221,7 +195,7 @@ export class HotstateProducer {
    *  its max.message.bytes). A call resolves once all its records are acknowledged, or rejects with its worst error. */
   private async flush(): Promise<void> {
     await Promise.resolve(); // let writes issued in the same tick join this request
-    const maxRecords = this.options.maxBatchRecords ?? 5000;
+    const maxRecords = this.options.maxBatchRecords;
     const maxBytes = this.maxBatchBytes;
     const calls = new Map<Pending, Array<WriteResult | HotstateError>>();
     let first = 0; // the next record of the queue's first call
@@ -284,7 +258,7 @@ export class HotstateProducer {
     let outcomes: RecordOutcome[];
     try {
       // The transport answers within sendTimeoutMs, whatever Kafka does: no send is ever left running beside the next.
-      outcomes = await this.producer.send(topic, records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })), { timeoutMs: this.options.sendTimeoutMs ?? 30_000 });
+      outcomes = await this.producer.send(topic, records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })), { timeoutMs: this.options.sendTimeoutMs });
     } catch (error) {
       const converted = error instanceof HotstateError ? error : new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `sending ${String(records.length)} record(s) to ${topic} failed: ${(error as Error).message}`, { cause: error, retriable: true });
       this.countError(converted.code, records.length);

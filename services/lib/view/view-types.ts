@@ -1,10 +1,12 @@
-// The view's public types: options, status, events.
+// The view's public types: options (with their defaults and checks in one place), status, events.
+import { z } from 'zod';
+import { HotstateError } from '../errors.ts';
 import type { SnapshotStatus } from '../snapshot/view-snapshot-files.ts';
 import type { Registry } from 'prom-client';
 import type { RegistryTarget } from '../registry.ts';
 import type { Logger } from '../logger.ts';
 import type { KafkaConnection, Transport } from '../transport/transport.ts';
-import type { Poison } from '../core/poison.ts';
+import { defaultRecordLimits, type Poison } from '../core/poison.ts';
 import type { KeyPartitionConflict, PinStatus, ReplayProgress } from '../core/data-types.ts';
 
 export type { KeyPartitionConflict, ReplayProgress } from '../core/data-types.ts';
@@ -12,6 +14,40 @@ import type { RebuildReason, ViewState, ViewStateName } from '../core/view-state
 import type { SchemaSource } from '../core/writer-schemas.ts';
 
 export type PoisonPolicy = 'fail' | 'skip' | 'dead-letter';
+
+type Defaulted = 'poisonPolicy' | 'createDeadLetterTopic' | 'maxValueBytes' | 'maxItems' | 'maxNestingDepth' | 'healthCheckIntervalMs' | 'staleAfterMs';
+/** The options as a view uses them: every default filled in. */
+export type ViewSettings = ViewOptions & Readonly<Required<Pick<ViewOptions, Defaulted>>>;
+
+/** The default of every optional setting of ViewOptions (each option's TSDoc names it too). */
+export const viewDefaults: Readonly<Required<Pick<ViewOptions, Defaulted>>> = {
+  poisonPolicy: 'skip',
+  createDeadLetterTopic: false,
+  maxValueBytes: defaultRecordLimits.maxValueBytes,
+  maxItems: defaultRecordLimits.maxItems,
+  maxNestingDepth: defaultRecordLimits.maxDepth,
+  healthCheckIntervalMs: 5000,
+  staleAfterMs: 5000,
+};
+
+const positive = z.number().int().positive();
+const optionChecks = z.object({
+  topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name'),
+  poisonPolicy: z.enum(['fail', 'skip', 'dead-letter']),
+  deadLetterTopic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name').optional(),
+  maxValueBytes: positive, maxItems: positive, maxNestingDepth: positive,
+  healthCheckIntervalMs: z.number().int().min(10), staleAfterMs: z.number().int().min(10),
+});
+
+/** The options with every default filled in; HOTSTATE_ERR_CONFIG_INVALID listing every bad setting. */
+export function viewSettings(options: ViewOptions): ViewSettings {
+  const settings: ViewSettings = { ...viewDefaults, ...withoutUndefined(options) };
+  const checked = optionChecks.safeParse(settings);
+  if (!checked.success) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `view options: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return settings;
+}
+
+const withoutUndefined = <T extends object>(options: T): T => Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as T;
 
 export interface ViewOptions {
   readonly kafka: KafkaConnection;

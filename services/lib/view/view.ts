@@ -20,7 +20,7 @@ import { ViewReads } from './view-reads.ts';
 import { judgeFreshness } from '../core/freshness.ts';
 import { judgeLayout, judgeOffsets, type TopicVerdict } from '../core/topic-health.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from '../core/view-state.ts';
-import type { ReplayProgress, ViewOptions, ViewStatus } from './view-types.ts';
+import { viewSettings, type ReplayProgress, type ViewOptions, type ViewSettings, type ViewStatus } from './view-types.ts';
 import { registrySchemaSource, WriterSchemas } from '../core/writer-schemas.ts';
 import { ViewSnapshotFiles, type WrittenSnapshot } from '../snapshot/view-snapshot-files.ts';
 import { keyHistory, type KeyVersion } from '../history/key-history.ts';
@@ -42,7 +42,7 @@ export class HotstateView extends ViewReads {
   readonly topic: string;
   /** Resolves when the view first becomes ready; rejects when it fails or closes before that. */
   readonly ready: Promise<void>;
-  private readonly options: ViewOptions;
+  private readonly options: ViewSettings;
   private readonly transport: Transport;
   private readonly ownsTransport: boolean;
   private readonly log: Logger;
@@ -75,17 +75,17 @@ export class HotstateView extends ViewReads {
 
   constructor(options: ViewOptions) {
     super();
-    this.options = options;
+    this.options = viewSettings(options);
     this.topic = options.topic;
     this.ownsTransport = options.transport === undefined;
     this.transport = options.transport ?? createPlatformaticTransport({ clientId: 'hotstate-view', ...options.kafka });
     this.log = (options.logger ?? createLogger()).child({ component: 'view', topic: options.topic });
     this.metrics = options.metrics ? viewMetrics(options.metrics) : undefined;
     this.schemas = new WriterSchemas(options.schemaSource ?? registrySchemaSource(options.registryUrl), valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
-    this.limits = recordLimits(options);
+    this.limits = recordLimits(this.options);
     this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
     this.schemaResolution = new SchemaResolution(this.schemas, this.machine, this.log);
-    this.poison = new PoisonHandling(options.topic, options.poisonPolicy ?? 'skip', this.metrics, this.log, (poison) => { this.emit('poison', poison); });
+    this.poison = new PoisonHandling(options.topic, this.options.poisonPolicy, this.metrics, this.log, (poison) => { this.emit('poison', poison); });
     this.snapshots = new ViewSnapshotFiles(options.topic, this.metrics, this.log);
     this.ready = new Promise((resolve, reject) => { this.settleReady = { resolve, reject }; });
     this.ready.catch(() => undefined); // callers who never await `ready` must not see an unhandled rejection
@@ -104,7 +104,7 @@ export class HotstateView extends ViewReads {
       const [configs] = await Promise.all([this.transport.topicConfigs(this.topic), this.schemaResolution.probeAtStart()]);
       this.deleteRetentionMs = Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY);
       if (this.options.poisonPolicy === 'dead-letter') {
-        this.poison.useDeadLetters(await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic ?? false));
+        this.poison.useDeadLetters(await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic));
       }
       await this.startReplay({ fromSnapshot: true });
     } finally {
@@ -112,7 +112,7 @@ export class HotstateView extends ViewReads {
     }
     if (this.machine.name === 'closed') return; // closed while starting: no timers to outlive it
     this.timers = [
-      setInterval(() => { void this.checkHealth(); }, this.options.healthCheckIntervalMs ?? 5000),
+      setInterval(() => { void this.checkHealth(); }, this.options.healthCheckIntervalMs),
       setInterval(() => { this.checkFreshness(); this.snapshots.tick(); this.updatePinMetrics(); }, FRESHNESS_TICK_MS),
     ];
     for (const timer of this.timers) timer.unref();
@@ -273,7 +273,7 @@ export class HotstateView extends ViewReads {
     const now = Date.now();
     const { lagSeconds, staleReason } = judgeFreshness({
       now, positions: this.data.positionEntries(), latestEnds: this.latestEnds, progressedAt: (p) => this.data.progressedAt(p),
-      unavailable: this.unavailable, staleAfterMs: this.options.staleAfterMs ?? 5000,
+      unavailable: this.unavailable, staleAfterMs: this.options.staleAfterMs,
       lastAppliedTimestamp: this.data.lastAppliedTimestamp, fallbackSince: now - (performance.now() - this.replayStarted),
     });
     this.metrics?.lagSeconds.set({ topic: this.topic }, lagSeconds);
