@@ -16,7 +16,11 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
@@ -27,16 +31,34 @@ export default tseslint.config(
     files: ['services/**/*.ts'],
     ignores: ['services/lib/transport/platformatic/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: '@platformatic/kafka', message: 'only services/lib/transport/platformatic/ knows the Kafka client library' }],
-        patterns: [{ group: ['**/platformatic/kafka-library.ts'], message: 'only services/lib/transport/platformatic/ knows the Kafka client library' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@platformatic/kafka',
+              message: 'only services/lib/transport/platformatic/ knows the Kafka client library',
+            },
+          ],
+          patterns: [
+            {
+              group: ['**/platformatic/kafka-library.ts'],
+              message: 'only services/lib/transport/platformatic/ knows the Kafka client library',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['services/lib/transport/platformatic/**/*.ts'],
     ignores: ['services/lib/transport/platformatic/kafka-library.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@platformatic/kafka', message: 'import it from ./kafka-library.ts' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@platformatic/kafka', message: 'import it from ./kafka-library.ts' }] },
+      ],
+    },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

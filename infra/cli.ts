@@ -95,8 +95,16 @@ async function main(): Promise<void> {
       const effective = effectiveSettings(settings);
       const where = endpoints(effective);
       const secured = effective.secure ? clientEnv(secureFiles(effective)) : {};
-      const lines = { KAFKA_BROKERS: where.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: where.schemaRegistryUrl, ...secured };
-      process.stdout.write(Object.entries(lines).map(([name, value]) => `export ${name}=${value}\n`).join(''));
+      const lines = {
+        KAFKA_BROKERS: where.kafkaBrokers.join(','),
+        SCHEMA_REGISTRY_URL: where.schemaRegistryUrl,
+        ...secured,
+      };
+      process.stdout.write(
+        Object.entries(lines)
+          .map(([name, value]) => `export ${name}=${value}\n`)
+          .join(''),
+      );
       return;
     }
     default:
@@ -107,8 +115,16 @@ async function main(): Promise<void> {
 async function printStatus(settings: InfraSettings): Promise<void> {
   const components = await status(settings);
   for (const c of components) {
-    const state = c.running ? (c.answering ? 'ready' : 'starting or unhealthy') : c.answering ? 'answering (not started by this launcher)' : 'stopped';
-    process.stdout.write(`${c.name.padEnd(16)} ${state.padEnd(24)} ${c.endpoint.padEnd(44)} ${c.pid === undefined ? '' : `pid ${c.pid}`}\n`);
+    const state = c.running
+      ? c.answering
+        ? 'ready'
+        : 'starting or unhealthy'
+      : c.answering
+        ? 'answering (not started by this launcher)'
+        : 'stopped';
+    process.stdout.write(
+      `${c.name.padEnd(16)} ${state.padEnd(24)} ${c.endpoint.padEnd(44)} ${c.pid === undefined ? '' : `pid ${c.pid}`}\n`,
+    );
   }
   if (!components.every((c) => c.running && c.answering)) process.exitCode = 3;
 }

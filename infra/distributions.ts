@@ -13,7 +13,10 @@ async function maven(args: string[], what: string): Promise<void> {
     await run('mvn', ['-B', '-q', ...args], { maxBuffer: 64 * 1024 * 1024 });
   } catch (error) {
     const e = error as { code?: string; stdout?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error(`cannot fetch ${what}: Maven (mvn) is not on PATH; install Maven 3.8+ and Java 17+`, { cause: error });
+    if (e.code === 'ENOENT')
+      throw new Error(`cannot fetch ${what}: Maven (mvn) is not on PATH; install Maven 3.8+ and Java 17+`, {
+        cause: error,
+      });
     const output = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-25).join('\n');
     throw new Error(`cannot fetch ${what} through Maven:\n${output || e.message}`, { cause: error });
   }
@@ -34,9 +37,13 @@ export async function kafkaLibs(cacheDir: string, kafkaVersion: string, log4jVer
   await cached(dir, (target) =>
     maven(
       [
-        '-f', join(projectRoot, 'infra', 'maven', 'kafka-runtime.pom.xml'),
-        `-Dkafka.version=${kafkaVersion}`, `-Dlog4j.version=${log4jVersion}`,
-        'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${join(target, 'libs')}`,
+        '-f',
+        join(projectRoot, 'infra', 'maven', 'kafka-runtime.pom.xml'),
+        `-Dkafka.version=${kafkaVersion}`,
+        `-Dlog4j.version=${log4jVersion}`,
+        'dependency:copy-dependencies',
+        '-DincludeScope=runtime',
+        `-DoutputDirectory=${join(target, 'libs')}`,
       ],
       `Apache Kafka ${kafkaVersion}`,
     ),
@@ -49,8 +56,10 @@ export async function apicurioJar(cacheDir: string, version: string): Promise<st
   const dir = await cached(join(cacheDir, `apicurio-registry-${version}`), async (target) => {
     await maven(
       [
-        'dependency:copy', `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`,
-        `-DoutputDirectory=${target}`, '-Dmdep.overWriteReleases=true',
+        'dependency:copy',
+        `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`,
+        `-DoutputDirectory=${target}`,
+        '-Dmdep.overWriteReleases=true',
       ],
       `Apicurio Registry ${version}`,
     );

@@ -44,10 +44,20 @@ export function brokerProperties(s: InfraSettings, index: number, logDir: string
     'log.retention.check.interval.ms': 5000,
   };
   if (secure) {
-    Object.assign(props, secureBrokerProperties(secure, `SASL_SSL://127.0.0.1:${brokerPort(s, index)},CONTROLLER://127.0.0.1:${controllerPort(s, index)}`));
+    Object.assign(
+      props,
+      secureBrokerProperties(
+        secure,
+        `SASL_SSL://127.0.0.1:${brokerPort(s, index)},CONTROLLER://127.0.0.1:${controllerPort(s, index)}`,
+      ),
+    );
     props['advertised.listeners'] = `SASL_SSL://127.0.0.1:${brokerPort(s, index)}`;
   }
-  return Object.entries(props).map(([k, v]) => `${k}=${String(v)}`).join('\n') + '\n';
+  return (
+    Object.entries(props)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join('\n') + '\n'
+  );
 }
 
 export interface KafkaNode {
@@ -57,7 +67,14 @@ export interface KafkaNode {
 }
 
 /** Writes properties and formats storage (only once per data folder; `down` wipes it). */
-export async function prepareKafkaNode(s: InfraSettings, index: number, libs: string, java: string, clusterId: string, secure?: SecureFiles): Promise<KafkaNode> {
+export async function prepareKafkaNode(
+  s: InfraSettings,
+  index: number,
+  libs: string,
+  java: string,
+  clusterId: string,
+  secure?: SecureFiles,
+): Promise<KafkaNode> {
   const name = kafkaNodeName(index);
   const home = join(s.dir, name);
   const dataDir = join(home, 'data');
@@ -66,10 +83,23 @@ export async function prepareKafkaNode(s: InfraSettings, index: number, libs: st
   writeFileSync(propertiesFile, brokerProperties(s, index, dataDir, secure), { mode: 0o600 }); // holds the admin password when secure
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     try {
-      await run(java, ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4jConfig}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propertiesFile, ...(secure ? scramFormatArgs(secure) : [])]);
+      await run(java, [
+        '-cp',
+        join(libs, '*'),
+        `-Dlog4j2.configurationFile=${log4jConfig}`,
+        'kafka.tools.StorageTool',
+        'format',
+        `--cluster-id=${clusterId}`,
+        '-c',
+        propertiesFile,
+        ...(secure ? scramFormatArgs(secure) : []),
+      ]);
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`formatting KRaft storage of ${name} failed:\n${(e.stdout ?? '') + (e.stderr ?? '') || e.message}`, { cause: error });
+      throw new Error(
+        `formatting KRaft storage of ${name} failed:\n${(e.stdout ?? '') + (e.stderr ?? '') || e.message}`,
+        { cause: error },
+      );
     }
   }
   return { name, home, propertiesFile };
@@ -92,9 +122,17 @@ export function clusterIdFor(dir: string): string {
 
 export function startKafkaNode(s: InfraSettings, node: KafkaNode, libs: string, java: string): ProcessRecord {
   const args = [
-    `-Xms${Math.min(256, s.kafkaHeapMb)}m`, `-Xmx${s.kafkaHeapMb}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
-    '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4jConfig}`, markerFor(s.dir, node.name),
-    '-cp', join(libs, '*'), 'kafka.Kafka', node.propertiesFile,
+    `-Xms${Math.min(256, s.kafkaHeapMb)}m`,
+    `-Xmx${s.kafkaHeapMb}m`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${log4jConfig}`,
+    markerFor(s.dir, node.name),
+    '-cp',
+    join(libs, '*'),
+    'kafka.Kafka',
+    node.propertiesFile,
   ];
   return startDetached(s.dir, node.name, java, args, node.home);
 }
@@ -102,8 +140,13 @@ export function startKafkaNode(s: InfraSettings, node: KafkaNode, libs: string, 
 /** True once a metadata request lists every broker of the cluster. */
 export async function kafkaAnswers(brokers: string[], expectedBrokers: number, secure?: SecureFiles): Promise<boolean> {
   const admin = new kafkajs.Kafka({
-    brokers, clientId: 'hotstate-infra', connectionTimeout: 1000, requestTimeout: 2000,
-    retry: { retries: 0 }, logLevel: kafkajs.logLevel.NOTHING, ...(secure ? kafkajsSecurity(secure, 'admin') : {}),
+    brokers,
+    clientId: 'hotstate-infra',
+    connectionTimeout: 1000,
+    requestTimeout: 2000,
+    retry: { retries: 0 },
+    logLevel: kafkajs.logLevel.NOTHING,
+    ...(secure ? kafkajsSecurity(secure, 'admin') : {}),
   }).admin();
   try {
     await admin.connect();
@@ -114,8 +157,15 @@ export async function kafkaAnswers(brokers: string[], expectedBrokers: number, s
   }
 }
 
-export async function waitForKafka(s: InfraSettings, records: ProcessRecord[], brokers: string[], secure?: SecureFiles): Promise<void> {
+export async function waitForKafka(
+  s: InfraSettings,
+  records: ProcessRecord[],
+  brokers: string[],
+  secure?: SecureFiles,
+): Promise<void> {
   for (const record of records) {
-    await waitUntilReady(record, `Kafka node ${record.name}`, s.startTimeoutMs, () => kafkaAnswers(brokers, s.brokerCount, secure));
+    await waitUntilReady(record, `Kafka node ${record.name}`, s.startTimeoutMs, () =>
+      kafkaAnswers(brokers, s.brokerCount, secure),
+    );
   }
 }

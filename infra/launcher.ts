@@ -5,12 +5,41 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { apicurioJar, kafkaLibs } from './distributions.ts';
 import { findJava } from './java.ts';
-import { clusterIdFor, kafkaAnswers, kafkaNodeName, prepareKafkaNode, startKafkaNode, waitForKafka } from './kafka-broker.ts';
+import {
+  clusterIdFor,
+  kafkaAnswers,
+  kafkaNodeName,
+  prepareKafkaNode,
+  startKafkaNode,
+  waitForKafka,
+} from './kafka-broker.ts';
 import { liveRecord, logFile, portInUse, stop, type ProcessRecord } from './processes.ts';
-import { chooseRegistryRuntime, registryAnswers, registryName, startRegistry, waitForRegistry } from './schema-registry.ts';
+import {
+  chooseRegistryRuntime,
+  registryAnswers,
+  registryName,
+  startRegistry,
+  waitForRegistry,
+} from './schema-registry.ts';
 import { prometheusAnswers, prometheusName, startPrometheus, waitForPrometheus } from './prometheus-server.ts';
-import { brokerPort, endpoints, registryBackendPort, registryBackendUrl, registryManagementPort, type Endpoints, type InfraSettings } from './settings.ts';
-import { grantDevelopmentAcls, prepareSecureFiles, registryFrontAnswers, registryFrontName, secureFiles, startRegistryFront, waitForRegistryFront } from './secure-cluster.ts';
+import {
+  brokerPort,
+  endpoints,
+  registryBackendPort,
+  registryBackendUrl,
+  registryManagementPort,
+  type Endpoints,
+  type InfraSettings,
+} from './settings.ts';
+import {
+  grantDevelopmentAcls,
+  prepareSecureFiles,
+  registryFrontAnswers,
+  registryFrontName,
+  secureFiles,
+  startRegistryFront,
+  waitForRegistryFront,
+} from './secure-cluster.ts';
 
 export type Log = (line: string) => void;
 
@@ -56,9 +85,13 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
   const began = performance.now();
   const recorded = readState(requested.dir);
   if (recorded && componentNames({ ...requested, ...recorded }).some((name) => liveRecord(requested.dir, name))) {
-    const differs = (['brokerCount', 'kafkaPort', 'registryPort', 'kafkaVersion', 'secure'] as const).filter((k) => recorded[k] !== requested[k]);
+    const differs = (['brokerCount', 'kafkaPort', 'registryPort', 'kafkaVersion', 'secure'] as const).filter(
+      (k) => recorded[k] !== requested[k],
+    );
     if (differs.length > 0) {
-      throw new Error(`a cluster with other settings is running (${differs.map((k) => `${k}=${String(recorded[k])}`).join(', ')}); run \`infra down\` first`);
+      throw new Error(
+        `a cluster with other settings is running (${differs.map((k) => `${k}=${String(recorded[k])}`).join(', ')}); run \`infra down\` first`,
+      );
     }
   }
   const s = requested;
@@ -68,7 +101,9 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
   const registry = chooseRegistryRuntime(s);
   if (registry.notice) log(registry.notice);
 
-  const missingKafka = Array.from({ length: s.brokerCount }, (_, i) => i).filter((i) => !liveRecord(s.dir, kafkaNodeName(i)));
+  const missingKafka = Array.from({ length: s.brokerCount }, (_, i) => i).filter(
+    (i) => !liveRecord(s.dir, kafkaNodeName(i)),
+  );
   const registryRunning = liveRecord(s.dir, registryName) !== undefined;
   const prometheusMissing = s.prometheus && liveRecord(s.dir, prometheusName) === undefined;
   const frontMissing = s.secure && liveRecord(s.dir, registryFrontName) === undefined;
@@ -80,16 +115,30 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
       ...(frontMissing ? [s.registryPort] : []),
       ...(prometheusMissing ? [s.prometheusPort] : []),
     ]);
-    if (missingKafka.length > 0 || !registryRunning) log(`fetching Kafka ${s.kafkaVersion} and Apicurio Registry ${registry.version} (cached in ${s.cacheDir})`);
+    if (missingKafka.length > 0 || !registryRunning)
+      log(`fetching Kafka ${s.kafkaVersion} and Apicurio Registry ${registry.version} (cached in ${s.cacheDir})`);
     const [libs, jar] = await Promise.all([
       kafkaLibs(s.cacheDir, s.kafkaVersion, s.log4jVersion),
       apicurioJar(s.cacheDir, registry.version),
     ]);
     mkdirSync(join(s.dir, 'run'), { recursive: true });
-    writeFileSync(stateFile(s.dir), JSON.stringify({
-      brokerCount: s.brokerCount, kafkaPort: s.kafkaPort, registryPort: s.registryPort, prometheus: s.prometheus, prometheusPort: s.prometheusPort,
-      kafkaVersion: s.kafkaVersion, registryVersion: registry.version, secure: s.secure,
-    } satisfies ClusterState, null, 2));
+    writeFileSync(
+      stateFile(s.dir),
+      JSON.stringify(
+        {
+          brokerCount: s.brokerCount,
+          kafkaPort: s.kafkaPort,
+          registryPort: s.registryPort,
+          prometheus: s.prometheus,
+          prometheusPort: s.prometheusPort,
+          kafkaVersion: s.kafkaVersion,
+          registryVersion: registry.version,
+          secure: s.secure,
+        } satisfies ClusterState,
+        null,
+        2,
+      ),
+    );
     const clusterId = clusterIdFor(s.dir);
     const secure = s.secure ? prepareSecureFiles(s) : undefined;
     for (const index of missingKafka) {
@@ -107,11 +156,17 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
     }
     if (prometheusMissing) {
       started.push(startPrometheus(s));
-      log(`started Prometheus on http://127.0.0.1:${String(s.prometheusPort)} scraping ${s.prometheusTargets.join(', ')}`);
+      log(
+        `started Prometheus on http://127.0.0.1:${String(s.prometheusPort)} scraping ${s.prometheusTargets.join(', ')}`,
+      );
     }
-    const kafkaRecords = componentNames(s).slice(0, s.brokerCount).map((name) => liveRecord(s.dir, name)).filter((r) => r !== undefined);
+    const kafkaRecords = componentNames(s)
+      .slice(0, s.brokerCount)
+      .map((name) => liveRecord(s.dir, name))
+      .filter((r) => r !== undefined);
     const registryRecord = liveRecord(s.dir, registryName);
-    if (kafkaRecords.length !== s.brokerCount || !registryRecord) throw new Error(`a component exited right after start; see ${join(s.dir, 'logs')}`);
+    if (kafkaRecords.length !== s.brokerCount || !registryRecord)
+      throw new Error(`a component exited right after start; see ${join(s.dir, 'logs')}`);
     const prometheusRecord = s.prometheus ? liveRecord(s.dir, prometheusName) : undefined;
     await Promise.all([
       waitForKafka(s, kafkaRecords, where.kafkaBrokers, secure),
@@ -129,14 +184,18 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
     throw error;
   }
   const seconds = (performance.now() - began) / 1000;
-  log(`ready in ${seconds.toFixed(1)} s: KAFKA_BROKERS=${where.kafkaBrokers.join(',')} SCHEMA_REGISTRY_URL=${where.schemaRegistryUrl}${s.secure ? ' (secured: `infra env` prints the client settings)' : ''}`);
+  log(
+    `ready in ${seconds.toFixed(1)} s: KAFKA_BROKERS=${where.kafkaBrokers.join(',')} SCHEMA_REGISTRY_URL=${where.schemaRegistryUrl}${s.secure ? ' (secured: `infra env` prints the client settings)' : ''}`,
+  );
   return { endpoints: where, started: started.map((r) => r.name), seconds };
 }
 
 async function assertPortsFree(ports: number[]): Promise<void> {
   for (const port of ports) {
     if (await portInUse(port)) {
-      throw new Error(`port ${port} on 127.0.0.1 is used by a process this launcher did not start; free it or choose other ports (HOTSTATE_KAFKA_PORT, HOTSTATE_REGISTRY_PORT)`);
+      throw new Error(
+        `port ${port} on 127.0.0.1 is used by a process this launcher did not start; free it or choose other ports (HOTSTATE_KAFKA_PORT, HOTSTATE_REGISTRY_PORT)`,
+      );
     }
   }
 }
@@ -147,12 +206,18 @@ async function assertPortsFree(ports: number[]): Promise<void> {
  */
 export async function stopComponent(requested: InfraSettings, name: string, how: 'kill' | 'stop'): Promise<void> {
   const s = effectiveSettings(requested);
-  if (!componentNames(s).includes(name)) throw new Error(`no component ${JSON.stringify(name)}; this cluster has ${componentNames(s).join(', ')}`);
-  if (!(await stop(s.dir, name, 30_000, how === 'kill' ? 'SIGKILL' : 'SIGTERM'))) throw new Error(`${name} is not running`);
+  if (!componentNames(s).includes(name))
+    throw new Error(`no component ${JSON.stringify(name)}; this cluster has ${componentNames(s).join(', ')}`);
+  if (!(await stop(s.dir, name, 30_000, how === 'kill' ? 'SIGKILL' : 'SIGTERM')))
+    throw new Error(`${name} is not running`);
 }
 
 /** Stops every process this folder's launcher started, including any whose pid file was lost, then wipes data. */
-export async function down(requested: InfraSettings, options: { keepData?: boolean } = {}, log: Log = () => undefined): Promise<string[]> {
+export async function down(
+  requested: InfraSettings,
+  options: { keepData?: boolean } = {},
+  log: Log = () => undefined,
+): Promise<string[]> {
   const s = effectiveSettings(requested);
   const names = componentNames(s);
   const stopped = await Promise.all(names.map(async (name) => ((await stop(s.dir, name)) ? name : undefined)));
@@ -174,7 +239,10 @@ export async function down(requested: InfraSettings, options: { keepData?: boole
 export function strayPids(dir: string): number[] {
   const prefix = `-Dhotstate.infra=${dir}/`;
   const out = execFileSync('ps', ['-eo', 'pid=,command='], { encoding: 'utf8' });
-  return out.split('\n').filter((line) => line.includes(prefix)).map((line) => Number(line.trim().split(/\s+/)[0]));
+  return out
+    .split('\n')
+    .filter((line) => line.includes(prefix))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
 }
 
 export interface ComponentStatus {
@@ -199,14 +267,25 @@ export async function status(requested: InfraSettings): Promise<ComponentStatus[
     const isRegistry = name === registryName;
     const isPrometheus = name === prometheusName;
     if (name === registryFrontName) {
-      return { name, ...(record ? { pid: record.pid } : {}), running: record !== undefined, answering: frontUp, endpoint: where.schemaRegistryUrl, logFile: logFile(s.dir, name) };
+      return {
+        name,
+        ...(record ? { pid: record.pid } : {}),
+        running: record !== undefined,
+        answering: frontUp,
+        endpoint: where.schemaRegistryUrl,
+        logFile: logFile(s.dir, name),
+      };
     }
     return {
       name,
       ...(record ? { pid: record.pid } : {}),
       running: record !== undefined,
       answering: isPrometheus ? prometheusUp : isRegistry ? registryUp : kafkaUp,
-      endpoint: isPrometheus ? `http://127.0.0.1:${String(s.prometheusPort)}` : isRegistry ? registryBackendUrl(s) : (where.kafkaBrokers[index] ?? ''),
+      endpoint: isPrometheus
+        ? `http://127.0.0.1:${String(s.prometheusPort)}`
+        : isRegistry
+          ? registryBackendUrl(s)
+          : (where.kafkaBrokers[index] ?? ''),
       logFile: logFile(s.dir, name),
     };
   });

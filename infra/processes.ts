@@ -30,7 +30,10 @@ export function readRecord(dir: string, name: string): ProcessRecord | undefined
 
 function commandLine(pid: number): string | undefined {
   try {
-    return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch {
     return undefined; // ps exits non-zero when the pid does not exist
   }
@@ -55,7 +58,8 @@ export function startDetached(dir: string, name: string, command: string, args: 
   const log = logFile(dir, name);
   const fd = openSync(log, 'w');
   const marker = markerFor(dir, name);
-  if (!args.some((arg) => arg.includes(marker))) throw new Error(`internal: ${name} must be started with its marker ${marker}`);
+  if (!args.some((arg) => arg.includes(marker)))
+    throw new Error(`internal: ${name} must be started with its marker ${marker}`);
   const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${name}: ${command} did not spawn`);
@@ -66,7 +70,12 @@ export function startDetached(dir: string, name: string, command: string, args: 
 }
 
 /** SIGTERM (or SIGKILL at once, as a crash would), then SIGKILL after the grace period; resolves once the process is gone. */
-export async function stop(dir: string, name: string, graceMs = 30_000, first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<boolean> {
+export async function stop(
+  dir: string,
+  name: string,
+  graceMs = 30_000,
+  first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+): Promise<boolean> {
   const record = liveRecord(dir, name);
   if (record === undefined) return false;
   signal(record.pid, first);
@@ -125,7 +134,9 @@ export async function waitUntilReady(
     }
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) {
-      throw new Error(`${what} was not ready after ${timeoutMs} ms. Last lines of ${record.logFile}:\n${tail(record.logFile, 30)}`);
+      throw new Error(
+        `${what} was not ready after ${timeoutMs} ms. Last lines of ${record.logFile}:\n${tail(record.logFile, 30)}`,
+      );
     }
     await sleep(250);
   }

@@ -15,13 +15,16 @@ interface ScrapeConfig {
 
 /** The compose Prometheus configuration with local targets: services on 127.0.0.1, the registry's management port. */
 export function localPrometheusConfig(s: InfraSettings): string {
-  const config = parse(readFileSync(join(projectRoot, 'infra', 'prometheus', 'prometheus.yml'), 'utf8')) as { scrape_configs: ScrapeConfig[] };
+  const config = parse(readFileSync(join(projectRoot, 'infra', 'prometheus', 'prometheus.yml'), 'utf8')) as {
+    scrape_configs: ScrapeConfig[];
+  };
   const local: Record<string, string[]> = {
     prometheus: [`127.0.0.1:${String(s.prometheusPort)}`],
     'schema-registry': [`127.0.0.1:${String(registryManagementPort(s))}`],
     hotstate: s.prometheusTargets,
   };
-  for (const job of config.scrape_configs) job.static_configs = [{ targets: local[job.job_name] ?? job.static_configs.flatMap((c) => c.targets) }];
+  for (const job of config.scrape_configs)
+    job.static_configs = [{ targets: local[job.job_name] ?? job.static_configs.flatMap((c) => c.targets) }];
   return stringify(config);
 }
 
@@ -30,12 +33,18 @@ export function startPrometheus(s: InfraSettings): ProcessRecord {
   mkdirSync(home, { recursive: true });
   writeFileSync(join(home, 'prometheus.yml'), localPrometheusConfig(s));
   copyFileSync(join(projectRoot, 'infra', 'prometheus', 'alerts.yml'), join(home, 'alerts.yml'));
-  return startDetached(s.dir, prometheusName, 'prometheus', [
-    `--config.file=${join(home, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(home, 'data')}`,
-    `--web.listen-address=127.0.0.1:${String(s.prometheusPort)}`,
-    `--web.page-title=hotstate ${markerFor(s.dir, prometheusName)}`, // our ownership marker on the command line
-  ], home);
+  return startDetached(
+    s.dir,
+    prometheusName,
+    'prometheus',
+    [
+      `--config.file=${join(home, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(home, 'data')}`,
+      `--web.listen-address=127.0.0.1:${String(s.prometheusPort)}`,
+      `--web.page-title=hotstate ${markerFor(s.dir, prometheusName)}`, // our ownership marker on the command line
+    ],
+    home,
+  );
 }
 
 export async function prometheusAnswers(port: number): Promise<boolean> {

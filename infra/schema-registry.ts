@@ -32,18 +32,31 @@ export function chooseRegistryRuntime(s: InfraSettings): RegistryRuntime {
       notice: `Apicurio Registry ${s.registryVersion} needs Java ${needed}+ and only Java ${java17.major} was found; using ${registryJava17Fallback}`,
     };
   }
-  const found = javaRuntimes().map((r) => `${r.executable} (${r.major})`).join(', ') || 'none';
-  throw new Error(`Apicurio Registry ${s.registryVersion} needs Java ${needed}+; found: ${found}. Set JAVA_HOME to a newer JDK or HOTSTATE_REGISTRY_VERSION=${registryJava17Fallback}`);
+  const found =
+    javaRuntimes()
+      .map((r) => `${r.executable} (${r.major})`)
+      .join(', ') || 'none';
+  throw new Error(
+    `Apicurio Registry ${s.registryVersion} needs Java ${needed}+; found: ${found}. Set JAVA_HOME to a newer JDK or HOTSTATE_REGISTRY_VERSION=${registryJava17Fallback}`,
+  );
 }
 
 export function startRegistry(s: InfraSettings, jar: string, java: string): ProcessRecord {
   const args = [
-    `-Xmx${s.registryHeapMb}m`, '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', markerFor(s.dir, registryName),
-    '-Dquarkus.http.host=127.0.0.1', `-Dquarkus.http.port=${String(registryBackendPort(s))}`,
+    `-Xmx${s.registryHeapMb}m`,
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    markerFor(s.dir, registryName),
+    '-Dquarkus.http.host=127.0.0.1',
+    `-Dquarkus.http.port=${String(registryBackendPort(s))}`,
     // The management interface is fixed at Apicurio's build time; keep it on loopback beside the API port.
-    '-Dquarkus.management.host=127.0.0.1', `-Dquarkus.management.port=${registryManagementPort(s)}`, '-Dquarkus.log.console.json=false',
-    '-Dapicurio.storage.kind=sql', '-Dapicurio.storage.sql.kind=h2',
-    '-jar', jar,
+    '-Dquarkus.management.host=127.0.0.1',
+    `-Dquarkus.management.port=${registryManagementPort(s)}`,
+    '-Dquarkus.log.console.json=false',
+    '-Dapicurio.storage.kind=sql',
+    '-Dapicurio.storage.sql.kind=h2',
+    '-jar',
+    jar,
   ];
   return startDetached(s.dir, registryName, java, args, join(jar, '..'));
 }
@@ -70,6 +83,8 @@ export async function ensureGlobalCompatibility(baseUrl: string, level: string):
   });
   const current = (await (await registryFetch(baseUrl, '/config')).json()) as { compatibilityLevel?: string };
   if (!put.ok || current.compatibilityLevel !== level) {
-    throw new Error(`could not set the registry's global compatibility to ${level} (HTTP ${put.status}, now ${String(current.compatibilityLevel)})`);
+    throw new Error(
+      `could not set the registry's global compatibility to ${level} (HTTP ${put.status}, now ${String(current.compatibilityLevel)})`,
+    );
   }
 }

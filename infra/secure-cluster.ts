@@ -48,25 +48,81 @@ const secretFile = (file: string, content: string): void => {
 export function prepareSecureFiles(s: InfraSettings): SecureFiles {
   const f = secureFiles(s);
   mkdirSync(f.dir, { recursive: true, mode: 0o700 });
-  const openssl = (...args: string[]): void => { execFileSync('openssl', args, { cwd: f.dir, stdio: ['ignore', 'ignore', 'pipe'] }); };
+  const openssl = (...args: string[]): void => {
+    execFileSync('openssl', args, { cwd: f.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  };
   if (!existsSync(f.caFile)) {
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f.caKeyFile, '-out', f.caFile, '-days', '30', '-subj', '/CN=hotstate local CA');
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f.frontKeyFile, '-out', join(f.dir, 'server.csr'), '-subj', '/CN=127.0.0.1');
-    writeFileSync(join(f.dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-    openssl('x509', '-req', '-in', join(f.dir, 'server.csr'), '-CA', f.caFile, '-CAkey', f.caKeyFile, '-CAcreateserial', '-out', f.frontCertFile, '-days', '30', '-extfile', join(f.dir, 'server.ext'));
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f.caKeyFile,
+      '-out',
+      f.caFile,
+      '-days',
+      '30',
+      '-subj',
+      '/CN=hotstate local CA',
+    );
+    openssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f.frontKeyFile,
+      '-out',
+      join(f.dir, 'server.csr'),
+      '-subj',
+      '/CN=127.0.0.1',
+    );
+    writeFileSync(
+      join(f.dir, 'server.ext'),
+      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      join(f.dir, 'server.csr'),
+      '-CA',
+      f.caFile,
+      '-CAkey',
+      f.caKeyFile,
+      '-CAcreateserial',
+      '-out',
+      f.frontCertFile,
+      '-days',
+      '30',
+      '-extfile',
+      join(f.dir, 'server.ext'),
+    );
     // Kafka's PEM key store: the (PKCS#8, unencrypted) key, then the certificate chain.
-    secretFile(f.brokerKeystoreFile, readFileSync(f.frontKeyFile, 'utf8') + readFileSync(f.frontCertFile, 'utf8') + readFileSync(f.caFile, 'utf8'));
+    secretFile(
+      f.brokerKeystoreFile,
+      readFileSync(f.frontKeyFile, 'utf8') + readFileSync(f.frontCertFile, 'utf8') + readFileSync(f.caFile, 'utf8'),
+    );
     for (const file of [f.caKeyFile, f.frontKeyFile]) chmodSync(file, 0o600);
   }
-  for (const user of secureUsers) if (!existsSync(f.passwordFile(user))) secretFile(f.passwordFile(user), randomBytes(18).toString('base64url'));
+  for (const user of secureUsers)
+    if (!existsSync(f.passwordFile(user))) secretFile(f.passwordFile(user), randomBytes(18).toString('base64url'));
   return f;
 }
 
-export const passwordOf = (f: SecureFiles, user: SecureUser): string => readFileSync(f.passwordFile(user), 'utf8').trim();
+export const passwordOf = (f: SecureFiles, user: SecureUser): string =>
+  readFileSync(f.passwordFile(user), 'utf8').trim();
 
 /** `--add-scram` arguments of the storage format: every user, SCRAM-SHA-512 and -256. */
 export function scramFormatArgs(f: SecureFiles): string[] {
-  return secureUsers.flatMap((user) => ['SCRAM-SHA-512', 'SCRAM-SHA-256'].flatMap((mechanism) => ['--add-scram', `${mechanism}=[name=${user},password=${passwordOf(f, user)}]`]));
+  return secureUsers.flatMap((user) =>
+    ['SCRAM-SHA-512', 'SCRAM-SHA-256'].flatMap((mechanism) => [
+      '--add-scram',
+      `${mechanism}=[name=${user},password=${passwordOf(f, user)}]`,
+    ]),
+  );
 }
 
 const jaasValue = (value: string): string => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
@@ -82,7 +138,8 @@ export function secureBrokerProperties(f: SecureFiles, clientListener: string): 
     'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
     'sasl.enabled.mechanisms': 'SCRAM-SHA-512,SCRAM-SHA-256,PLAIN',
     'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': `org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${jaasValue(admin)}";`,
-    'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config':
+      'org.apache.kafka.common.security.scram.ScramLoginModule required;',
     'listener.name.sasl_ssl.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="${jaasValue(admin)}" ${plainUsers};`,
     'ssl.keystore.type': 'PEM',
     'ssl.keystore.location': f.brokerKeystoreFile,
@@ -98,25 +155,50 @@ export function secureBrokerProperties(f: SecureFiles, clientListener: string): 
 }
 
 /** kafkajs options for a user of the secured cluster (the launcher's readiness checks and ACL setup). */
-export function kafkajsSecurity(f: SecureFiles, user: SecureUser): { ssl: { ca: string[] }; sasl: { mechanism: 'scram-sha-512'; username: string; password: string } } {
-  return { ssl: { ca: [readFileSync(f.caFile, 'utf8')] }, sasl: { mechanism: 'scram-sha-512', username: user, password: passwordOf(f, user) } };
+export function kafkajsSecurity(
+  f: SecureFiles,
+  user: SecureUser,
+): { ssl: { ca: string[] }; sasl: { mechanism: 'scram-sha-512'; username: string; password: string } } {
+  return {
+    ssl: { ca: [readFileSync(f.caFile, 'utf8')] },
+    sasl: { mechanism: 'scram-sha-512', username: user, password: passwordOf(f, user) },
+  };
 }
 
 /** The development principal's ACLs: everything on topics, groups and transactional ids, and the cluster operations
  *  tools need. */
 export async function grantDevelopmentAcls(f: SecureFiles, brokers: string[]): Promise<void> {
   const { AclOperationTypes: op, AclPermissionTypes, AclResourceTypes: type, ResourcePatternTypes } = kafkajs;
-  const admin = new kafkajs.Kafka({ brokers, clientId: 'hotstate-infra', logLevel: kafkajs.logLevel.NOTHING, ...kafkajsSecurity(f, 'admin') }).admin();
+  const admin = new kafkajs.Kafka({
+    brokers,
+    clientId: 'hotstate-infra',
+    logLevel: kafkajs.logLevel.NOTHING,
+    ...kafkajsSecurity(f, 'admin'),
+  }).admin();
   await admin.connect();
   try {
-    const allow = (resourceType: kafkajs.AclResourceTypes, resourceName: string, operation: kafkajs.AclOperationTypes): kafkajs.AclEntry => ({
-      resourceType, resourceName, resourcePatternType: ResourcePatternTypes.LITERAL, principal: 'User:hotstate', host: '*', operation, permissionType: AclPermissionTypes.ALLOW,
+    const allow = (
+      resourceType: kafkajs.AclResourceTypes,
+      resourceName: string,
+      operation: kafkajs.AclOperationTypes,
+    ): kafkajs.AclEntry => ({
+      resourceType,
+      resourceName,
+      resourcePatternType: ResourcePatternTypes.LITERAL,
+      principal: 'User:hotstate',
+      host: '*',
+      operation,
+      permissionType: AclPermissionTypes.ALLOW,
     });
     await admin.createAcls({
       acl: [
-        allow(type.TOPIC, '*', op.ALL), allow(type.GROUP, '*', op.ALL), allow(type.TRANSACTIONAL_ID, '*', op.ALL),
-        allow(type.CLUSTER, 'kafka-cluster', op.CREATE), allow(type.CLUSTER, 'kafka-cluster', op.DESCRIBE),
-        allow(type.CLUSTER, 'kafka-cluster', op.DESCRIBE_CONFIGS), allow(type.CLUSTER, 'kafka-cluster', op.IDEMPOTENT_WRITE),
+        allow(type.TOPIC, '*', op.ALL),
+        allow(type.GROUP, '*', op.ALL),
+        allow(type.TRANSACTIONAL_ID, '*', op.ALL),
+        allow(type.CLUSTER, 'kafka-cluster', op.CREATE),
+        allow(type.CLUSTER, 'kafka-cluster', op.DESCRIBE),
+        allow(type.CLUSTER, 'kafka-cluster', op.DESCRIBE_CONFIGS),
+        allow(type.CLUSTER, 'kafka-cluster', op.IDEMPOTENT_WRITE),
       ],
     });
   } finally {
@@ -142,23 +224,42 @@ export const registryFrontName = 'registry-front';
 
 export function startRegistryFront(s: InfraSettings, f: SecureFiles): ProcessRecord {
   const script = join(projectRoot, 'infra', 'registry-front.ts');
-  return startDetached(s.dir, registryFrontName, process.execPath, [script, String(s.registryPort), String(registryBackendPort(s)), f.dir, markerFor(s.dir, registryFrontName)], projectRoot);
+  return startDetached(
+    s.dir,
+    registryFrontName,
+    process.execPath,
+    [script, String(s.registryPort), String(registryBackendPort(s)), f.dir, markerFor(s.dir, registryFrontName)],
+    projectRoot,
+  );
 }
 
 /** True when the front answers an authenticated request over TLS verified against the local CA. */
 export function registryFrontAnswers(f: SecureFiles, baseUrl: string): Promise<boolean> {
   return new Promise((resolve) => {
     const authorization = `Basic ${Buffer.from(`admin:${passwordOf(f, 'admin')}`).toString('base64')}`;
-    const req = httpsRequest(`${baseUrl}/subjects`, { ca: readFileSync(f.caFile), headers: { authorization }, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
+    const req = httpsRequest(
+      `${baseUrl}/subjects`,
+      { ca: readFileSync(f.caFile), headers: { authorization }, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('error', () => {
+      resolve(false);
     });
-    req.on('error', () => { resolve(false); });
-    req.on('timeout', () => { req.destroy(); });
+    req.on('timeout', () => {
+      req.destroy();
+    });
     req.end();
   });
 }
 
-export async function waitForRegistryFront(s: InfraSettings, f: SecureFiles, record: ProcessRecord, baseUrl: string): Promise<void> {
+export async function waitForRegistryFront(
+  s: InfraSettings,
+  f: SecureFiles,
+  record: ProcessRecord,
+  baseUrl: string,
+): Promise<void> {
   await waitUntilReady(record, 'the registry front', s.startTimeoutMs, () => registryFrontAnswers(f, baseUrl));
 }

@@ -64,7 +64,8 @@ export function loadInfraSettings(env: Env = process.env, overrides: Partial<Inf
   const version = (name: string, fallback: string): string => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
-    if (!/^\d+\.\d+\.\d+([.-][A-Za-z0-9]+)*$/.test(raw)) problems.push(`${name}=${JSON.stringify(raw)}: expected a version such as ${fallback}`);
+    if (!/^\d+\.\d+\.\d+([.-][A-Za-z0-9]+)*$/.test(raw))
+      problems.push(`${name}=${JSON.stringify(raw)}: expected a version such as ${fallback}`);
     return raw;
   };
   const brokerCount = int('HOTSTATE_KAFKA_BROKER_COUNT', 1, 1, 3);
@@ -85,12 +86,17 @@ export function loadInfraSettings(env: Env = process.env, overrides: Partial<Inf
     prometheus: env.HOTSTATE_PROMETHEUS === '1' || env.HOTSTATE_PROMETHEUS === 'true',
     prometheusPort: int('HOTSTATE_PROMETHEUS_PORT', 9090, 1024, 65535),
     secure: env.HOTSTATE_INFRA_SECURE === '1' || env.HOTSTATE_INFRA_SECURE === 'true',
-    prometheusTargets: (env.HOTSTATE_PROMETHEUS_TARGETS ?? '127.0.0.1:8080,127.0.0.1:8090').split(',').map((t) => t.trim()).filter(Boolean),
+    prometheusTargets: (env.HOTSTATE_PROMETHEUS_TARGETS ?? '127.0.0.1:8080,127.0.0.1:8090')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
     ...overrides,
   };
   const lastKafkaPort = settings.kafkaPort + 2 * settings.brokerCount - 1;
   if (registryManagementPort(settings) >= settings.kafkaPort && settings.registryPort <= lastKafkaPort) {
-    problems.push(`HOTSTATE_REGISTRY_PORT=${settings.registryPort} (and ${registryManagementPort(settings)}) collides with the Kafka ports ${settings.kafkaPort}-${lastKafkaPort}`);
+    problems.push(
+      `HOTSTATE_REGISTRY_PORT=${settings.registryPort} (and ${registryManagementPort(settings)}) collides with the Kafka ports ${settings.kafkaPort}-${lastKafkaPort}`,
+    );
   }
   if (problems.length > 0) throw new Error(`invalid infrastructure settings:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze(settings);
@@ -110,7 +116,8 @@ export function endpoints(settings: InfraSettings): Endpoints {
 
 /** Where Apicurio listens: the registry port, or two above it behind the secured cluster's HTTPS front. */
 export const registryBackendPort = (s: InfraSettings): number => s.registryPort + (s.secure ? 2 : 0);
-export const registryBackendUrl = (s: InfraSettings): string => `http://127.0.0.1:${String(registryBackendPort(s))}/apis/ccompat/v7`;
+export const registryBackendUrl = (s: InfraSettings): string =>
+  `http://127.0.0.1:${String(registryBackendPort(s))}/apis/ccompat/v7`;
 export const registryManagementPort = (s: InfraSettings): number => registryBackendPort(s) + 1;
 export const brokerPort = (s: InfraSettings, index: number): number => s.kafkaPort + 2 * index;
 export const controllerPort = (s: InfraSettings, index: number): number => s.kafkaPort + 2 * index + 1;

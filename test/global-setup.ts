@@ -32,7 +32,9 @@ async function start(settings: InfraSettings, what: string): Promise<Awaited<Ret
     if (result.started.length > 0) started.push(settings);
     return result;
   } catch (error) {
-    throw new Error(`the ${what} could not start, so integration tests cannot run:\n${(error as Error).message}`, { cause: error });
+    throw new Error(`the ${what} could not start, so integration tests cannot run:\n${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -41,12 +43,16 @@ export async function globalSetup(): Promise<void> {
   const brokers = process.env.KAFKA_BROKERS;
   const registry = process.env.SCHEMA_REGISTRY_URL;
   if (Boolean(brokers) !== Boolean(registry)) {
-    throw new Error('set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then the tests start the local infrastructure)');
+    throw new Error(
+      'set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then the tests start the local infrastructure)',
+    );
   }
   const secure = secureTestSettings();
   const [plain, secured] = await Promise.all([
     brokers && registry ? undefined : start(loadInfraSettings(), 'local Kafka + schema registry'),
-    process.env.HOTSTATE_TEST_SECURE_INFRA || process.env.HOTSTATE_TEST_SECURE === '0' ? undefined : start(secure, 'secured Kafka + registry'),
+    process.env.HOTSTATE_TEST_SECURE_INFRA || process.env.HOTSTATE_TEST_SECURE === '0'
+      ? undefined
+      : start(secure, 'secured Kafka + registry'),
   ]);
   if (plain) {
     process.env.KAFKA_BROKERS = plain.endpoints.kafkaBrokers.join(',');
@@ -54,7 +60,11 @@ export async function globalSetup(): Promise<void> {
   }
   if (secured) {
     const files = secureFiles(secure);
-    process.env.HOTSTATE_TEST_SECURE_INFRA = JSON.stringify({ brokers: secured.endpoints.kafkaBrokers, registryUrl: secured.endpoints.schemaRegistryUrl, dir: files.dir });
+    process.env.HOTSTATE_TEST_SECURE_INFRA = JSON.stringify({
+      brokers: secured.endpoints.kafkaBrokers,
+      registryUrl: secured.endpoints.schemaRegistryUrl,
+      dir: files.dir,
+    });
   }
 }
 

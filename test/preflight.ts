@@ -15,20 +15,40 @@ interface Tool {
 const runs = (command: string, args: string[]): boolean => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
 const tools: readonly Tool[] = [
-  { what: 'java (17+, runs Kafka and the registry)', present: () => runs('java', ['-version']), debian: 'openjdk-17-jre-headless' },
-  { what: 'mvn (fetches Kafka and Apicurio from Maven Central, builds the Java interop program)', present: () => runs('mvn', ['-v']), debian: 'maven' },
-  { what: 'openssl (certificates of the secured test cluster)', present: () => runs('openssl', ['version']), debian: 'openssl' },
-  ...(process.env.CI === 'true' ? (Object.keys(debianTools) as ToolName[]).map((name) => ({ what: `${name} (CI runs every cross-check)`, present: () => hasTool(name), debian: debianTools[name].debian })) : []),
+  {
+    what: 'java (17+, runs Kafka and the registry)',
+    present: () => runs('java', ['-version']),
+    debian: 'openjdk-17-jre-headless',
+  },
+  {
+    what: 'mvn (fetches Kafka and Apicurio from Maven Central, builds the Java interop program)',
+    present: () => runs('mvn', ['-v']),
+    debian: 'maven',
+  },
+  {
+    what: 'openssl (certificates of the secured test cluster)',
+    present: () => runs('openssl', ['version']),
+    debian: 'openssl',
+  },
+  ...(process.env.CI === 'true'
+    ? (Object.keys(debianTools) as ToolName[]).map((name) => ({
+        what: `${name} (CI runs every cross-check)`,
+        present: () => hasTool(name),
+        debian: debianTools[name].debian,
+      }))
+    : []),
 ];
 
 /** Throws one error naming every missing tool, or returns when all are there. */
 export function assertTestTools(): void {
   const missing = tools.filter((tool) => !tool.present());
   if (missing.length === 0) return;
-  throw new Error([
-    'the tests need tools this machine lacks:',
-    ...missing.map((tool) => `  - ${tool.what}`),
-    `install them with: apt-get update && apt-get install -y ${[...new Set(missing.map((tool) => tool.debian))].join(' ')}`,
-    '(bash .ci/run installs them itself)',
-  ].join('\n'));
+  throw new Error(
+    [
+      'the tests need tools this machine lacks:',
+      ...missing.map((tool) => `  - ${tool.what}`),
+      `install them with: apt-get update && apt-get install -y ${[...new Set(missing.map((tool) => tool.debian))].join(' ')}`,
+      '(bash .ci/run installs them itself)',
+    ].join('\n'),
+  );
 }

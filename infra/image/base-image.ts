@@ -2,7 +2,17 @@
 // but no image registry: a minimal Debian (debootstrap) with CA certificates, the Node binary from the npm package
 // `node-linux-<arch>` at the version the project pins, npm from its npm package, and the `node` user (uid 1000).
 // Mirror and suite are read from this machine's apt sources, so whatever mirror apt uses here is used.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../settings.ts';
@@ -26,25 +36,33 @@ export function debianSource(aptDir = '/etc/apt'): DebianSource {
     const text = readFileSync(file, 'utf8');
     if (file.endsWith('.sources')) {
       for (const block of text.split(/\n\s*\n/)) {
-        const field = (name: string): string[] => (new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(block)?.[1] ?? '').split(/\s+/).filter(Boolean);
+        const field = (name: string): string[] =>
+          (new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(block)?.[1] ?? '').split(/\s+/).filter(Boolean);
         if (!field('Types').includes('deb') || /^\s*Enabled:\s*no/im.test(block)) continue;
         for (const mirror of field('URIs')) for (const suite of field('Suites')) entries.push({ mirror, suite });
       }
     } else if (file.endsWith('.list')) {
-      for (const match of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm)) entries.push({ mirror: match[1] ?? '', suite: match[2] ?? '' });
+      for (const match of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm))
+        entries.push({ mirror: match[1] ?? '', suite: match[2] ?? '' });
     }
   }
   // The release itself: not -updates, -security or -backports, and not the security archive.
   const main = entries.find((e) => /^[a-z]+$/.test(e.suite) && !e.mirror.includes('security'));
-  if (!main) throw new Error(`no Debian archive found in ${aptDir}/sources.list or ${listDir}/*.sources; set HOTSTATE_DEBIAN_MIRROR and HOTSTATE_DEBIAN_SUITE`);
+  if (!main)
+    throw new Error(
+      `no Debian archive found in ${aptDir}/sources.list or ${listDir}/*.sources; set HOTSTATE_DEBIAN_MIRROR and HOTSTATE_DEBIAN_SUITE`,
+    );
   return main;
 }
 
 /** The Node version the project pins as its `node` devDependency: the runtime CI tests with. */
 export function pinnedNodeVersion(): string {
-  const manifest = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
+    devDependencies?: Record<string, string>;
+  };
   const version = manifest.devDependencies?.node;
-  if (!version || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error('package.json must pin devDependencies.node to an exact version');
+  if (!version || !/^\d+\.\d+\.\d+$/.test(version))
+    throw new Error('package.json must pin devDependencies.node to an exact version');
   return version;
 }
 
@@ -59,7 +77,15 @@ async function npmPack(spec: string, dir: string): Promise<string> {
 }
 
 function withoutDocs(root: string): void {
-  for (const dir of ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'var/lib/apt/lists', 'var/cache/apt', 'var/log']) {
+  for (const dir of [
+    'usr/share/doc',
+    'usr/share/man',
+    'usr/share/info',
+    'usr/share/locale',
+    'var/lib/apt/lists',
+    'var/cache/apt',
+    'var/log',
+  ]) {
     const path = join(root, dir);
     if (!existsSync(path)) continue;
     for (const entry of readdirSync(path)) rmSync(join(path, entry), { recursive: true, force: true });
@@ -75,7 +101,8 @@ export interface BaseImageOptions {
 
 /** Builds the base image and returns its reference. Needs root (debootstrap) and the debootstrap package. */
 export async function buildLocalBase({ engine, nodeVersion, source, say }: BaseImageOptions): Promise<string> {
-  if (process.getuid?.() !== 0) throw new Error('building the local base image needs root (debootstrap); or pass --base <image> with Node 24');
+  if (process.getuid?.() !== 0)
+    throw new Error('building the local base image needs root (debootstrap); or pass --base <image> with Node 24');
   const arch = { x64: 'x64', arm64: 'arm64' }[process.arch as string];
   if (!arch) throw new Error(`no Node binary package for ${process.arch}`);
   const ref = localBaseRef(nodeVersion, source.suite);
@@ -98,7 +125,18 @@ export async function buildLocalBase({ engine, nodeVersion, source, say }: BaseI
 
     say('user node (uid 1000), as in the official Node images; documentation and apt caches removed');
     await run('chroot', [root, 'groupadd', '--gid', '1000', 'node']);
-    await run('chroot', [root, 'useradd', '--uid', '1000', '--gid', 'node', '--shell', '/bin/sh', '--create-home', 'node']);
+    await run('chroot', [
+      root,
+      'useradd',
+      '--uid',
+      '1000',
+      '--gid',
+      'node',
+      '--shell',
+      '/bin/sh',
+      '--create-home',
+      'node',
+    ]);
     await run('chroot', [root, 'node', '--version']);
     withoutDocs(root);
 
@@ -107,10 +145,14 @@ export async function buildLocalBase({ engine, nodeVersion, source, say }: BaseI
     await run('tar', ['--numeric-owner', '-cf', tarball, '-C', root, '.']);
     await run(engine.name, [
       'import',
-      '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      '--change', `ENV NODE_VERSION=${nodeVersion}`,
-      '--change', 'CMD ["node"]',
-      tarball, ref,
+      '--change',
+      'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      '--change',
+      `ENV NODE_VERSION=${nodeVersion}`,
+      '--change',
+      'CMD ["node"]',
+      tarball,
+      ref,
     ]);
     return ref;
   } finally {

@@ -24,7 +24,8 @@ export interface BuiltImage {
   readonly sizeBytes: number;
 }
 
-export const projectVersion = (): string => (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+export const projectVersion = (): string =>
+  (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 export const imageRef = (): string => `localhost/hotstate:${projectVersion()}`;
 
 /** npm's CA file on this machine, if it sets one: the build's npm needs the same trust to reach the registry. */
@@ -42,7 +43,11 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
   const baseStarted = performance.now();
   let base = options.base;
   if (base === undefined) {
-    const source = { ...debianSource(), ...(env.HOTSTATE_DEBIAN_MIRROR ? { mirror: env.HOTSTATE_DEBIAN_MIRROR } : {}), ...(env.HOTSTATE_DEBIAN_SUITE ? { suite: env.HOTSTATE_DEBIAN_SUITE } : {}) };
+    const source = {
+      ...debianSource(),
+      ...(env.HOTSTATE_DEBIAN_MIRROR ? { mirror: env.HOTSTATE_DEBIAN_MIRROR } : {}),
+      ...(env.HOTSTATE_DEBIAN_SUITE ? { suite: env.HOTSTATE_DEBIAN_SUITE } : {}),
+    };
     const nodeVersion = pinnedNodeVersion();
     base = localBaseRef(nodeVersion, source.suite);
     if (options.rebuildBase || !(await imageExists(engine, base))) {
@@ -57,13 +62,27 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
   const caFile = npmCaFile();
   say(`building ${ref} on ${base} with ${engine.name}`);
   const started = performance.now();
-  await run(engine.name, [
-    'build', ...engine.resourceFlags, '--network', 'host',
-    '--build-arg', `BASE_IMAGE=${base}`,
-    ...(env.HOTSTATE_NPM_REGISTRY ? ['--build-arg', `NPM_REGISTRY=${env.HOTSTATE_NPM_REGISTRY}`] : []),
-    ...(caFile ? ['--secret', `id=npm-ca,src=${caFile}`] : []),
-    '-f', join(projectRoot, 'infra', 'Dockerfile'), '-t', ref, '-t', 'localhost/hotstate:latest', projectRoot,
-  ], options.onLine ? { onLine: options.onLine } : {});
+  await run(
+    engine.name,
+    [
+      'build',
+      ...engine.resourceFlags,
+      '--network',
+      'host',
+      '--build-arg',
+      `BASE_IMAGE=${base}`,
+      ...(env.HOTSTATE_NPM_REGISTRY ? ['--build-arg', `NPM_REGISTRY=${env.HOTSTATE_NPM_REGISTRY}`] : []),
+      ...(caFile ? ['--secret', `id=npm-ca,src=${caFile}`] : []),
+      '-f',
+      join(projectRoot, 'infra', 'Dockerfile'),
+      '-t',
+      ref,
+      '-t',
+      'localhost/hotstate:latest',
+      projectRoot,
+    ],
+    options.onLine ? { onLine: options.onLine } : {},
+  );
   const buildSeconds = (performance.now() - started) / 1000;
   const sizeBytes = Number((await run(engine.name, ['image', 'inspect', '--format', '{{.Size}}', ref])).trim());
   return { ref, base, baseSeconds, buildSeconds, sizeBytes };

@@ -34,12 +34,19 @@ async function main(): Promise<void> {
     throw new Error(`--engine must be podman or docker, not ${values.engine}`);
   }
   const engine = findEngine(values.engine);
-  if (!engine) throw new Error('no container engine: install podman (apt-get install podman debootstrap) or run a Docker engine');
+  if (!engine)
+    throw new Error('no container engine: install podman (apt-get install podman debootstrap) or run a Docker engine');
   const built = await buildImage({
-    engine, rebuildBase: values['rebuild-base'], ...(values.base ? { base: values.base } : {}),
-    say: (line) => { process.stdout.write(`image: ${line}\n`); },
+    engine,
+    rebuildBase: values['rebuild-base'],
+    ...(values.base ? { base: values.base } : {}),
+    say: (line) => {
+      process.stdout.write(`image: ${line}\n`);
+    },
   });
-  process.stdout.write(`image: built ${built.ref} on ${built.base}: ${(built.sizeBytes / 1e6).toFixed(0)} MB, base ${built.baseSeconds.toFixed(0)} s, image ${built.buildSeconds.toFixed(0)} s\n`);
+  process.stdout.write(
+    `image: built ${built.ref} on ${built.base}: ${(built.sizeBytes / 1e6).toFixed(0)} MB, base ${built.baseSeconds.toFixed(0)} s, image ${built.buildSeconds.toFixed(0)} s\n`,
+  );
 }
 
 main().catch((error: unknown) => {

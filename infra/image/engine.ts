@@ -50,17 +50,26 @@ export async function run(command: string, args: string[], options: RunOptions =
       options.onLine?.(line);
     }
   };
-  child.stdout?.on('data', (chunk: Buffer) => { collect(chunk, true); });
-  child.stderr?.on('data', (chunk: Buffer) => { collect(chunk, false); });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    collect(chunk, true);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    collect(chunk, false);
+  });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', resolve);
   }).catch((error: unknown) => {
     const e = error as NodeJS.ErrnoException;
-    throw new Error(e.code === 'ENOENT' ? `${command} is not installed (not on PATH)` : `${command} could not start: ${e.message}`, { cause: error });
+    throw new Error(
+      e.code === 'ENOENT' ? `${command} is not installed (not on PATH)` : `${command} could not start: ${e.message}`,
+      { cause: error },
+    );
   });
   if (code !== 0) {
-    throw new Error(`${command} ${args.slice(0, 2).join(' ')} failed (exit ${String(code)}):\n${lines.slice(-30).join('\n')}`);
+    throw new Error(
+      `${command} ${args.slice(0, 2).join(' ')} failed (exit ${String(code)}):\n${lines.slice(-30).join('\n')}`,
+    );
   }
   return stdout;
 }

@@ -39,11 +39,19 @@ export async function emit(producer: HotstateProducer, options: EmitOptions, out
   const badLines = new Set(bad.map((p) => p.at)).size;
   for (const problem of bad) err(`line ${formatProblem(problem).replace(/^#/, '')}`);
   if (bad.length > 0 && !options.skipInvalid) {
-    err(`${String(badLines)} invalid line(s) of ${String(badLines + records.length)}; nothing was sent (use --skip-invalid to send the valid lines)`);
+    err(
+      `${String(badLines)} invalid line(s) of ${String(badLines + records.length)}; nothing was sent (use --skip-invalid to send the valid lines)`,
+    );
     return exitCodes.invalid;
   }
 
-  const bar = options.progress && records.length >= 1000 ? new SingleBar({ stream: process.stderr, format: 'emit [{bar}] {value}/{total} records {percentage}% ETA {eta}s' }) : undefined;
+  const bar =
+    options.progress && records.length >= 1000
+      ? new SingleBar({
+          stream: process.stderr,
+          format: 'emit [{bar}] {value}/{total} records {percentage}% ETA {eta}s',
+        })
+      : undefined;
   bar?.start(records.length, 0);
   let sent = 0;
   let token = '';
@@ -63,9 +71,10 @@ export async function emit(producer: HotstateProducer, options: EmitOptions, out
   bar?.stop();
   const deletes = records.filter((r) => r.value === null).length;
   const seconds = (performance.now() - began) / 1000;
-  out(`sent ${String(sent)} record(s) (${String(sent - deletes)} upserts, ${String(deletes)} deletes) to ${producer.topic} in ${seconds.toFixed(2)} s` +
-    (badLines > 0 ? `; skipped ${String(badLines)} invalid line(s)` : ''));
+  out(
+    `sent ${String(sent)} record(s) (${String(sent - deletes)} upserts, ${String(deletes)} deletes) to ${producer.topic} in ${seconds.toFixed(2)} s` +
+      (badLines > 0 ? `; skipped ${String(badLines)} invalid line(s)` : ''),
+  );
   if (token) out(`version token: ${token}`);
   return badLines > 0 ? exitCodes.partial : exitCodes.ok;
 }
-

@@ -7,7 +7,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HotstateError } from '../lib/errors.ts';
-import { aclProblems, assertSafeTopic, defaultRollbackWindowMs, describeTopic, ensureDatasetTopic, type TopicRole } from '../lib/kafka/topics.ts';
+import {
+  aclProblems,
+  assertSafeTopic,
+  defaultRollbackWindowMs,
+  describeTopic,
+  ensureDatasetTopic,
+  type TopicRole,
+} from '../lib/kafka/topics.ts';
 import { formatOf, type DatasetFormat } from '../lib/input/dataset-file.ts';
 import { createProducer, type HotstateProducer } from '../lib/producer/producer.ts';
 import { checkCatalog, loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
@@ -27,7 +34,13 @@ import { stringifyJson } from '../lib/codec/json-values.ts';
 import type { HotstateView } from '../lib/view/view.ts';
 import type { KafkaConnection } from '../lib/transport/transport.ts';
 import type { RegistryTarget } from '../lib/registry.ts';
-import { kafkaSecurity, registryTarget, securityProblems, securitySchema, type SecuritySettings } from '../lib/settings/security-settings.ts';
+import {
+  kafkaSecurity,
+  registryTarget,
+  securityProblems,
+  securitySchema,
+  type SecuritySettings,
+} from '../lib/settings/security-settings.ts';
 
 /** Security settings: `--kafka-sasl-username` for KAFKA_SASL_USERNAME and so on (values never shown in --help). */
 const securityFlags: ReadonlyArray<[keyof SecuritySettings, string]> = [
@@ -44,18 +57,29 @@ const securityFlags: ReadonlyArray<[keyof SecuritySettings, string]> = [
   ['SCHEMA_REGISTRY_PASSWORD_FILE', 'file holding the registry password'],
   ['SCHEMA_REGISTRY_CA_FILE', 'PEM certificates to trust for the registry'],
 ];
-const optionFlag = (name: string): string => name.toLowerCase().replace(/_/g, '-').replace(/^schema-registry-/, 'registry-');
+const optionFlag = (name: string): string =>
+  name
+    .toLowerCase()
+    .replace(/_/g, '-')
+    .replace(/^schema-registry-/, 'registry-');
 const optionKey = (name: string): string => optionFlag(name).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-function parseSecurity(raw: Record<string, string | undefined>): { ok: true; settings: SecuritySettings } | { ok: false; problems: string[] } {
+function parseSecurity(
+  raw: Record<string, string | undefined>,
+): { ok: true; settings: SecuritySettings } | { ok: false; problems: string[] } {
   const parsed = securitySchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) };
+  if (!parsed.success)
+    return { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) };
   const problems = securityProblems(parsed.data).map((p) => `${p.path}: ${p.message}`);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, settings: parsed.data };
 }
 
-const out = (line: string): void => { process.stdout.write(`${line}\n`); };
-const err = (line: string): void => { process.stderr.write(`${line}\n`); };
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const err = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
@@ -93,9 +117,18 @@ function connection(command: Command): { kafka: KafkaConnection; registryUrl: Re
   const raw = Object.fromEntries(securityFlags.map(([name]) => [name, globals[optionKey(name)]]));
   const parsed = parseSecurity(raw);
   if (!parsed.ok) problems.push(...parsed.problems);
-  if (problems.length > 0 || !brokers || !registry || !parsed.ok) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', problems.join('; '));
+  if (problems.length > 0 || !brokers || !registry || !parsed.ok)
+    throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', problems.join('; '));
   return {
-    kafka: { brokers: brokers.split(',').map((b) => b.trim()).filter(Boolean), clientId: 'hotstate-cli', logger: cliLogger, ...kafkaSecurity(parsed.settings) },
+    kafka: {
+      brokers: brokers
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+      clientId: 'hotstate-cli',
+      logger: cliLogger,
+      ...kafkaSecurity(parsed.settings),
+    },
     registryUrl: registryTarget(registry, parsed.settings),
   };
 }
@@ -144,69 +177,146 @@ const program = new Command('hotstate')
   .description('Emit schema-registered updates to compacted Kafka topics and manage dataset topics and schemas.')
   .addOption(new Option('--brokers <host:port,...>', 'Kafka bootstrap brokers').env('KAFKA_BROKERS'))
   .addOption(new Option('--registry <url>', 'schema registry (Confluent API)').env('SCHEMA_REGISTRY_URL'));
-for (const [name, description] of securityFlags) program.addOption(new Option(`--${optionFlag(name)} <value>`, description).env(name));
-program.addOption(new Option('--timeout <seconds>', 'give up a one-shot command after this long, naming what it waited for (exit 8; 0: no limit; tail, top and watch without --once run until stopped)').env('HOTSTATE_CLI_TIMEOUT').default(120).argParser(seconds));
+for (const [name, description] of securityFlags)
+  program.addOption(new Option(`--${optionFlag(name)} <value>`, description).env(name));
+program.addOption(
+  new Option(
+    '--timeout <seconds>',
+    'give up a one-shot command after this long, naming what it waited for (exit 8; 0: no limit; tail, top and watch without --once run until stopped)',
+  )
+    .env('HOTSTATE_CLI_TIMEOUT')
+    .default(120)
+    .argParser(seconds),
+);
 program
   .showHelpAfterError()
   .exitOverride()
-  .hook('preAction', (_program, action) => { limitRunTime(action); });
+  .hook('preAction', (_program, action) => {
+    limitRunTime(action);
+  });
 
 /** Commands that run until stopped: no overall timeout. */
-const runsUntilStopped = (action: Command): boolean => action.name() === 'tail' || (['watch', 'top'].includes(action.name()) && action.opts<{ once?: boolean }>().once !== true);
+const runsUntilStopped = (action: Command): boolean =>
+  action.name() === 'tail' ||
+  (['watch', 'top'].includes(action.name()) && action.opts<{ once?: boolean }>().once !== true);
 
 /** A one-shot command gets --timeout seconds in all; then it says what it was waiting for and exits 8. */
 function limitRunTime(action: Command): void {
   const limit = action.optsWithGlobals<{ timeout: number }>().timeout;
   if (limit === 0 || runsUntilStopped(action)) return;
   setTimeout(() => {
-    const error = new HotstateError('HOTSTATE_ERR_COMMAND_TIMEOUT', `${action.name()} did not finish within ${String(limit)} s (--timeout): waiting for ${waitingFor()}`);
+    const error = new HotstateError(
+      'HOTSTATE_ERR_COMMAND_TIMEOUT',
+      `${action.name()} did not finish within ${String(limit)} s (--timeout): waiting for ${waitingFor()}`,
+    );
     err(`hotstate: ${error.code}: ${error.message}`);
     process.exit(exitCodeFor(error));
   }, limit * 1000).unref();
 }
 
-withProducerOptions(program.command('emit').description('send NDJSON updates ({"key","value"}; "value": null deletes) from a file or stdin'))
+withProducerOptions(
+  program
+    .command('emit')
+    .description('send NDJSON updates ({"key","value"}; "value": null deletes) from a file or stdin'),
+)
   .option('-f, --file <file>', 'NDJSON input (default: stdin)')
   .option('--skip-invalid', 'send the valid lines and report the invalid ones (exit 4)', false)
   .option('--chunk <n>', 'records per send', positiveInt, 5000)
   .option('--no-progress', 'no progress bar')
-  .action(async (flags: ProducerFlags & { file?: string; skipInvalid: boolean; chunk: number; progress: boolean }, command: Command) => {
-    const producer = await producerFor(command, flags);
-    try {
-      process.exitCode = await emit(producer, { skipInvalid: flags.skipInvalid, chunk: flags.chunk, progress: flags.progress && process.stderr.isTTY, ...(flags.file ? { file: flags.file } : {}) }, out, err);
-    } finally {
-      await producer.close();
-    }
-  });
+  .action(
+    async (
+      flags: ProducerFlags & { file?: string; skipInvalid: boolean; chunk: number; progress: boolean },
+      command: Command,
+    ) => {
+      const producer = await producerFor(command, flags);
+      try {
+        process.exitCode = await emit(
+          producer,
+          {
+            skipInvalid: flags.skipInvalid,
+            chunk: flags.chunk,
+            progress: flags.progress && process.stderr.isTTY,
+            ...(flags.file ? { file: flags.file } : {}),
+          },
+          out,
+          err,
+        );
+      } finally {
+        await producer.close();
+      }
+    },
+  );
 
-withProducerOptions(program.command('watch').description('keep a topic equal to a whole-dataset file (JSON, NDJSON or CSV)'))
+withProducerOptions(
+  program.command('watch').description('keep a topic equal to a whole-dataset file (JSON, NDJSON or CSV)'),
+)
   .requiredOption('-f, --file <file>', 'the dataset file')
-  .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['json', 'ndjson', 'csv']))
+  .addOption(
+    new Option('--format <format>', 'file format (default: from the extension)').choices(['json', 'ndjson', 'csv']),
+  )
   .option('--key-field <name>', 'field holding the key in records', 'key')
   .option('--state-file <file>', 'digests of emitted values (default: <file>.hotstate-watch.json)')
   .option('--max-delete-share <0..1>', 'hold back a change deleting more than this share of the keys', share, 0.5)
   .option('--allow-mass-delete', 'emit such a change anyway', false)
   .option('--settle-ms <ms>', 'how long the file must be unchanged before it is read', positiveInt, 300)
   .option('--once', 'sync once and exit (exit 5 when held back)', false)
-  .action(async (flags: ProducerFlags & { file: string; format?: DatasetFormat; keyField: string; stateFile?: string; maxDeleteShare: number; allowMassDelete: boolean; settleMs: number; once: boolean }, command: Command) => {
-    const format = flags.format ?? formatOf(flags.file);
-    if (!format) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot tell the format of ${flags.file} from its extension; pass --format json|ndjson|csv`);
-    const producer = await producerFor(command, flags);
-    try {
-      process.exitCode = await watchFile(producer, {
-        file: flags.file, format, keyField: flags.keyField, stateFile: flags.stateFile ?? `${flags.file}.hotstate-watch.json`,
-        maxDeleteShare: flags.maxDeleteShare, allowMassDelete: flags.allowMassDelete, once: flags.once, settleMs: flags.settleMs,
-      }, out, err, untilSignal());
-    } finally {
-      await producer.close();
-    }
-  });
+  .action(
+    async (
+      flags: ProducerFlags & {
+        file: string;
+        format?: DatasetFormat;
+        keyField: string;
+        stateFile?: string;
+        maxDeleteShare: number;
+        allowMassDelete: boolean;
+        settleMs: number;
+        once: boolean;
+      },
+      command: Command,
+    ) => {
+      const format = flags.format ?? formatOf(flags.file);
+      if (!format)
+        throw new HotstateError(
+          'HOTSTATE_ERR_CONFIG_INVALID',
+          `cannot tell the format of ${flags.file} from its extension; pass --format json|ndjson|csv`,
+        );
+      const producer = await producerFor(command, flags);
+      try {
+        process.exitCode = await watchFile(
+          producer,
+          {
+            file: flags.file,
+            format,
+            keyField: flags.keyField,
+            stateFile: flags.stateFile ?? `${flags.file}.hotstate-watch.json`,
+            maxDeleteShare: flags.maxDeleteShare,
+            allowMassDelete: flags.allowMassDelete,
+            once: flags.once,
+            settleMs: flags.settleMs,
+          },
+          out,
+          err,
+          untilSignal(),
+        );
+      } finally {
+        await producer.close();
+      }
+    },
+  );
 
-const viewCommand = (name: string, description: string): Command => program.command(name).description(description)
-  .requiredOption('-t, --topic <topic>', 'dataset topic')
-  .option('--no-progress', 'no replay progress bar');
+const viewCommand = (name: string, description: string): Command =>
+  program
+    .command(name)
+    .description(description)
+    .requiredOption('-t, --topic <topic>', 'dataset topic')
+    .option('--no-progress', 'no replay progress bar');
 const targetOf = (command: Command, topic: string) => ({ ...connection(command), topic });
-const withView = async (command: Command, topic: string, progress: boolean, use: (view: HotstateView) => Promise<number> | number): Promise<void> => {
+const withView = async (
+  command: Command,
+  topic: string,
+  progress: boolean,
+  use: (view: HotstateView) => Promise<number> | number,
+): Promise<void> => {
   const view = await readyView(targetOf(command, topic), progress && process.stderr.isTTY);
   try {
     process.exitCode = await use(view);
@@ -216,7 +326,10 @@ const withView = async (command: Command, topic: string, progress: boolean, use:
 };
 const untilSignal = (): AbortSignal => {
   const stop = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stop.abort(); });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      stop.abort();
+    });
   return stop.signal;
 };
 
@@ -235,41 +348,102 @@ viewCommand('tail', 'print changes live as NDJSON until Ctrl-C')
   .action(async (flags: { topic: string; progress: boolean; prefix: string }, command: Command) => {
     await withView(command, flags.topic, flags.progress, (view) => tail(view, flags.prefix, out, err, untilSignal()));
   });
-withProducerOptions(program.command('sync').description('reconcile a whole-dataset file with the topic: upsert changed keys, delete removed ones'))
+withProducerOptions(
+  program
+    .command('sync')
+    .description('reconcile a whole-dataset file with the topic: upsert changed keys, delete removed ones'),
+)
   .requiredOption('-f, --file <file>', 'the dataset file (JSON, NDJSON or CSV)')
-  .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['json', 'ndjson', 'csv']))
+  .addOption(
+    new Option('--format <format>', 'file format (default: from the extension)').choices(['json', 'ndjson', 'csv']),
+  )
   .option('--key-field <name>', 'field holding the key in records', 'key')
   .option('--dry-run', 'print the plan, send nothing', false)
-  .option('--max-delete-share <0..1>', 'hold back a change deleting more than this share of the keys (exit 5)', share, 0.5)
+  .option(
+    '--max-delete-share <0..1>',
+    'hold back a change deleting more than this share of the keys (exit 5)',
+    share,
+    0.5,
+  )
   .option('--allow-mass-delete', 'send a change even when it deletes more than --max-delete-share', false)
-  .action(async (flags: ProducerFlags & { file: string; format?: DatasetFormat; keyField: string; dryRun: boolean; maxDeleteShare: number; allowMassDelete: boolean }, command: Command) => {
-    const format = flags.format ?? formatOf(flags.file);
-    if (!format) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot tell the format of ${flags.file} from its extension; pass --format json|ndjson|csv`);
-    const producer = await producerFor(command, flags);
-    try {
-      await withView(command, flags.topic, true, (view) => syncFile(view, producer, { file: flags.file, format, keyField: flags.keyField, dryRun: flags.dryRun, maxDeleteShare: flags.maxDeleteShare, allowMassDelete: flags.allowMassDelete }, out, err));
-    } finally {
-      await producer.close();
-    }
-  });
+  .action(
+    async (
+      flags: ProducerFlags & {
+        file: string;
+        format?: DatasetFormat;
+        keyField: string;
+        dryRun: boolean;
+        maxDeleteShare: number;
+        allowMassDelete: boolean;
+      },
+      command: Command,
+    ) => {
+      const format = flags.format ?? formatOf(flags.file);
+      if (!format)
+        throw new HotstateError(
+          'HOTSTATE_ERR_CONFIG_INVALID',
+          `cannot tell the format of ${flags.file} from its extension; pass --format json|ndjson|csv`,
+        );
+      const producer = await producerFor(command, flags);
+      try {
+        await withView(command, flags.topic, true, (view) =>
+          syncFile(
+            view,
+            producer,
+            {
+              file: flags.file,
+              format,
+              keyField: flags.keyField,
+              dryRun: flags.dryRun,
+              maxDeleteShare: flags.maxDeleteShare,
+              allowMassDelete: flags.allowMassDelete,
+            },
+            out,
+            err,
+          ),
+        );
+      } finally {
+        await producer.close();
+      }
+    },
+  );
 
-program.command('top').description('per dataset and partition: end offset, position, lag and readiness of running state services')
+program
+  .command('top')
+  .description('per dataset and partition: end offset, position, lag and readiness of running state services')
   .argument('<url...>', 'state service base URLs, e.g. http://127.0.0.1:8080')
   .option('--once', 'print once and exit', false)
   .option('--interval <ms>', 'refresh interval', positiveInt, 1000)
   .addOption(new Option('--token <token>', 'read token, when the services require one').env('HOTSTATE_READ_TOKEN'))
   .action(async (urls: string[], flags: { once: boolean; interval: number; token?: string }) => {
-    process.exitCode = await top(urls, { once: flags.once, intervalMs: flags.interval, ...(flags.token ? { token: flags.token } : {}) }, out, untilSignal());
+    process.exitCode = await top(
+      urls,
+      { once: flags.once, intervalMs: flags.interval, ...(flags.token ? { token: flags.token } : {}) },
+      out,
+      untilSignal(),
+    );
   });
 
 const topics = program.command('topics').alias('topic').description('dataset topics (compacted, safe settings)');
-const topicSpecOptions = (command: Command): Command => command
-  .option('--partitions <n>', 'partition count', positiveInt)
-  .option('--replication-factor <n>', 'replication factor', positiveInt)
-  .option('--min-insync-replicas <n>', 'min.insync.replicas', positiveInt)
-  .option('--rollback-window-ms <ms>', 'min.compaction.lag.ms: versions younger than this can be rebuilt for diff and rollback (set on a new topic, required of an existing one; 0 checks nothing)', nonNegativeInt, defaultRollbackWindowMs)
-  .option('--config <name=value...>', 'extra topic config for a new topic', []);
-interface TopicFlags { partitions?: number; replicationFactor?: number; minInsyncReplicas?: number; rollbackWindowMs: number; config: string[] }
+const topicSpecOptions = (command: Command): Command =>
+  command
+    .option('--partitions <n>', 'partition count', positiveInt)
+    .option('--replication-factor <n>', 'replication factor', positiveInt)
+    .option('--min-insync-replicas <n>', 'min.insync.replicas', positiveInt)
+    .option(
+      '--rollback-window-ms <ms>',
+      'min.compaction.lag.ms: versions younger than this can be rebuilt for diff and rollback (set on a new topic, required of an existing one; 0 checks nothing)',
+      nonNegativeInt,
+      defaultRollbackWindowMs,
+    )
+    .option('--config <name=value...>', 'extra topic config for a new topic', []);
+interface TopicFlags {
+  partitions?: number;
+  replicationFactor?: number;
+  minInsyncReplicas?: number;
+  rollbackWindowMs: number;
+  config: string[];
+}
 const specOf = (topic: string, flags: TopicFlags) => ({
   topic,
   rollbackWindowMs: flags.rollbackWindowMs,
@@ -278,36 +452,78 @@ const specOf = (topic: string, flags: TopicFlags) => ({
   ...(flags.replicationFactor ? { replicationFactor: flags.replicationFactor } : {}),
   ...(flags.minInsyncReplicas ? { minInsyncReplicas: flags.minInsyncReplicas } : {}),
 });
-topicSpecOptions(topics.command('ensure <topic>').alias('create').description('create the topic compacted if missing; refuse an existing unsafe one'))
-  .action(async (topic: string, flags: TopicFlags, command: Command) => {
-    const configs = Object.fromEntries(flags.config.map((entry) => {
+topicSpecOptions(
+  topics
+    .command('ensure <topic>')
+    .alias('create')
+    .description('create the topic compacted if missing; refuse an existing unsafe one'),
+).action(async (topic: string, flags: TopicFlags, command: Command) => {
+  const configs = Object.fromEntries(
+    flags.config.map((entry) => {
       const at = entry.indexOf('=');
       if (at < 1) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `--config ${entry}: expected name=value`);
       return [entry.slice(0, at), entry.slice(at + 1)];
-    }));
-    await withTransport(connection(command).kafka, (transport) => ensureDatasetTopic(transport, { ...specOf(topic, flags), configs }));
-    out(`topic ${topic} is a compacted dataset topic`);
-  });
-topicSpecOptions(topics.command('verify <topic>').description('check an existing topic; exit 3 naming every unsafe setting (and, with --principal, every ACL beyond or missing for --role)'))
-  .option('--principal <User:name>', 'also check the ACLs this principal has on the topic (needs the right to describe ACLs)')
-  .addOption(new Option('--role <role>', 'what the principal does with the topic').choices(['producer', 'view']).default('view'))
+    }),
+  );
+  await withTransport(connection(command).kafka, (transport) =>
+    ensureDatasetTopic(transport, { ...specOf(topic, flags), configs }),
+  );
+  out(`topic ${topic} is a compacted dataset topic`);
+});
+topicSpecOptions(
+  topics
+    .command('verify <topic>')
+    .description(
+      'check an existing topic; exit 3 naming every unsafe setting (and, with --principal, every ACL beyond or missing for --role)',
+    ),
+)
+  .option(
+    '--principal <User:name>',
+    'also check the ACLs this principal has on the topic (needs the right to describe ACLs)',
+  )
+  .addOption(
+    new Option('--role <role>', 'what the principal does with the topic').choices(['producer', 'view']).default('view'),
+  )
   .action(async (topic: string, flags: TopicFlags & { principal?: string; role: TopicRole }, command: Command) => {
     const { principal } = flags;
-    const [description, acls] = await withTransport(connection(command).kafka, async (transport) =>
-      [await describeTopic(transport, topic), principal === undefined ? [] : await aclProblems(transport, topic, principal, flags.role)] as const);
+    const [description, acls] = await withTransport(
+      connection(command).kafka,
+      async (transport) =>
+        [
+          await describeTopic(transport, topic),
+          principal === undefined ? [] : await aclProblems(transport, topic, principal, flags.role),
+        ] as const,
+    );
     assertSafeTopic(topic, description, specOf(topic, flags));
-    if (acls.length > 0) throw new HotstateError('HOTSTATE_ERR_TOPIC_SETTINGS', `ACLs of ${principal ?? ''} on ${topic} are not least privilege for a ${flags.role}:\n  - ${acls.join('\n  - ')}`);
+    if (acls.length > 0)
+      throw new HotstateError(
+        'HOTSTATE_ERR_TOPIC_SETTINGS',
+        `ACLs of ${principal ?? ''} on ${topic} are not least privilege for a ${flags.role}:\n  - ${acls.join('\n  - ')}`,
+      );
     out(`topic ${topic}: ok${principal === undefined ? '' : `; ${principal} has exactly what a ${flags.role} needs`}`);
   });
 
-program.command('history').description('a key\'s versions still in the log, oldest first, as NDJSON (exit 6 when none)')
+program
+  .command('history')
+  .description("a key's versions still in the log, oldest first, as NDJSON (exit 6 when none)")
   .requiredOption('-t, --topic <topic>', 'dataset topic')
   .argument('<key>')
-  .option('--all-partitions', 'search every partition, not only the key\'s own (for topics written with another partitioner)', false)
+  .option(
+    '--all-partitions',
+    "search every partition, not only the key's own (for topics written with another partitioner)",
+    false,
+  )
   .action(async (key: string, flags: { topic: string; allPartitions: boolean }, command: Command) => {
     const { kafka, registryUrl } = connection(command);
     const versions = await withTransport(kafka, (transport) =>
-      keyHistory(transport, new WriterSchemas(registrySchemaSource(registryUrl), valueSubject(flags.topic)), flags.topic, key, { allPartitions: flags.allPartitions }));
+      keyHistory(
+        transport,
+        new WriterSchemas(registrySchemaSource(registryUrl), valueSubject(flags.topic)),
+        flags.topic,
+        key,
+        { allPartitions: flags.allPartitions },
+      ),
+    );
     for (const version of versions) out(stringifyJson(version));
     if (versions.length === 0) {
       err(`no version of ${JSON.stringify(key)} in ${flags.topic} (never written, or compacted away)`);
@@ -315,58 +531,134 @@ program.command('history').description('a key\'s versions still in the log, olde
     }
   });
 
-program.command('diff').description('keys added, changed and removed between two versions, as NDJSON, with a summary on stderr (exit 7 when a side is beyond the rollback window)')
+program
+  .command('diff')
+  .description(
+    'keys added, changed and removed between two versions, as NDJSON, with a summary on stderr (exit 7 when a side is beyond the rollback window)',
+  )
   .requiredOption('-t, --topic <topic>', 'dataset topic')
-  .requiredOption('--from <token|snapshot-file>', 'the older side: a version token (every partition named) or a snapshot file')
+  .requiredOption(
+    '--from <token|snapshot-file>',
+    'the older side: a version token (every partition named) or a snapshot file',
+  )
   .option('--to <token|snapshot-file|now>', 'the newer side', 'now')
   .action(async (flags: { topic: string; from: string; to: string }, command: Command) => {
     const { kafka, registryUrl } = connection(command);
     process.exitCode = await withTransport(kafka, (transport) =>
-      diffCommand(transport, registrySchemaSource(registryUrl), flags.topic, parseVersionRef(flags.from), parseVersionRef(flags.to), out, err));
+      diffCommand(
+        transport,
+        registrySchemaSource(registryUrl),
+        flags.topic,
+        parseVersionRef(flags.from),
+        parseVersionRef(flags.to),
+        out,
+        err,
+      ),
+    );
   });
 
-program.command('rollback').description('write compensating records that bring a dataset back to an earlier version (a plan first; --yes writes)')
+program
+  .command('rollback')
+  .description(
+    'write compensating records that bring a dataset back to an earlier version (a plan first; --yes writes)',
+  )
   .requiredOption('-t, --topic <topic>', 'dataset topic')
-  .requiredOption('--to <token|snapshot-file>', 'the version to go back to: a version token within the rollback window, or a snapshot file')
+  .requiredOption(
+    '--to <token|snapshot-file>',
+    'the version to go back to: a version token within the rollback window, or a snapshot file',
+  )
   .option('--dry-run', 'print the plan, write nothing', false)
   .option('--yes', 'write the plan (without it: the plan is printed, nothing written, exit 5)', false)
-  .option('--max-delete-share <0..1>', 'hold back a rollback deleting more than this share of the keys (exit 5)', share, 0.5)
+  .option(
+    '--max-delete-share <0..1>',
+    'hold back a rollback deleting more than this share of the keys (exit 5)',
+    share,
+    0.5,
+  )
   .option('--allow-mass-delete', 'write a rollback even when it deletes more than --max-delete-share', false)
   .option('--json', 'print the outcome as one JSON object', false)
-  .action(async (flags: { topic: string; to: string; dryRun: boolean; yes: boolean; maxDeleteShare: number; allowMassDelete: boolean; json: boolean }, command: Command) => {
-    const { kafka, registryUrl } = connection(command);
-    const producer = await producerFor(command, { topic: flags.topic, registerSchema: false, maxValueBytes: 1_000_000 });
-    try {
-      process.exitCode = await withTransport(kafka, (transport) =>
-        rollbackCommand({ producer, transport, schemaSource: registrySchemaSource(registryUrl) }, parseVersionRef(flags.to), {
-          dryRun: flags.dryRun, confirm: flags.yes, maxDeleteShare: flags.maxDeleteShare, allowMassDelete: flags.allowMassDelete, json: flags.json,
-        }, out, err));
-    } finally {
-      await producer.close();
-    }
-  });
+  .action(
+    async (
+      flags: {
+        topic: string;
+        to: string;
+        dryRun: boolean;
+        yes: boolean;
+        maxDeleteShare: number;
+        allowMassDelete: boolean;
+        json: boolean;
+      },
+      command: Command,
+    ) => {
+      const { kafka, registryUrl } = connection(command);
+      const producer = await producerFor(command, {
+        topic: flags.topic,
+        registerSchema: false,
+        maxValueBytes: 1_000_000,
+      });
+      try {
+        process.exitCode = await withTransport(kafka, (transport) =>
+          rollbackCommand(
+            { producer, transport, schemaSource: registrySchemaSource(registryUrl) },
+            parseVersionRef(flags.to),
+            {
+              dryRun: flags.dryRun,
+              confirm: flags.yes,
+              maxDeleteShare: flags.maxDeleteShare,
+              allowMassDelete: flags.allowMassDelete,
+              json: flags.json,
+            },
+            out,
+            err,
+          ),
+        );
+      } finally {
+        await producer.close();
+      }
+    },
+  );
 
-const snapshot = program.command('snapshot').description('snapshot files: start views from them instead of a full replay');
-snapshot.command('save').description('replay a dataset and write a snapshot file of its current version')
+const snapshot = program
+  .command('snapshot')
+  .description('snapshot files: start views from them instead of a full replay');
+snapshot
+  .command('save')
+  .description('replay a dataset and write a snapshot file of its current version')
   .requiredOption('-t, --topic <topic>', 'dataset topic')
-  .requiredOption('-o, --output <folder|file>', 'where to write (atomically): a folder (named <topic>.<created ms>.snapshot in it) or a file of that name, the names a restore reads')
+  .requiredOption(
+    '-o, --output <folder|file>',
+    'where to write (atomically): a folder (named <topic>.<created ms>.snapshot in it) or a file of that name, the names a restore reads',
+  )
   .option('--no-progress', 'no replay progress bar')
   .action(async (flags: { topic: string; output: string; progress: boolean }, command: Command) => {
     await withView(command, flags.topic, flags.progress, (view) => saveSnapshot(view, resolve(flags.output), out));
   });
-snapshot.command('inspect <file>').description('verify a snapshot file, print its header, and say whether a view would use it now (exit 1 when not)')
+snapshot
+  .command('inspect <file>')
+  .description('verify a snapshot file, print its header, and say whether a view would use it now (exit 1 when not)')
   .action(async (file: string, _flags: unknown, command: Command) => {
-    const topicNow = (topic: string) => withTransport(connection(command).kafka, async (transport) => {
-      const layout = await transport.layout(topic);
-      if (!layout) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist (any more)`);
-      const configs = await transport.topicConfigs(topic);
-      return { topic, topicId: layout.topicId, offsets: await transport.offsets(topic), deleteRetentionMs: Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY) };
-    });
+    const topicNow = (topic: string) =>
+      withTransport(connection(command).kafka, async (transport) => {
+        const layout = await transport.layout(topic);
+        if (!layout)
+          throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist (any more)`);
+        const configs = await transport.topicConfigs(topic);
+        return {
+          topic,
+          topicId: layout.topicId,
+          offsets: await transport.offsets(topic),
+          deleteRetentionMs: Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY),
+        };
+      });
     process.exitCode = await inspectSnapshot(file, topicNow, out);
   });
 
 const schemas = program.command('schemas').description('the local schema catalog: <dir>/<topic>/v<N>.avsc');
-schemas.command('check').description('check each version against the previous one and the newest against the registry (exit 3 when incompatible)')
+schemas
+  .command('check')
+  .description(
+    'check each version against the previous one and the newest against the registry (exit 3 when incompatible)',
+  )
   .option('--dir <dir>', 'catalog folder', 'schemas')
   .option('--subject-prefix <prefix>', 'subjects are <prefix><topic>-value', '')
   .action(async (flags: { dir: string; subjectPrefix: string }, command: Command) => {
@@ -374,18 +666,27 @@ schemas.command('check').description('check each version against the previous on
     for (const f of findings) (f.ok ? out : err)(`${f.ok ? 'ok  ' : 'FAIL'} ${f.subject} ${f.file}: ${f.detail}`);
     if (findings.some((f) => !f.ok)) process.exitCode = exitCodes.invalid;
   });
-schemas.command('register').alias('push').description('register every version in order (no-op for registered ones)')
+schemas
+  .command('register')
+  .alias('push')
+  .description('register every version in order (no-op for registered ones)')
   .option('--dir <dir>', 'catalog folder', 'schemas')
   .option('--subject-prefix <prefix>', 'subjects are <prefix><topic>-value', '')
   .action(async (flags: { dir: string; subjectPrefix: string }, command: Command) => {
-    for (const r of await registerCatalog(loadCatalog(flags.dir), connection(command).registryUrl, flags.subjectPrefix)) out(`registered ${r.subject} ${r.file} -> id ${String(r.id)}`);
+    for (const r of await registerCatalog(loadCatalog(flags.dir), connection(command).registryUrl, flags.subjectPrefix))
+      out(`registered ${r.subject} ${r.file} -> id ${String(r.id)}`);
   });
 
 /** A file named on the command line that cannot be read: a usage error naming it, not a raw ENOENT. */
 function unreadableFile(error: unknown): HotstateError | undefined {
   const { code, path } = error as NodeJS.ErrnoException;
-  if (typeof path !== 'string' || !['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EPERM'].includes(code ?? '')) return undefined;
-  return new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : `not readable (${code ?? ''})`}`, { cause: error });
+  if (typeof path !== 'string' || !['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EPERM'].includes(code ?? ''))
+    return undefined;
+  return new HotstateError(
+    'HOTSTATE_ERR_CONFIG_INVALID',
+    `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : `not readable (${code ?? ''})`}`,
+    { cause: error },
+  );
 }
 
 try {
@@ -393,7 +694,8 @@ try {
 } catch (error) {
   const code = (error as { code?: string }).code;
   if (typeof code === 'string' && code.startsWith('commander.')) {
-    process.exitCode = code === 'commander.helpDisplayed' || code === 'commander.version' ? exitCodes.ok : exitCodes.usage;
+    process.exitCode =
+      code === 'commander.helpDisplayed' || code === 'commander.version' ? exitCodes.ok : exitCodes.usage;
   } else {
     const refusal = unreadableFile(error) ?? error;
     err(`hotstate: ${refusal instanceof HotstateError ? `${refusal.code}: ` : ''}${(refusal as Error).message}`);

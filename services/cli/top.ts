@@ -12,11 +12,18 @@ interface Listing {
 
 async function fetchListing(url: string, token: string | undefined): Promise<Listing> {
   try {
-    const response = await fetch(`${url.replace(/\/$/, '')}/v1/datasets`, { signal: AbortSignal.timeout(5000), ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }) });
+    const response = await fetch(`${url.replace(/\/$/, '')}/v1/datasets`, {
+      signal: AbortSignal.timeout(5000),
+      ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }),
+    });
     if (!response.ok) throw new Error(`HTTP ${String(response.status)}`);
     return (await response.json()) as Listing;
   } catch (error) {
-    throw new HotstateError('HOTSTATE_ERR_SERVICE_UNREACHABLE', `state service ${url} did not answer: ${(error as Error).message}`, { cause: error, retriable: true });
+    throw new HotstateError(
+      'HOTSTATE_ERR_SERVICE_UNREACHABLE',
+      `state service ${url} did not answer: ${(error as Error).message}`,
+      { cause: error, retriable: true },
+    );
   }
 }
 
@@ -25,18 +32,44 @@ export function renderTop(listings: ReadonlyArray<{ url: string; listing: Listin
   for (const { url, listing } of listings) {
     for (const d of listing.datasets) {
       for (const p of d.partitions) {
-        const pinned = d.pinned ? `since ${new Date(d.pinned.since).toISOString()}, ${String(d.pinned.recordsBehind)} behind: ${d.pinned.reason}` : '-';
-        rows.push([url, d.name, String(p.partition), String(p.end), String(p.position), String(p.lag), d.ready ? 'yes' : `no: ${d.reason ?? ''}`, String(d.keys), pinned]);
+        const pinned = d.pinned
+          ? `since ${new Date(d.pinned.since).toISOString()}, ${String(d.pinned.recordsBehind)} behind: ${d.pinned.reason}`
+          : '-';
+        rows.push([
+          url,
+          d.name,
+          String(p.partition),
+          String(p.end),
+          String(p.position),
+          String(p.lag),
+          d.ready ? 'yes' : `no: ${d.reason ?? ''}`,
+          String(d.keys),
+          pinned,
+        ]);
       }
     }
   }
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
-export async function top(urls: readonly string[], options: { once: boolean; intervalMs: number; token?: string }, out: Print, stop: AbortSignal): Promise<number> {
+export async function top(
+  urls: readonly string[],
+  options: { once: boolean; intervalMs: number; token?: string },
+  out: Print,
+  stop: AbortSignal,
+): Promise<number> {
   for (;;) {
-    const listings = await Promise.all(urls.map(async (url) => ({ url, listing: await fetchListing(url, options.token) })));
+    const listings = await Promise.all(
+      urls.map(async (url) => ({ url, listing: await fetchListing(url, options.token) })),
+    );
     const table = renderTop(listings);
     if (options.once) {
       out(table);

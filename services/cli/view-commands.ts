@@ -28,14 +28,30 @@ export async function readyView(target: ViewTarget, progress: boolean): Promise<
   waitingOn(`the schema registry ${registryBaseUrl(target.registryUrl)} to answer`);
   await probeRegistry(target.registryUrl);
   waitingOn(`Kafka (${target.kafka.brokers.join(',')}) to describe topic ${target.topic}`);
-  const view = await createView({ kafka: target.kafka, registryUrl: target.registryUrl, topic: target.topic, healthCheckIntervalMs: 60_000, logger: cliLogger });
-  const bar = progress ? new SingleBar({ stream: process.stderr, format: 'replay [{bar}] {percentage}% {value} records, ETA {eta}s' }) : undefined;
+  const view = await createView({
+    kafka: target.kafka,
+    registryUrl: target.registryUrl,
+    topic: target.topic,
+    healthCheckIntervalMs: 60_000,
+    logger: cliLogger,
+  });
+  const bar = progress
+    ? new SingleBar({ stream: process.stderr, format: 'replay [{bar}] {percentage}% {value} records, ETA {eta}s' })
+    : undefined;
   waitingOn(() => {
-    const { state, reason, progress: { records } } = view.status();
+    const {
+      state,
+      reason,
+      progress: { records },
+    } = view.status();
     return `the view of ${target.topic} to become ready: it is ${state}${reason === undefined ? '' : ` (${reason})`}, ${String(records)} records read`;
   });
   bar?.start(100, 0);
-  const timer = bar ? setInterval(() => { bar.update(Math.round(view.progress().share * 100), { value: view.progress().records }); }, 200) : undefined;
+  const timer = bar
+    ? setInterval(() => {
+        bar.update(Math.round(view.progress().share * 100), { value: view.progress().records });
+      }, 200)
+    : undefined;
   try {
     await view.ready;
   } catch (error) {
@@ -48,7 +64,15 @@ export async function readyView(target: ViewTarget, progress: boolean): Promise<
   return view;
 }
 
-const line = (item: Item): string => stringifyJson({ key: item.key, value: item.value, partition: item.partition, offset: item.offset, timestamp: item.timestamp, schemaId: item.schemaId });
+const line = (item: Item): string =>
+  stringifyJson({
+    key: item.key,
+    value: item.value,
+    partition: item.partition,
+    offset: item.offset,
+    timestamp: item.timestamp,
+    schemaId: item.schemaId,
+  });
 
 export function get(view: HotstateView, keys: string[], out: Print, err: Print): number {
   let missing = 0;
@@ -80,12 +104,38 @@ export function dump(view: HotstateView, prefix: string, out: Print, err: Print)
 }
 
 /** Prints changes as NDJSON until the signal aborts; says on stderr from which version it follows. */
-export async function tail(view: HotstateView, prefix: string, out: Print, err: Print, stop: AbortSignal): Promise<number> {
-  const unsubscribe = view.onChange((change) => {
-    out(stringifyJson({ key: change.key, value: change.value ?? null, previous: change.previous ?? null, partition: change.partition, offset: change.offset, timestamp: change.timestamp }));
-  }, { prefix });
+export async function tail(
+  view: HotstateView,
+  prefix: string,
+  out: Print,
+  err: Print,
+  stop: AbortSignal,
+): Promise<number> {
+  const unsubscribe = view.onChange(
+    (change) => {
+      out(
+        stringifyJson({
+          key: change.key,
+          value: change.value ?? null,
+          previous: change.previous ?? null,
+          partition: change.partition,
+          offset: change.offset,
+          timestamp: change.timestamp,
+        }),
+      );
+    },
+    { prefix },
+  );
   err(`tailing ${view.topic} after version ${view.token}`);
-  await new Promise<void>((resolve) => { stop.addEventListener('abort', () => { resolve(); }, { once: true }); });
+  await new Promise<void>((resolve) => {
+    stop.addEventListener(
+      'abort',
+      () => {
+        resolve();
+      },
+      { once: true },
+    );
+  });
   unsubscribe();
   return exitCodes.ok;
 }
@@ -103,7 +153,13 @@ export interface SyncFileOptions {
  * Reconciles a whole-dataset file with what the topic holds now (read through a view): upserts for keys whose
  * encoded value differs, tombstones for keys the file no longer has, nothing for the others.
  */
-export async function syncFile(view: HotstateView, producer: HotstateProducer, options: SyncFileOptions, out: Print, err: Print): Promise<number> {
+export async function syncFile(
+  view: HotstateView,
+  producer: HotstateProducer,
+  options: SyncFileOptions,
+  out: Print,
+  err: Print,
+): Promise<number> {
   const prepared = await prepareDatasetFile(producer, options.file, options.format, options.keyField);
   if (!prepared.ok) {
     for (const problem of prepared.problems) err(formatProblem(problem));
@@ -111,11 +167,22 @@ export async function syncFile(view: HotstateView, producer: HotstateProducer, o
     return exitCodes.invalid;
   }
   const dataset = prepared.records;
-  const { upserts: changed, deletedKeys: removed, heldBack } = planSync(dataset, {
-    size: view.size,
-    keys: () => view.keys(),
-    holds: (record) => (record.value === null ? !view.has(record.key) : record.value.equals(view.valueBytes(record.key) ?? Buffer.alloc(0))),
-  }, options);
+  const {
+    upserts: changed,
+    deletedKeys: removed,
+    heldBack,
+  } = planSync(
+    dataset,
+    {
+      size: view.size,
+      keys: () => view.keys(),
+      holds: (record) =>
+        record.value === null
+          ? !view.has(record.key)
+          : record.value.equals(view.valueBytes(record.key) ?? Buffer.alloc(0)),
+    },
+    options,
+  );
   const tombstones = producer.prepareAll(removed.map((key) => ({ key, value: null })));
   const unchanged = dataset.size - changed.length;
   for (const record of changed) out(`${options.dryRun ? 'would upsert' : 'upsert'} ${record.key}`);

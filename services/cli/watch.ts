@@ -18,11 +18,21 @@ function report(outcome: SyncOutcome, out: Print, err: Print): void {
   else out(outcome.message + (outcome.token ? ` (version token: ${outcome.token})` : ''));
 }
 
-export async function watchFile(producer: HotstateProducer, options: WatchOptions, out: Print, err: Print, stop: AbortSignal): Promise<number> {
+export async function watchFile(
+  producer: HotstateProducer,
+  options: WatchOptions,
+  out: Print,
+  err: Print,
+  stop: AbortSignal,
+): Promise<number> {
   if (options.once) {
     const outcome = await syncDatasetFile(producer, options);
     report(outcome, out, err);
-    return outcome.status === 'invalid' ? exitCodes.invalid : outcome.status === 'held-back' ? exitCodes.heldBack : exitCodes.ok;
+    return outcome.status === 'invalid'
+      ? exitCodes.invalid
+      : outcome.status === 'held-back'
+        ? exitCodes.heldBack
+        : exitCodes.ok;
   }
   let running: Promise<void> | undefined;
   let again = false;
@@ -32,8 +42,12 @@ export async function watchFile(producer: HotstateProducer, options: WatchOption
       return;
     }
     running = syncDatasetFile(producer, options)
-      .then((outcome) => { report(outcome, out, err); })
-      .catch((error: unknown) => { err(`sync failed, will retry on the next change: ${(error as Error).message}`); })
+      .then((outcome) => {
+        report(outcome, out, err);
+      })
+      .catch((error: unknown) => {
+        err(`sync failed, will retry on the next change: ${(error as Error).message}`);
+      })
       .finally(() => {
         running = undefined;
         if (again) {
@@ -46,11 +60,22 @@ export async function watchFile(producer: HotstateProducer, options: WatchOption
     awaitWriteFinish: { stabilityThreshold: options.settleMs, pollInterval: 50 },
     atomic: true,
   });
-  watcher.on('add', sync).on('change', sync).on('unlink', () => {
-    err(`${options.file}: removed; nothing emitted, waiting for it to come back`);
-  });
+  watcher
+    .on('add', sync)
+    .on('change', sync)
+    .on('unlink', () => {
+      err(`${options.file}: removed; nothing emitted, waiting for it to come back`);
+    });
   out(`watching ${options.file} for ${producer.topic}`);
-  await new Promise<void>((resolve) => { stop.addEventListener('abort', () => { resolve(); }, { once: true }); });
+  await new Promise<void>((resolve) => {
+    stop.addEventListener(
+      'abort',
+      () => {
+        resolve();
+      },
+      { once: true },
+    );
+  });
   await watcher.close();
   await running;
   return exitCodes.ok;

@@ -25,11 +25,18 @@ export interface Bootstrap<C> {
 /** Logs why the service cannot start (code, reason, the error's causes for a bug) and exits with the code's exit code. */
 export function refuseStart(logger: Logger, error: unknown): never {
   if (isHotstateError(error)) logger.fatal({ code: error.code, reason: error.message }, 'the service cannot start');
-  else logger.fatal({ code: 'HOTSTATE_ERR_SERVER_INTERNAL', reason: (error as Error).message, err: error }, 'the service cannot start');
+  else
+    logger.fatal(
+      { code: 'HOTSTATE_ERR_SERVER_INTERNAL', reason: (error as Error).message, err: error },
+      'the service cannot start',
+    );
   process.exit(exitCodeFor(error));
 }
 
-export function bootstrap<S extends z.ZodType<CommonSettings>>(name: string, schema: S): Bootstrap<Readonly<z.infer<S>>> {
+export function bootstrap<S extends z.ZodType<CommonSettings>>(
+  name: string,
+  schema: S,
+): Bootstrap<Readonly<z.infer<S>>> {
   const logger = createLogger({ name });
   let config: Readonly<z.infer<S>>;
   try {

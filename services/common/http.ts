@@ -1,7 +1,13 @@
 // HTTP plumbing shared by the services: the error body format, status codes per error code, and the Fastify
 // error handlers. Error bodies: {"error": {"code": "HOTSTATE_ERR_...", "message": "...", "problems"?: [...]}};
 // never a stack trace.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -53,11 +59,14 @@ export const httpStatusByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_TRANSPORT_UNCERTAIN: 504,
 };
 
-
 const maxParamLength = 8192;
 
 const errorBody = (error: HotstateError): Record<string, unknown> => ({
-  error: { code: error.code, message: error.message, ...(error instanceof ValidationError ? { problems: error.problems } : {}) },
+  error: {
+    code: error.code,
+    message: error.message,
+    ...(error instanceof ValidationError ? { problems: error.problems } : {}),
+  },
 });
 
 /**
@@ -66,13 +75,18 @@ const errorBody = (error: HotstateError): Record<string, unknown> => ({
  */
 function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const refusal = error.code === 'HPE_HEADER_OVERFLOW' ? new HotstateError('HOTSTATE_ERR_HTTP_HEADERS_TOO_LARGE', 'request headers above 16 KiB')
-    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new HotstateError('HOTSTATE_ERR_HTTP_REQUEST_TIMEOUT', 'the request did not arrive in time')
-      : new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `malformed HTTP request (${error.code ?? error.message})`);
+  const refusal =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new HotstateError('HOTSTATE_ERR_HTTP_HEADERS_TOO_LARGE', 'request headers above 16 KiB')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new HotstateError('HOTSTATE_ERR_HTTP_REQUEST_TIMEOUT', 'the request did not arrive in time')
+        : new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `malformed HTTP request (${error.code ?? error.message})`);
   const status = httpStatusByCode[refusal.code];
   const body = JSON.stringify(errorBody(refusal));
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${String(status)} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${String(status)} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }
@@ -86,14 +100,31 @@ export function sendError(reply: FastifyReply, error: HotstateError): FastifyRep
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof HotstateError) return sendError(reply, error);
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, new HotstateError('HOTSTATE_ERR_HTTP_BODY_TOO_LARGE', `request body above ${String(app.initialConfig.bodyLimit)} bytes`));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendError(
+        reply,
+        new HotstateError(
+          'HOTSTATE_ERR_HTTP_BODY_TOO_LARGE',
+          `request body above ${String(app.initialConfig.bodyLimit)} bytes`,
+        ),
+      );
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', error.message));
     }
     request.log.error({ err: error }, 'unexpected error');
-    return reply.code(500).send({ error: { code: 'HOTSTATE_ERR_SERVER_INTERNAL', message: 'internal error; see the service log' } });
+    return reply
+      .code(500)
+      .send({ error: { code: 'HOTSTATE_ERR_SERVER_INTERNAL', message: 'internal error; see the service log' } });
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new HotstateError(
+        'HOTSTATE_ERR_RESOURCE_NOT_FOUND',
+        `no route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+      ),
+    ),
+  );
 }
 
 /**
@@ -112,7 +143,13 @@ export function refuseWhileShuttingDown(app: FastifyInstance, shuttingDown: () =
       done();
       return;
     }
-    done(new HotstateError('HOTSTATE_ERR_SERVICE_SHUTTING_DOWN', 'the service is shutting down; retry against another instance', { retriable: true }));
+    done(
+      new HotstateError(
+        'HOTSTATE_ERR_SERVICE_SHUTTING_DOWN',
+        'the service is shutting down; retry against another instance',
+        { retriable: true },
+      ),
+    );
   });
 }
 
@@ -123,7 +160,13 @@ function exactJson(app: FastifyInstance): void {
     try {
       done(null, parseJsonExact(body as string));
     } catch (error) {
-      done(new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `request body is not valid JSON: ${(error as Error).message}`), undefined);
+      done(
+        new HotstateError(
+          'HOTSTATE_ERR_INPUT_MALFORMED',
+          `request body is not valid JSON: ${(error as Error).message}`,
+        ),
+        undefined,
+      );
     }
   });
   app.setReplySerializer((payload) => stringifyJson(payload));
@@ -143,7 +186,14 @@ export interface HttpAppOptions {
  * A Fastify instance with the services' common settings: logger, body limit, error format, drain, HTTP metrics,
  * and the routes every service has: /healthz, /readyz, /metrics.
  */
-export function createHttpApp({ service, logger, metrics, bodyLimitBytes, shuttingDown, readiness }: HttpAppOptions): FastifyInstance {
+export function createHttpApp({
+  service,
+  logger,
+  metrics,
+  bodyLimitBytes,
+  shuttingDown,
+  readiness,
+}: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     // The cast keeps the instance typed with Fastify's base logger (pino's own type makes a different generic).
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
@@ -155,8 +205,15 @@ export function createHttpApp({ service, logger, metrics, bodyLimitBytes, shutti
     routerOptions: { maxParamLength }, // keys up to the producer's 1 KiB cap, percent-encoded, fit a path segment
     // URLs the router cannot decode (bad percent-encoding, a lone surrogate) or path segments above the cap
     frameworkErrors: (error, request, reply) => {
-      void sendError(reply, new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED',
-        error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `a path segment is longer than ${String(maxParamLength)} characters` : `${request.url.slice(0, 200)} is not a valid URL (bad percent-encoding?)`));
+      void sendError(
+        reply,
+        new HotstateError(
+          'HOTSTATE_ERR_INPUT_MALFORMED',
+          error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? `a path segment is longer than ${String(maxParamLength)} characters`
+            : `${request.url.slice(0, 200)} is not a valid URL (bad percent-encoding?)`,
+        ),
+      );
     },
     clientErrorHandler,
   });
@@ -176,6 +233,8 @@ export function createHttpApp({ service, logger, metrics, bodyLimitBytes, shutti
     const serving = ready && !shuttingDown();
     return reply.code(serving ? 200 : 503).send({ ready: serving, shuttingDown: shuttingDown(), ...details });
   });
-  app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.contentType).send(await metrics.metrics()));
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
+  );
   return app;
 }

@@ -36,10 +36,17 @@ export function createLifecycle(logger: Logger, timeoutMs: number): Lifecycle {
       process.exit(1);
     }
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => { void shutdown(signal); });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, () => {
+      void shutdown(signal);
+    });
   return {
     shuttingDown: () => stopping,
-    onShutdown: (close) => { closers.push(close); },
-    attach: (instance) => { app = instance; },
+    onShutdown: (close) => {
+      closers.push(close);
+    },
+    attach: (instance) => {
+      app = instance;
+    },
   };
 }

@@ -26,9 +26,14 @@ export function parseTokenFile(text: string, file: string): Grant[] {
     if (line === '') return;
     const [token = '', datasets, ...rest] = line.split(/\s+/);
     const where = `${file} line ${String(index + 1)}`;
-    if (rest.length > 0) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `${where}: expected "<token> [dataset,dataset...]"`);
-    if (token.length < 16) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `${where}: use a token of at least 16 characters`);
-    grants.push({ digest: digestOf(token), datasets: datasets === undefined ? undefined : new Set(datasets.split(',').filter(Boolean)) });
+    if (rest.length > 0)
+      throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `${where}: expected "<token> [dataset,dataset...]"`);
+    if (token.length < 16)
+      throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `${where}: use a token of at least 16 characters`);
+    grants.push({
+      digest: digestOf(token),
+      datasets: datasets === undefined ? undefined : new Set(datasets.split(',').filter(Boolean)),
+    });
   });
   return grants;
 }
@@ -41,7 +46,11 @@ export class TokenSet {
   private checkedAt = 0;
   private readonly onReloadError: (error: Error) => void;
 
-  constructor(options: { token?: string | undefined; file?: string | undefined; onReloadError?: (error: Error) => void }) {
+  constructor(options: {
+    token?: string | undefined;
+    file?: string | undefined;
+    onReloadError?: (error: Error) => void;
+  }) {
     this.inline = options.token === undefined ? [] : [{ digest: digestOf(options.token), datasets: undefined }];
     this.file = options.file;
     this.onReloadError = options.onReloadError ?? (() => undefined);
@@ -62,7 +71,13 @@ export class TokenSet {
       this.fromFile = parseTokenFile(readFileSync(this.file, 'utf8'), this.file);
       this.fileVersion = version;
     } catch (error) {
-      if (first) throw error instanceof HotstateError ? error : new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `cannot read the token file ${this.file}: ${(error as Error).message}`);
+      if (first)
+        throw error instanceof HotstateError
+          ? error
+          : new HotstateError(
+              'HOTSTATE_ERR_CONFIG_INVALID',
+              `cannot read the token file ${this.file}: ${(error as Error).message}`,
+            );
       this.onReloadError(error as Error);
     }
   }
@@ -85,9 +100,22 @@ export class TokenSet {
 }
 
 /** The 401 or 403 answer for a request's bearer token (`what` the tokens allow, e.g. "writes"), or undefined when allowed. */
-export function tokenRefusal(tokens: TokenSet, authorization: string | undefined, dataset: string | undefined, what: string): HotstateError | undefined {
+export function tokenRefusal(
+  tokens: TokenSet,
+  authorization: string | undefined,
+  dataset: string | undefined,
+  what: string,
+): HotstateError | undefined {
   const verdict = tokens.check(authorization, dataset);
-  if (verdict === 'unknown') return new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', `${what} need Authorization: Bearer <token> with a valid token`);
-  if (verdict === 'forbidden') return new HotstateError('HOTSTATE_ERR_AUTH_FORBIDDEN', `this token is not allowed for dataset ${JSON.stringify(dataset ?? '')}`);
+  if (verdict === 'unknown')
+    return new HotstateError(
+      'HOTSTATE_ERR_AUTH_REQUIRED',
+      `${what} need Authorization: Bearer <token> with a valid token`,
+    );
+  if (verdict === 'forbidden')
+    return new HotstateError(
+      'HOTSTATE_ERR_AUTH_FORBIDDEN',
+      `this token is not allowed for dataset ${JSON.stringify(dataset ?? '')}`,
+    );
   return undefined;
 }

@@ -16,27 +16,42 @@ const runFor = values.seconds === undefined ? undefined : Number(values.seconds)
 const statePort = Number(process.env.HOTSTATE_DEMO_STATE_PORT ?? 8080);
 const ingestPort = Number(process.env.HOTSTATE_DEMO_INGEST_PORT ?? 8090);
 const token = 'demo-ingest-token-change-me';
-const say = (line: string): void => { process.stdout.write(`${line}\n`); };
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
 
 const settings = loadInfraSettings();
-const infra = await up(settings, (line) => { say(`infra: ${line}`); });
+const infra = await up(settings, (line) => {
+  say(`infra: ${line}`);
+});
 const brokers = infra.endpoints.kafkaBrokers;
 const registryUrl = infra.endpoints.schemaRegistryUrl;
 
 await withTransport({ brokers, clientId: 'hotstate-demo' }, async (transport) => {
-  for (const topic of ['instrument-prices', 'feature-flags']) await ensureDatasetTopic(transport, { topic, partitions: 3 });
+  for (const topic of ['instrument-prices', 'feature-flags'])
+    await ensureDatasetTopic(transport, { topic, partitions: 3 });
 });
 await registerCatalog(loadCatalog(join(projectRoot, 'schemas')), registryUrl);
 
 const children: ChildProcess[] = [];
 function startService(name: 'state' | 'ingest', port: number, extra: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')], {
-    env: {
-      ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, HOTSTATE_DATASETS: 'instrument-prices,feature-flags',
-      HOTSTATE_HTTP_HOST: '127.0.0.1', HOTSTATE_HTTP_PORT: String(port), HOTSTATE_LOG_LEVEL: 'warn', ...extra,
+  const child = spawn(
+    process.execPath,
+    ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')],
+    {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: brokers.join(','),
+        SCHEMA_REGISTRY_URL: registryUrl,
+        HOTSTATE_DATASETS: 'instrument-prices,feature-flags',
+        HOTSTATE_HTTP_HOST: '127.0.0.1',
+        HOTSTATE_HTTP_PORT: String(port),
+        HOTSTATE_LOG_LEVEL: 'warn',
+        ...extra,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   children.push(child);
   return child;
 }
@@ -46,18 +61,29 @@ const stateUrl = `http://127.0.0.1:${String(statePort)}`;
 const ingestUrl = `http://127.0.0.1:${String(ingestPort)}`;
 for (const url of [stateUrl, ingestUrl]) {
   const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${url}/readyz`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline || children.some((c) => c.exitCode !== null)) throw new Error(`${url} did not become ready`);
+  while (
+    !(await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
+    if (Date.now() > deadline || children.some((c) => c.exitCode !== null))
+      throw new Error(`${url} did not become ready`);
     await sleep(200);
   }
 }
 
 async function stopAll(code: number): Promise<never> {
   for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((child) => new Promise((resolve) => {
-    if (child.exitCode === null) child.once('exit', resolve);
-    else resolve(undefined);
-  })));
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve) => {
+          if (child.exitCode === null) child.once('exit', resolve);
+          else resolve(undefined);
+        }),
+    ),
+  );
   if (infra.started.length > 0) {
     say('stopping the local infrastructure this demo started');
     await down(settings);
@@ -65,7 +91,10 @@ async function stopAll(code: number): Promise<never> {
   say('demo stopped');
   process.exit(code);
 }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { void stopAll(0); });
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    void stopAll(0);
+  });
 
 say(`
 hotstate demo is running — Ctrl-C stops everything it started.
@@ -80,8 +109,28 @@ hotstate demo is running — Ctrl-C stops everything it started.
 `);
 
 // The upstream emitter: random-walk price ticks for 20 instruments, 10 per second, through the ingest service.
-const instruments = ['ACME', 'GLOBEX', 'INITECH', 'UMBRELLA', 'HOOLI', 'STARK', 'WAYNE', 'WONKA', 'TYRELL', 'CYBERDYNE',
-  'SOYLENT', 'MASSIVE', 'VANDELAY', 'PIEDPIPER', 'AVIATO', 'BLUTH', 'DUNDER', 'GRINGOTTS', 'OSCORP', 'APERTURE'];
+const instruments = [
+  'ACME',
+  'GLOBEX',
+  'INITECH',
+  'UMBRELLA',
+  'HOOLI',
+  'STARK',
+  'WAYNE',
+  'WONKA',
+  'TYRELL',
+  'CYBERDYNE',
+  'SOYLENT',
+  'MASSIVE',
+  'VANDELAY',
+  'PIEDPIPER',
+  'AVIATO',
+  'BLUTH',
+  'DUNDER',
+  'GRINGOTTS',
+  'OSCORP',
+  'APERTURE',
+];
 const prices = new Map(instruments.map((name, i) => [name, 50 + i * 7]));
 const began = Date.now();
 let ticks = 0;
@@ -93,7 +142,13 @@ for (;;) {
   const response = await fetch(`${ingestUrl}/v1/datasets/instrument-prices/records/${name}`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ instrument: name, price: Math.round(price * 100) / 100, currency: 'EUR', updatedAt: Date.now(), venue: 'XPAR' }),
+    body: JSON.stringify({
+      instrument: name,
+      price: Math.round(price * 100) / 100,
+      currency: 'EUR',
+      updatedAt: Date.now(),
+      venue: 'XPAR',
+    }),
   }).catch(() => undefined);
   if (response?.ok) {
     ticks++;
@@ -101,7 +156,10 @@ for (;;) {
   }
   if (response?.ok && ticks % 50 === 0) {
     // Read the tick just sent back through the state service (minVersion: read-your-write across services).
-    const read = (await fetch(`${stateUrl}/v1/datasets/instrument-prices/keys/${name}?minVersion=${lastToken}`).then((r) => r.json(), () => undefined)) as { value?: { price: number } } | undefined;
+    const read = (await fetch(`${stateUrl}/v1/datasets/instrument-prices/keys/${name}?minVersion=${lastToken}`).then(
+      (r) => r.json(),
+      () => undefined,
+    )) as { value?: { price: number } } | undefined;
     say(`emitted ${String(ticks)} ticks; state service ${name} = ${String(read?.value?.price ?? '(unavailable)')}`);
   }
   if (runFor !== undefined && Date.now() - began > runFor * 1000) await stopAll(0);

@@ -15,13 +15,16 @@ const registry = registryTarget(config.SCHEMA_REGISTRY_URL, config);
 const producers = new Map<string, HotstateProducer>();
 try {
   for (const dataset of config.HOTSTATE_DATASETS) {
-    producers.set(dataset, await createProducer({
-      kafka,
-      registryUrl: registry,
-      topic: dataset,
-      headers: { source: 'hotstate-ingest' },
-      metrics,
-    }));
+    producers.set(
+      dataset,
+      await createProducer({
+        kafka,
+        registryUrl: registry,
+        topic: dataset,
+        headers: { source: 'hotstate-ingest' },
+        metrics,
+      }),
+    );
   }
 } catch (error) {
   refuseStart(logger, error); // a misaddressed registry, refused credentials, an unsafe or missing topic
@@ -29,10 +32,18 @@ try {
 // Operator endpoints (rollback) read the topic; clients connect on first use.
 const readTransport = createPlatformaticTransport({ ...kafka, clientId: 'hotstate-ingest-reads' });
 const app = buildIngestApp({
-  producers, metrics, logger,
+  producers,
+  metrics,
+  logger,
   tokens: new TokenSet({
-    token: config.HOTSTATE_INGEST_TOKEN, file: config.HOTSTATE_INGEST_TOKENS_FILE,
-    onReloadError: (error) => { logger.warn({ reason: error.message }, 'the ingest token file could not be read again; the previous tokens stay in force'); },
+    token: config.HOTSTATE_INGEST_TOKEN,
+    file: config.HOTSTATE_INGEST_TOKENS_FILE,
+    onReloadError: (error) => {
+      logger.warn(
+        { reason: error.message },
+        'the ingest token file could not be read again; the previous tokens stay in force',
+      );
+    },
   }),
   bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,
   maxBatchRecords: config.HOTSTATE_MAX_BATCH_RECORDS,

@@ -2,7 +2,21 @@
 import './require-node.ts'; // first: an older Node gets one clear error, before any other module runs
 export { createView, HotstateView, ViewSnapshot } from './view/view.ts';
 export { viewDefaults } from './view/view-types.ts';
-export type { Change, ChangeListenerOptions, FailureKind, Item, KeyPartitionConflict, PoisonPolicy, RebuildReason, ReplayProgress, ViewEvents, ViewOptions, ViewState, ViewStateName, ViewStatus } from './view/view.ts';
+export type {
+  Change,
+  ChangeListenerOptions,
+  FailureKind,
+  Item,
+  KeyPartitionConflict,
+  PoisonPolicy,
+  RebuildReason,
+  ReplayProgress,
+  ViewEvents,
+  ViewOptions,
+  ViewState,
+  ViewStateName,
+  ViewStatus,
+} from './view/view.ts';
 export type { SchemaSource } from './core/writer-schemas.ts';
 export { readSnapshotHeader, SnapshotFileError, snapshotFormatVersion } from './snapshot/format.ts';
 export type { SnapshotHeader } from './snapshot/format.ts';
@@ -21,7 +35,19 @@ export type { DatasetTopicSpec, TopicDescription } from './kafka/topics.ts';
 export { partitionForKey } from './kafka/murmur2.ts';
 export { createPlatformaticTransport, withTransport } from './transport/platformatic/platformatic-transport.ts';
 export { FetchedRecord } from './transport/transport.ts';
-export type { KafkaConnection, OffsetRange, PartitionChunk, PartitionReader, ProduceRecord, ReadHandler, ReadProblem, RecordOutcome, TopicLayout, Transport, TransportProducer } from './transport/transport.ts';
+export type {
+  KafkaConnection,
+  OffsetRange,
+  PartitionChunk,
+  PartitionReader,
+  ProduceRecord,
+  ReadHandler,
+  ReadProblem,
+  RecordOutcome,
+  TopicLayout,
+  Transport,
+  TransportProducer,
+} from './transport/transport.ts';
 export { probeRegistry, registerValueSchema, valueSubject } from './registry.ts';
 export type { RegistryConnection, RegistryTarget } from './registry.ts';
 export { encodeFramed, parseAvroSchema } from './codec/confluent-avro.ts';

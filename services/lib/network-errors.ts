@@ -31,13 +31,19 @@ export function* errorCauses(error: unknown, depth = 0): Generator<ErrorCause> {
   const e = error as ErrorCause;
   yield e;
   yield* errorCauses(e.cause, depth + 1);
-  for (const list of [e.errors, e.aggregateErrors]) if (Array.isArray(list)) for (const inner of list) yield* errorCauses(inner, depth + 1);
+  for (const list of [e.errors, e.aggregateErrors])
+    if (Array.isArray(list)) for (const inner of list) yield* errorCauses(inner, depth + 1);
 }
 
 /** "address: what happened" for a socket failure in `e` itself, or undefined. `fallback` names the address when the error does not. */
 export function socketFailure(e: ErrorCause, fallback: string): string | undefined {
   if (typeof e.code !== 'string' || !(e.code in socketWords)) return undefined;
-  const where = typeof e.address === 'string' ? `${e.address}:${String(e.port)}` : typeof e.hostname === 'string' ? e.hostname : fallback;
+  const where =
+    typeof e.address === 'string'
+      ? `${e.address}:${String(e.port)}`
+      : typeof e.hostname === 'string'
+        ? e.hostname
+        : fallback;
   return `${where}: ${socketWords[e.code] ?? e.code}`;
 }
 

@@ -7,5 +7,7 @@ export const minimumNodeMajor = 22;
 /** Undefined when `version` (process.versions.node) is new enough, else the one-line refusal. */
 export function nodeVersionProblem(version: string): string | undefined {
   const major = Number(version.split('.')[0]);
-  return major >= minimumNodeMajor ? undefined : `hotstate needs Node.js ${String(minimumNodeMajor)} or newer; this is Node.js ${version} (install Node 22 or 24, e.g. with nvm, or the \`node\` npm package)`;
+  return major >= minimumNodeMajor
+    ? undefined
+    : `hotstate needs Node.js ${String(minimumNodeMajor)} or newer; this is Node.js ${version} (install Node 22 or 24, e.g. with nvm, or the \`node\` npm package)`;
 }

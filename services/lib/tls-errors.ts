@@ -3,9 +3,11 @@
 // can fix them; each gets words that say what to fix.
 
 const untrusted = 'is not trusted by the configured CA (pass the CA that signed it)';
-const badSignature = 'does not verify against the configured CA: a CA with the right name but another key, or a tampered certificate';
+const badSignature =
+  'does not verify against the configured CA: a CA with the right name but another key, or a tampered certificate';
 const badDates = 'is outside its validity dates (expired or not yet valid; check the clocks too)';
-const notTls = 'the other side does not speak TLS: the URL or listener is plaintext (use http:// or a PLAINTEXT/SASL_PLAINTEXT listener)';
+const notTls =
+  'the other side does not speak TLS: the URL or listener is plaintext (use http:// or a PLAINTEXT/SASL_PLAINTEXT listener)';
 
 /** Certificate verification codes (Node's tls docs, "X509 certificate error codes") and handshake codes. */
 const tlsWords: Readonly<Record<string, string>> = {
@@ -23,7 +25,7 @@ const tlsWords: Readonly<Record<string, string>> = {
   CERT_REVOKED: 'its certificate was revoked',
   CERT_SIGNATURE_FAILURE: `its certificate ${badSignature}`,
   UNABLE_TO_DECRYPT_CERT_SIGNATURE: `its certificate ${badSignature}`,
-  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: 'the key of its certificate\'s issuer cannot be read',
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: "the key of its certificate's issuer cannot be read",
   CERT_HAS_EXPIRED: `its certificate ${badDates}`,
   CERT_NOT_YET_VALID: `its certificate ${badDates}`,
   ERROR_IN_CERT_NOT_BEFORE_FIELD: `its certificate ${badDates}`,
@@ -42,11 +44,16 @@ const tlsWords: Readonly<Record<string, string>> = {
   EPROTO: 'the TLS handshake failed (the other side may not speak TLS)',
 };
 
-const isTlsCode = (code: unknown): code is string => typeof code === 'string' && (code in tlsWords || code.startsWith('ERR_SSL_'));
+const isTlsCode = (code: unknown): code is string =>
+  typeof code === 'string' && (code in tlsWords || code.startsWith('ERR_SSL_'));
 
 /** The TLS failure code in `error` or its causes, or undefined. */
 export function tlsFailureCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = error, depth = 0;
+    typeof e === 'object' && e !== null && depth < 8;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const code = (e as { code?: unknown }).code;
     if (isTlsCode(code)) return code;
   }
@@ -57,5 +64,5 @@ export const isTlsFailureCode = isTlsCode;
 
 /** What a TLS failure code means, as words following "the server: " (e.g. "its certificate has expired"). */
 export function tlsFailureWords(code: string): string {
-  return tlsWords[code] ?? 'the TLS handshake failed (the server refused this client\'s TLS settings)';
+  return tlsWords[code] ?? "the TLS handshake failed (the server refused this client's TLS settings)";
 }

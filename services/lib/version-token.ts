@@ -23,12 +23,16 @@ export function writeVersion(topic: string, partition: number, offset: number): 
 }
 
 const malformed = (token: string, why: string): HotstateError =>
-  new HotstateError('HOTSTATE_ERR_TOKEN_MALFORMED', `malformed version token ${JSON.stringify(token.length > 80 ? `${token.slice(0, 80)}...` : token)}: ${why}`);
+  new HotstateError(
+    'HOTSTATE_ERR_TOKEN_MALFORMED',
+    `malformed version token ${JSON.stringify(token.length > 80 ? `${token.slice(0, 80)}...` : token)}: ${why}`,
+  );
 
 export function parseVersionToken(token: string): VersionVector {
   if (!token.startsWith(prefix)) throw malformed(token, `expected it to start with "${prefix}"`);
   const body = token.slice(prefix.length);
-  if (body.length === 0 || body.length > 64 * 1024 || !/^[A-Za-z0-9_-]+$/.test(body)) throw malformed(token, 'not base64url');
+  if (body.length === 0 || body.length > 64 * 1024 || !/^[A-Za-z0-9_-]+$/.test(body))
+    throw malformed(token, 'not base64url');
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
@@ -40,8 +44,10 @@ export function parseVersionToken(token: string): VersionVector {
   if (typeof p !== 'object' || p === null || Array.isArray(p)) throw malformed(token, 'no partition positions');
   const positions = new Map<number, number>();
   for (const [partition, next] of Object.entries(p)) {
-    if (!/^(0|[1-9]\d{0,8})$/.test(partition)) throw malformed(token, `partition ${JSON.stringify(partition)} is not a partition number`);
-    if (typeof next !== 'number' || !Number.isSafeInteger(next) || next < 0) throw malformed(token, `offset of partition ${partition} is not a non-negative integer`);
+    if (!/^(0|[1-9]\d{0,8})$/.test(partition))
+      throw malformed(token, `partition ${JSON.stringify(partition)} is not a partition number`);
+    if (typeof next !== 'number' || !Number.isSafeInteger(next) || next < 0)
+      throw malformed(token, `offset of partition ${partition} is not a non-negative integer`);
     positions.set(Number(partition), next);
   }
   return { topic: t, positions };

@@ -39,7 +39,12 @@ export interface StateAppOptions {
 }
 
 const itemBody = (item: Item): Record<string, unknown> => ({
-  key: item.key, value: item.value, partition: item.partition, offset: item.offset, timestamp: item.timestamp, schemaId: item.schemaId,
+  key: item.key,
+  value: item.value,
+  partition: item.partition,
+  offset: item.offset,
+  timestamp: item.timestamp,
+  schemaId: item.schemaId,
 });
 
 export function buildStateApp(options: StateAppOptions): FastifyInstance {
@@ -50,12 +55,22 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     const datasets = Object.fromEntries([...options.views].map(([name, view]) => [name, view.status()]));
     return { ready: Object.values(datasets).every((s) => s.ready && !tooStale(s)), details: { datasets } };
   };
-  const app = createHttpApp({ service: 'state', logger: options.logger, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes, shuttingDown: options.shuttingDown, readiness });
+  const app = createHttpApp({
+    service: 'state',
+    logger: options.logger,
+    metrics: options.metrics,
+    bodyLimitBytes: options.bodyLimitBytes,
+    shuttingDown: options.shuttingDown,
+    readiness,
+  });
   // Reads need a read token when the service has some; operator routes (config.operator) check the operator token.
   const { readTokens } = options;
   if (readTokens) {
     app.addHook('onRequest', (request, _reply, done) => {
-      if (!request.url.startsWith('/v1/') || (request.routeOptions.config as { operator?: boolean }).operator === true) {
+      if (
+        !request.url.startsWith('/v1/') ||
+        (request.routeOptions.config as { operator?: boolean }).operator === true
+      ) {
         done();
         return;
       }
@@ -64,11 +79,17 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     });
   }
   const cursors = new CursorStore(options.cursorTtlMs);
-  app.addHook('onClose', () => { cursors.closeAll(); });
+  app.addHook('onClose', () => {
+    cursors.closeAll();
+  });
 
   const viewOf = (dataset: string): HotstateView => {
     const view = options.views.get(dataset);
-    if (!view) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no dataset ${JSON.stringify(dataset)}; this service holds ${[...options.views.keys()].join(', ')}`);
+    if (!view)
+      throw new HotstateError(
+        'HOTSTATE_ERR_RESOURCE_NOT_FOUND',
+        `no dataset ${JSON.stringify(dataset)}; this service holds ${[...options.views.keys()].join(', ')}`,
+      );
     return view;
   };
   /** Waits for minVersion when given; a view that is not ready answers 503 rather than partial data. */
@@ -76,7 +97,12 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     const view = viewOf(dataset);
     if (minVersion !== undefined) await view.waitFor(minVersion, options.minVersionTimeoutMs);
     const status = view.status();
-    if (!status.ready && minVersion === undefined) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `dataset ${dataset} is not ready: ${status.reason ?? ''}`, { retriable: true });
+    if (!status.ready && minVersion === undefined)
+      throw new HotstateError(
+        'HOTSTATE_ERR_VIEW_NOT_READY',
+        `dataset ${dataset} is not ready: ${status.reason ?? ''}`,
+        { retriable: true },
+      );
     return view;
   };
   const versioned = (reply: FastifyReply, token: string, view?: HotstateView): FastifyReply => {
@@ -92,95 +118,170 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     datasets: [...options.views].map(([name, view]) => ({ name, ...view.status() })),
   }));
 
-  app.get<{ Params: { dataset: string; key: string }; Querystring: { minVersion?: string } }>('/v1/datasets/:dataset/keys/:key', async (request, reply) => {
-    const view = await readable(request.params.dataset, request.query.minVersion);
-    const token = view.token;
-    if (request.headers['if-none-match'] === `"${token}"`) return versioned(reply, token).code(304).send();
-    const item = view.get(request.params.key);
-    if (!item) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no key ${JSON.stringify(request.params.key)} in ${request.params.dataset} at version ${token}`);
-    return versioned(reply, token, view).send({ version: token, ...itemBody(item), poisoned: view.isPoisoned(item.key) });
-  });
+  app.get<{ Params: { dataset: string; key: string }; Querystring: { minVersion?: string } }>(
+    '/v1/datasets/:dataset/keys/:key',
+    async (request, reply) => {
+      const view = await readable(request.params.dataset, request.query.minVersion);
+      const token = view.token;
+      if (request.headers['if-none-match'] === `"${token}"`) return versioned(reply, token).code(304).send();
+      const item = view.get(request.params.key);
+      if (!item)
+        throw new HotstateError(
+          'HOTSTATE_ERR_RESOURCE_NOT_FOUND',
+          `no key ${JSON.stringify(request.params.key)} in ${request.params.dataset} at version ${token}`,
+        );
+      return versioned(reply, token, view).send({
+        version: token,
+        ...itemBody(item),
+        poisoned: view.isPoisoned(item.key),
+      });
+    },
+  );
 
-  app.post<{ Params: { dataset: string }; Querystring: { minVersion?: string }; Body: { keys?: unknown } | null }>('/v1/datasets/:dataset/get', async (request, reply) => {
-    const keys = request.body?.keys;
-    if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string') || keys.length > 10_000) {
-      throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'body must be {"keys": [string, ...]} with at most 10000 keys');
-    }
-    const view = await readable(request.params.dataset, request.query.minVersion);
-    const { token, items } = view.getMany(keys as string[]);
-    return versioned(reply, token, view).send({
-      version: token,
-      items: Object.fromEntries([...items].map(([key, item]) => [key, itemBody(item)])),
-      missing: (keys as string[]).filter((k) => !items.has(k)),
-    });
-  });
+  app.post<{ Params: { dataset: string }; Querystring: { minVersion?: string }; Body: { keys?: unknown } | null }>(
+    '/v1/datasets/:dataset/get',
+    async (request, reply) => {
+      const keys = request.body?.keys;
+      if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string') || keys.length > 10_000) {
+        throw new HotstateError(
+          'HOTSTATE_ERR_INPUT_MALFORMED',
+          'body must be {"keys": [string, ...]} with at most 10000 keys',
+        );
+      }
+      const view = await readable(request.params.dataset, request.query.minVersion);
+      const { token, items } = view.getMany(keys as string[]);
+      return versioned(reply, token, view).send({
+        version: token,
+        items: Object.fromEntries([...items].map(([key, item]) => [key, itemBody(item)])),
+        missing: (keys as string[]).filter((k) => !items.has(k)),
+      });
+    },
+  );
 
-  app.get<{ Params: { dataset: string }; Querystring: { prefix?: string; limit?: string; cursor?: string; minVersion?: string } }>('/v1/datasets/:dataset/items', async (request, reply) => {
+  app.get<{
+    Params: { dataset: string };
+    Querystring: { prefix?: string; limit?: string; cursor?: string; minVersion?: string };
+  }>('/v1/datasets/:dataset/items', async (request, reply) => {
     const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'limit must be an integer from 1 to 10000');
-    const page = request.query.cursor === undefined
-      ? cursors.first(request.params.dataset, (await readable(request.params.dataset, request.query.minVersion)).snapshot(), request.query.prefix ?? '', limit)
-      : cursors.next(viewOf(request.params.dataset).topic, request.query.cursor, limit); // an unknown dataset is 404, not an expired cursor
-    return versioned(reply, page.version).send({ version: page.version, items: page.items.map(itemBody), nextCursor: page.nextCursor ?? null });
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+      throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'limit must be an integer from 1 to 10000');
+    const page =
+      request.query.cursor === undefined
+        ? cursors.first(
+            request.params.dataset,
+            (await readable(request.params.dataset, request.query.minVersion)).snapshot(),
+            request.query.prefix ?? '',
+            limit,
+          )
+        : cursors.next(viewOf(request.params.dataset).topic, request.query.cursor, limit); // an unknown dataset is 404, not an expired cursor
+    return versioned(reply, page.version).send({
+      version: page.version,
+      items: page.items.map(itemBody),
+      nextCursor: page.nextCursor ?? null,
+    });
   });
 
   // Server-Sent Events (change-feed.ts): answers 410 / 400 / 503 before any byte of the stream is sent.
   const feeds = new ChangeFeeds(options.feedLimits);
-  app.addHook('onClose', () => { feeds.closeAll(); });
+  app.addHook('onClose', () => {
+    feeds.closeAll();
+  });
   // Operator endpoints: bearer HOTSTATE_OPERATOR_TOKEN, compared in constant time.
   const requireOperator = (authorization: string | undefined): void => {
     if (options.operatorToken === undefined || !bearerMatches(authorization, options.operatorToken)) {
-      throw new HotstateError('HOTSTATE_ERR_AUTH_REQUIRED', 'operator endpoints need Authorization: Bearer <HOTSTATE_OPERATOR_TOKEN> (and the service needs that setting)');
+      throw new HotstateError(
+        'HOTSTATE_ERR_AUTH_REQUIRED',
+        'operator endpoints need Authorization: Bearer <HOTSTATE_OPERATOR_TOKEN> (and the service needs that setting)',
+      );
     }
   };
 
   // A key's versions still in the log (reads the key's partition from its start).
-  app.get<{ Params: { dataset: string; key: string }; Querystring: { allPartitions?: string } }>('/v1/datasets/:dataset/keys/:key/history', { config: { operator: true } }, async (request) => {
-    const view = viewOf(request.params.dataset);
-    requireOperator(request.headers.authorization);
-    return { key: request.params.key, versions: await view.history(request.params.key, { allPartitions: request.query.allPartitions === 'true' }) };
-  });
+  app.get<{ Params: { dataset: string; key: string }; Querystring: { allPartitions?: string } }>(
+    '/v1/datasets/:dataset/keys/:key/history',
+    { config: { operator: true } },
+    async (request) => {
+      const view = viewOf(request.params.dataset);
+      requireOperator(request.headers.authorization);
+      return {
+        key: request.params.key,
+        versions: await view.history(request.params.key, { allPartitions: request.query.allPartitions === 'true' }),
+      };
+    },
+  );
 
   // Pin what readers of a dataset see to its current version (applying goes on underneath), and unpin it.
-  app.post<{ Params: { dataset: string }; Body: { reason?: unknown } | null }>('/v1/datasets/:dataset/pin', { config: { operator: true } }, (request) => {
-    const view = viewOf(request.params.dataset);
-    requireOperator(request.headers.authorization);
-    const reason = request.body?.reason ?? 'pinned by an operator';
-    if (typeof reason !== 'string' || reason.length > 500) throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', 'body must be {} or {"reason": string of at most 500 characters}');
-    if (!view.status().ready) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `dataset ${request.params.dataset} is not ready: a pin freezes a replayed version`, { retriable: true });
-    return { pinned: view.pin(reason) };
-  });
-  app.post<{ Params: { dataset: string } }>('/v1/datasets/:dataset/unpin', { config: { operator: true } }, (request) => {
-    const view = viewOf(request.params.dataset);
-    requireOperator(request.headers.authorization);
-    return { unpinned: view.unpin() ?? null, version: view.token };
-  });
+  app.post<{ Params: { dataset: string }; Body: { reason?: unknown } | null }>(
+    '/v1/datasets/:dataset/pin',
+    { config: { operator: true } },
+    (request) => {
+      const view = viewOf(request.params.dataset);
+      requireOperator(request.headers.authorization);
+      const reason = request.body?.reason ?? 'pinned by an operator';
+      if (typeof reason !== 'string' || reason.length > 500)
+        throw new HotstateError(
+          'HOTSTATE_ERR_INPUT_MALFORMED',
+          'body must be {} or {"reason": string of at most 500 characters}',
+        );
+      if (!view.status().ready)
+        throw new HotstateError(
+          'HOTSTATE_ERR_VIEW_NOT_READY',
+          `dataset ${request.params.dataset} is not ready: a pin freezes a replayed version`,
+          { retriable: true },
+        );
+      return { pinned: view.pin(reason) };
+    },
+  );
+  app.post<{ Params: { dataset: string } }>(
+    '/v1/datasets/:dataset/unpin',
+    { config: { operator: true } },
+    (request) => {
+      const view = viewOf(request.params.dataset);
+      requireOperator(request.headers.authorization);
+      return { unpinned: view.unpin() ?? null, version: view.token };
+    },
+  );
 
   // The newest snapshot file, streamed, for a new instance to start from (HOTSTATE_SNAPSHOT_PEERS).
-  app.get<{ Params: { dataset: string } }>('/v1/datasets/:dataset/snapshot', { config: { operator: true } }, async (request, reply) => {
-    const { dataset } = request.params;
-    viewOf(dataset);
-    requireOperator(request.headers.authorization);
-    const newest = await options.snapshots?.newest(dataset);
-    if (!newest) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no snapshot of ${dataset} on this instance${options.snapshots ? ' yet' : ' (HOTSTATE_SNAPSHOT_DIR is not set)'}`);
-    const { header, fileBytes } = await readSnapshotHeader(newest.file);
-    const token = formatVersionToken(snapshotVersion(header));
-    return reply.header('content-type', 'application/octet-stream').header('content-length', fileBytes)
-      .header('hotstate-version', token).header('hotstate-snapshot-created-at', new Date(header.createdAt).toISOString())
-      .send(createReadStream(newest.file));
-  });
+  app.get<{ Params: { dataset: string } }>(
+    '/v1/datasets/:dataset/snapshot',
+    { config: { operator: true } },
+    async (request, reply) => {
+      const { dataset } = request.params;
+      viewOf(dataset);
+      requireOperator(request.headers.authorization);
+      const newest = await options.snapshots?.newest(dataset);
+      if (!newest)
+        throw new HotstateError(
+          'HOTSTATE_ERR_RESOURCE_NOT_FOUND',
+          `no snapshot of ${dataset} on this instance${options.snapshots ? ' yet' : ' (HOTSTATE_SNAPSHOT_DIR is not set)'}`,
+        );
+      const { header, fileBytes } = await readSnapshotHeader(newest.file);
+      const token = formatVersionToken(snapshotVersion(header));
+      return reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-length', fileBytes)
+        .header('hotstate-version', token)
+        .header('hotstate-snapshot-created-at', new Date(header.createdAt).toISOString())
+        .send(createReadStream(newest.file));
+    },
+  );
 
-  app.get<{ Params: { dataset: string }; Querystring: { from?: string; prefix?: string } }>('/v1/datasets/:dataset/changes', async (request, reply) => {
-    const view = await readable(request.params.dataset, undefined);
-    const log = options.changeLogs.get(request.params.dataset);
-    if (!log) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no change feed for ${request.params.dataset}`);
-    const lastEventId = request.headers['last-event-id'];
-    const from = (typeof lastEventId === 'string' ? lastEventId : undefined) ?? request.query.from ?? view.token;
-    log.resumable(from);
-    feeds.admit();
-    reply.hijack();
-    feeds.serve(reply.raw, request.params.dataset, log, from, request.query.prefix ?? '');
-  });
+  app.get<{ Params: { dataset: string }; Querystring: { from?: string; prefix?: string } }>(
+    '/v1/datasets/:dataset/changes',
+    async (request, reply) => {
+      const view = await readable(request.params.dataset, undefined);
+      const log = options.changeLogs.get(request.params.dataset);
+      if (!log)
+        throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no change feed for ${request.params.dataset}`);
+      const lastEventId = request.headers['last-event-id'];
+      const from = (typeof lastEventId === 'string' ? lastEventId : undefined) ?? request.query.from ?? view.token;
+      log.resumable(from);
+      feeds.admit();
+      reply.hijack();
+      feeds.serve(reply.raw, request.params.dataset, log, from, request.query.prefix ?? '');
+    },
+  );
 
   return app;
 }

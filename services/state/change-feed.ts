@@ -78,13 +78,22 @@ export class ChangeFeeds {
   /** Throws HOTSTATE_ERR_FEED_LIMIT_REACHED (503) when this instance already serves its maximum of feeds. */
   admit(): void {
     if (this.open.size >= this.limits.maxFeeds) {
-      throw new HotstateError('HOTSTATE_ERR_FEED_LIMIT_REACHED', `this instance already serves ${String(this.limits.maxFeeds)} change feeds; retry later or against another instance`, { retriable: true });
+      throw new HotstateError(
+        'HOTSTATE_ERR_FEED_LIMIT_REACHED',
+        `this instance already serves ${String(this.limits.maxFeeds)} change feeds; retry later or against another instance`,
+        { retriable: true },
+      );
     }
   }
 
   /** Streams `log` from `from` to `raw` (already hijacked) until the client leaves, falls behind or the log resets. */
   serve(raw: ServerResponse, dataset: string, log: ChangeLog, from: string, prefix: string): void {
-    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'hotstate-version': from });
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'hotstate-version': from,
+    });
     raw.write(`: following ${dataset} from ${from}\n\n`);
     let ended = false;
     const follower: Follower = { raw, prefix, frames: [], bytes: 0, onlyShared: true };
@@ -98,28 +107,49 @@ export class ChangeFeeds {
       if (goodbye !== undefined) raw.write(goodbye);
       raw.end();
       // A client that does not read would keep its unsent bytes (and the socket) forever.
-      setTimeout(() => { raw.destroy(); }, GOODBYE_MS).unref();
+      setTimeout(() => {
+        raw.destroy();
+      }, GOODBYE_MS).unref();
     };
-    const stop = log.follow(from, (event, resumeToken, shared) => {
-      if (ended || !event.key.startsWith(prefix)) return;
-      const frame = shared ? sharedFrameOf(event, resumeToken) : Buffer.concat([Buffer.from(`id: ${resumeToken}\n`), bodyOf(event)]);
-      if (raw.writableLength + follower.bytes + frame.length > this.limits.maxBufferedBytes) {
-        end(resyncEvent(`this client fell more than ${String(this.limits.maxBufferedBytes)} bytes behind the feed of ${dataset}; list it again and follow from the listing's version`));
-        return;
-      }
-      follower.frames.push(frame);
-      follower.bytes += frame.length;
-      follower.onlyShared &&= shared;
-      this.pending.add(follower);
-      this.flushTimer ??= setTimeout(() => { this.flush(); }, FLUSH_MS);
-    }, () => {
-      // The view is rebuilding (topic recreated or truncated): versions start over, so the client must list again.
-      end(resyncEvent(`dataset ${dataset} is being rebuilt; list it again and follow from the listing's version`));
-    });
+    const stop = log.follow(
+      from,
+      (event, resumeToken, shared) => {
+        if (ended || !event.key.startsWith(prefix)) return;
+        const frame = shared
+          ? sharedFrameOf(event, resumeToken)
+          : Buffer.concat([Buffer.from(`id: ${resumeToken}\n`), bodyOf(event)]);
+        if (raw.writableLength + follower.bytes + frame.length > this.limits.maxBufferedBytes) {
+          end(
+            resyncEvent(
+              `this client fell more than ${String(this.limits.maxBufferedBytes)} bytes behind the feed of ${dataset}; list it again and follow from the listing's version`,
+            ),
+          );
+          return;
+        }
+        follower.frames.push(frame);
+        follower.bytes += frame.length;
+        follower.onlyShared &&= shared;
+        this.pending.add(follower);
+        this.flushTimer ??= setTimeout(() => {
+          this.flush();
+        }, FLUSH_MS);
+      },
+      () => {
+        // The view is rebuilding (topic recreated or truncated): versions start over, so the client must list again.
+        end(resyncEvent(`dataset ${dataset} is being rebuilt; list it again and follow from the listing's version`));
+      },
+    );
     const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
-    raw.on('drain', () => { if (follower.frames.length > 0) this.flushTimer ??= setTimeout(() => { this.flush(); }, FLUSH_MS); });
+    raw.on('drain', () => {
+      if (follower.frames.length > 0)
+        this.flushTimer ??= setTimeout(() => {
+          this.flush();
+        }, FLUSH_MS);
+    });
     this.open.add(end);
-    raw.on('close', () => { end(); });
+    raw.on('close', () => {
+      end();
+    });
   }
 
   /**
@@ -142,12 +172,20 @@ export class ChangeFeeds {
         const follower = due[i];
         if (follower) this.send(follower, joined, ids, nextId);
       }
-      if (to < due.length) setImmediate(() => { writeSlice(to); });
+      if (to < due.length)
+        setImmediate(() => {
+          writeSlice(to);
+        });
     };
     writeSlice(0);
   }
 
-  private send(follower: Follower, joined: Map<string, Buffer>, ids: WeakMap<Buffer, number>, nextId: { value: number }): void {
+  private send(
+    follower: Follower,
+    joined: Map<string, Buffer>,
+    ids: WeakMap<Buffer, number>,
+    nextId: { value: number },
+  ): void {
     const { frames } = follower;
     const first = frames[0];
     if (first === undefined || follower.raw.writableEnded) return; // ended between two slices
@@ -158,7 +196,7 @@ export class ChangeFeeds {
     let batch: Buffer;
     if (follower.onlyShared) {
       let id = ids.get(first);
-      if (id === undefined) ids.set(first, id = nextId.value++);
+      if (id === undefined) ids.set(first, (id = nextId.value++));
       const key = `${String(id)}/${String(frames.length)}/${follower.prefix}`;
       batch = joined.get(key) ?? Buffer.concat(frames);
       joined.set(key, batch);

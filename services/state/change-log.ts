@@ -33,10 +33,17 @@ export class ChangeLog {
   /** Parses the token and throws HOTSTATE_ERR_FEED_RESYNC_NEEDED when changes after it were already evicted. */
   resumable(fromToken: string): ReturnType<typeof parseVersionToken> {
     const from = parseVersionToken(fromToken);
-    if (from.topic !== this.topic) throw new HotstateError('HOTSTATE_ERR_TOKEN_TOPIC', `version token is for topic ${from.topic}, not ${this.topic}`);
+    if (from.topic !== this.topic)
+      throw new HotstateError(
+        'HOTSTATE_ERR_TOKEN_TOPIC',
+        `version token is for topic ${from.topic}, not ${this.topic}`,
+      );
     for (const [partition, evicted] of this.evictedUpTo) {
       if ((from.positions.get(partition) ?? 0) < evicted) {
-        throw new HotstateError('HOTSTATE_ERR_FEED_RESYNC_NEEDED', `version ${fromToken} is older than the changes this service still holds (partition ${String(partition)} from offset ${String(evicted)}); list the dataset again and follow from the listing's version`);
+        throw new HotstateError(
+          'HOTSTATE_ERR_FEED_RESYNC_NEEDED',
+          `version ${fromToken} is older than the changes this service still holds (partition ${String(partition)} from offset ${String(evicted)}); list the dataset again and follow from the listing's version`,
+        );
       }
     }
     return from;
@@ -44,11 +51,18 @@ export class ChangeLog {
 
   /** The changes of each partition before `from` will not be recorded: versions before them cannot be resumed. */
   startFrom(from: ReadonlyMap<number, number>): void {
-    for (const [partition, offset] of from) this.evictedUpTo.set(partition, Math.max(offset, this.evictedUpTo.get(partition) ?? 0));
+    for (const [partition, offset] of from)
+      this.evictedUpTo.set(partition, Math.max(offset, this.evictedUpTo.get(partition) ?? 0));
   }
 
   record(change: Change): void {
-    const event: FeedEvent = { key: change.key, value: change.value ?? null, partition: change.partition, offset: change.offset, timestamp: change.timestamp };
+    const event: FeedEvent = {
+      key: change.key,
+      value: change.value ?? null,
+      partition: change.partition,
+      offset: change.offset,
+      timestamp: change.timestamp,
+    };
     if (this.events.length - this.start >= this.capacity) {
       const evicted = this.events[this.start++];
       if (evicted) this.evictedUpTo.set(evicted.partition, evicted.offset + 1);
@@ -84,11 +98,16 @@ export class ChangeLog {
    * log's own version after the event, the same for every follower that caught up (so the bytes can be shared).
    * Returns the function that stops following.
    */
-  follow(fromToken: string, emit: (event: FeedEvent, resumeToken: string, shared: boolean) => void, resync: () => void): () => void {
+  follow(
+    fromToken: string,
+    emit: (event: FeedEvent, resumeToken: string, shared: boolean) => void,
+    resync: () => void,
+  ): () => void {
     const from = this.resumable(fromToken);
     const positions = new Map(from.positions);
     // A follower whose version is ahead of this log somewhere (a token from another instance) keeps its own tokens.
-    const ahead = (): boolean => [...positions].some(([partition, next]) => next > (this.positions.get(partition) ?? 0));
+    const ahead = (): boolean =>
+      [...positions].some(([partition, next]) => next > (this.positions.get(partition) ?? 0));
     let own = true;
     const send = (event: FeedEvent, version?: string): void => {
       if (event.offset < (positions.get(event.partition) ?? 0)) return;
@@ -102,6 +121,8 @@ export class ChangeLog {
       if (event) send(event);
     }
     this.followers.set(send, resync);
-    return () => { this.followers.delete(send); };
+    return () => {
+      this.followers.delete(send);
+    };
   }
 }

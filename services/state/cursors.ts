@@ -28,13 +28,23 @@ export class CursorStore {
 
   first(dataset: string, snapshot: ViewSnapshot, prefix: string, limit: number): Page {
     const iterator = snapshot.items({ prefix });
-    const cursor: OpenCursor = { dataset, snapshot, iterator, pending: undefined, timer: setTimeout(() => undefined, 0) };
+    const cursor: OpenCursor = {
+      dataset,
+      snapshot,
+      iterator,
+      pending: undefined,
+      timer: setTimeout(() => undefined, 0),
+    };
     return this.page(randomUUID(), cursor, limit);
   }
 
   next(dataset: string, id: string, limit: number): Page {
     const cursor = this.open.get(id);
-    if (cursor?.dataset !== dataset) throw new HotstateError('HOTSTATE_ERR_LIST_CURSOR_EXPIRED', `cursor ${JSON.stringify(id)} expired or does not exist; list again without a cursor`);
+    if (cursor?.dataset !== dataset)
+      throw new HotstateError(
+        'HOTSTATE_ERR_LIST_CURSOR_EXPIRED',
+        `cursor ${JSON.stringify(id)} expired or does not exist; list again without a cursor`,
+      );
     clearTimeout(cursor.timer);
     this.open.delete(id);
     return this.page(id, cursor, limit);
@@ -55,7 +65,9 @@ export class CursorStore {
       return { version: cursor.snapshot.token, items, nextCursor: undefined };
     }
     cursor.pending = peek.value;
-    cursor.timer = setTimeout(() => { this.expire(id); }, this.ttlMs);
+    cursor.timer = setTimeout(() => {
+      this.expire(id);
+    }, this.ttlMs);
     cursor.timer.unref();
     this.open.set(id, cursor);
     return { version: cursor.snapshot.token, items, nextCursor: id };

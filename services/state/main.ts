@@ -6,6 +6,7 @@ import { preloadSnapshot } from '../lib/snapshot/base-loader.ts';
 
 const snapshotDir = process.env.HOTSTATE_SNAPSHOT_DIR;
 if (snapshotDir) {
-  for (const dataset of (process.env.HOTSTATE_DATASETS ?? '').split(',')) if (dataset.trim() !== '') preloadSnapshot(snapshotDir, dataset.trim());
+  for (const dataset of (process.env.HOTSTATE_DATASETS ?? '').split(','))
+    if (dataset.trim() !== '') preloadSnapshot(snapshotDir, dataset.trim());
 }
 await import('./service.ts');

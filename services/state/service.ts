@@ -15,10 +15,19 @@ const { config, logger, metrics, lifecycle } = bootstrap('hotstate-state', state
 const views = new Map<string, HotstateView>();
 const changeLogs = new Map<string, ChangeLog>();
 const snapshotDir = config.HOTSTATE_SNAPSHOT_DIR;
-const snapshots = snapshotDir === undefined ? undefined
-  : new SnapshotSchedule(views, { dir: snapshotDir, intervalMs: config.HOTSTATE_SNAPSHOT_INTERVAL_MS, keep: config.HOTSTATE_SNAPSHOT_KEEP }, logger);
+const snapshots =
+  snapshotDir === undefined
+    ? undefined
+    : new SnapshotSchedule(
+        views,
+        { dir: snapshotDir, intervalMs: config.HOTSTATE_SNAPSHOT_INTERVAL_MS, keep: config.HOTSTATE_SNAPSHOT_KEEP },
+        logger,
+      );
 const app = buildStateApp({
-  views, changeLogs, metrics, logger,
+  views,
+  changeLogs,
+  metrics,
+  logger,
   minVersionTimeoutMs: config.HOTSTATE_MIN_VERSION_TIMEOUT_MS,
   cursorTtlMs: config.HOTSTATE_CURSOR_TTL_MS,
   bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,
@@ -27,23 +36,41 @@ const app = buildStateApp({
   shuttingDown: lifecycle.shuttingDown,
   ...(snapshots ? { snapshots } : {}),
   ...(config.HOTSTATE_OPERATOR_TOKEN === undefined ? {} : { operatorToken: config.HOTSTATE_OPERATOR_TOKEN }),
-  ...(config.HOTSTATE_READ_TOKEN === undefined && config.HOTSTATE_READ_TOKENS_FILE === undefined ? {} : {
-    readTokens: new TokenSet({
-      token: config.HOTSTATE_READ_TOKEN, file: config.HOTSTATE_READ_TOKENS_FILE,
-      onReloadError: (error) => { logger.warn({ reason: error.message }, 'the read token file could not be read again; the previous tokens stay in force'); },
-    }),
-  }),
+  ...(config.HOTSTATE_READ_TOKEN === undefined && config.HOTSTATE_READ_TOKENS_FILE === undefined
+    ? {}
+    : {
+        readTokens: new TokenSet({
+          token: config.HOTSTATE_READ_TOKEN,
+          file: config.HOTSTATE_READ_TOKENS_FILE,
+          onReloadError: (error) => {
+            logger.warn(
+              { reason: error.message },
+              'the read token file could not be read again; the previous tokens stay in force',
+            );
+          },
+        }),
+      }),
 });
 lifecycle.attach(app);
 // A last snapshot before the views close, within half of the shutdown budget (a restart then starts from it).
-lifecycle.onShutdown(() => settleWithin(logger, 'the final snapshot', snapshots?.stop(), config.HOTSTATE_SHUTDOWN_TIMEOUT_MS / 2));
-lifecycle.onShutdown(async () => { await Promise.all([...views.values()].map((view) => view.close())); });
+lifecycle.onShutdown(() =>
+  settleWithin(logger, 'the final snapshot', snapshots?.stop(), config.HOTSTATE_SHUTDOWN_TIMEOUT_MS / 2),
+);
+lifecycle.onShutdown(async () => {
+  await Promise.all([...views.values()].map((view) => view.close()));
+});
 
 // A refusal while starting (a misaddressed registry, refused credentials, a missing topic) is one log line and an
 // exit with the documented code.
 try {
   if (snapshotDir !== undefined && config.HOTSTATE_SNAPSHOT_PEERS.length > 0) {
-    await fetchFromPeers(config.HOTSTATE_SNAPSHOT_PEERS, config.HOTSTATE_DATASETS, snapshotDir, config.HOTSTATE_OPERATOR_TOKEN, logger);
+    await fetchFromPeers(
+      config.HOTSTATE_SNAPSHOT_PEERS,
+      config.HOTSTATE_DATASETS,
+      snapshotDir,
+      config.HOTSTATE_OPERATOR_TOKEN,
+      logger,
+    );
   }
 
   for (const dataset of config.HOTSTATE_DATASETS) {
@@ -62,8 +89,20 @@ try {
     const log = new ChangeLog(dataset, config.HOTSTATE_CHANGE_BUFFER);
     // Before the replay starts, so the log has no gap: it keeps the last HOTSTATE_CHANGE_BUFFER changes, so of the
     // replay it hears (and the view decodes) only each partition's last that many records.
-    view.onChange((change) => { log.record(change); }, { replayTail: config.HOTSTATE_CHANGE_BUFFER, onReplayWindow: (from) => { log.startFrom(from); } });
-    view.on('rebuild', () => { log.reset(); });
+    view.onChange(
+      (change) => {
+        log.record(change);
+      },
+      {
+        replayTail: config.HOTSTATE_CHANGE_BUFFER,
+        onReplayWindow: (from) => {
+          log.startFrom(from);
+        },
+      },
+    );
+    view.on('rebuild', () => {
+      log.reset();
+    });
     views.set(dataset, view);
     changeLogs.set(dataset, log);
     await view.start();

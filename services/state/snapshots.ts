@@ -31,7 +31,9 @@ export class SnapshotSchedule {
   }
 
   start(): void {
-    this.timer = setInterval(() => { void this.writeAll(); }, this.settings.intervalMs);
+    this.timer = setInterval(() => {
+      void this.writeAll();
+    }, this.settings.intervalMs);
     this.timer.unref();
   }
 
@@ -67,7 +69,13 @@ export class SnapshotSchedule {
  * For each dataset without a snapshot in `dir`, downloads the newest one a peer serves (the first peer that has
  * one). A failed download leaves nothing behind; the view then replays in full.
  */
-export async function fetchFromPeers(peers: readonly string[], datasets: readonly string[], dir: string, operatorToken: string | undefined, log: Logger): Promise<void> {
+export async function fetchFromPeers(
+  peers: readonly string[],
+  datasets: readonly string[],
+  dir: string,
+  operatorToken: string | undefined,
+  log: Logger,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const dataset of datasets) {
     if ((await listSnapshots(dir, dataset)).length > 0) continue;
@@ -86,7 +94,10 @@ export async function fetchFromPeers(peers: readonly string[], datasets: readonl
         await pipeline(Readable.fromWeb(response.body), createWriteStream(temporary));
         const { header } = await readSnapshotHeader(temporary);
         await rename(temporary, join(dir, snapshotFileName(dataset, header.createdAt)));
-        log.info({ peer, dataset, entries: header.entries, createdAt: new Date(header.createdAt).toISOString() }, 'snapshot fetched from a peer');
+        log.info(
+          { peer, dataset, entries: header.entries, createdAt: new Date(header.createdAt).toISOString() },
+          'snapshot fetched from a peer',
+        );
         break;
       } catch (error) {
         await rm(temporary, { force: true });

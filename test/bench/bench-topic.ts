@@ -12,14 +12,24 @@ import type { RegistryTarget } from '../../services/lib/registry.ts';
 import type { KafkaConnection } from '../../services/lib/transport/transport.ts';
 
 /** Where the benchmarks connect: KAFKA_BROKERS, SCHEMA_REGISTRY_URL and the security settings the services read. */
-export function benchConnection(env: NodeJS.ProcessEnv = process.env): { brokers: string[]; kafka: KafkaConnection; registryUrl: RegistryTarget } {
+export function benchConnection(env: NodeJS.ProcessEnv = process.env): {
+  brokers: string[];
+  kafka: KafkaConnection;
+  registryUrl: RegistryTarget;
+} {
   const { brokers, registryUrl } = connectionFromEnv(env);
   const security = securitySchema.parse(env);
-  return { brokers, kafka: { brokers, clientId: 'hotstate-bench', ...kafkaSecurity(security) }, registryUrl: registryTarget(registryUrl, security) };
+  return {
+    brokers,
+    kafka: { brokers, clientId: 'hotstate-bench', ...kafkaSecurity(security) },
+    registryUrl: registryTarget(registryUrl, security),
+  };
 }
 
 export const benchSchema = {
-  type: 'record', name: 'BenchItem', namespace: 'hotstate.bench',
+  type: 'record',
+  name: 'BenchItem',
+  namespace: 'hotstate.bench',
   fields: [
     { name: 'id', type: 'string' },
     { name: 'label', type: 'string' },
@@ -29,7 +39,13 @@ export const benchSchema = {
   ],
 };
 
-export const benchValue = (i: number, version = 1): Record<string, unknown> => ({ id: `item-${String(i).padStart(8, '0')}`, label: `Benchmark item ${String(i)} with a label long enough to make the whole Avro record about 120 bytes`, amount: i / 3, version, status: 'ACTIVE' });
+export const benchValue = (i: number, version = 1): Record<string, unknown> => ({
+  id: `item-${String(i).padStart(8, '0')}`,
+  label: `Benchmark item ${String(i)} with a label long enough to make the whole Avro record about 120 bytes`,
+  amount: i / 3,
+  version,
+  status: 'ACTIVE',
+});
 
 export const benchValueBytes = encodeFramed(parseAvroSchema(benchSchema), 1, benchValue(0)).length;
 
@@ -52,7 +68,11 @@ export interface BenchMix {
 const compactedSegmentBytes = 1024 * 1024;
 
 /** The topic of `keys` records (plus the mix's overwrites and tombstones), loaded if it holds fewer. */
-export async function ensureBenchTopic(keys: number, mix: BenchMix = {}, env: NodeJS.ProcessEnv = process.env): Promise<BenchTopic> {
+export async function ensureBenchTopic(
+  keys: number,
+  mix: BenchMix = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BenchTopic> {
   const { kafka, registryUrl } = benchConnection(env);
   const overwrites = Math.round(keys * (mix.overwrites ?? 0));
   const deletes = Math.round(keys * (mix.deletes ?? 0));
@@ -60,8 +80,16 @@ export async function ensureBenchTopic(keys: number, mix: BenchMix = {}, env: No
   const topic = `bench-replay-${String(keys)}${mixName}-${String(benchValueBytes)}b`;
   const producerOptions: ProducerOptions = { kafka, registryUrl, topic, schema: benchSchema, registerSchema: true };
   const offsets = await withTransport(kafka, async (transport) => {
-    const compaction = { 'segment.bytes': String(compactedSegmentBytes), 'min.cleanable.dirty.ratio': '0.01', 'min.compaction.lag.ms': '0' };
-    await ensureDatasetTopic(transport, { topic, partitions: 3, ...(mix.compacted === true ? { configs: compaction } : {}) });
+    const compaction = {
+      'segment.bytes': String(compactedSegmentBytes),
+      'min.cleanable.dirty.ratio': '0.01',
+      'min.compaction.lag.ms': '0',
+    };
+    await ensureDatasetTopic(transport, {
+      topic,
+      partitions: 3,
+      ...(mix.compacted === true ? { configs: compaction } : {}),
+    });
     return transport.offsets(topic);
   });
   const loaded = offsets.reduce((n, p) => n + p.end, 0);
@@ -78,7 +106,8 @@ export async function ensureBenchTopic(keys: number, mix: BenchMix = {}, env: No
   if (loaded < total) {
     const producer = await createProducer(producerOptions);
     const began = performance.now();
-    for (let i = loaded; i < total; i += 5000) await producer.send(Array.from({ length: Math.min(5000, total - i) }, (_, j) => update(i + j)));
+    for (let i = loaded; i < total; i += 5000)
+      await producer.send(Array.from({ length: Math.min(5000, total - i) }, (_, j) => update(i + j)));
     await producer.close();
     console.log(`loaded ${String(total - loaded)} records in ${((performance.now() - began) / 1000).toFixed(1)} s`);
   }
@@ -92,13 +121,19 @@ export async function ensureBenchTopic(keys: number, mix: BenchMix = {}, env: No
     await sleep(5000);
     held = await recordsHeld(kafka, topic);
   }
-  console.log(`compacted to ${String(held)} records (of ${String(Math.max(loaded, total))} written; done below ${String(target)}) after ${((performance.now() - began) / 1000).toFixed(0)} s of waiting`);
+  console.log(
+    `compacted to ${String(held)} records (of ${String(Math.max(loaded, total))} written; done below ${String(target)}) after ${((performance.now() - began) / 1000).toFixed(0)} s of waiting`,
+  );
   return { topic, records: held, producerOptions };
 }
 
 /** Records the topic holds now, read through to its end. */
 async function recordsHeld(kafka: KafkaConnection, topic: string): Promise<number> {
   let held = 0;
-  await withTransport(kafka, (transport) => readRange(transport, topic, (chunk, end) => { held += chunk.records.filter((r) => r.offset < end).length; }));
+  await withTransport(kafka, (transport) =>
+    readRange(transport, topic, (chunk, end) => {
+      held += chunk.records.filter((r) => r.offset < end).length;
+    }),
+  );
   return held;
 }

@@ -29,10 +29,23 @@ await registerValueSchema(registryUrl, topic, schemaText('instrument-prices', 2)
 const port = await freePortBlock(2);
 const services: ChildProcess[] = [];
 const start = (name: 'state' | 'ingest', httpPort: number): ChildProcess => {
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')], {
-    env: { ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, HOTSTATE_DATASETS: topic, HOTSTATE_HTTP_HOST: '127.0.0.1', HOTSTATE_HTTP_PORT: String(httpPort), HOTSTATE_LOG_LEVEL: 'warn', HOTSTATE_INGEST_TOKEN: token },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')],
+    {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: brokers.join(','),
+        SCHEMA_REGISTRY_URL: registryUrl,
+        HOTSTATE_DATASETS: topic,
+        HOTSTATE_HTTP_HOST: '127.0.0.1',
+        HOTSTATE_HTTP_PORT: String(httpPort),
+        HOTSTATE_LOG_LEVEL: 'warn',
+        HOTSTATE_INGEST_TOKEN: token,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   services.push(child);
   return child;
 };
@@ -43,21 +56,32 @@ const ingest = start('ingest', port + 1);
 if (ingest.pid !== undefined) os.setPriority(ingest.pid, 19);
 const stateUrl = `http://127.0.0.1:${String(port)}`;
 const ingestUrl = `http://127.0.0.1:${String(port + 1)}`;
-for (const url of [stateUrl, ingestUrl]) while (!(await fetch(`${url}/readyz`).then((r) => r.ok, () => false))) await sleep(200);
+for (const url of [stateUrl, ingestUrl])
+  while (
+    !(await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  )
+    await sleep(200);
 
-const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${String(state.pid)}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rssMb = (): number =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${String(state.pid)}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const venue = 'X'.repeat(1000); // ~1.1 KB values
-const put = (key: string): Promise<Response> => fetch(`${ingestUrl}/v1/datasets/${topic}/records/${key}`, {
-  method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-  body: JSON.stringify({ instrument: key, price: 1, currency: 'EUR', updatedAt: Date.now(), venue }),
-});
+const put = (key: string): Promise<Response> =>
+  fetch(`${ingestUrl}/v1/datasets/${topic}/records/${key}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ instrument: key, price: 1, currency: 'EUR', updatedAt: Date.now(), venue }),
+  });
 await put('probe');
 for (let i = 0; i < 200; i++) await fetch(`${stateUrl}/v1/datasets/${topic}/keys/probe`);
 await sleep(1000);
 const baseline = rssMb();
 const memory = async (): Promise<string> => {
   const text = await (await fetch(`${stateUrl}/metrics`)).text();
-  const metric = (name: string): string => (Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 1_048_576).toFixed(0);
+  const metric = (name: string): string =>
+    (Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 1_048_576).toFixed(0);
   return `heap used ${metric('nodejs_heap_size_used_bytes')} MB of ${metric('nodejs_heap_size_total_bytes')} MB, external ${metric('nodejs_external_memory_bytes')} MB`;
 };
 const baselineMemory = await memory();
@@ -76,30 +100,44 @@ const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
 let events = 0;
 let resyncs = 0;
 const streams: http.ClientRequest[] = [];
-await Promise.all(Array.from({ length: clients }, () => new Promise<void>((resolve, reject) => {
-  const request = http.get(`${stateUrl}/v1/datasets/${topic}/changes`, { agent }, (response) => {
-    if (response.statusCode !== 200) reject(new Error(`feed answered ${String(response.statusCode)}`));
-    if (stalled) response.pause();
-    else {
-      response.on('data', (chunk: Buffer) => {
-        events += occurrences(chunk, changeMarker);
-        resyncs += occurrences(chunk, resyncMarker);
-      });
-    }
-    response.on('error', () => undefined);
-    resolve();
-  });
-  request.on('error', () => undefined);
-  streams.push(request);
-})));
+await Promise.all(
+  Array.from(
+    { length: clients },
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const request = http.get(`${stateUrl}/v1/datasets/${topic}/changes`, { agent }, (response) => {
+          if (response.statusCode !== 200) reject(new Error(`feed answered ${String(response.statusCode)}`));
+          if (stalled) response.pause();
+          else {
+            response.on('data', (chunk: Buffer) => {
+              events += occurrences(chunk, changeMarker);
+              resyncs += occurrences(chunk, resyncMarker);
+            });
+          }
+          response.on('error', () => undefined);
+          resolve();
+        });
+        request.on('error', () => undefined);
+        streams.push(request);
+      }),
+  ),
+);
 const connected = rssMb();
 await fetch(`${stateUrl}/metrics`); // starts a fresh event-loop delay window
 
 let peak = connected;
-const sampler = setInterval(() => { peak = Math.max(peak, rssMb()); }, 50);
-const reader = spawn(process.execPath, [join(projectRoot, 'test', 'bench', 'key-reader.ts'), `${stateUrl}/v1/datasets/${topic}/keys/probe`], { stdio: ['pipe', 'pipe', 'inherit'] });
+const sampler = setInterval(() => {
+  peak = Math.max(peak, rssMb());
+}, 50);
+const reader = spawn(
+  process.execPath,
+  [join(projectRoot, 'test', 'bench', 'key-reader.ts'), `${stateUrl}/v1/datasets/${topic}/keys/probe`],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
+);
 let readerOutput = '';
-reader.stdout.on('data', (chunk: Buffer) => { readerOutput += chunk.toString('utf8'); });
+reader.stdout.on('data', (chunk: Buffer) => {
+  readerOutput += chunk.toString('utf8');
+});
 const readerDone = new Promise((resolve) => reader.once('exit', resolve));
 const writeBegan = performance.now();
 for (let i = 0; i < writes; i += 20) {
@@ -107,7 +145,10 @@ for (let i = 0; i < writes; i += 20) {
 }
 const writeSeconds = (performance.now() - writeBegan) / 1000;
 const lagText = await (await fetch(`${stateUrl}/metrics`)).text(); // event-loop delay of the state service during the writes
-const lag = (name: string): string => (Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)`, 'm').exec(lagText)?.[1] ?? Number.NaN) * 1000).toFixed(0);
+const lag = (name: string): string =>
+  (
+    Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)`, 'm').exec(lagText)?.[1] ?? Number.NaN) * 1000
+  ).toFixed(0);
 const expected = clients * writes;
 const deadline = Date.now() + 60_000;
 while (!stalled && events < expected && Date.now() < deadline) await sleep(100);
@@ -132,16 +173,29 @@ const settledMemory = `${await memory()}, ${((performance.now() - left) / 1000).
 for (const child of services) child.kill('SIGTERM');
 await withTransport({ brokers }, (transport) => transport.deleteTopic(topic)).catch(() => undefined);
 
-const pct = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN).toFixed(1);
+const pct = (p: number): string =>
+  (latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN).toFixed(1);
 const bar = (ok: boolean): string => (ok ? 'ok  ' : 'MISS');
-console.log(`${String(clients)} ${stalled ? 'stalled' : 'reading'} change-feed clients, ${String(writes)} writes of ~1.1 KB through the ingest service in ${writeSeconds.toFixed(1)} s`);
-console.log(`events delivered: ${String(events)} of ${String(stalled ? 0 : expected)} expected in ${deliverySeconds.toFixed(1)} s; resync events: ${String(resyncs)}`);
-console.log(`state service RSS: baseline ${baseline.toFixed(0)} MB, with clients ${connected.toFixed(0)} MB, peak ${peak.toFixed(0)} MB, after they left ${after.toFixed(0)} MB`);
+console.log(
+  `${String(clients)} ${stalled ? 'stalled' : 'reading'} change-feed clients, ${String(writes)} writes of ~1.1 KB through the ingest service in ${writeSeconds.toFixed(1)} s`,
+);
+console.log(
+  `events delivered: ${String(events)} of ${String(stalled ? 0 : expected)} expected in ${deliverySeconds.toFixed(1)} s; resync events: ${String(resyncs)}`,
+);
+console.log(
+  `state service RSS: baseline ${baseline.toFixed(0)} MB, with clients ${connected.toFixed(0)} MB, peak ${peak.toFixed(0)} MB, after they left ${after.toFixed(0)} MB`,
+);
 console.log(`baseline: ${baselineMemory}`);
 console.log(`after they left: ${settledMemory}`);
-console.log(`state service event-loop delay during the writes: p50 ${lag('p50')} ms, p99 ${lag('p99')} ms, max ${lag('max')} ms`);
-console.log(`key reads meanwhile: ${String(latencies.length)}, p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms`);
+console.log(
+  `state service event-loop delay during the writes: p50 ${lag('p50')} ms, p99 ${lag('p99')} ms, max ${lag('max')} ms`,
+);
+console.log(
+  `key reads meanwhile: ${String(latencies.length)}, p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms`,
+);
 console.log(`${bar(peak - baseline <= 300)} peak within 300 MB of baseline (+${(peak - baseline).toFixed(0)} MB)`);
 console.log(`${bar(Number(pct(0.99)) < 50)} p99 key read under 50 ms`);
-console.log(`${bar(Math.abs(after - baseline) <= 50)} back to baseline ±50 MB after the clients left (${(after - baseline).toFixed(0)} MB)`);
+console.log(
+  `${bar(Math.abs(after - baseline) <= 50)} back to baseline ±50 MB after the clients left (${(after - baseline).toFixed(0)} MB)`,
+);
 process.exit(0);

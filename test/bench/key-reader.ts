@@ -6,7 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const url = process.argv[2] ?? '';
 const latencies: number[] = [];
 const state = { running: true };
-process.stdin.on('end', () => { state.running = false; });
+process.stdin.on('end', () => {
+  state.running = false;
+});
 process.stdin.resume();
 while (state.running) {
   const began = performance.now();

@@ -18,7 +18,9 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (mode === 'raw') {
   const transport = createPlatformaticTransport(kafka);
   let records = 0;
-  await readRange(transport, topic, (chunk) => { records += chunk.records.length; });
+  await readRange(transport, topic, (chunk) => {
+    records += chunk.records.length;
+  });
   console.log(JSON.stringify({ readyMs: performance.now(), records }));
   process.exit(0);
 }
@@ -27,7 +29,11 @@ if (mode === 'raw') {
 async function replay(): Promise<{ result: Record<string, number>; held: NodeJS.MemoryUsage }> {
   const view = await createView({ kafka, registryUrl, topic, logger: createLogger({ level: 'warn' }) });
   await view.ready;
-  const result: Record<string, number> = { readyMs: performance.now(), keys: view.size, rssBytes: process.memoryUsage().rss };
+  const result: Record<string, number> = {
+    readyMs: performance.now(),
+    keys: view.size,
+    rssBytes: process.memoryUsage().rss,
+  };
   if (process.argv.includes('--tail')) Object.assign(result, await tail(view));
   await view.close(); // the closed view still holds its store: what dropping it frees is the data
   gc?.();
@@ -38,9 +44,13 @@ async function replay(): Promise<{ result: Record<string, number>; held: NodeJS.
 /** ~1000 updates/s for 10 s, each measured from its record timestamp to visible in the view. */
 async function tail(view: HotstateView): Promise<Record<string, number>> {
   const latencies: number[] = [];
-  view.onChange((change) => { latencies.push(Date.now() - change.timestamp); });
+  view.onChange((change) => {
+    latencies.push(Date.now() - change.timestamp);
+  });
   const pauses: number[] = [];
-  const gcs = new PerformanceObserver((list) => { for (const entry of list.getEntries()) pauses.push(entry.duration); });
+  const gcs = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration);
+  });
   gcs.observe({ entryTypes: ['gc'] });
   const producer = await createProducer({ kafka, registryUrl, topic, schema: benchSchema });
   const began = Date.now();
@@ -52,8 +62,17 @@ async function tail(view: HotstateView): Promise<Record<string, number>> {
   await sleep(1000);
   await producer.close();
   gcs.disconnect();
-  const pct = (values: number[], p: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))] ?? 0;
-  return { tailP50Ms: pct(latencies, 0.5), tailP99Ms: pct(latencies, 0.99), tailMaxMs: pct(latencies, 1), tailUpdates: latencies.length, tailGcPauses: pauses.length, tailGcPauseMaxMs: pct(pauses, 1), tailGcPauseTotalMs: pauses.reduce((a, b) => a + b, 0) };
+  const pct = (values: number[], p: number): number =>
+    [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))] ?? 0;
+  return {
+    tailP50Ms: pct(latencies, 0.5),
+    tailP99Ms: pct(latencies, 0.99),
+    tailMaxMs: pct(latencies, 1),
+    tailUpdates: latencies.length,
+    tailGcPauses: pauses.length,
+    tailGcPauseMaxMs: pct(pauses, 1),
+    tailGcPauseTotalMs: pauses.reduce((a, b) => a + b, 0),
+  };
 }
 
 const { result, held } = await replay();

@@ -8,7 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectionFromEnv, projectRoot } from '../../infra/settings.ts';
-import { loadDatasetVersion, parseVersionRef, readTopicNow, tokenOfVersion } from '../../services/lib/history/dataset-version.ts';
+import {
+  loadDatasetVersion,
+  parseVersionRef,
+  readTopicNow,
+  tokenOfVersion,
+} from '../../services/lib/history/dataset-version.ts';
 import { contentDigest } from '../../services/lib/history/diff.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
@@ -21,15 +26,35 @@ const keys = Number(process.argv[2] ?? 100_000);
 const writes = Number(process.argv[3] ?? 10_000);
 const { brokers, registryUrl } = connectionFromEnv();
 const topic = `bench-rollback-${String(keys)}-${randomUUID().slice(0, 8)}`;
-const value = (key: string, n: number): object => ({ instrument: key, price: n, currency: 'EUR', updatedAt: 1_795_000_000_000 + n, venue: 'XPAR' });
+const value = (key: string, n: number): object => ({
+  instrument: key,
+  price: n,
+  currency: 'EUR',
+  updatedAt: 1_795_000_000_000 + n,
+  venue: 'XPAR',
+});
 
 await withTransport({ brokers }, async (transport) => {
   await ensureDatasetTopic(transport, { topic, partitions: 3 });
-  const producer = await createProducer({ kafka: { brokers }, registryUrl, topic, schema: schemaText('instrument-prices', 2), registerSchema: true });
+  const producer = await createProducer({
+    kafka: { brokers },
+    registryUrl,
+    topic,
+    schema: schemaText('instrument-prices', 2),
+    registerSchema: true,
+  });
   for (let i = 0; i < keys; i += 5000) {
-    await producer.send(Array.from({ length: Math.min(5000, keys - i) }, (_, j) => ({ key: `K${String(i + j)}`, value: value(`K${String(i + j)}`, i + j) })));
+    await producer.send(
+      Array.from({ length: Math.min(5000, keys - i) }, (_, j) => ({
+        key: `K${String(i + j)}`,
+        value: value(`K${String(i + j)}`, i + j),
+      })),
+    );
   }
-  const target = tokenOfVersion({ topic, positions: new Map((await transport.offsets(topic)).map((p) => [p.partition, p.end])) });
+  const target = tokenOfVersion({
+    topic,
+    positions: new Map((await transport.offsets(topic)).map((p) => [p.partition, p.end])),
+  });
   // The bad batch: 70% changes of existing keys, 15% deletes, 15% new keys.
   const bad = Array.from({ length: writes }, (_, i) => {
     const kind = i % 20;
@@ -41,15 +66,47 @@ await withTransport({ brokers }, async (transport) => {
   await producer.close();
 
   const began = performance.now();
-  const output = execFileSync(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', 'cli', 'main.ts'), 'rollback', '-t', topic, '--to', target, '--yes', '--json'], {
-    encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl }, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24,
-  });
+  const output = execFileSync(
+    process.execPath,
+    [
+      '--disable-warning=TimeoutNegativeWarning',
+      join(projectRoot, 'services', 'cli', 'main.ts'),
+      'rollback',
+      '-t',
+      topic,
+      '--to',
+      target,
+      '--yes',
+      '--json',
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 24,
+    },
+  );
   const seconds = (performance.now() - began) / 1000;
-  const outcome = JSON.parse(output) as { status: string; token: string; records: number; seconds: number; plan: { restored: number; reverted: number; deleted: number; unchanged: number; keysNow: number; keysAtTarget: number; targetDigest: string } };
+  const outcome = JSON.parse(output) as {
+    status: string;
+    token: string;
+    records: number;
+    seconds: number;
+    plan: {
+      restored: number;
+      reverted: number;
+      deleted: number;
+      unchanged: number;
+      keysNow: number;
+      keysAtTarget: number;
+      targetDigest: string;
+    };
+  };
 
   const schemas = new WriterSchemas(registrySchemaSource(registryUrl), valueSubject(topic));
   const now = await readTopicNow(transport, topic);
-  const digestAt = async (ref: string): Promise<string> => contentDigest(await loadDatasetVersion(transport, schemas, topic, parseVersionRef(ref), now));
+  const digestAt = async (ref: string): Promise<string> =>
+    contentDigest(await loadDatasetVersion(transport, schemas, topic, parseVersionRef(ref), now));
   const [targetDigest, resultDigest] = [await digestAt(target), await digestAt(outcome.token)];
   const { plan } = outcome;
   const lines = [
@@ -60,7 +117,10 @@ await withTransport({ brokers }, async (transport) => {
   ];
   for (const line of lines) console.log(line);
   mkdirSync(join(projectRoot, '.cache'), { recursive: true });
-  writeFileSync(join(projectRoot, '.cache', 'bench-rollback.json'), JSON.stringify({ keys, writes, seconds, outcome, targetDigest, resultDigest }, null, 2));
+  writeFileSync(
+    join(projectRoot, '.cache', 'bench-rollback.json'),
+    JSON.stringify({ keys, writes, seconds, outcome, targetDigest, resultDigest }, null, 2),
+  );
   await transport.deleteTopic(topic);
   if (targetDigest !== resultDigest) process.exitCode = 1;
 });

@@ -17,24 +17,47 @@ const { benchSchema, benchValue } = await import('./bench-topic.ts');
 
 const { brokers, registryUrl } = connectionFromEnv();
 const logger = createLogger({ level: 'warn' });
-const view = await createView({ kafka: { brokers }, registryUrl, topic, logger, ...(mode === 'ready' && dir ? { snapshot: { dir } } : {}) });
+const view = await createView({
+  kafka: { brokers },
+  registryUrl,
+  topic,
+  logger,
+  ...(mode === 'ready' && dir ? { snapshot: { dir } } : {}),
+});
 await view.ready;
 const readyMs = performance.now(); // since this process started
 
-const percentile = (values: number[], p: number): number => values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? Number.NaN;
+const percentile = (values: number[], p: number): number =>
+  values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? Number.NaN;
 
 if (mode === 'ready') {
   (globalThis as { gc?: () => void }).gc?.(); // after the timing: what the ready view holds, not what building it left
   const { heapUsed, external, rss } = process.memoryUsage();
-  console.log(JSON.stringify({ readyMs, keys: view.size, outcome: view.status().snapshot.restore?.outcome ?? 'none', heapMB: heapUsed / 1e6, offHeapMB: external / 1e6, rssMB: rss / 1e6 }));
+  console.log(
+    JSON.stringify({
+      readyMs,
+      keys: view.size,
+      outcome: view.status().snapshot.restore?.outcome ?? 'none',
+      heapMB: heapUsed / 1e6,
+      offHeapMB: external / 1e6,
+      rssMB: rss / 1e6,
+    }),
+  );
 } else {
   if (!dir) throw new Error('write needs a folder');
   // While the snapshot is written: a read every millisecond (how late each one runs is how long something blocked
   // it) and ~500 updates/s through a producer (how long each takes to become visible is the apply loop's delay).
   const { createProducer } = await import('../../services/lib/producer/producer.ts');
-  const producer = await createProducer({ kafka: { brokers, clientId: 'hotstate-bench' }, registryUrl, topic, schema: benchSchema });
+  const producer = await createProducer({
+    kafka: { brokers, clientId: 'hotstate-bench' },
+    registryUrl,
+    topic,
+    schema: benchSchema,
+  });
   const visible: number[] = [];
-  view.onChange((change) => { visible.push(Date.now() - change.timestamp); });
+  view.onChange((change) => {
+    visible.push(Date.now() - change.timestamp);
+  });
   const lateness: number[] = [];
   let expected = performance.now() + 1;
   const reader = setInterval(() => {
@@ -44,7 +67,9 @@ if (mode === 'ready') {
     view.get(`k${String(Math.floor(Math.random() * view.size))}`);
   }, 1);
   let n = 0;
-  const writer = setInterval(() => { void producer.upsert(`k${String(n)}`, benchValue(n++, 2)); }, 2);
+  const writer = setInterval(() => {
+    void producer.upsert(`k${String(n)}`, benchValue(n++, 2));
+  }, 2);
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const written = await view.writeSnapshot(join(dir, snapshotFileName(topic, Date.now())));
@@ -52,12 +77,21 @@ if (mode === 'ready') {
   clearInterval(reader);
   clearInterval(writer);
   await producer.close();
-  console.log(JSON.stringify({
-    readyMs, entries: written.header.entries, bytes: written.bytes, seconds: written.seconds,
-    loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6,
-    readLatenessP99Ms: percentile(lateness, 0.99), readLatenessMaxMs: Math.max(...lateness), reads: lateness.length,
-    visibleP99Ms: percentile(visible, 0.99), updates: visible.length,
-  }));
+  console.log(
+    JSON.stringify({
+      readyMs,
+      entries: written.header.entries,
+      bytes: written.bytes,
+      seconds: written.seconds,
+      loopP99Ms: loop.percentile(99) / 1e6,
+      loopMaxMs: loop.max / 1e6,
+      readLatenessP99Ms: percentile(lateness, 0.99),
+      readLatenessMaxMs: Math.max(...lateness),
+      reads: lateness.length,
+      visibleP99Ms: percentile(visible, 0.99),
+      updates: visible.length,
+    }),
+  );
 }
 await view.close();
 process.exit(0);

@@ -20,11 +20,25 @@ const { brokers, registryUrl } = connectionFromEnv();
 const topic = `bench-reads-${String(keys)}`;
 const kafka = createKafka({ brokers, clientId: 'hotstate-bench' });
 await withTransport({ brokers }, (transport) => ensureDatasetTopic(transport, { topic, partitions: 3 }));
-const loaded = (await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic))).reduce((n, p) => n + Number(p.high), 0);
+const loaded = (await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic))).reduce(
+  (n, p) => n + Number(p.high),
+  0,
+);
 if (loaded < keys) {
-  const producer = await createProducer({ kafka: { brokers }, registryUrl, topic, schema: schemaText('instrument-prices', 2), registerSchema: true });
+  const producer = await createProducer({
+    kafka: { brokers },
+    registryUrl,
+    topic,
+    schema: schemaText('instrument-prices', 2),
+    registerSchema: true,
+  });
   for (let i = loaded; i < keys; i += 5000) {
-    await producer.send(Array.from({ length: Math.min(5000, keys - i) }, (_, j) => ({ key: `K${String(i + j)}`, value: { instrument: `K${String(i + j)}`, price: i + j, currency: 'EUR', updatedAt: Date.now(), venue: 'XPAR' } })));
+    await producer.send(
+      Array.from({ length: Math.min(5000, keys - i) }, (_, j) => ({
+        key: `K${String(i + j)}`,
+        value: { instrument: `K${String(i + j)}`, price: i + j, currency: 'EUR', updatedAt: Date.now(), venue: 'XPAR' },
+      })),
+    );
   }
   await producer.close();
 }
@@ -42,19 +56,45 @@ const libraryRate = reads / ((performance.now() - libraryBegan) / 1000);
 await view.close();
 
 const port = 28580;
-const service = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', 'state', 'main.ts')], {
-  env: { ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, HOTSTATE_DATASETS: topic, HOTSTATE_HTTP_HOST: '127.0.0.1', HOTSTATE_HTTP_PORT: String(port), HOTSTATE_LOG_LEVEL: 'warn' },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const service = spawn(
+  process.execPath,
+  ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', 'state', 'main.ts')],
+  {
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: registryUrl,
+      HOTSTATE_DATASETS: topic,
+      HOTSTATE_HTTP_HOST: '127.0.0.1',
+      HOTSTATE_HTTP_PORT: String(port),
+      HOTSTATE_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
 const url = `http://127.0.0.1:${String(port)}`;
-while (!(await fetch(`${url}/readyz`).then((r) => r.ok, () => false))) await sleep(200);
+while (
+  !(await fetch(`${url}/readyz`).then(
+    (r) => r.ok,
+    () => false,
+  ))
+)
+  await sleep(200);
 const result = await autocannon({
-  url, connections, duration: seconds,
-  requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/v1/datasets/${topic}/keys/${randomKey()}` }) }],
+  url,
+  connections,
+  duration: seconds,
+  requests: [
+    { method: 'GET', setupRequest: (request) => ({ ...request, path: `/v1/datasets/${topic}/keys/${randomKey()}` }) },
+  ],
 });
 service.kill('SIGTERM');
 await new Promise((resolve) => service.once('exit', resolve));
 
-console.log(`dataset ${topic}: ${String(keys)} keys; ${String(connections)} connections for ${String(seconds)} s on loopback (2 cores shared by client and server)`);
-console.log(`state service HTTP: ${result.requests.average.toFixed(0)} requests/s, latency p50 ${String(result.latency.p50)} ms, p99 ${String(result.latency.p99)} ms, max ${String(result.latency.max)} ms, non-2xx ${String(result.non2xx)}, errors ${String(result.errors)}`);
+console.log(
+  `dataset ${topic}: ${String(keys)} keys; ${String(connections)} connections for ${String(seconds)} s on loopback (2 cores shared by client and server)`,
+);
+console.log(
+  `state service HTTP: ${result.requests.average.toFixed(0)} requests/s, latency p50 ${String(result.latency.p50)} ms, p99 ${String(result.latency.p99)} ms, max ${String(result.latency.max)} ms, non-2xx ${String(result.non2xx)}, errors ${String(result.errors)}`,
+);
 console.log(`library in process (view.get + decode): ${libraryRate.toFixed(0)} reads/s`);

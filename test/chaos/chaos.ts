@@ -15,9 +15,21 @@ import { createLogger } from '../../services/lib/logger.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
-import { createPlatformaticTransport, withTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
+import {
+  createPlatformaticTransport,
+  withTransport,
+} from '../../services/lib/transport/platformatic/platformatic-transport.ts';
 import { formatVersionToken } from '../../services/lib/version-token.ts';
-import { checkAcks, checkChangeStream, digestOf, falseFreshness, finalState, readTopicWithKcat, resurrectedDeletes, type Ack } from './checks.ts';
+import {
+  checkAcks,
+  checkChangeStream,
+  digestOf,
+  falseFreshness,
+  finalState,
+  readTopicWithKcat,
+  resurrectedDeletes,
+  type Ack,
+} from './checks.ts';
 import { ViewWorker } from './workers.ts';
 import { withKafkajsProducer } from './kafkajs-producer.ts';
 import { runService } from '../helpers/services.ts';
@@ -43,25 +55,46 @@ const calmMs = Number(args['calm-ms']);
 const intervalMs = Number(args['interval-ms']);
 const restartAfterMs = Number(args['restart-after-ms']);
 const STALE_AFTER_MS = 3000; // the workers' setting
-const log = (line: string): void => { process.stderr.write(`chaos: ${line}\n`); };
+const log = (line: string): void => {
+  process.stderr.write(`chaos: ${line}\n`);
+};
 
 /**
  * Starts the state and ingest services while one broker is down: both must become ready, and a write through the
  * ingest service must be readable through the state service with its version.
  */
-async function servicesStartDuringOutage(brokers: string, registry: string, topic: string, since: number): Promise<string> {
-  const env = { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registry, HOTSTATE_DATASETS: topic, HOTSTATE_HTTP_HOST: '127.0.0.1', HOTSTATE_HTTP_PORT: '0', HOTSTATE_INGEST_TOKEN: 'chaos-ingest-token-0123456789', HOTSTATE_LOG_LEVEL: 'warn' };
-  const started = [runService('state', { ...env, HOTSTATE_LOG_LEVEL: 'info' }), runService('ingest', { ...env, HOTSTATE_LOG_LEVEL: 'info' })];
+async function servicesStartDuringOutage(
+  brokers: string,
+  registry: string,
+  topic: string,
+  since: number,
+): Promise<string> {
+  const env = {
+    KAFKA_BROKERS: brokers,
+    SCHEMA_REGISTRY_URL: registry,
+    HOTSTATE_DATASETS: topic,
+    HOTSTATE_HTTP_HOST: '127.0.0.1',
+    HOTSTATE_HTTP_PORT: '0',
+    HOTSTATE_INGEST_TOKEN: 'chaos-ingest-token-0123456789',
+    HOTSTATE_LOG_LEVEL: 'warn',
+  };
+  const started = [
+    runService('state', { ...env, HOTSTATE_LOG_LEVEL: 'info' }),
+    runService('ingest', { ...env, HOTSTATE_LOG_LEVEL: 'info' }),
+  ];
   try {
-    const urls = await Promise.all(started.map(async ({ output, child }) => {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const line = output.find((l) => l.includes('service listening'));
-        if (line) return (JSON.parse(line) as { address: string }).address;
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`a service did not start:\n${output.slice(-60).join('\n')}`);
-        await sleep(50);
-      }
-    }));
+    const urls = await Promise.all(
+      started.map(async ({ output, child }) => {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const line = output.find((l) => l.includes('service listening'));
+          if (line) return (JSON.parse(line) as { address: string }).address;
+          if (child.exitCode !== null || Date.now() > deadline)
+            throw new Error(`a service did not start:\n${output.slice(-60).join('\n')}`);
+          await sleep(50);
+        }
+      }),
+    );
     const [stateUrl = '', ingestUrl = ''] = urls;
     for (const url of urls) {
       const deadline = Date.now() + 60_000;
@@ -72,13 +105,16 @@ async function servicesStartDuringOutage(brokers: string, registry: string, topi
     }
     const readyAfter = (Date.now() - since) / 1000;
     const put = await fetch(`${ingestUrl}/v1/datasets/${topic}/records/outage-probe`, {
-      method: 'PUT', headers: { authorization: 'Bearer chaos-ingest-token-0123456789', 'content-type': 'application/json' },
+      method: 'PUT',
+      headers: { authorization: 'Bearer chaos-ingest-token-0123456789', 'content-type': 'application/json' },
       body: JSON.stringify({ key: 'outage-probe', seq: 1, payload: 'x' }),
     });
     if (!put.ok) return `write refused: ${String(put.status)} ${await put.text()}`;
     const { token } = (await put.json()) as { token: string };
     const get = await fetch(`${stateUrl}/v1/datasets/${topic}/keys/outage-probe?minVersion=${token}`);
-    return get.ok ? `ready ${readyAfter.toFixed(1)} s after the kill; write then read with minVersion ok` : `read failed: ${String(get.status)}`;
+    return get.ok
+      ? `ready ${readyAfter.toFixed(1)} s after the kill; write then read with minVersion ok`
+      : `read failed: ${String(get.status)}`;
   } catch (error) {
     return `failed: ${(error as Error).message}`;
   } finally {
@@ -111,22 +147,46 @@ const abort = (reason: string): void => {
   log(`aborted: ${reason}`);
   void teardown().finally(() => process.exit(1));
 };
-process.once('uncaughtException', (error) => { abort(error.stack ?? String(error)); });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { abort(signal); });
+process.once('uncaughtException', (error) => {
+  abort(error.stack ?? String(error));
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    abort(signal);
+  });
 try {
   const { endpoints } = await up(settings, log);
   const brokers = endpoints.kafkaBrokers.join(',');
   const registryUrl = endpoints.schemaRegistryUrl;
   const topic = 'chaos-dataset';
-  await withTransport({ brokers: endpoints.kafkaBrokers }, (admin) => ensureDatasetTopic(admin, { topic, partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 }));
+  await withTransport({ brokers: endpoints.kafkaBrokers }, (admin) =>
+    ensureDatasetTopic(admin, { topic, partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 }),
+  );
   await registerValueSchema(registryUrl, topic, {
-    type: 'record', name: 'ChaosItem', namespace: 'hotstate.chaos',
-    fields: [{ name: 'key', type: 'string' }, { name: 'seq', type: 'long' }, { name: 'payload', type: 'string' }],
+    type: 'record',
+    name: 'ChaosItem',
+    namespace: 'hotstate.chaos',
+    fields: [
+      { name: 'key', type: 'string' },
+      { name: 'seq', type: 'long' },
+      { name: 'payload', type: 'string' },
+    ],
   });
-  const producerLog = createLogger({ level: process.env.CHAOS_LOG_LEVEL ?? 'warn', stderr: true }).child({ component: 'chaos-producer' });
+  const producerLog = createLogger({ level: process.env.CHAOS_LOG_LEVEL ?? 'warn', stderr: true }).child({
+    component: 'chaos-producer',
+  });
   const kafka = { brokers: endpoints.kafkaBrokers, logger: producerLog };
-  const producerTransport = args.producer === 'kafkajs' ? withKafkajsProducer(createPlatformaticTransport(kafka), endpoints.kafkaBrokers) : undefined;
-  const producer = await createProducer({ kafka, registryUrl, topic, sendTimeoutMs: 30_000, ...(producerTransport ? { transport: producerTransport } : {}) });
+  const producerTransport =
+    args.producer === 'kafkajs'
+      ? withKafkajsProducer(createPlatformaticTransport(kafka), endpoints.kafkaBrokers)
+      : undefined;
+  const producer = await createProducer({
+    kafka,
+    registryUrl,
+    topic,
+    sendTimeoutMs: 30_000,
+    ...(producerTransport ? { transport: producerTransport } : {}),
+  });
   const workerEnv = { brokers, registry: registryUrl, topic };
   const startWorker = (name: string): ViewWorker => {
     const worker = new ViewWorker(name, dir, workerEnv);
@@ -155,11 +215,15 @@ try {
       if (op === 'upsert') attemptedUpserts.set(key, [...(attemptedUpserts.get(key) ?? []), seq]);
       try {
         const headers = { traceId: String(seq) };
-        const result = op === 'delete' ? await producer.delete(key, headers) : await producer.upsert(key, { key, seq, payload: 'x'.repeat(64) }, headers);
+        const result =
+          op === 'delete'
+            ? await producer.delete(key, headers)
+            : await producer.upsert(key, { key, seq, payload: 'x'.repeat(64) }, headers);
         acks.push({ key, seq, op, partition: result.partition, offset: result.offset, t: Date.now() });
       } catch (error) {
         const code = isHotstateError(error) ? error.code : 'other';
-        if (!errors.has(code)) log(`first ${code} at +${String(Date.now() - startedAt)} ms: ${(error as Error).message.slice(0, 300)}`);
+        if (!errors.has(code))
+          log(`first ${code} at +${String(Date.now() - startedAt)} ms: ${(error as Error).message.slice(0, 300)}`);
         errors.set(code, (errors.get(code) ?? 0) + 1);
         (code === 'HOTSTATE_ERR_TRANSPORT_KAFKA' ? failed.notWritten : failed.uncertain).add(`${key} ${String(seq)}`);
         await sleep(100);
@@ -177,20 +241,25 @@ try {
       const ack = acks[acks.length - 1];
       if (!ack) continue;
       const token = formatVersionToken({ topic, positions: new Map([[ack.partition, ack.offset + 1]]) });
-      await Promise.all(workers.filter((w) => w.ready).map(async (w) => {
-        probes.sent++;
-        const answer = await w.request({ type: 'check', token, key: ack.key });
-        if (w.exited) return; // killed on purpose while waiting
-        if (answer.ok !== true) {
-          probes.failed++;
-          log(`${w.name}: waitFor failed: ${String(answer.error)}`);
-          return;
-        }
-        probes.resolved++;
-        const seen = answer.seq as number | null;
-        const acceptable = seen === null ? ack.op === 'delete' || (seqs.get(ack.key) ?? 0) > ack.seq : seen >= ack.seq;
-        if (!acceptable) probes.behind++;
-      }));
+      await Promise.all(
+        workers
+          .filter((w) => w.ready)
+          .map(async (w) => {
+            probes.sent++;
+            const answer = await w.request({ type: 'check', token, key: ack.key });
+            if (w.exited) return; // killed on purpose while waiting
+            if (answer.ok !== true) {
+              probes.failed++;
+              log(`${w.name}: waitFor failed: ${String(answer.error)}`);
+              return;
+            }
+            probes.resolved++;
+            const seen = answer.seq as number | null;
+            const acceptable =
+              seen === null ? ack.op === 'delete' || (seqs.get(ack.key) ?? 0) > ack.seq : seen >= ack.seq;
+            if (!acceptable) probes.behind++;
+          }),
+      );
     }
   })();
 
@@ -211,7 +280,9 @@ try {
     const node = `kafka-${String(leader)}`;
     const killedAt = Date.now();
     await stopComponent(settings, node, 'kill');
-    log(`kill ${String(k + 1)} at +${String(killedAt - startedAt)} ms: kill -9 ${node} (leader of partition ${String(partition)})`);
+    log(
+      `kill ${String(k + 1)} at +${String(killedAt - startedAt)} ms: kill -9 ${node} (leader of partition ${String(partition)})`,
+    );
     let electedAt = 0;
     while (electedAt === 0 && Date.now() - killedAt < 30_000) {
       const now = await transport.layout(topic).catch(() => undefined);
@@ -234,7 +305,11 @@ try {
     // The next kill waits for the restarted broker to be back in every in-sync replica set: killing another broker
     // before that leaves partitions below min.insync.replicas, where no client can write at all.
     const healedBy = Date.now() + 60_000;
-    while (Date.now() < healedBy && !((await transport.layout(topic).catch(() => undefined))?.partitions.every((p) => p.inSync.length === 3) ?? false)) await sleep(200);
+    while (
+      Date.now() < healedBy &&
+      !((await transport.layout(topic).catch(() => undefined))?.partitions.every((p) => p.inSync.length === 3) ?? false)
+    )
+      await sleep(200);
     await sleep(Math.max(0, intervalMs - (Date.now() - killedAt)));
   }
   while (acks.length < minOps) await sleep(200);
@@ -274,13 +349,20 @@ try {
   // Recovery after each kill: first acknowledgement, and each view's first progress, after the election.
   const recoveries = killsDone.map((kill) => {
     const firstAck = acks.find((a) => a.t > kill.electedAt)?.t ?? Number.POSITIVE_INFINITY;
-    const viewTimes = workers.filter((w) => w.readyAt !== undefined && w.readyAt < kill.killedAt).map((w) => {
-      const before = w.samples.filter((s) => s.t <= kill.electedAt).pop();
-      const sum = (s: { positions: Record<string, number> } | undefined): number => Object.values(s?.positions ?? {}).reduce((a, b) => a + b, 0);
-      const progressed = w.samples.find((s) => s.t > kill.electedAt && sum(s) > sum(before));
-      return w.exited && !progressed ? 0 : (progressed?.t ?? Number.POSITIVE_INFINITY) - kill.electedAt;
-    });
-    return { election: (kill.electedAt - kill.killedAt) / 1000, producer: (firstAck - kill.electedAt) / 1000, views: Math.max(0, ...viewTimes) / 1000 };
+    const viewTimes = workers
+      .filter((w) => w.readyAt !== undefined && w.readyAt < kill.killedAt)
+      .map((w) => {
+        const before = w.samples.filter((s) => s.t <= kill.electedAt).pop();
+        const sum = (s: { positions: Record<string, number> } | undefined): number =>
+          Object.values(s?.positions ?? {}).reduce((a, b) => a + b, 0);
+        const progressed = w.samples.find((s) => s.t > kill.electedAt && sum(s) > sum(before));
+        return w.exited && !progressed ? 0 : (progressed?.t ?? Number.POSITIVE_INFINITY) - kill.electedAt;
+      });
+    return {
+      election: (kill.electedAt - kill.killedAt) / 1000,
+      producer: (firstAck - kill.electedAt) / 1000,
+      views: Math.max(0, ...viewTimes) / 1000,
+    };
   });
   const maxProducerRecovery = Math.max(...recoveries.map((r) => r.producer));
   const maxViewRecovery = Math.max(...recoveries.map((r) => r.views));
@@ -293,27 +375,61 @@ try {
     ['acknowledged versions holding another record', String(ackVerdict.holdAnother), ackVerdict.holdAnother === 0],
     ['NaN / missing offsets', String(ackVerdict.badOffsets), ackVerdict.badOffsets === 0],
     ['resurrected deletes', String(resurrected), resurrected === 0],
-    ['writes reported "not written" found in the topic', `${String(notWrittenButThere)} of ${String(failed.notWritten.size)}`, notWrittenButThere === 0],
-    ['writes reported "outcome unknown" found in the topic', `${String(uncertainThere)} of ${String(failed.uncertain.size)}`, true],
+    [
+      'writes reported "not written" found in the topic',
+      `${String(notWrittenButThere)} of ${String(failed.notWritten.size)}`,
+      notWrittenButThere === 0,
+    ],
+    [
+      'writes reported "outcome unknown" found in the topic',
+      `${String(uncertainThere)} of ${String(failed.uncertain.size)}`,
+      true,
+    ],
     ...streams.map(({ w, verdict }): [string, string, boolean] => [
-      `${w.name} change stream vs topic`, `${String(verdict.notifications)} notifications, ${String(verdict.duplicates)} duplicates, ${String(verdict.gaps)} gaps, ${String(verdict.reorders)} reorders`,
+      `${w.name} change stream vs topic`,
+      `${String(verdict.notifications)} notifications, ${String(verdict.duplicates)} duplicates, ${String(verdict.gaps)} gaps, ${String(verdict.reorders)} reorders`,
       verdict.duplicates === 0 && verdict.gaps === 0 && verdict.reorders === 0,
     ]),
-    ...digests.map(({ w, answer }): [string, string, boolean] => [`${w.name} digest`, `${String(answer.digest).slice(0, 12)} (${String(answer.keys)} keys)`, answer.digest === topicDigest]),
-    ['topic digest (kcat)', `${topicDigest.slice(0, 12)} (${String(state.size)} keys, ${String(records.length)} records)`, true],
-    ['read-your-writes probes', `${String(probes.resolved)}/${String(probes.sent)} resolved, ${String(probes.failed)} failed, ${String(probes.behind)} older than the acked write`, probes.failed === 0 && probes.behind === 0 && probes.sent > 0],
+    ...digests.map(({ w, answer }): [string, string, boolean] => [
+      `${w.name} digest`,
+      `${String(answer.digest).slice(0, 12)} (${String(answer.keys)} keys)`,
+      answer.digest === topicDigest,
+    ]),
+    [
+      'topic digest (kcat)',
+      `${topicDigest.slice(0, 12)} (${String(state.size)} keys, ${String(records.length)} records)`,
+      true,
+    ],
+    [
+      'read-your-writes probes',
+      `${String(probes.resolved)}/${String(probes.sent)} resolved, ${String(probes.failed)} failed, ${String(probes.behind)} older than the acked write`,
+      probes.failed === 0 && probes.behind === 0 && probes.sent > 0,
+    ],
     ['election time per kill (s)', recoveries.map((r) => r.election.toFixed(1)).join(' '), true],
     ['producer acks again after election, max (s)', maxProducerRecovery.toFixed(1), maxProducerRecovery <= 10],
     ['views apply again after election, max (s)', maxViewRecovery.toFixed(1), maxViewRecovery <= 10],
     ['view status samples "ready" while not advancing', String(falseFresh), falseFresh === 0],
     ['state + ingest services started while a broker was down', servicesVerdict, servicesVerdict.startsWith('ready')],
-    ['view started while a broker was down', viewC?.readyAt === undefined ? 'never ready' : `ready after ${((viewC.readyAt - viewC.startedAt) / 1000).toFixed(1)} s`, viewC?.readyAt !== undefined],
-    ['throughput calm / chaos (acks/s)', `${calmRate.toFixed(0)} / ${chaosRate.toFixed(0)} (${(chaosRate / calmRate).toFixed(2)})`, chaosRate >= calmRate / 2],
+    [
+      'view started while a broker was down',
+      viewC?.readyAt === undefined
+        ? 'never ready'
+        : `ready after ${((viewC.readyAt - viewC.startedAt) / 1000).toFixed(1)} s`,
+      viewC?.readyAt !== undefined,
+    ],
+    [
+      'throughput calm / chaos (acks/s)',
+      `${calmRate.toFixed(0)} / ${chaosRate.toFixed(0)} (${(chaosRate / calmRate).toFixed(2)})`,
+      chaosRate >= calmRate / 2,
+    ],
     ['write errors by code', [...errors].map(([code, n]) => `${code} ${String(n)}`).join(', ') || 'none', true],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
-  process.stdout.write(`\nhotstate chaos (producer: ${args.producer}): 3 brokers (RF 3, min ISR 2), ${String(writerCount)} writers over ${String(keyCount)} keys, ${String(workers.length)} view processes\n`);
-  for (const [name, value, ok] of rows) process.stdout.write(`${ok ? 'ok  ' : 'FAIL'}  ${name.padEnd(width)}  ${value}\n`);
+  process.stdout.write(
+    `\nhotstate chaos (producer: ${args.producer}): 3 brokers (RF 3, min ISR 2), ${String(writerCount)} writers over ${String(keyCount)} keys, ${String(workers.length)} view processes\n`,
+  );
+  for (const [name, value, ok] of rows)
+    process.stdout.write(`${ok ? 'ok  ' : 'FAIL'}  ${name.padEnd(width)}  ${value}\n`);
   exitCode = rows.every(([, , ok]) => ok) ? 0 : 1;
   await producer.close();
   await producerTransport?.close();

@@ -25,12 +25,25 @@ export interface TopicRecord {
 
 /** Every record of the topic, as kcat reads it. */
 export function readTopicWithKcat(brokers: string, topic: string): TopicRecord[] {
-  const out = execFileSync('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p %o %k %S %h\n'], { maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8' });
-  return out.split('\n').filter(Boolean).map((line) => {
-    const [p, o, key, size, headers = ''] = line.split(' ');
-    const trace = /hotstate-trace-id=(\d+)/.exec(headers);
-    return { partition: Number(p), offset: Number(o), key: key ?? '', tombstone: size === '-1', seq: trace ? Number(trace[1]) : undefined };
-  });
+  const out = execFileSync(
+    'kcat',
+    ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p %o %k %S %h\n'],
+    { maxBuffer: 1024 * 1024 * 1024, encoding: 'utf8' },
+  );
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [p, o, key, size, headers = ''] = line.split(' ');
+      const trace = /hotstate-trace-id=(\d+)/.exec(headers);
+      return {
+        partition: Number(p),
+        offset: Number(o),
+        key: key ?? '',
+        tombstone: size === '-1',
+        seq: trace ? Number(trace[1]) : undefined,
+      };
+    });
 }
 
 const coordinates = (partition: number, offset: number): string => `${String(partition)}/${String(offset)}`;
@@ -55,7 +68,8 @@ export function checkAcks(acks: readonly Ack[], records: readonly TopicRecord[])
     }
     const record = byCoordinates.get(coordinates(ack.partition, ack.offset));
     if (!record) lost++;
-    else if (record.key !== ack.key || record.seq !== ack.seq || record.tombstone !== (ack.op === 'delete')) holdAnother++;
+    else if (record.key !== ack.key || record.seq !== ack.seq || record.tombstone !== (ack.op === 'delete'))
+      holdAnother++;
   }
   return { acknowledged: acks.length, badOffsets, lost, holdAnother };
 }
@@ -80,7 +94,11 @@ export function digestOf(state: ReadonlyMap<string, TopicRecord>): string {
  * Keys whose last acknowledged write was a delete, and that the topic still holds with a value no writer sent
  * after that delete: a resurrected delete.
  */
-export function resurrectedDeletes(acks: readonly Ack[], attemptedUpserts: ReadonlyMap<string, readonly number[]>, state: ReadonlyMap<string, TopicRecord>): number {
+export function resurrectedDeletes(
+  acks: readonly Ack[],
+  attemptedUpserts: ReadonlyMap<string, readonly number[]>,
+  state: ReadonlyMap<string, TopicRecord>,
+): number {
   const lastAck = new Map<string, Ack>();
   for (const ack of acks) if ((lastAck.get(ack.key)?.seq ?? -1) < ack.seq) lastAck.set(ack.key, ack);
   let resurrected = 0;
@@ -138,7 +156,12 @@ export function checkChangeStream(file: string, records: readonly TopicRecord[])
  * Samples where a view said `ready` (fresh) although it had not advanced for longer than its stale threshold plus
  * reporting slack while acknowledged records it had not applied were waiting.
  */
-export function falseFreshness(samples: readonly StatusSample[], acks: readonly Ack[], staleAfterMs: number, slackMs: number): number {
+export function falseFreshness(
+  samples: readonly StatusSample[],
+  acks: readonly Ack[],
+  staleAfterMs: number,
+  slackMs: number,
+): number {
   const lastChange = new Map<string, { position: number; since: number }>();
   let violations = 0;
   for (const sample of samples) {
@@ -148,7 +171,9 @@ export function falseFreshness(samples: readonly StatusSample[], acks: readonly 
       if (!previous || previous.position !== position) lastChange.set(partition, { position, since: sample.t });
       const since = lastChange.get(partition)?.since ?? sample.t;
       if (sample.t - since <= staleAfterMs + slackMs) continue;
-      const waiting = acks.some((a) => String(a.partition) === partition && a.offset >= position && a.t < sample.t - slackMs);
+      const waiting = acks.some(
+        (a) => String(a.partition) === partition && a.offset >= position && a.t < sample.t - slackMs,
+      );
       if (waiting) waitingTooLong = true;
     }
     if (waitingTooLong && sample.state === 'ready') violations++;

@@ -5,7 +5,13 @@
 // whether a request reached the broker, so every failure is "outcome unknown".
 import type { Producer } from 'kafkajs';
 import { HotstateError } from '../../services/lib/errors.ts';
-import type { ProduceRecord, RecordOutcome, SendOptions, Transport, TransportProducer } from '../../services/lib/transport/transport.ts';
+import type {
+  ProduceRecord,
+  RecordOutcome,
+  SendOptions,
+  Transport,
+  TransportProducer,
+} from '../../services/lib/transport/transport.ts';
 import { createKafka, createSafeProducer } from '../helpers/kafkajs-client.ts';
 
 class KafkajsProducer implements TransportProducer {
@@ -26,16 +32,24 @@ class KafkajsProducer implements TransportProducer {
   }
 
   async send(topic: string, records: readonly ProduceRecord[], options: SendOptions = {}): Promise<RecordOutcome[]> {
-    const uncertain = (detail: string, cause?: unknown): RecordOutcome[] => records.map(() => ({
-      ok: false,
-      error: new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `kafkajs: ${detail}`, { cause, retriable: true }),
-    }));
+    const uncertain = (detail: string, cause?: unknown): RecordOutcome[] =>
+      records.map(() => ({
+        ok: false,
+        error: new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `kafkajs: ${detail}`, { cause, retriable: true }),
+      }));
     let answer;
     try {
       const producer = await this.connected();
       answer = await producer.send({
-        topic, acks: -1, timeout: options.timeoutMs ?? 30_000,
-        messages: records.map((r) => ({ partition: r.partition, key: r.key, value: r.value, ...(r.headers ? { headers: { ...r.headers } } : {}) })),
+        topic,
+        acks: -1,
+        timeout: options.timeoutMs ?? 30_000,
+        messages: records.map((r) => ({
+          partition: r.partition,
+          key: r.key,
+          value: r.value,
+          ...(r.headers ? { headers: { ...r.headers } } : {}),
+        })),
       });
     } catch (error) {
       // A fresh producer (new producer id) for the next send: never reuse sequence numbers after a failure.
@@ -47,13 +61,22 @@ class KafkajsProducer implements TransportProducer {
     const base = new Map<number, number>();
     for (const { partition, baseOffset, errorCode } of answer) {
       const offset = Number(baseOffset);
-      if (errorCode !== 0 || base.has(partition) || !Number.isInteger(offset) || offset < 0) return uncertain(`malformed answer for partition ${String(partition)}`);
+      if (errorCode !== 0 || base.has(partition) || !Number.isInteger(offset) || offset < 0)
+        return uncertain(`malformed answer for partition ${String(partition)}`);
       base.set(partition, offset);
     }
     const next = new Map<number, number>();
     return records.map((r): RecordOutcome => {
       const first = base.get(r.partition);
-      if (first === undefined) return { ok: false, error: new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `kafkajs: no answer for partition ${String(r.partition)}`, { retriable: true }) };
+      if (first === undefined)
+        return {
+          ok: false,
+          error: new HotstateError(
+            'HOTSTATE_ERR_TRANSPORT_UNCERTAIN',
+            `kafkajs: no answer for partition ${String(r.partition)}`,
+            { retriable: true },
+          ),
+        };
       const index = next.get(r.partition) ?? 0;
       next.set(r.partition, index + 1);
       return { ok: true, offset: first + index };

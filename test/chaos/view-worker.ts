@@ -7,8 +7,16 @@ import { createInterface } from 'node:readline';
 import { createLogger } from '../../services/lib/logger.ts';
 import { createView } from '../../services/lib/view/view.ts';
 
-const { CHAOS_BROKERS = '', CHAOS_REGISTRY = '', CHAOS_TOPIC = '', CHAOS_NAME = 'view', CHAOS_CHANGES = '' } = process.env;
-const say = (message: object): void => { process.stdout.write(`${JSON.stringify({ t: Date.now(), ...message })}\n`); };
+const {
+  CHAOS_BROKERS = '',
+  CHAOS_REGISTRY = '',
+  CHAOS_TOPIC = '',
+  CHAOS_NAME = 'view',
+  CHAOS_CHANGES = '',
+} = process.env;
+const say = (message: object): void => {
+  process.stdout.write(`${JSON.stringify({ t: Date.now(), ...message })}\n`);
+};
 
 writeFileSync(CHAOS_CHANGES, '');
 let pending: string[] = [];
@@ -26,16 +34,30 @@ const view = await createView({
   staleAfterMs: 3000,
   logger: createLogger({ level: 'warn' }).child({ view: CHAOS_NAME }),
 });
-view.onChange((change) => { pending.push(`${String(change.partition)} ${String(change.offset)} ${change.key}\n`); });
+view.onChange((change) => {
+  pending.push(`${String(change.partition)} ${String(change.offset)} ${change.key}\n`);
+});
 const status = (): void => {
   const s = view.status();
-  say({ type: 'status', state: s.state, positions: Object.fromEntries(s.partitions.map((p) => [p.partition, p.position])) });
+  say({
+    type: 'status',
+    state: s.state,
+    positions: Object.fromEntries(s.partitions.map((p) => [p.partition, p.position])),
+  });
 };
-setInterval(() => { flush(); status(); }, 500).unref();
+setInterval(() => {
+  flush();
+  status();
+}, 500).unref();
 await view.ready;
 say({ type: 'ready' });
 
-interface Command { readonly id: number; readonly type: 'check' | 'digest'; readonly token?: string; readonly key?: string }
+interface Command {
+  readonly id: number;
+  readonly type: 'check' | 'digest';
+  readonly token?: string;
+  readonly key?: string;
+}
 
 for await (const line of createInterface({ input: process.stdin })) {
   const command = JSON.parse(line) as Command;
@@ -49,10 +71,19 @@ for await (const line of createInterface({ input: process.stdin })) {
     }
   } else {
     flush();
-    const lines = view.keys().map((key) => {
-      const item = view.get(key);
-      return `${key} ${String(item?.partition)} ${String(item?.offset)}`;
-    }).sort();
-    say({ type: 'digest', id: command.id, digest: createHash('sha256').update(lines.join('\n')).digest('hex'), keys: lines.length, state: view.status().state });
+    const lines = view
+      .keys()
+      .map((key) => {
+        const item = view.get(key);
+        return `${key} ${String(item?.partition)} ${String(item?.offset)}`;
+      })
+      .sort();
+    say({
+      type: 'digest',
+      id: command.id,
+      digest: createHash('sha256').update(lines.join('\n')).digest('hex'),
+      keys: lines.length,
+      state: view.status().state,
+    });
   }
 }

@@ -34,12 +34,20 @@ export class ViewWorker {
     this.name = name;
     this.changesFile = join(dir, `${name}.changes`);
     this.child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(here, 'view-worker.ts')], {
-      env: { ...process.env, CHAOS_BROKERS: env.brokers, CHAOS_REGISTRY: env.registry, CHAOS_TOPIC: env.topic, CHAOS_NAME: name, CHAOS_CHANGES: this.changesFile },
+      env: {
+        ...process.env,
+        CHAOS_BROKERS: env.brokers,
+        CHAOS_REGISTRY: env.registry,
+        CHAOS_TOPIC: env.topic,
+        CHAOS_NAME: name,
+        CHAOS_CHANGES: this.changesFile,
+      },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.child.on('exit', () => {
       this.exited = true;
-      for (const answer of this.answers.values()) answer({ t: Date.now(), type: 'check', ok: false, error: 'worker exited' });
+      for (const answer of this.answers.values())
+        answer({ t: Date.now(), type: 'check', ok: false, error: 'worker exited' });
       this.answers.clear();
     });
     // A request can race the worker's death (chaos kills views): writing to its closed stdin is EPIPE, and the exit
@@ -66,8 +74,13 @@ export class ViewWorker {
   whenReady(timeoutMs: number): Promise<void> {
     if (this.readyAt !== undefined) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`${this.name} not ready within ${String(timeoutMs)} ms`)); }, timeoutMs);
-      this.readyWaiters.push(() => { clearTimeout(timer); resolve(); });
+      const timer = setTimeout(() => {
+        reject(new Error(`${this.name} not ready within ${String(timeoutMs)} ms`));
+      }, timeoutMs);
+      this.readyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 
@@ -91,7 +104,9 @@ export class ViewWorker {
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.exited) return Promise.resolve();
     return new Promise((resolve) => {
-      this.child.once('exit', () => { resolve(); });
+      this.child.once('exit', () => {
+        resolve();
+      });
       this.child.kill(signal);
     });
   }

@@ -11,7 +11,9 @@ import { rawSend } from '../helpers/raw.ts';
 import { serviceEnv, startService, waitReady } from '../helpers/services.ts';
 
 const schema = {
-  type: 'record', name: 'Hostile', fields: [
+  type: 'record',
+  name: 'Hostile',
+  fields: [
     { name: 'grid', type: { type: 'array', items: { type: 'array', items: 'null' } }, default: [] },
     { name: 'entries', type: { type: 'map', values: 'null' }, default: {} },
     { name: 'text', type: 'string', default: '' },
@@ -26,7 +28,9 @@ test('hostile records at the value cap: bounded memory, reads under 100 ms, over
   const state = await startService(t, 'state', serviceEnv([topic]));
   await waitReady(state);
   const rss = (field: 'VmRSS' | 'VmHWM'): number =>
-    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${String(state.child.pid)}/status`, 'utf8'))?.[1]) / 1024;
+    Number(
+      new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${String(state.child.pid)}/status`, 'utf8'))?.[1],
+    ) / 1024;
   const baseline = rss('VmRSS');
 
   const type = parseAvroSchema(schema);
@@ -34,13 +38,23 @@ test('hostile records at the value cap: bounded memory, reads under 100 ms, over
   const records: Record<string, Buffer> = {
     // Within the budget of 25,000 items and near the 1,000,000-byte cap: nested arrays with a long string; map
     // entries of ~38-byte keys; a 990 KB string of 3-byte characters.
-    grid: encodeFramed(type, schemaId, { ...empty, grid: Array.from({ length: 24_000 }, () => []), text: 'x'.repeat(900_000) }),
-    entries: encodeFramed(type, schemaId, { ...empty, entries: Object.fromEntries(Array.from({ length: 24_000 }, (_, i) => [`key-${String(i).padStart(33, '0')}`, null])) }),
+    grid: encodeFramed(type, schemaId, {
+      ...empty,
+      grid: Array.from({ length: 24_000 }, () => []),
+      text: 'x'.repeat(900_000),
+    }),
+    entries: encodeFramed(type, schemaId, {
+      ...empty,
+      entries: Object.fromEntries(
+        Array.from({ length: 24_000 }, (_, i) => [`key-${String(i).padStart(33, '0')}`, null]),
+      ),
+    }),
     text: encodeFramed(type, schemaId, { ...empty, text: '€'.repeat(330_000) }),
     // Beyond the budget: 900,000 empty arrays (one byte each).
     over: encodeFramed(type, schemaId, { ...empty, grid: Array.from({ length: 900_000 }, () => []) }),
   };
-  for (const [key, value] of Object.entries(records)) assert.ok(value.length <= 1_000_000, `${key} fits the value cap (${String(value.length)} bytes)`);
+  for (const [key, value] of Object.entries(records))
+    assert.ok(value.length <= 1_000_000, `${key} fits the value cap (${String(value.length)} bytes)`);
   for (const [key, value] of Object.entries(records)) await rawSend(t, topic, [{ key, value }]); // one per request: each is near the broker's cap
 
   const url = (key: string): string => `${state.url}/v1/datasets/${topic}/keys/${key}`;
@@ -69,7 +83,9 @@ test('hostile records at the value cap: bounded memory, reads under 100 ms, over
   const metrics = await (await fetch(`${state.url}/metrics`)).text();
   assert.match(metrics, new RegExp(`hotstate_view_decode_errors_total\\{topic="${topic}",reason="malformed"\\} 1`));
   const growth = rss('VmHWM') - baseline;
-  t.diagnostic(`baseline ${baseline.toFixed(0)} MB, peak +${growth.toFixed(0)} MB; read ms, fastest ${JSON.stringify(fastest)}, median ${JSON.stringify(medians)}`);
+  t.diagnostic(
+    `baseline ${baseline.toFixed(0)} MB, peak +${growth.toFixed(0)} MB; read ms, fastest ${JSON.stringify(fastest)}, median ${JSON.stringify(medians)}`,
+  );
   assert.ok(growth < maxRssGrowthMb, `peak RSS grew by ${growth.toFixed(0)} MB`);
   for (const [key, ms] of Object.entries(fastest)) assert.ok(ms < 100, `a read of ${key} took ${String(ms)} ms`);
 });

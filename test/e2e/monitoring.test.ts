@@ -24,96 +24,154 @@ import { skipWithout } from '../helpers/tools.ts';
 const token = 'monitoring-token-0123456789';
 
 test('the provisioned dashboard JSON is the one the code builds', () => {
-  const committed = JSON.parse(readFileSync(join(projectRoot, 'infra', 'grafana', 'dashboards', 'hotstate.json'), 'utf8')) as unknown;
-  assert.deepEqual(committed, JSON.parse(JSON.stringify(buildDashboard())), 'run `npm run dashboard` and commit the result');
+  const committed = JSON.parse(
+    readFileSync(join(projectRoot, 'infra', 'grafana', 'dashboards', 'hotstate.json'), 'utf8'),
+  ) as unknown;
+  assert.deepEqual(
+    committed,
+    JSON.parse(JSON.stringify(buildDashboard())),
+    'run `npm run dashboard` and commit the result',
+  );
 });
 
-test('every dashboard query and every alert rule works against real metrics while traffic runs', { skip: skipWithout('prometheus') }, async (t) => {
-  const kafka = testKafka(t);
-  const topic = await createTestTopic(t, kafka, { partitions: 3 });
-  const dlq = `${topic}.hotstate-dlq`;
-  await ensureDatasetTopic(testTransport(t), { topic: dlq });
-  t.after(() => withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [dlq] })));
-  await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
-  const [ingest, state] = await Promise.all([
-    startService(t, 'ingest', serviceEnv([topic], { HOTSTATE_INGEST_TOKEN: token })),
-    startService(t, 'state', serviceEnv([topic], { HOTSTATE_POISON_POLICY: 'dead-letter', HOTSTATE_SNAPSHOT_DIR: mkdtempSync(join(tmpdir(), 'monitoring-snapshots-')), HOTSTATE_SNAPSHOT_INTERVAL_MS: '2000' })),
-  ]);
-  await waitReady(state);
-  const prometheus = await startPrometheus(t, await freePortBlock(1), [ingest.url, state.url].map((u) => u.replace('http://', '')));
+test(
+  'every dashboard query and every alert rule works against real metrics while traffic runs',
+  { skip: skipWithout('prometheus') },
+  async (t) => {
+    const kafka = testKafka(t);
+    const topic = await createTestTopic(t, kafka, { partitions: 3 });
+    const dlq = `${topic}.hotstate-dlq`;
+    await ensureDatasetTopic(testTransport(t), { topic: dlq });
+    t.after(() => withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [dlq] })));
+    await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
+    const [ingest, state] = await Promise.all([
+      startService(t, 'ingest', serviceEnv([topic], { HOTSTATE_INGEST_TOKEN: token })),
+      startService(
+        t,
+        'state',
+        serviceEnv([topic], {
+          HOTSTATE_POISON_POLICY: 'dead-letter',
+          HOTSTATE_SNAPSHOT_DIR: mkdtempSync(join(tmpdir(), 'monitoring-snapshots-')),
+          HOTSTATE_SNAPSHOT_INTERVAL_MS: '2000',
+        }),
+      ),
+    ]);
+    await waitReady(state);
+    const prometheus = await startPrometheus(
+      t,
+      await freePortBlock(1),
+      [ingest.url, state.url].map((u) => u.replace('http://', '')),
+    );
 
-  // Traffic: writes through ingest, reads through the state service, and one poison record (decode error + dead letter).
-  await rawSend(t, topic, [{ key: 'poison', value: Buffer.from([9, 9, 9, 9, 9, 9]) }]);
-  const deadline = Date.now() + 12_000;
-  let i = 0;
-  while (Date.now() < deadline) {
-    const key = `K${String(i++ % 20)}`;
-    const put = await fetch(`${ingest.url}/v1/datasets/${topic}/records/${key}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(price(key, i)) });
-    const written = (await put.json()) as { token: string };
-    await fetch(`${state.url}/v1/datasets/${topic}/keys/${key}?minVersion=${written.token}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-
-  const substitute = (expr: string): string => expr.replaceAll('$__rate_interval', '30s').replaceAll('$instance', '.*').replaceAll('$dataset', '.*');
-  for (const panel of panels) {
-    for (const query of panel.queries) {
-      const result = await prometheus.query(substitute(query.expr));
-      assert.ok(result.length > 0, `${panel.title}: no series for ${query.expr}`);
+    // Traffic: writes through ingest, reads through the state service, and one poison record (decode error + dead letter).
+    await rawSend(t, topic, [{ key: 'poison', value: Buffer.from([9, 9, 9, 9, 9, 9]) }]);
+    const deadline = Date.now() + 12_000;
+    let i = 0;
+    while (Date.now() < deadline) {
+      const key = `K${String(i++ % 20)}`;
+      const put = await fetch(`${ingest.url}/v1/datasets/${topic}/records/${key}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(price(key, i)),
+      });
+      const written = (await put.json()) as { token: string };
+      await fetch(`${state.url}/v1/datasets/${topic}/keys/${key}?minVersion=${written.token}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-  }
-  const ready = await prometheus.query(`hotstate_view_ready{topic="${topic}"}`);
-  assert.equal(ready[0]?.value[1], '1');
-  const deadLetters = await prometheus.query(`hotstate_view_dead_letters_total{topic="${topic}"}`);
-  assert.equal(deadLetters[0]?.value[1], '1');
 
-  // The alert rules: loaded, evaluated without error against these series, and every metric they name exists.
-  const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> } };
-  const loaded = rules.data.groups.flatMap((g) => g.rules);
-  const shipped = (parse(readFileSync(join(projectRoot, 'infra', 'prometheus', 'alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
-  assert.deepEqual(loaded.map((r) => r.name).sort(), shipped.map((r) => r.alert).sort());
-  for (const rule of loaded) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError ?? ''}`);
-  for (const rule of shipped) {
-    for (const metric of new Set(rule.expr.match(/\b(hotstate_[a-z_]+|up)\b/g) ?? [])) {
-      assert.ok((await prometheus.query(`count(${metric})`)).length > 0, `${rule.alert}: ${metric} has no series`);
+    const substitute = (expr: string): string =>
+      expr.replaceAll('$__rate_interval', '30s').replaceAll('$instance', '.*').replaceAll('$dataset', '.*');
+    for (const panel of panels) {
+      for (const query of panel.queries) {
+        const result = await prometheus.query(substitute(query.expr));
+        assert.ok(result.length > 0, `${panel.title}: no series for ${query.expr}`);
+      }
     }
-  }
-});
+    const ready = await prometheus.query(`hotstate_view_ready{topic="${topic}"}`);
+    assert.equal(ready[0]?.value[1], '1');
+    const deadLetters = await prometheus.query(`hotstate_view_dead_letters_total{topic="${topic}"}`);
+    assert.equal(deadLetters[0]?.value[1], '1');
 
-test('lag is true in Prometheus: a view that cannot apply shows exactly the records waiting, then 0 after catching up', { skip: skipWithout('prometheus') }, async (t) => {
-  // The view cannot apply while the registry is unreachable for a schema id it has not seen yet (a real outage,
-  // through a proxy that is cut); its health check keeps reporting lag from the end offsets meanwhile.
-  const registryPort = await freePortBlock(2);
-  const proxyPort = await freePortBlock(1);
-  const registry = await startPrivateRegistry(t, registryPort);
-  const proxy = await tcpProxy(t, proxyPort, registryPort);
-  const kafka = testKafka(t);
-  const topic = await createTestTopic(t, kafka, { partitions: 3 });
-  const v1 = await registerValueSchema(registry.address, topic, schemaText('instrument-prices', 1));
-  const v2 = await registerValueSchema(registry.address, topic, schemaText('instrument-prices', 2));
-  const typeV1 = parseAvroSchema(schemaText('instrument-prices', 1));
-  const typeV2 = parseAvroSchema(schemaText('instrument-prices', 2));
-  await rawSend(t, topic, [{ key: 'seed', value: encodeFramed(typeV1, v1, { instrument: 'seed', price: 1, currency: 'EUR', updatedAt: 1 }) }]);
-  const state = await startService(t, 'state', serviceEnv([topic], { SCHEMA_REGISTRY_URL: registry.address.replace(`:${String(registryPort)}`, `:${String(proxyPort)}`), HOTSTATE_HEALTH_CHECK_INTERVAL_MS: '300' }));
-  await waitReady(state);
-  const prometheus = await startPrometheus(t, await freePortBlock(1), [state.url.replace('http://', '')]);
-  const lag = async (): Promise<number> => Number((await prometheus.query(`sum(hotstate_view_lag_records{topic="${topic}"})`))[0]?.value[1] ?? Number.NaN);
-  const lagSeconds = async (): Promise<number> => Number((await prometheus.query(`max(hotstate_view_lag_seconds{topic="${topic}"})`))[0]?.value[1] ?? Number.NaN);
-  const eventually = async (what: string, check: () => Promise<boolean>): Promise<void> => {
-    const deadline = Date.now() + 20_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (lag ${String(await lag())}, lag seconds ${String(await lagSeconds())})`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    // The alert rules: loaded, evaluated without error against these series, and every metric they name exists.
+    const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as {
+      data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> };
+    };
+    const loaded = rules.data.groups.flatMap((g) => g.rules);
+    const shipped = (
+      parse(readFileSync(join(projectRoot, 'infra', 'prometheus', 'alerts.yml'), 'utf8')) as {
+        groups: Array<{ rules: Array<{ alert: string; expr: string }> }>;
+      }
+    ).groups.flatMap((g) => g.rules);
+    assert.deepEqual(loaded.map((r) => r.name).sort(), shipped.map((r) => r.alert).sort());
+    for (const rule of loaded) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError ?? ''}`);
+    for (const rule of shipped) {
+      for (const metric of new Set(rule.expr.match(/\b(hotstate_[a-z_]+|up)\b/g) ?? [])) {
+        assert.ok((await prometheus.query(`count(${metric})`)).length > 0, `${rule.alert}: ${metric} has no series`);
+      }
     }
-  };
-  await eventually('lag 0 at start', async () => (await lag()) === 0);
+  },
+);
 
-  proxy.down();
-  const n = 60;
-  await rawSend(t, topic, Array.from({ length: n }, (_, i) => ({ key: `K${String(i)}`, value: encodeFramed(typeV2, v2, price(`K${String(i)}`, i)) })));
-  await eventually(`lag ${String(n)}`, async () => (await lag()) === n);
-  await eventually('lag in seconds growing', async () => (await lagSeconds()) >= 1);
+test(
+  'lag is true in Prometheus: a view that cannot apply shows exactly the records waiting, then 0 after catching up',
+  { skip: skipWithout('prometheus') },
+  async (t) => {
+    // The view cannot apply while the registry is unreachable for a schema id it has not seen yet (a real outage,
+    // through a proxy that is cut); its health check keeps reporting lag from the end offsets meanwhile.
+    const registryPort = await freePortBlock(2);
+    const proxyPort = await freePortBlock(1);
+    const registry = await startPrivateRegistry(t, registryPort);
+    const proxy = await tcpProxy(t, proxyPort, registryPort);
+    const kafka = testKafka(t);
+    const topic = await createTestTopic(t, kafka, { partitions: 3 });
+    const v1 = await registerValueSchema(registry.address, topic, schemaText('instrument-prices', 1));
+    const v2 = await registerValueSchema(registry.address, topic, schemaText('instrument-prices', 2));
+    const typeV1 = parseAvroSchema(schemaText('instrument-prices', 1));
+    const typeV2 = parseAvroSchema(schemaText('instrument-prices', 2));
+    await rawSend(t, topic, [
+      { key: 'seed', value: encodeFramed(typeV1, v1, { instrument: 'seed', price: 1, currency: 'EUR', updatedAt: 1 }) },
+    ]);
+    const state = await startService(
+      t,
+      'state',
+      serviceEnv([topic], {
+        SCHEMA_REGISTRY_URL: registry.address.replace(`:${String(registryPort)}`, `:${String(proxyPort)}`),
+        HOTSTATE_HEALTH_CHECK_INTERVAL_MS: '300',
+      }),
+    );
+    await waitReady(state);
+    const prometheus = await startPrometheus(t, await freePortBlock(1), [state.url.replace('http://', '')]);
+    const lag = async (): Promise<number> =>
+      Number((await prometheus.query(`sum(hotstate_view_lag_records{topic="${topic}"})`))[0]?.value[1] ?? Number.NaN);
+    const lagSeconds = async (): Promise<number> =>
+      Number((await prometheus.query(`max(hotstate_view_lag_seconds{topic="${topic}"})`))[0]?.value[1] ?? Number.NaN);
+    const eventually = async (what: string, check: () => Promise<boolean>): Promise<void> => {
+      const deadline = Date.now() + 20_000;
+      while (!(await check())) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `timed out waiting for ${what} (lag ${String(await lag())}, lag seconds ${String(await lagSeconds())})`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    await eventually('lag 0 at start', async () => (await lag()) === 0);
 
-  proxy.up();
-  await eventually('lag back to 0', async () => (await lag()) === 0);
-  await eventually('lag in seconds back to 0', async () => (await lagSeconds()) === 0);
-});
+    proxy.down();
+    const n = 60;
+    await rawSend(
+      t,
+      topic,
+      Array.from({ length: n }, (_, i) => ({
+        key: `K${String(i)}`,
+        value: encodeFramed(typeV2, v2, price(`K${String(i)}`, i)),
+      })),
+    );
+    await eventually(`lag ${String(n)}`, async () => (await lag()) === n);
+    await eventually('lag in seconds growing', async () => (await lagSeconds()) >= 1);
+
+    proxy.up();
+    await eventually('lag back to 0', async () => (await lag()) === 0);
+    await eventually('lag in seconds back to 0', async () => (await lagSeconds()) === 0);
+  },
+);

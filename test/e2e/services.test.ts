@@ -18,7 +18,11 @@ async function dataset(t: TestContext): Promise<string> {
   return topic;
 }
 
-async function services(t: TestContext, topic: string, extra: Record<string, string> = {}): Promise<{ ingest: RunningService; state: RunningService }> {
+async function services(
+  t: TestContext,
+  topic: string,
+  extra: Record<string, string> = {},
+): Promise<{ ingest: RunningService; state: RunningService }> {
   const [ingest, state] = await Promise.all([
     startService(t, 'ingest', serviceEnv([topic], { HOTSTATE_INGEST_TOKEN: token, ...extra })),
     startService(t, 'state', serviceEnv([topic], extra)),
@@ -27,13 +31,18 @@ async function services(t: TestContext, topic: string, extra: Record<string, str
   return { ingest, state };
 }
 
-const json = async (response: Response): Promise<Record<string, unknown>> => (await response.json()) as Record<string, unknown>;
+const json = async (response: Response): Promise<Record<string, unknown>> =>
+  (await response.json()) as Record<string, unknown>;
 
 describe('services end to end', () => {
   test('write through ingest, read your write through the state service with minVersion', async (t) => {
     const topic = await dataset(t);
     const { ingest, state } = await services(t, topic);
-    const put = await fetch(`${ingest.url}/v1/datasets/${topic}/records/ACME`, { method: 'PUT', headers: auth, body: JSON.stringify(price('ACME', 101.5)) });
+    const put = await fetch(`${ingest.url}/v1/datasets/${topic}/records/ACME`, {
+      method: 'PUT',
+      headers: auth,
+      body: JSON.stringify(price('ACME', 101.5)),
+    });
     assert.equal(put.status, 200);
     const write = await json(put);
     const read = await fetch(`${state.url}/v1/datasets/${topic}/keys/ACME?minVersion=${String(write.token)}`);
@@ -43,45 +52,99 @@ describe('services end to end', () => {
     assert.deepEqual([body.partition, body.offset], [write.partition, write.offset]);
     const etag = read.headers.get('etag') ?? '';
     assert.equal(read.headers.get('hotstate-version'), body.version);
-    assert.equal((await fetch(`${state.url}/v1/datasets/${topic}/keys/ACME`, { headers: { 'if-none-match': etag } })).status, 304);
+    assert.equal(
+      (await fetch(`${state.url}/v1/datasets/${topic}/keys/ACME`, { headers: { 'if-none-match': etag } })).status,
+      304,
+    );
 
-    const batch = await json(await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, { method: 'POST', headers: auth, body: JSON.stringify({ updates: [{ key: 'B', value: price('B') }, { key: 'ACME', value: null }] }) }));
-    const many = await json(await fetch(`${state.url}/v1/datasets/${topic}/get?minVersion=${String(batch.token)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys: ['ACME', 'B'] }) }));
+    const batch = await json(
+      await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({
+          updates: [
+            { key: 'B', value: price('B') },
+            { key: 'ACME', value: null },
+          ],
+        }),
+      }),
+    );
+    const many = await json(
+      await fetch(`${state.url}/v1/datasets/${topic}/get?minVersion=${String(batch.token)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ keys: ['ACME', 'B'] }),
+      }),
+    );
     assert.deepEqual(Object.keys(many.items as object), ['B']);
     assert.deepEqual(many.missing, ['ACME']);
-    const del = await fetch(`${ingest.url}/v1/datasets/${topic}/records/B`, { method: 'DELETE', headers: { authorization: auth.authorization } });
+    const del = await fetch(`${ingest.url}/v1/datasets/${topic}/records/B`, {
+      method: 'DELETE',
+      headers: { authorization: auth.authorization },
+    });
     assert.equal((await json(del)).operation, 'delete');
     const metrics = await (await fetch(`${state.url}/metrics`)).text();
-    assert.match(metrics, /hotstate_http_requests_total\{service="state",method="GET",route="\/v1\/datasets\/:dataset\/keys\/:key",status="200"\} [1-9]/);
+    assert.match(
+      metrics,
+      /hotstate_http_requests_total\{service="state",method="GET",route="\/v1\/datasets\/:dataset\/keys\/:key",status="200"\} [1-9]/,
+    );
     assert.match(metrics, /hotstate_view_ready\{topic="[^"]+"\} 1/);
     assert.match(metrics, /nodejs_eventloop_lag_seconds /);
-    assert.match(await (await fetch(`${ingest.url}/metrics`)).text(), /hotstate_producer_records_total\{topic="[^"]+",operation="upsert"\} [1-9]/);
+    assert.match(
+      await (await fetch(`${ingest.url}/metrics`)).text(),
+      /hotstate_producer_records_total\{topic="[^"]+",operation="upsert"\} [1-9]/,
+    );
 
     const table = hotstate(['top', '--once', state.url]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /^INSTANCE\s+DATASET\s+PARTITION\s+END\s+POSITION\s+LAG\s+READY\s+KEYS\s+PINNED$/);
     assert.equal(lines.length, 4, 'one row per partition');
-    for (const row of lines.slice(1)) assert.match(row, new RegExp(`${topic}\\s+\\d\\s+(\\d+)\\s+\\1\\s+0\\s+yes\\s+\\d+\\s+-$`));
+    for (const row of lines.slice(1))
+      assert.match(row, new RegExp(`${topic}\\s+\\d\\s+(\\d+)\\s+\\1\\s+0\\s+yes\\s+\\d+\\s+-$`));
   });
 
   test('listing pages all come from one version while writes continue', async (t) => {
     const topic = await dataset(t);
     const { ingest, state } = await services(t, topic);
-    const updates = Array.from({ length: 50 }, (_, i) => ({ key: `K${String(i).padStart(2, '0')}`, value: price(`K${String(i)}`, 1) }));
-    const written = await json(await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, { method: 'POST', headers: auth, body: JSON.stringify({ updates }) }));
-    let page = await json(await fetch(`${state.url}/v1/datasets/${topic}/items?limit=20&minVersion=${String(written.token)}`));
+    const updates = Array.from({ length: 50 }, (_, i) => ({
+      key: `K${String(i).padStart(2, '0')}`,
+      value: price(`K${String(i)}`, 1),
+    }));
+    const written = await json(
+      await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ updates }),
+      }),
+    );
+    let page = await json(
+      await fetch(`${state.url}/v1/datasets/${topic}/items?limit=20&minVersion=${String(written.token)}`),
+    );
     const version = page.version;
-    const seen: Array<{ key: string; value: { price: number } }> = [...(page.items as Array<{ key: string; value: { price: number } }>)];
+    const seen: Array<{ key: string; value: { price: number } }> = [
+      ...(page.items as Array<{ key: string; value: { price: number } }>),
+    ];
     while (page.nextCursor) {
-      const change = await json(await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, { method: 'POST', headers: auth, body: JSON.stringify({ updates: updates.map((u) => ({ key: u.key, value: price(u.key, 2) })) }) }));
+      const change = await json(
+        await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ updates: updates.map((u) => ({ key: u.key, value: price(u.key, 2) })) }),
+        }),
+      );
       assert.ok(change.token);
-      page = await json(await fetch(`${state.url}/v1/datasets/${topic}/items?limit=20&cursor=${page.nextCursor as string}`));
+      page = await json(
+        await fetch(`${state.url}/v1/datasets/${topic}/items?limit=20&cursor=${page.nextCursor as string}`),
+      );
       assert.equal(page.version, version);
       seen.push(...(page.items as Array<{ key: string; value: { price: number } }>));
     }
     assert.equal(seen.length, 50);
-    assert.ok(seen.every((item) => item.value.price === 1), 'every page shows the listing version');
+    assert.ok(
+      seen.every((item) => item.value.price === 1),
+      'every page shows the listing version',
+    );
     const expired = await fetch(`${state.url}/v1/datasets/${topic}/items?cursor=nope`);
     assert.equal(expired.status, 410);
   });
@@ -89,9 +152,20 @@ describe('services end to end', () => {
   test('change feed: resumes after a disconnect without loss or duplicates; too old a version needs a resync', async (t) => {
     const topic = await dataset(t);
     const { ingest, state } = await services(t, topic, { HOTSTATE_CHANGE_BUFFER: '30' });
-    const write = async (keys: string[], value: number): Promise<string> => String((await json(await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, {
-      method: 'POST', headers: auth, body: JSON.stringify({ updates: keys.map((key) => ({ key, value: value < 0 ? null : price(key, value) })) }),
-    }))).token);
+    const write = async (keys: string[], value: number): Promise<string> =>
+      String(
+        (
+          await json(
+            await fetch(`${ingest.url}/v1/datasets/${topic}/batch`, {
+              method: 'POST',
+              headers: auth,
+              body: JSON.stringify({
+                updates: keys.map((key) => ({ key, value: value < 0 ? null : price(key, value) })),
+              }),
+            }),
+          )
+        ).token,
+      );
     const listing = (await json(await fetch(`${state.url}/v1/datasets`))).datasets as Array<{ version: string }>;
     const start = listing[0]?.version ?? '';
     const feed = await openFeed(`${state.url}/v1/datasets/${topic}/changes?from=${start}`);
@@ -106,12 +180,18 @@ describe('services end to end', () => {
     await write(['Z'], 9); // a sentinel: everything before it has been delivered once it arrives
     await resumed.waitFor(4);
     resumed.close();
-    const all = [...feed.events, ...resumed.events].map((e) => `${String(e.data.key)}:${e.data.value === null ? 'deleted' : String((e.data.value as { price: number }).price)}`);
+    const all = [...feed.events, ...resumed.events].map(
+      (e) =>
+        `${String(e.data.key)}:${e.data.value === null ? 'deleted' : String((e.data.value as { price: number }).price)}`,
+    );
     assert.deepEqual(all.slice(0, 3).sort(), ['A:1', 'B:1', 'C:1']);
     assert.deepEqual(all.slice(3, 6).sort(), ['A:2', 'B:deleted', 'D:2'], 'resumed exactly after the last event seen');
     assert.deepEqual(all.slice(6), ['Z:9'], 'no duplicate before the sentinel');
 
-    const many = await write(Array.from({ length: 40 }, (_, i) => `K${String(i)}`), 3); // more than the 30 changes held
+    const many = await write(
+      Array.from({ length: 40 }, (_, i) => `K${String(i)}`),
+      3,
+    ); // more than the 30 changes held
     // The service applies asynchronously after the ack: wait until it holds those changes (read-your-write).
     assert.equal((await fetch(`${state.url}/v1/datasets/${topic}/keys/K39?minVersion=${many}`)).status, 200);
     const stale = await fetch(`${state.url}/v1/datasets/${topic}/changes?from=${start}`);
@@ -123,15 +203,71 @@ describe('services end to end', () => {
     const topic = await dataset(t);
     const { ingest, state } = await services(t, topic, { HOTSTATE_BODY_LIMIT_BYTES: '2048' });
     const cases: Array<[string, Promise<Response>, number, string]> = [
-      ['no token', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' }), 401, 'HOTSTATE_ERR_AUTH_REQUIRED'],
-      ['wrong token', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: { ...auth, authorization: 'Bearer wrong-token-0123456789' }, body: '{}' }), 401, 'HOTSTATE_ERR_AUTH_REQUIRED'],
-      ['malformed JSON', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: '{"instrument":' }), 400, 'HOTSTATE_ERR_INPUT_MALFORMED'],
-      ['wrong types', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify({ ...price('A'), price: 'x', currency: 'EURO' }) }), 400, 'HOTSTATE_ERR_VALIDATION_VALUE'],
-      ['unknown dataset (ingest)', fetch(`${ingest.url}/v1/datasets/nope/records/A`, { method: 'PUT', headers: auth, body: '{}' }), 404, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND'],
-      ['oversized body', fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify({ ...price('A'), instrument: 'x'.repeat(4000) }) }), 413, 'HOTSTATE_ERR_HTTP_BODY_TOO_LARGE'],
-      ['unknown dataset (state)', fetch(`${state.url}/v1/datasets/nope/keys/A`), 404, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND'],
+      [
+        'no token',
+        fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        }),
+        401,
+        'HOTSTATE_ERR_AUTH_REQUIRED',
+      ],
+      [
+        'wrong token',
+        fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, {
+          method: 'PUT',
+          headers: { ...auth, authorization: 'Bearer wrong-token-0123456789' },
+          body: '{}',
+        }),
+        401,
+        'HOTSTATE_ERR_AUTH_REQUIRED',
+      ],
+      [
+        'malformed JSON',
+        fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: '{"instrument":' }),
+        400,
+        'HOTSTATE_ERR_INPUT_MALFORMED',
+      ],
+      [
+        'wrong types',
+        fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, {
+          method: 'PUT',
+          headers: auth,
+          body: JSON.stringify({ ...price('A'), price: 'x', currency: 'EURO' }),
+        }),
+        400,
+        'HOTSTATE_ERR_VALIDATION_VALUE',
+      ],
+      [
+        'unknown dataset (ingest)',
+        fetch(`${ingest.url}/v1/datasets/nope/records/A`, { method: 'PUT', headers: auth, body: '{}' }),
+        404,
+        'HOTSTATE_ERR_RESOURCE_NOT_FOUND',
+      ],
+      [
+        'oversized body',
+        fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, {
+          method: 'PUT',
+          headers: auth,
+          body: JSON.stringify({ ...price('A'), instrument: 'x'.repeat(4000) }),
+        }),
+        413,
+        'HOTSTATE_ERR_HTTP_BODY_TOO_LARGE',
+      ],
+      [
+        'unknown dataset (state)',
+        fetch(`${state.url}/v1/datasets/nope/keys/A`),
+        404,
+        'HOTSTATE_ERR_RESOURCE_NOT_FOUND',
+      ],
       ['unknown key', fetch(`${state.url}/v1/datasets/${topic}/keys/missing`), 404, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND'],
-      ['malformed version token', fetch(`${state.url}/v1/datasets/${topic}/keys/A?minVersion=hs1.!!`), 400, 'HOTSTATE_ERR_TOKEN_MALFORMED'],
+      [
+        'malformed version token',
+        fetch(`${state.url}/v1/datasets/${topic}/keys/A?minVersion=hs1.!!`),
+        400,
+        'HOTSTATE_ERR_TOKEN_MALFORMED',
+      ],
       ['unknown route', fetch(`${state.url}/v2/nothing`), 404, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND'],
     ];
     for (const [name, request, status, code] of cases) {
@@ -141,8 +277,17 @@ describe('services end to end', () => {
       assert.equal((body.error as { code: string }).code, code, name);
       assert.doesNotMatch(JSON.stringify(body), /at .*\.ts:\d+|test-token/, `${name}: no stack trace or secret`);
     }
-    const invalid = await json(await fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, { method: 'PUT', headers: auth, body: JSON.stringify({ ...price('A'), price: 'x', currency: 'EURO' }) }));
-    assert.deepEqual(((invalid.error as { problems: Array<{ path: string }> }).problems).map((p) => p.path).sort(), ['currency', 'price']);
+    const invalid = await json(
+      await fetch(`${ingest.url}/v1/datasets/${topic}/records/A`, {
+        method: 'PUT',
+        headers: auth,
+        body: JSON.stringify({ ...price('A'), price: 'x', currency: 'EURO' }),
+      }),
+    );
+    assert.deepEqual((invalid.error as { problems: Array<{ path: string }> }).problems.map((p) => p.path).sort(), [
+      'currency',
+      'price',
+    ]);
   });
 
   test('SIGTERM during traffic: every acknowledged write is in the topic, no 5xx, exit 0', async (t) => {
@@ -157,13 +302,29 @@ describe('services end to end', () => {
     const body = '{"instrument":"MAX","price":1.5,"currency":"EUR","updatedAt":9223372036854775807,"venue":null}';
     const put = await fetch(`${ingest.url}/v1/datasets/${topic}/records/MAX`, { method: 'PUT', headers: auth, body });
     assert.equal(put.status, 200, await put.clone().text());
-    const read = await fetch(`${state.url}/v1/datasets/${topic}/keys/MAX?minVersion=${String((await json(put)).token)}`);
-    assert.match(await read.text(), /"value":\{"instrument":"MAX","price":1.5,"currency":"EUR","updatedAt":9223372036854775807,"venue":null\}/);
-    const overflow = await fetch(`${ingest.url}/v1/datasets/${topic}/records/INF`, { method: 'PUT', headers: auth, body: body.replace('1.5', '1e400') });
+    const read = await fetch(
+      `${state.url}/v1/datasets/${topic}/keys/MAX?minVersion=${String((await json(put)).token)}`,
+    );
+    assert.match(
+      await read.text(),
+      /"value":\{"instrument":"MAX","price":1.5,"currency":"EUR","updatedAt":9223372036854775807,"venue":null\}/,
+    );
+    const overflow = await fetch(`${ingest.url}/v1/datasets/${topic}/records/INF`, {
+      method: 'PUT',
+      headers: auth,
+      body: body.replace('1.5', '1e400'),
+    });
     const refused = await json(overflow);
     assert.equal(overflow.status, 400);
-    assert.deepEqual([(refused.error as { code: string }).code, /price.*1e400/.test((refused.error as { message: string }).message)], ['HOTSTATE_ERR_INPUT_MALFORMED', true]);
-    const nan = await fetch(`${ingest.url}/v1/datasets/${topic}/records/NAN`, { method: 'PUT', headers: auth, body: body.replace('1.5', '"NaN"') });
+    assert.deepEqual(
+      [(refused.error as { code: string }).code, /price.*1e400/.test((refused.error as { message: string }).message)],
+      ['HOTSTATE_ERR_INPUT_MALFORMED', true],
+    );
+    const nan = await fetch(`${ingest.url}/v1/datasets/${topic}/records/NAN`, {
+      method: 'PUT',
+      headers: auth,
+      body: body.replace('1.5', '"NaN"'),
+    });
     assert.equal(nan.status, 400, 'JSON cannot carry NaN as a number; the ingest service does not guess');
   });
 
@@ -172,13 +333,21 @@ describe('services end to end', () => {
     await checkStateDrains(t, await services(t, topic), topic, token);
   });
 
-  test('a key\'s history through the state service: operator token required, every version in order', async (t) => {
+  test("a key's history through the state service: operator token required, every version in order", async (t) => {
     const topic = await dataset(t);
     const operator = 'services-test-operator-token-0123';
     const { ingest, state } = await services(t, topic, { HOTSTATE_OPERATOR_TOKEN: operator });
-    const put = (value: number): Promise<Response> => fetch(`${ingest.url}/v1/datasets/${topic}/records/ACME`, { method: 'PUT', headers: { ...auth, 'hotstate-source': 'e2e' }, body: JSON.stringify(price('ACME', value)) });
+    const put = (value: number): Promise<Response> =>
+      fetch(`${ingest.url}/v1/datasets/${topic}/records/ACME`, {
+        method: 'PUT',
+        headers: { ...auth, 'hotstate-source': 'e2e' },
+        body: JSON.stringify(price('ACME', value)),
+      });
     await put(1);
-    await fetch(`${ingest.url}/v1/datasets/${topic}/records/ACME`, { method: 'DELETE', headers: { authorization: auth.authorization } });
+    await fetch(`${ingest.url}/v1/datasets/${topic}/records/ACME`, {
+      method: 'DELETE',
+      headers: { authorization: auth.authorization },
+    });
     await put(2);
     const url = `${state.url}/v1/datasets/${topic}/keys/ACME/history`;
     const refused = await fetch(url, { headers: { authorization: auth.authorization } });
@@ -186,16 +355,38 @@ describe('services end to end', () => {
     assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'HOTSTATE_ERR_AUTH_REQUIRED');
     const answer = await fetch(url, { headers: { authorization: `Bearer ${operator}` } });
     assert.equal(answer.status, 200);
-    const { versions } = (await answer.json()) as { versions: Array<{ operation: string; value: { price: number } | null; offset: number }> };
-    assert.deepEqual(versions.map((v) => [v.operation, v.value?.price ?? null]), [['upsert', 1], ['delete', null], ['upsert', 2]]);
+    const { versions } = (await answer.json()) as {
+      versions: Array<{ operation: string; value: { price: number } | null; offset: number }>;
+    };
+    assert.deepEqual(
+      versions.map((v) => [v.operation, v.value?.price ?? null]),
+      [
+        ['upsert', 1],
+        ['delete', null],
+        ['upsert', 2],
+      ],
+    );
     assert.ok(versions.every((v, i) => i === 0 || v.offset > (versions[i - 1]?.offset ?? 0)));
   });
 
   test('bad configuration: exit 2 with every problem listed, no secret echoed', async () => {
-    const { output, exited } = runService('ingest', { KAFKA_BROKERS: 'not a broker', SCHEMA_REGISTRY_URL: 'nope', HOTSTATE_DATASETS: '', HOTSTATE_INGEST_TOKEN: 'short-secret', HOTSTATE_HTTP_PORT: '99999' });
+    const { output, exited } = runService('ingest', {
+      KAFKA_BROKERS: 'not a broker',
+      SCHEMA_REGISTRY_URL: 'nope',
+      HOTSTATE_DATASETS: '',
+      HOTSTATE_INGEST_TOKEN: 'short-secret',
+      HOTSTATE_HTTP_PORT: '99999',
+    });
     assert.equal(await exited, 2);
     const text = output.join('\n');
-    for (const name of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'HOTSTATE_DATASETS', 'HOTSTATE_INGEST_TOKEN', 'HOTSTATE_HTTP_PORT']) assert.match(text, new RegExp(name));
+    for (const name of [
+      'KAFKA_BROKERS',
+      'SCHEMA_REGISTRY_URL',
+      'HOTSTATE_DATASETS',
+      'HOTSTATE_INGEST_TOKEN',
+      'HOTSTATE_HTTP_PORT',
+    ])
+      assert.match(text, new RegExp(name));
     assert.doesNotMatch(text, /short-secret/);
   });
 });

@@ -15,9 +15,16 @@ import { serviceEnv, startService, waitReady, type RunningService } from '../hel
 const ingestToken = 'snapshot-test-ingest-token-0123';
 const operatorToken = 'snapshot-test-operator-token-0123';
 
-interface DatasetStatus { name: string; ready: boolean; keys: number; snapshot: { restore?: { outcome: string; file?: string; entries?: number } } }
+interface DatasetStatus {
+  name: string;
+  ready: boolean;
+  keys: number;
+  snapshot: { restore?: { outcome: string; file?: string; entries?: number } };
+}
 const datasetStatus = async (service: RunningService, topic: string): Promise<DatasetStatus> =>
-  ((await (await fetch(`${service.url}/v1/datasets`)).json()) as { datasets: DatasetStatus[] }).datasets.find((d) => d.name === topic) as DatasetStatus;
+  ((await (await fetch(`${service.url}/v1/datasets`)).json()) as { datasets: DatasetStatus[] }).datasets.find(
+    (d) => d.name === topic,
+  ) as DatasetStatus;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -33,16 +40,24 @@ test('state service snapshots: periodic and at shutdown, restart from the newest
   const topic = await createTestTopic(t, testKafka(t), { partitions: 3 });
   await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
   const dirA = mkdtempSync(join(tmpdir(), 'state-a-'));
-  const snapshotEnv = (dir: string, extra: Record<string, string> = {}): Record<string, string> => serviceEnv([topic], {
-    HOTSTATE_SNAPSHOT_DIR: dir, HOTSTATE_SNAPSHOT_INTERVAL_MS: '1000', HOTSTATE_OPERATOR_TOKEN: operatorToken, ...extra,
-  });
+  const snapshotEnv = (dir: string, extra: Record<string, string> = {}): Record<string, string> =>
+    serviceEnv([topic], {
+      HOTSTATE_SNAPSHOT_DIR: dir,
+      HOTSTATE_SNAPSHOT_INTERVAL_MS: '1000',
+      HOTSTATE_OPERATOR_TOKEN: operatorToken,
+      ...extra,
+    });
   const [ingest, first] = await Promise.all([
     startService(t, 'ingest', serviceEnv([topic], { HOTSTATE_INGEST_TOKEN: ingestToken })),
     startService(t, 'state', snapshotEnv(dirA)),
   ]);
   await waitReady(first);
   const write = async (key: string, value: number): Promise<string> => {
-    const response = await fetch(`${ingest.url}/v1/datasets/${topic}/records/${key}`, { method: 'PUT', headers: { authorization: `Bearer ${ingestToken}`, 'content-type': 'application/json' }, body: JSON.stringify(price(key, value)) });
+    const response = await fetch(`${ingest.url}/v1/datasets/${topic}/records/${key}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ingestToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(price(key, value)),
+    });
     return ((await response.json()) as { token: string }).token;
   };
   for (let i = 0; i < 100; i++) await write(`K${String(i)}`, i);
@@ -58,19 +73,32 @@ test('state service snapshots: periodic and at shutdown, restart from the newest
 
   // The operator endpoint: refused without the operator token (the ingest token is not it), streamed with it.
   for (const authorization of [undefined, `Bearer ${ingestToken}`]) {
-    const refused = await fetch(`${first.url}/v1/datasets/${topic}/snapshot`, { headers: authorization ? { authorization } : {} });
+    const refused = await fetch(`${first.url}/v1/datasets/${topic}/snapshot`, {
+      headers: authorization ? { authorization } : {},
+    });
     assert.equal(refused.status, 401);
     assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'HOTSTATE_ERR_AUTH_REQUIRED');
   }
-  const served = await fetch(`${first.url}/v1/datasets/${topic}/snapshot`, { headers: { authorization: `Bearer ${operatorToken}` } });
+  const served = await fetch(`${first.url}/v1/datasets/${topic}/snapshot`, {
+    headers: { authorization: `Bearer ${operatorToken}` },
+  });
   assert.equal(served.status, 200);
   assert.ok(served.headers.get('hotstate-version')?.startsWith('hs1.'));
-  assert.equal(Buffer.from(await served.arrayBuffer()).subarray(0, 8).toString('latin1'), 'HOTSNAP\n');
+  assert.equal(
+    Buffer.from(await served.arrayBuffer())
+      .subarray(0, 8)
+      .toString('latin1'),
+    'HOTSNAP\n',
+  );
 
   // A new instance with an empty folder starts from the peer's snapshot, then tails what came after it.
   const token = await write('after-snapshot', 1);
   const dirB = mkdtempSync(join(tmpdir(), 'state-b-'));
-  const second = await startService(t, 'state', snapshotEnv(dirB, { HOTSTATE_SNAPSHOT_PEERS: first.url, HOTSTATE_SNAPSHOT_INTERVAL_MS: '3600000' }));
+  const second = await startService(
+    t,
+    'state',
+    snapshotEnv(dirB, { HOTSTATE_SNAPSHOT_PEERS: first.url, HOTSTATE_SNAPSHOT_INTERVAL_MS: '3600000' }),
+  );
   await waitReady(second);
   const restored = (await datasetStatus(second, topic)).snapshot.restore;
   assert.equal(restored?.outcome, 'used', JSON.stringify(restored));
@@ -78,11 +106,16 @@ test('state service snapshots: periodic and at shutdown, restart from the newest
   const read = await fetch(`${second.url}/v1/datasets/${topic}/keys/after-snapshot?minVersion=${token}`);
   assert.equal(read.status, 200);
   assert.equal((await datasetStatus(second, topic)).keys, 101);
-  assert.match(await (await fetch(`${second.url}/metrics`)).text(), new RegExp(`hotstate_view_snapshot_restores_total\\{topic="${topic}",outcome="used"\\} 1`));
+  assert.match(
+    await (await fetch(`${second.url}/metrics`)).text(),
+    new RegExp(`hotstate_view_snapshot_restores_total\\{topic="${topic}",outcome="used"\\} 1`),
+  );
 
   // SIGTERM writes a last snapshot; a restart starts from it and holds every key.
   await write('before-shutdown', 2);
-  await until('the first instance to hold the last write', async () => ((await datasetStatus(first, topic)).keys === 102 ? true : undefined));
+  await until('the first instance to hold the last write', async () =>
+    (await datasetStatus(first, topic)).keys === 102 ? true : undefined,
+  );
   assert.equal(await first.stop('SIGTERM'), 0, first.output.join('\n'));
   const newest = (await listSnapshots(dirA, topic))[0];
   assert.ok(newest && newest.createdAt > periodic.createdAt, 'a snapshot written at shutdown');

@@ -45,19 +45,42 @@ export function testInfra(): TestInfra {
     // kcat authenticates with PLAIN (over the same TLS): Debian's librdkafka 2.0.2 gets SCRAM wrong against Kafka 4
     // brokers (it repeats the client nonce in its final message, fixed in librdkafka 2.6.1, confluentinc/librdkafka#4895).
     return {
-      brokers, registryUrl, secure: true,
-      kafka: secure.kafka(flowPrincipal), registry: secure.registry(flowPrincipal), env: secure.env(flowPrincipal),
-      kcat: ['-b', brokers.join(','), '-X', 'security.protocol=SASL_SSL', '-X', 'sasl.mechanisms=PLAIN', '-X', `sasl.username=${flowPrincipal}`, '-X', `sasl.password=${password}`, '-X', `ssl.ca.location=${secure.caFile}`],
+      brokers,
+      registryUrl,
+      secure: true,
+      kafka: secure.kafka(flowPrincipal),
+      registry: secure.registry(flowPrincipal),
+      env: secure.env(flowPrincipal),
+      kcat: [
+        '-b',
+        brokers.join(','),
+        '-X',
+        'security.protocol=SASL_SSL',
+        '-X',
+        'sasl.mechanisms=PLAIN',
+        '-X',
+        `sasl.username=${flowPrincipal}`,
+        '-X',
+        `sasl.password=${password}`,
+        '-X',
+        `ssl.ca.location=${secure.caFile}`,
+      ],
     };
   }
   const brokers = process.env.KAFKA_BROKERS;
   const registryUrl = process.env.SCHEMA_REGISTRY_URL;
   if (!brokers || !registryUrl) {
-    throw new Error('KAFKA_BROKERS and SCHEMA_REGISTRY_URL are not set: run the tests with `npm test` (its global setup starts the infrastructure)');
+    throw new Error(
+      'KAFKA_BROKERS and SCHEMA_REGISTRY_URL are not set: run the tests with `npm test` (its global setup starts the infrastructure)',
+    );
   }
   return {
-    brokers: brokers.split(','), registryUrl, secure: false,
-    kafka: { brokers: brokers.split(',') }, registry: registryUrl, env: { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registryUrl },
+    brokers: brokers.split(','),
+    registryUrl,
+    secure: false,
+    kafka: { brokers: brokers.split(',') },
+    registry: registryUrl,
+    env: { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registryUrl },
     kcat: ['-b', brokers],
   };
 }
@@ -78,14 +101,23 @@ export function testRegistry(): RegistryTarget {
   return testInfra().registry;
 }
 
-const slug = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+const slug = (name: string): string =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
 
 export function uniqueTopicName(t: TestContext): string {
   return `test-${slug(t.name)}-${randomUUID()}`;
 }
 
 /** A fresh compacted topic; deleted, with its value subject, after the test. */
-export async function createTestTopic(t: TestContext, kafka: Kafka, spec: Omit<DatasetTopicSpec, 'topic'> = {}): Promise<string> {
+export async function createTestTopic(
+  t: TestContext,
+  kafka: Kafka,
+  spec: Omit<DatasetTopicSpec, 'topic'> = {},
+): Promise<string> {
   const topic = uniqueTopicName(t);
   t.after(async () => {
     await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] }));
@@ -99,15 +131,24 @@ export async function createTestTopic(t: TestContext, kafka: Kafka, spec: Omit<D
 export function confluentRegistry(): confluent.SchemaRegistry {
   const { registry } = testInfra();
   if (typeof registry === 'string') return new confluent.SchemaRegistry({ host: registry });
-  const password = typeof registry.password === 'function' ? registry.password() : registry.password ?? '';
-  return new confluent.SchemaRegistry({ host: registry.url, auth: { username: registry.username ?? '', password }, agent: new https.Agent({ ca: registry.ca }) });
+  const password = typeof registry.password === 'function' ? registry.password() : (registry.password ?? '');
+  return new confluent.SchemaRegistry({
+    host: registry.url,
+    auth: { username: registry.username ?? '', password },
+    agent: new https.Agent({ ca: registry.ca }),
+  });
 }
 
 /** Soft-deletes then hard-deletes a subject (Confluent API), ignoring one that was never registered. */
 export async function deleteSubject(subject: string): Promise<void> {
   for (const suffix of ['', '?permanent=true']) {
     try {
-      await registryRequest(testRegistry(), `/subjects/${encodeURIComponent(subject)}${suffix}`, `deleting subject ${subject}`, { method: 'DELETE' });
+      await registryRequest(
+        testRegistry(),
+        `/subjects/${encodeURIComponent(subject)}${suffix}`,
+        `deleting subject ${subject}`,
+        { method: 'DELETE' },
+      );
     } catch (error) {
       if (!(error instanceof HotstateError && error.code === 'HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND')) throw error;
     }

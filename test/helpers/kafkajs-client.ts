@@ -26,7 +26,9 @@ export function createKafka(connection: KafkaConnection): Kafka {
 function kafkajsSasl({ mechanism, username, password }: KafkaSasl): SASLOptions {
   const secret = typeof password === 'function' ? password() : password;
   if (mechanism === 'PLAIN') return { mechanism: 'plain', username, password: secret };
-  return mechanism === 'SCRAM-SHA-256' ? { mechanism: 'scram-sha-256', username, password: secret } : { mechanism: 'scram-sha-512', username, password: secret };
+  return mechanism === 'SCRAM-SHA-256'
+    ? { mechanism: 'scram-sha-256', username, password: secret }
+    : { mechanism: 'scram-sha-512', username, password: secret };
 }
 
 /** Idempotent, acks=-1 producer; idempotence in kafkajs requires at most one request in flight. */
@@ -52,7 +54,10 @@ export async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<
     return await use(admin);
   } catch (error) {
     if (error instanceof HotstateError) throw error;
-    throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `Kafka admin request failed: ${(error as Error).message}`, { cause: error, retriable: true });
+    throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `Kafka admin request failed: ${(error as Error).message}`, {
+      cause: error,
+      retriable: true,
+    });
   } finally {
     await admin.disconnect();
   }
@@ -65,21 +70,23 @@ const expectedWarnings = ['Limiting retries for the idempotent producer may inva
 // kafkajs logs every retriable broker answer at ERROR, although it retries them: a coordinator still loading on a
 // fresh broker, or metadata not yet propagated for a new topic. Those are debug noise; real failures still surface
 // as rejected promises.
-const transient = /coordinator is loading|coordinator is not available|does not host this topic-partition|leader is not available/i;
+const transient =
+  /coordinator is loading|coordinator is not available|does not host this topic-partition|leader is not available/i;
 
 /** A kafkajs logCreator writing into a child of `logger`. */
 function kafkajsLogCreator(logger: Logger): logCreator {
   const child = logger.child({ component: 'kafkajs' });
   const { ERROR, WARN, INFO } = kafkajs.logLevel;
-  return () => ({ namespace, level, log }) => {
-    const { message, ...fields } = log;
-    if (expectedWarnings.some((text) => message.includes(text))) return;
-    const entry = { ...fields, namespace };
-    const error = (fields as { error?: unknown }).error;
-    if (typeof error === 'string' && transient.test(error)) child.debug(entry, message);
-    else if (level === ERROR) child.error(entry, message);
-    else if (level === WARN) child.warn(entry, message);
-    else if (level === INFO) child.info(entry, message);
-    else child.debug(entry, message);
-  };
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, ...fields } = log;
+      if (expectedWarnings.some((text) => message.includes(text))) return;
+      const entry = { ...fields, namespace };
+      const error = (fields as { error?: unknown }).error;
+      if (typeof error === 'string' && transient.test(error)) child.debug(entry, message);
+      else if (level === ERROR) child.error(entry, message);
+      else if (level === WARN) child.warn(entry, message);
+      else if (level === INFO) child.info(entry, message);
+      else child.debug(entry, message);
+    };
 }

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { apicurioJar, kafkaLibs } from '../../infra/distributions.ts';
 import { findJava } from '../../infra/java.ts';
-import { clusterIdFor, kafkaNodeName, prepareKafkaNode, startKafkaNode, waitForKafka } from '../../infra/kafka-broker.ts';
+import {
+  clusterIdFor,
+  kafkaNodeName,
+  prepareKafkaNode,
+  startKafkaNode,
+  waitForKafka,
+} from '../../infra/kafka-broker.ts';
 import { stop } from '../../infra/processes.ts';
 import { chooseRegistryRuntime, registryName, startRegistry, waitForRegistry } from '../../infra/schema-registry.ts';
 import { endpoints, loadInfraSettings, type InfraSettings } from '../../infra/settings.ts';
@@ -19,12 +25,20 @@ export interface PrivateComponent {
 
 function settingsFor(kafkaPort: number, registryPort: number): InfraSettings {
   const dir = mkdtempSync(join(tmpdir(), 'hotstate-private-'));
-  return loadInfraSettings({ ...process.env, HOTSTATE_INFRA_DIR: dir, HOTSTATE_KAFKA_PORT: String(kafkaPort), HOTSTATE_REGISTRY_PORT: String(registryPort), HOTSTATE_KAFKA_BROKER_COUNT: '1' });
+  return loadInfraSettings({
+    ...process.env,
+    HOTSTATE_INFRA_DIR: dir,
+    HOTSTATE_KAFKA_PORT: String(kafkaPort),
+    HOTSTATE_REGISTRY_PORT: String(registryPort),
+    HOTSTATE_KAFKA_BROKER_COUNT: '1',
+  });
 }
 
 /** One cleanup hook that stops the process before its folder (with the pid file) is removed. */
 function cleanup(t: TestContext, s: InfraSettings, name: string): () => Promise<void> {
-  const halt = async (): Promise<void> => { await stop(s.dir, name, 10_000); };
+  const halt = async (): Promise<void> => {
+    await stop(s.dir, name, 10_000);
+  };
   t.after(async () => {
     await halt();
     rmSync(s.dir, { recursive: true, force: true });

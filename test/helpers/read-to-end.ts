@@ -17,7 +17,8 @@ export interface RawRecord {
 
 function copy(message: KafkaMessage, partition: number): RawRecord {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) if (value !== undefined) headers[name] = value.toString();
+  for (const [name, value] of Object.entries(message.headers ?? {}))
+    if (value !== undefined) headers[name] = value.toString();
   return {
     partition,
     offset: Number(message.offset),
@@ -42,21 +43,28 @@ export async function readToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000)
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`reading ${topic} to its end took longer than ${String(timeoutMs)} ms`)); }, timeoutMs);
-      consumer.run({
-        eachBatch: ({ batch }) => {
-          for (const message of batch.messages) {
-            const offset = Number(message.offset);
-            if (offset < (ends.get(batch.partition) ?? 0)) records.push(copy(message, batch.partition));
-          }
-          positions.set(batch.partition, Math.max(positions.get(batch.partition) ?? 0, Number(batch.lastOffset()) + 1));
-          if (done()) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      }).catch(reject);
+      const timer = setTimeout(() => {
+        reject(new Error(`reading ${topic} to its end took longer than ${String(timeoutMs)} ms`));
+      }, timeoutMs);
+      consumer
+        .run({
+          eachBatch: ({ batch }) => {
+            for (const message of batch.messages) {
+              const offset = Number(message.offset);
+              if (offset < (ends.get(batch.partition) ?? 0)) records.push(copy(message, batch.partition));
+            }
+            positions.set(
+              batch.partition,
+              Math.max(positions.get(batch.partition) ?? 0, Number(batch.lastOffset()) + 1),
+            );
+            if (done()) {
+              clearTimeout(timer);
+              resolve();
+            }
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
     });
   } finally {
     await consumer.disconnect();

@@ -26,20 +26,43 @@ export interface SecureInfra {
 
 export function secureInfra(): SecureInfra {
   const raw = process.env.HOTSTATE_TEST_SECURE_INFRA;
-  if (!raw) throw new Error('HOTSTATE_TEST_SECURE_INFRA is not set: run the tests with `npm test` (its global setup starts the secured cluster)');
+  if (!raw)
+    throw new Error(
+      'HOTSTATE_TEST_SECURE_INFRA is not set: run the tests with `npm test` (its global setup starts the secured cluster)',
+    );
   const { brokers, registryUrl, dir } = JSON.parse(raw) as { brokers: string[]; registryUrl: string; dir: string };
   const caFile = join(dir, 'ca.pem');
   const passwordFile = (user: Principal): string => join(dir, `${user}.password`);
   const password = (user: Principal): string => readFileSync(passwordFile(user), 'utf8').trim();
   return {
-    brokers, registryUrl, caFile, passwordFile, password,
-    kafka: (user, mechanism = 'SCRAM-SHA-512') => ({ brokers, clientId: `test-${user}`, tls: { ca: readFileSync(caFile, 'utf8') }, sasl: { mechanism, username: user, password: password(user) } }),
-    registry: (user) => ({ url: registryUrl, username: user, password: password(user), ca: readFileSync(caFile, 'utf8') }),
+    brokers,
+    registryUrl,
+    caFile,
+    passwordFile,
+    password,
+    kafka: (user, mechanism = 'SCRAM-SHA-512') => ({
+      brokers,
+      clientId: `test-${user}`,
+      tls: { ca: readFileSync(caFile, 'utf8') },
+      sasl: { mechanism, username: user, password: password(user) },
+    }),
+    registry: (user) => ({
+      url: registryUrl,
+      username: user,
+      password: password(user),
+      ca: readFileSync(caFile, 'utf8'),
+    }),
     env: (user) => ({
-      KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl,
-      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: user,
-      KAFKA_SASL_PASSWORD_FILE: passwordFile(user), KAFKA_TLS_CA_FILE: caFile,
-      SCHEMA_REGISTRY_USERNAME: user, SCHEMA_REGISTRY_PASSWORD_FILE: passwordFile(user), SCHEMA_REGISTRY_CA_FILE: caFile,
+      KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: registryUrl,
+      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: user,
+      KAFKA_SASL_PASSWORD_FILE: passwordFile(user),
+      KAFKA_TLS_CA_FILE: caFile,
+      SCHEMA_REGISTRY_USERNAME: user,
+      SCHEMA_REGISTRY_PASSWORD_FILE: passwordFile(user),
+      SCHEMA_REGISTRY_CA_FILE: caFile,
     }),
   };
 }
@@ -47,11 +70,22 @@ export function secureInfra(): SecureInfra {
 type Operation = 'READ' | 'WRITE' | 'DESCRIBE' | 'CREATE' | 'DELETE' | 'DESCRIBE_CONFIGS' | 'IDEMPOTENT_WRITE';
 
 /** Grants a principal operations on one topic (literal), as the admin; revoked after the test. */
-export async function grantTopic(t: TestContext, infra: SecureInfra, user: Principal, topic: string, operations: readonly Operation[]): Promise<void> {
+export async function grantTopic(
+  t: TestContext,
+  infra: SecureInfra,
+  user: Principal,
+  topic: string,
+  operations: readonly Operation[],
+): Promise<void> {
   const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
   const acl = operations.map((operation): kafkajs.AclEntry => ({
-    resourceType: AclResourceTypes.TOPIC, resourceName: topic, resourcePatternType: ResourcePatternTypes.LITERAL,
-    principal: `User:${user}`, host: '*', operation: AclOperationTypes[operation], permissionType: AclPermissionTypes.ALLOW,
+    resourceType: AclResourceTypes.TOPIC,
+    resourceName: topic,
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal: `User:${user}`,
+    host: '*',
+    operation: AclOperationTypes[operation],
+    permissionType: AclPermissionTypes.ALLOW,
   }));
   await asAdmin(infra, (admin) => admin.createAcls({ acl }));
   t.after(() => asAdmin(infra, (admin) => admin.deleteAcls({ filters: acl })));

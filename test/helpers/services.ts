@@ -20,7 +20,10 @@ export interface RunningService {
 export function serviceEnv(datasets: string[], extra: Record<string, string> = {}): Record<string, string> {
   return {
     ...testInfra().env,
-    HOTSTATE_DATASETS: datasets.join(','), HOTSTATE_HTTP_HOST: '127.0.0.1', HOTSTATE_HTTP_PORT: '0', ...extra,
+    HOTSTATE_DATASETS: datasets.join(','),
+    HOTSTATE_HTTP_HOST: '127.0.0.1',
+    HOTSTATE_HTTP_PORT: '0',
+    ...extra,
   };
 }
 
@@ -40,36 +43,77 @@ interface Spawned {
 
 function spawnService(name: 'state' | 'ingest', env: Record<string, string>, container?: ContainerRun): Spawned {
   if (!container) {
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')], {
-      env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return { child, kill: (signal) => { child.kill(signal); } };
+    const child = spawn(
+      process.execPath,
+      ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')],
+      {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    return {
+      child,
+      kill: (signal) => {
+        child.kill(signal);
+      },
+    };
   }
   const containerName = `hotstate-test-${name}-${String(process.pid)}-${String(++containers)}`;
   const { engine, image } = container;
-  const child = spawn(engine.name, [
-    // Read-only with no writable /tmp, as the Kubernetes manifests run it (readOnlyRootFilesystem).
-    'run', '--rm', '--name', containerName, '--network', 'host', '--read-only', ...(engine.name === 'podman' ? ['--read-only-tmpfs=false'] : []), ...engine.resourceFlags,
-    ...Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
-    image, 'node', `services/${name}/main.ts`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    engine.name,
+    [
+      // Read-only with no writable /tmp, as the Kubernetes manifests run it (readOnlyRootFilesystem).
+      'run',
+      '--rm',
+      '--name',
+      containerName,
+      '--network',
+      'host',
+      '--read-only',
+      ...(engine.name === 'podman' ? ['--read-only-tmpfs=false'] : []),
+      ...engine.resourceFlags,
+      ...Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
+      image,
+      'node',
+      `services/${name}/main.ts`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   // The signal goes to the container's PID 1 through the engine, as an orchestrator sends it.
-  const kill = (signal: NodeJS.Signals): void => { spawn(engine.name, ['kill', '--signal', signal, containerName], { stdio: 'ignore' }); };
+  const kill = (signal: NodeJS.Signals): void => {
+    spawn(engine.name, ['kill', '--signal', signal, containerName], { stdio: 'ignore' });
+  };
   return { child, kill, containerName };
 }
 
-export function runService(name: 'state' | 'ingest', env: Record<string, string>, container?: ContainerRun): Spawned & { output: string[]; exited: Promise<number | null> } {
+export function runService(
+  name: 'state' | 'ingest',
+  env: Record<string, string>,
+  container?: ContainerRun,
+): Spawned & { output: string[]; exited: Promise<number | null> } {
   const spawned = spawnService(name, env, container);
   const { child } = spawned;
   const output: string[] = [];
-  const collect = (chunk: Buffer): void => { output.push(...chunk.toString('utf8').split('\n').filter(Boolean)); };
+  const collect = (chunk: Buffer): void => {
+    output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+  };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      resolve(code);
+    }),
+  );
   return { ...spawned, output, exited };
 }
 
-export async function startService(t: TestContext, name: 'state' | 'ingest', env: Record<string, string>, container?: ContainerRun): Promise<RunningService> {
+export async function startService(
+  t: TestContext,
+  name: 'state' | 'ingest',
+  env: Record<string, string>,
+  container?: ContainerRun,
+): Promise<RunningService> {
   const { child, output, exited, kill, containerName } = runService(name, env, container);
   t.after(async () => {
     if (child.exitCode === null) kill('SIGKILL');
@@ -80,9 +124,19 @@ export async function startService(t: TestContext, name: 'state' | 'ingest', env
     const line = output.find((l) => l.includes('service listening'));
     if (line) {
       const { address } = JSON.parse(line) as { address: string };
-      return { url: address, child, output, ...(containerName ? { containerName } : {}), stop: async (signal = 'SIGTERM') => { kill(signal); return exited; } };
+      return {
+        url: address,
+        child,
+        output,
+        ...(containerName ? { containerName } : {}),
+        stop: async (signal = 'SIGTERM') => {
+          kill(signal);
+          return exited;
+        },
+      };
     }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} service did not start:\n${output.join('\n')}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`${name} service did not start:\n${output.join('\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -31,7 +31,8 @@ export async function openFeed(url: string, headers: Record<string, string> = {}
             buffer = buffer.slice(end + 2);
             const id = /^id: (.*)$/m.exec(block)?.[1];
             const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (id !== undefined && data !== undefined) events.push({ id, data: JSON.parse(data) as Record<string, unknown> });
+            if (id !== undefined && data !== undefined)
+              events.push({ id, data: JSON.parse(data) as Record<string, unknown> });
           }
         }
       } catch {
@@ -49,6 +50,8 @@ export async function openFeed(url: string, headers: Record<string, string> = {}
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
-    close: () => { abort.abort(); },
+    close: () => {
+      abort.abort();
+    },
   };
 }

@@ -2,7 +2,11 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 
-export async function tcpProxy(t: TestContext, listenPort: number, targetPort: number): Promise<{ down: () => void; up: () => void }> {
+export async function tcpProxy(
+  t: TestContext,
+  listenPort: number,
+  targetPort: number,
+): Promise<{ down: () => void; up: () => void }> {
   let open = true;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -14,14 +18,30 @@ export async function tcpProxy(t: TestContext, listenPort: number, targetPort: n
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
-      s.on('error', () => { client.destroy(); upstream.destroy(); });
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
     }
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => { resolve(); }); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  );
   return {
-    down: () => { open = false; for (const s of sockets) s.destroy(); },
-    up: () => { open = true; },
+    down: () => {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    up: () => {
+      open = true;
+    },
   };
 }

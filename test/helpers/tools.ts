@@ -16,7 +16,13 @@ export const debianTools = {
   'python3-avro': { probes: [['/usr/bin/python3', ['-c', 'import avro.io']]], debian: 'python3-avro' },
   promtool: { probes: [['promtool', ['--version']]], debian: 'prometheus' },
   prometheus: { probes: [['prometheus', ['--version']]], debian: 'prometheus' },
-  'docker-compose': { probes: [['docker', ['compose', 'version']], ['docker-compose', ['version']]], debian: 'docker-compose' },
+  'docker-compose': {
+    probes: [
+      ['docker', ['compose', 'version']],
+      ['docker-compose', ['version']],
+    ],
+    debian: 'docker-compose',
+  },
 } as const satisfies Record<string, Tool>;
 
 export type ToolName = keyof typeof debianTools;
@@ -25,7 +31,9 @@ const present = new Map<ToolName, boolean>();
 export function hasTool(name: ToolName): boolean {
   let found = present.get(name);
   if (found === undefined) {
-    found = debianTools[name].probes.some(([command, args]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0);
+    found = debianTools[name].probes.some(
+      ([command, args]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0,
+    );
     present.set(name, found);
   }
   return found;
@@ -35,5 +43,7 @@ export function hasTool(name: ToolName): boolean {
 export function skipWithout(...names: ToolName[]): string | false {
   if (process.env.CI === 'true') return false;
   const missing = names.filter((name) => !hasTool(name));
-  return missing.length === 0 ? false : `needs ${missing.join(', ')} (apt-get install ${[...new Set(missing.map((name) => debianTools[name].debian))].join(' ')}); skipped outside CI`;
+  return missing.length === 0
+    ? false
+    : `needs ${missing.join(', ')} (apt-get install ${[...new Set(missing.map((name) => debianTools[name].debian))].join(' ')}); skipped outside CI`;
 }

@@ -18,21 +18,30 @@ const line = (key: string, value: unknown): string => JSON.stringify({ key, valu
 describe('hotstate emit', () => {
   test('sends every line, prints a summary and a version token, exit 0', async (t) => {
     const { topic } = await pricesTopic(t);
-    const input = [line('A', price('A')), line('B', price('B')), JSON.stringify({ key: 'A', delete: true }), ''].join('\n');
+    const input = [line('A', price('A')), line('B', price('B')), JSON.stringify({ key: 'A', delete: true }), ''].join(
+      '\n',
+    );
     const result = hotstate(['emit', '-t', topic, '--source', 'nightly-batch'], input);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`sent 3 record\\(s\\) \\(2 upserts, 1 deletes\\) to ${topic}`));
     const token = /version token: (\S+)/.exec(result.stdout)?.[1] ?? '';
     assert.equal(parseVersionToken(token).topic, topic);
     const records = await readToEnd(testKafka(t), topic);
-    const history = (key: string): string[] => records.filter((r) => r.key?.toString() === key).map((r) => (r.value === null ? 'delete' : 'upsert'));
+    const history = (key: string): string[] =>
+      records.filter((r) => r.key?.toString() === key).map((r) => (r.value === null ? 'delete' : 'upsert'));
     assert.deepEqual({ A: history('A'), B: history('B') }, { A: ['upsert', 'delete'], B: ['upsert'] });
     assert.ok(records.every((r) => r.headers['hotstate-source'] === 'nightly-batch'));
   });
 
   test('a bad line anywhere: every bad line reported with its number, nothing sent, exit 3', async (t) => {
     const { topic } = await pricesTopic(t);
-    const input = [line('A', price('A')), '{"key": "B", "value": {', line('C', { ...price('C'), currency: 'EURO' }), line('D', price('D')), ''].join('\n');
+    const input = [
+      line('A', price('A')),
+      '{"key": "B", "value": {',
+      line('C', { ...price('C'), currency: 'EURO' }),
+      line('D', price('D')),
+      '',
+    ].join('\n');
     const result = hotstate(['emit', '-t', topic], input);
     assert.equal(result.code, 3);
     assert.match(result.stderr, /^line 2: malformed JSON/m);
@@ -54,7 +63,13 @@ describe('hotstate emit', () => {
 
   test('a key that is not valid UTF-8 is refused with its line number', async (t) => {
     const { topic } = await pricesTopic(t);
-    const raw = Buffer.concat([Buffer.from('{"key":"'), Buffer.from([0xff, 0xfe]), Buffer.from(`","value":null}\n${JSON.stringify({ key: 'x\\ud800', value: null }).replace('\\\\ud800', '\\ud800')}\n`)]);
+    const raw = Buffer.concat([
+      Buffer.from('{"key":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(
+        `","value":null}\n${JSON.stringify({ key: 'x\\ud800', value: null }).replace('\\\\ud800', '\\ud800')}\n`,
+      ),
+    ]);
     const result = hotstate(['emit', '-t', topic], raw);
     assert.equal(result.code, 3, result.stdout + result.stderr);
     assert.match(result.stderr, /^line 1: the line is not valid UTF-8/m);
@@ -64,7 +79,9 @@ describe('hotstate emit', () => {
   test('a file argument, and usage errors exit 2', async (t) => {
     const { topic } = await pricesTopic(t);
     const dir = mkdtempSync(join(tmpdir(), 'hotstate-emit-'));
-    t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
     writeFileSync(join(dir, 'in.ndjson'), `${line('A', price('A'))}\n`);
     assert.equal(hotstate(['emit', '-t', topic, '-f', join(dir, 'in.ndjson')]).code, 0);
     assert.equal(hotstate(['emit']).code, 2, 'missing --topic');
@@ -86,7 +103,20 @@ describe('hotstate topics', () => {
     const wrongCount = hotstate(['topics', 'verify', good, '--partitions', '4']);
     assert.equal(wrongCount.code, 3);
     assert.match(wrongCount.stderr, /has 2 partitions, expected 4/);
-    await withAdmin(kafka, (admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic: bad, configEntries: [{ name: 'cleanup.policy', value: 'delete' }, { name: 'unclean.leader.election.enable', value: 'true' }] }] }));
+    await withAdmin(kafka, (admin) =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: bad,
+            configEntries: [
+              { name: 'cleanup.policy', value: 'delete' },
+              { name: 'unclean.leader.election.enable', value: 'true' },
+            ],
+          },
+        ],
+      }),
+    );
     const verified = hotstate(['topics', 'verify', bad]);
     assert.equal(verified.code, 3);
     assert.match(verified.stderr, /cleanup\.policy=delete/);
@@ -112,20 +142,36 @@ describe('hotstate schemas', () => {
     const registered = hotstate(['schemas', 'register', '--dir', dir, '--subject-prefix', prefix]);
     assert.equal(registered.code, 0, registered.stderr);
     assert.equal(registered.stdout.match(/^registered /gm)?.length, 4);
-    assert.equal(hotstate(['schemas', 'register', '--dir', dir, '--subject-prefix', prefix]).code, 0, 'registering again is a no-op');
+    assert.equal(
+      hotstate(['schemas', 'register', '--dir', dir, '--subject-prefix', prefix]).code,
+      0,
+      'registering again is a no-op',
+    );
 
     // v3 drops the default of a new field: old data cannot be read, locally or by the registry's BACKWARD rule.
-    writeFileSync(join(dir, 'feature-flags', 'v3.avsc'), JSON.stringify({
-      type: 'record', name: 'FeatureFlag', namespace: 'hotstate.samples.flags',
-      fields: [{ name: 'enabled', type: 'boolean' }, { name: 'rolloutPercent', type: 'int' }, { name: 'killSwitch', type: 'boolean' }],
-    }));
+    writeFileSync(
+      join(dir, 'feature-flags', 'v3.avsc'),
+      JSON.stringify({
+        type: 'record',
+        name: 'FeatureFlag',
+        namespace: 'hotstate.samples.flags',
+        fields: [
+          { name: 'enabled', type: 'boolean' },
+          { name: 'rolloutPercent', type: 'int' },
+          { name: 'killSwitch', type: 'boolean' },
+        ],
+      }),
+    );
     const checked = hotstate(['schemas', 'check', '--dir', dir, '--subject-prefix', prefix]);
     assert.equal(checked.code, 3);
     assert.match(checked.stderr, /FAIL .*feature-flags-value .*v3\.avsc: cannot read v2 data: .*killSwitch/);
     assert.match(checked.stderr, /FAIL .*feature-flags-value .*v3\.avsc: the registry rejects it as incompatible/);
     const refused = hotstate(['schemas', 'register', '--dir', dir, '--subject-prefix', prefix]);
     assert.equal(refused.code, 3);
-    assert.match(refused.stderr, /HOTSTATE_ERR_REGISTRY_REJECTED: registry refused registering a schema under .*feature-flags-value: .*Incompatible/);
+    assert.match(
+      refused.stderr,
+      /HOTSTATE_ERR_REGISTRY_REJECTED: registry refused registering a schema under .*feature-flags-value: .*Incompatible/,
+    );
   });
 });
 
@@ -135,10 +181,12 @@ describe('hotstate emit with foreign subjects and exact numbers', () => {
     assert.equal(hotstate(['topics', 'ensure', topic, '--partitions', '1']).code, 0);
     t.after(() => deleteSubject(`${topic}-value`));
     // Another client registers v1 with its own subject-level rule (NONE), as Confluent's serializers may.
-    const send = (path: string, body: unknown, method = 'POST'): Promise<unknown> => registryRequest(testRegistry(), path, `${method} ${path}`, { method, body: JSON.stringify(body) });
+    const send = (path: string, body: unknown, method = 'POST'): Promise<unknown> =>
+      registryRequest(testRegistry(), path, `${method} ${path}`, { method, body: JSON.stringify(body) });
     await send(`/subjects/${topic}-value/versions`, { schema: schemaText('instrument-prices', 1) });
     await send(`/config/${topic}-value`, { compatibility: 'NONE' }, 'PUT');
-    const line = '{"key":"MAX","value":{"instrument":"MAX","price":1.5,"currency":"EUR","updatedAt":9223372036854775807,"venue":null}}\n';
+    const line =
+      '{"key":"MAX","value":{"instrument":"MAX","price":1.5,"currency":"EUR","updatedAt":9223372036854775807,"venue":null}}\n';
     const v2 = join(projectRoot, 'schemas', 'instrument-prices', 'v2.avsc');
     const sent = hotstate(['emit', '-t', topic, '--schema', v2, '--register-schema'], line);
     assert.equal(sent.code, 0, sent.stderr);
@@ -148,8 +196,22 @@ describe('hotstate emit with foreign subjects and exact numbers', () => {
     // Under BACKWARD, a schema that cannot read the old data is refused for what it is: not an outage, not retriable.
     await send(`/config/${topic}-value`, { compatibility: 'BACKWARD' }, 'PUT');
     const incompatible = join(mkdtempSync(join(tmpdir(), 'hotstate-')), 'v3.avsc');
-    writeFileSync(incompatible, JSON.stringify({ type: 'record', name: 'InstrumentPrice', namespace: 'hotstate.samples.prices', fields: [{ name: 'instrument', type: 'string' }, { name: 'mandatory', type: 'string' }] }));
-    const refused = hotstate(['emit', '-t', topic, '--schema', incompatible, '--register-schema'], '{"key":"B","value":{"instrument":"B","mandatory":"x"}}\n');
+    writeFileSync(
+      incompatible,
+      JSON.stringify({
+        type: 'record',
+        name: 'InstrumentPrice',
+        namespace: 'hotstate.samples.prices',
+        fields: [
+          { name: 'instrument', type: 'string' },
+          { name: 'mandatory', type: 'string' },
+        ],
+      }),
+    );
+    const refused = hotstate(
+      ['emit', '-t', topic, '--schema', incompatible, '--register-schema'],
+      '{"key":"B","value":{"instrument":"B","mandatory":"x"}}\n',
+    );
     assert.equal(refused.code, 3, refused.stderr);
     assert.match(refused.stderr, /HOTSTATE_ERR_REGISTRY_REJECTED/);
     assert.doesNotMatch(refused.stderr, /UNAVAILABLE/);

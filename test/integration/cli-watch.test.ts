@@ -12,7 +12,9 @@ import { testKafka } from '../helpers/infra.ts';
 
 function workDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'hotstate-watch-'));
-  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -56,13 +58,16 @@ describe('hotstate watch --once', () => {
     assert.equal(await count(), 6);
     const allowed = once('--allow-mass-delete');
     assert.equal(allowed.code, 0, allowed.stderr);
-    assert.match(allowed.stdout, /emitted 1 upsert\(s\), 2 delete\(s\)/, "A changed back to 100, B and C deleted");
+    assert.match(allowed.stdout, /emitted 1 upsert\(s\), 2 delete\(s\)/, 'A changed back to 100, B and C deleted');
   });
 
   test('CSV cells are typed by the schema; a cell that does not convert is refused', async (t) => {
     const { topic } = await pricesTopic(t);
     const file = join(workDir(t), 'prices.csv');
-    writeFileSync(file, 'key,instrument,price,currency,updatedAt,venue\nA,A,1.5,EUR,1795000000000,XPAR\nB,B,2,USD,1795000000000,\n');
+    writeFileSync(
+      file,
+      'key,instrument,price,currency,updatedAt,venue\nA,A,1.5,EUR,1795000000000,XPAR\nB,B,2,USD,1795000000000,\n',
+    );
     const result = hotstate(['watch', '-t', topic, '-f', file, '--once']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /emitted 2 upsert/);

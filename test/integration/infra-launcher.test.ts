@@ -16,17 +16,30 @@ import { projectRoot } from '../../infra/settings.ts';
 import { createKafka, withAdmin } from '../helpers/kafkajs-client.ts';
 import { describeTopicConfigs, ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 
-function infra(dir: string, env: Record<string, string>, ...args: string[]): { code: number | null; out: string; seconds: number } {
+function infra(
+  dir: string,
+  env: Record<string, string>,
+  ...args: string[]
+): { code: number | null; out: string; seconds: number } {
   const began = performance.now();
-  const result = spawnSync(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'infra', 'cli.ts'), ...args], {
-    env: { ...process.env, HOTSTATE_INFRA_DIR: dir, ...env },
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'infra', 'cli.ts'), ...args],
+    {
+      env: { ...process.env, HOTSTATE_INFRA_DIR: dir, ...env },
+      encoding: 'utf8',
+      timeout: 300_000,
+    },
+  );
   return { code: result.status, out: `${result.stdout}${result.stderr}`, seconds: (performance.now() - began) / 1000 };
 }
 
-interface Cluster { readonly dir: string; readonly env: Record<string, string>; readonly kafkaPort: number; readonly registryPort: number }
+interface Cluster {
+  readonly dir: string;
+  readonly env: Record<string, string>;
+  readonly kafkaPort: number;
+  readonly registryPort: number;
+}
 
 async function cluster(t: { after: (fn: () => void) => void }): Promise<Cluster> {
   const kafkaPort = await freePortBlock(6);
@@ -52,7 +65,10 @@ describe('infra launcher', () => {
     const status = infra(dir, env, 'status');
     assert.equal(status.code, 0, status.out);
     assert.match(status.out, new RegExp(`kafka-1\\s+ready\\s+127\\.0\\.0\\.1:${String(kafkaPort)}`));
-    assert.match(status.out, new RegExp(`schema-registry\\s+ready\\s+http://127\\.0\\.0\\.1:${String(registryPort)}/apis/ccompat/v7`));
+    assert.match(
+      status.out,
+      new RegExp(`schema-registry\\s+ready\\s+http://127\\.0\\.0\\.1:${String(registryPort)}/apis/ccompat/v7`),
+    );
     assert.equal(strayPids(dir).length, 2, 'two processes carry our marker');
 
     const down = infra(dir, env, 'down');
@@ -72,7 +88,10 @@ describe('infra launcher', () => {
     t.after(() => squatter.close());
     const result = infra(dir, env, 'up');
     assert.equal(result.code, 1);
-    assert.match(result.out, new RegExp(`port ${String(kafkaPort)} on 127\\.0\\.0\\.1 is used by a process this launcher did not start`));
+    assert.match(
+      result.out,
+      new RegExp(`port ${String(kafkaPort)} on 127\\.0\\.0\\.1 is used by a process this launcher did not start`),
+    );
     assert.deepEqual(strayPids(dir), []);
   });
 
@@ -81,16 +100,38 @@ describe('infra launcher', () => {
     const prometheusPort = await freePortBlock(1);
     const target = `127.0.0.1:${String(await freePortBlock(1))}`;
     const prometheus = `127.0.0.1:${String(prometheusPort)}`;
-    const withPrometheus = { ...env, HOTSTATE_PROMETHEUS_PORT: String(prometheusPort), HOTSTATE_PROMETHEUS_TARGETS: target };
+    const withPrometheus = {
+      ...env,
+      HOTSTATE_PROMETHEUS_PORT: String(prometheusPort),
+      HOTSTATE_PROMETHEUS_TARGETS: target,
+    };
     const up = infra(dir, withPrometheus, 'up', '--prometheus');
     assert.equal(up.code, 0, up.out);
     assert.match(infra(dir, withPrometheus, 'status').out, new RegExp(`prometheus\\s+ready\\s+http://${prometheus}`));
-    const targets = (await (await fetch(`http://${prometheus}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ labels: { job: string; instance: string } }> } };
-    const byJob = Object.fromEntries(targets.data.activeTargets.map((target) => [target.labels.job, target.labels.instance]));
-    assert.deepEqual(byJob, { prometheus, 'schema-registry': `127.0.0.1:${String(registryPort + 1)}`, hotstate: target });
-    const rules = (await (await fetch(`http://${prometheus}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: unknown[] }> } };
-    const shipped = (parse(readFileSync(join(projectRoot, 'infra', 'prometheus', 'alerts.yml'), 'utf8')) as { groups: Array<{ rules: unknown[] }> }).groups.flatMap((g) => g.rules);
-    assert.equal(rules.data.groups.flatMap((g) => g.rules).length, shipped.length, 'the shipped alert rules are loaded');
+    const targets = (await (await fetch(`http://${prometheus}/api/v1/targets`)).json()) as {
+      data: { activeTargets: Array<{ labels: { job: string; instance: string } }> };
+    };
+    const byJob = Object.fromEntries(
+      targets.data.activeTargets.map((target) => [target.labels.job, target.labels.instance]),
+    );
+    assert.deepEqual(byJob, {
+      prometheus,
+      'schema-registry': `127.0.0.1:${String(registryPort + 1)}`,
+      hotstate: target,
+    });
+    const rules = (await (await fetch(`http://${prometheus}/api/v1/rules`)).json()) as {
+      data: { groups: Array<{ rules: unknown[] }> };
+    };
+    const shipped = (
+      parse(readFileSync(join(projectRoot, 'infra', 'prometheus', 'alerts.yml'), 'utf8')) as {
+        groups: Array<{ rules: unknown[] }>;
+      }
+    ).groups.flatMap((g) => g.rules);
+    assert.equal(
+      rules.data.groups.flatMap((g) => g.rules).length,
+      shipped.length,
+      'the shipped alert rules are loaded',
+    );
     assert.equal(infra(dir, withPrometheus, 'down').code, 0);
     assert.deepEqual(strayPids(dir), []);
     assert.equal(await portInUse(prometheusPort), false);
@@ -103,7 +144,10 @@ describe('infra launcher', () => {
     const kafka = createKafka({ brokers: [0, 2, 4].map((i) => `127.0.0.1:${String(kafkaPort + i)}`) });
     const cluster3 = await withAdmin(kafka, (admin) => admin.describeCluster());
     assert.equal(cluster3.brokers.length, 3);
-    const transport = testTransport(t, [0, 2, 4].map((i) => `127.0.0.1:${String(kafkaPort + i)}`));
+    const transport = testTransport(
+      t,
+      [0, 2, 4].map((i) => `127.0.0.1:${String(kafkaPort + i)}`),
+    );
     const configs = await ensureDatasetTopic(transport, { topic: 'replicated', partitions: 2 });
     assert.equal(configs['min.insync.replicas'], '2');
     const metadata = await withAdmin(kafka, (admin) => admin.fetchTopicMetadata({ topics: ['replicated'] }));

@@ -12,7 +12,13 @@ import { testInfra, uniqueTopicName, deleteSubject } from '../helpers/infra.ts';
 import { valueSubject } from '../../services/lib/registry.ts';
 
 const run = (command: string, args: string[], cwd: string, env: Record<string, string> = {}): string =>
-  execFileSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  execFileSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
 
 // The same program in both languages: ensure a topic, register a schema, write, read it back through a view, and
 // through a second view restored from the first one's snapshot.
@@ -47,12 +53,20 @@ await producer.close();
 
 test('npm pack → fresh project → import from .mjs and .ts, run a producer and a view', { timeout: 600_000 }, (t) => {
   const work = mkdtempSync(join(tmpdir(), 'hotstate-package-'));
-  t.after(() => { rmSync(work, { recursive: true, force: true }); });
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], projectRoot)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  t.after(() => {
+    rmSync(work, { recursive: true, force: true });
+  });
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], projectRoot)) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
   const tarball = packed[0];
   assert.ok(tarball, 'npm pack made a tarball');
   const paths = tarball.files.map((f) => f.path);
-  assert.ok(paths.includes('dist/services/lib/index.js') && paths.includes('dist/services/lib/index.d.ts'), 'JavaScript and declarations are packed');
+  assert.ok(
+    paths.includes('dist/services/lib/index.js') && paths.includes('dist/services/lib/index.d.ts'),
+    'JavaScript and declarations are packed',
+  );
   assert.ok(!paths.some((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')), 'no TypeScript sources in the package');
 
   const app = join(work, 'app');
@@ -61,26 +75,48 @@ test('npm pack → fresh project → import from .mjs and .ts, run a producer an
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, tarball.filename)], app);
   writeFileSync(join(app, 'check.mjs'), program(false));
   writeFileSync(join(app, 'check.ts'), program(true));
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { target: 'es2024', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [], typeRoots: [join(projectRoot, 'node_modules', '@types')] },
-    files: ['check.ts'],
-  }));
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'es2024',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: [],
+        typeRoots: [join(projectRoot, 'node_modules', '@types')],
+      },
+      files: ['check.ts'],
+    }),
+  );
   run(join(projectRoot, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], app);
 
   const { kafka, registry } = testInfra();
   for (const file of ['check.mjs', 'check.ts']) {
     const topic = uniqueTopicName(t);
     t.after(() => deleteSubject(valueSubject(topic)));
-    const out = run(process.execPath, ['--disable-warning=ExperimentalWarning', file, JSON.stringify({ kafka, registry }), topic], app);
+    const out = run(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', file, JSON.stringify({ kafka, registry }), topic],
+      app,
+    );
     const result = out.split('\n').find((line) => line.startsWith('{"n"')) ?? '{}'; // other lines are the library's logs
-    assert.deepEqual(JSON.parse(result), { n: 42, offset: 0, isError: false, restore: 'used', restoredN: 42 }, `${file}: ${out}`);
+    assert.deepEqual(
+      JSON.parse(result),
+      { n: 42, offset: 0, isError: false, restore: 'used', restoredN: 42 },
+      `${file}: ${out}`,
+    );
   }
   const cliMain = join(app, 'node_modules', 'hotstate', 'dist', 'services', 'cli', 'main.js');
   const help = run(process.execPath, [cliMain, '--help'], app);
   assert.match(help, /Usage: hotstate/);
 
   // 'hotstate/testing': a view over an in-memory topic, no broker, no registry (docs/library.md shows this program).
-  const testing = /\*\*Testing without a broker\*\*[^]*?```js\n([^]*?)```/.exec(readFileSync(join(projectRoot, 'docs', 'library.md'), 'utf8'))?.[1];
+  const testing = /\*\*Testing without a broker\*\*[^]*?```js\n([^]*?)```/.exec(
+    readFileSync(join(projectRoot, 'docs', 'library.md'), 'utf8'),
+  )?.[1];
   assert.ok(testing, 'docs/library.md shows a hotstate/testing program');
   writeFileSync(join(app, 'memory.mjs'), testing);
   assert.match(run(process.execPath, ['memory.mjs'], app), /^1\.5 2$/m);
@@ -92,19 +128,35 @@ test('npm pack → fresh project → import from .mjs and .ts, run a producer an
   writeFileSync(join(app, 'quick-start.mjs'), quickStart);
   const topic = uniqueTopicName(t);
   t.after(() => deleteSubject(valueSubject(topic)));
-  const quick = run(process.execPath, ['quick-start.mjs'], app, { KAFKA_BROKERS: testInfra().brokers.join(','), SCHEMA_REGISTRY_URL: testInfra().registryUrl, TOPIC: topic });
+  const quick = run(process.execPath, ['quick-start.mjs'], app, {
+    KAFKA_BROKERS: testInfra().brokers.join(','),
+    SCHEMA_REGISTRY_URL: testInfra().registryUrl,
+    TOPIC: topic,
+  });
   assert.match(quick, /^Price \{ price: 12\.5 \}$/m, quick);
 
   // An older Node: one line naming the version needed, from the library and from the CLI.
   const oldNode = olderNode();
   if (oldNode === undefined) {
-    if (process.env.CI === 'true') assert.fail('CI must have a Node.js older than 22 at /usr/bin/node to check the refusal');
+    if (process.env.CI === 'true')
+      assert.fail('CI must have a Node.js older than 22 at /usr/bin/node to check the refusal');
     t.diagnostic('skipped the Node < 22 refusal: no older Node.js at /usr/bin/node');
     return;
   }
-  const library = spawnSync(oldNode, ['--input-type=module', '-e', "import('hotstate').catch((e) => { console.log(e.code + ': ' + e.message); process.exit(3); })"], { cwd: app, encoding: 'utf8' });
+  const library = spawnSync(
+    oldNode,
+    [
+      '--input-type=module',
+      '-e',
+      "import('hotstate').catch((e) => { console.log(e.code + ': ' + e.message); process.exit(3); })",
+    ],
+    { cwd: app, encoding: 'utf8' },
+  );
   assert.equal(library.status, 3, library.stderr);
-  assert.match(library.stdout, /^HOTSTATE_ERR_CONFIG_INVALID: hotstate needs Node\.js 22 or newer; this is Node\.js \d+\./);
+  assert.match(
+    library.stdout,
+    /^HOTSTATE_ERR_CONFIG_INVALID: hotstate needs Node\.js 22 or newer; this is Node\.js \d+\./,
+  );
   const cli = spawnSync(oldNode, [cliMain, '--help'], { cwd: app, encoding: 'utf8' });
   assert.equal(cli.status, 2);
   assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);

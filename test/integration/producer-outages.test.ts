@@ -18,7 +18,12 @@ test('broker stopped: a bounded wait, then a clear transport error', async (t) =
   const topic = uniqueTopicName(t);
   await withTransport({ brokers: [broker.address] }, (transport) => ensureDatasetTopic(transport, { topic }));
   await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
-  const producer = await createProducer({ kafka: { brokers: [broker.address], connectionTimeoutMs: 1000, requestTimeoutMs: 3000 }, registryUrl: testRegistry(), topic, sendTimeoutMs: 15_000 });
+  const producer = await createProducer({
+    kafka: { brokers: [broker.address], connectionTimeoutMs: 1000, requestTimeoutMs: 3000 },
+    registryUrl: testRegistry(),
+    topic,
+    sendTimeoutMs: 15_000,
+  });
   t.after(() => producer.close().catch(() => undefined));
   await producer.upsert('ACME', price('ACME'));
   await broker.stop();
@@ -46,11 +51,17 @@ test('registry stopped: a new producer fails clearly; a connected one keeps writ
   t.after(() => connected.close());
   await registry.stop();
 
-  await assert.rejects(createProducer({ kafka: testInfra().kafka, registryUrl: registry.address, topic }), (error: unknown) => {
-    assert.ok(isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE'), String(error));
-    assert.match(error.message, /schema registry http:\/\/\S+ unavailable while checking the registry URL: \S+: connection refused/);
-    return true;
-  });
+  await assert.rejects(
+    createProducer({ kafka: testInfra().kafka, registryUrl: registry.address, topic }),
+    (error: unknown) => {
+      assert.ok(isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE'), String(error));
+      assert.match(
+        error.message,
+        /schema registry http:\/\/\S+ unavailable while checking the registry URL: \S+: connection refused/,
+      );
+      return true;
+    },
+  );
   const write = await connected.upsert('ACME', price('ACME'));
   assert.ok(write.offset >= 0, 'the schema id is already known, so writes continue');
 });

@@ -35,7 +35,7 @@ describe('producer', () => {
     assert.ok(upserted?.value && tombstone);
     assert.equal(upserted.key?.toString(), 'ACME');
     assert.deepEqual(upserted.headers, { 'hotstate-source': 'pricing-engine', 'hotstate-trace-id': 'trace-1' });
-    assert.deepEqual({ ...(await confluentRegistry().decode(upserted.value) as object) }, price('ACME', 101.5));
+    assert.deepEqual({ ...((await confluentRegistry().decode(upserted.value)) as object) }, price('ACME', 101.5));
     assert.equal(upserted.value.readUInt32BE(1), producer.schemaId);
     assert.equal(tombstone.value, null);
   });
@@ -45,10 +45,17 @@ describe('producer', () => {
     const keys = Array.from({ length: 50 }, (_, i) => `K${String(i)}`);
     const batch = await producer.send(keys.map((key) => ({ key, value: price(key) })));
     const singles = await Promise.all(keys.map((key) => producer.upsert(key, price(key, 2))));
-    const byCoordinates = new Map((await readToEnd(testKafka(t), topic)).map((r) => [`${String(r.partition)}/${String(r.offset)}`, r.key?.toString()]));
-    for (const r of [...batch.results, ...singles]) assert.equal(byCoordinates.get(`${String(r.partition)}/${String(r.offset)}`), r.key);
+    const byCoordinates = new Map(
+      (await readToEnd(testKafka(t), topic)).map((r) => [
+        `${String(r.partition)}/${String(r.offset)}`,
+        r.key?.toString(),
+      ]),
+    );
+    for (const r of [...batch.results, ...singles])
+      assert.equal(byCoordinates.get(`${String(r.partition)}/${String(r.offset)}`), r.key);
     const token = parseVersionToken(batch.token);
-    for (const r of batch.results) assert.ok((token.positions.get(r.partition) ?? 0) > r.offset, 'batch token covers every write');
+    for (const r of batch.results)
+      assert.ok((token.positions.get(r.partition) ?? 0) > r.offset, 'batch token covers every write');
   });
 
   test('a call larger than the broker takes in one batch is cut into requests under maxBatchBytes; all of it lands in order', async (t) => {
@@ -59,17 +66,30 @@ describe('producer', () => {
     const big = producer.send(keys.map((key) => ({ key, value: { ...price(key), venue: 'v'.repeat(1200) } })));
     const beside = producer.upsert('SINGLE', price('SINGLE')); // a call queued behind the big one
     const { results } = await big;
-    assert.deepEqual(results.map((r) => r.offset), keys.map((_, i) => i), 'every record acknowledged, in call order');
+    assert.deepEqual(
+      results.map((r) => r.offset),
+      keys.map((_, i) => i),
+      'every record acknowledged, in call order',
+    );
     assert.equal((await beside).offset, keys.length);
     assert.equal((await readToEnd(testKafka(t), topic)).length, keys.length + 1);
-    const requests = Number(new RegExp(`hotstate_producer_send_duration_seconds_count\\{topic="${topic}"\\} (\\d+)`).exec(await metrics.metrics())?.[1]);
+    const requests = Number(
+      new RegExp(`hotstate_producer_send_duration_seconds_count\\{topic="${topic}"\\} (\\d+)`).exec(
+        await metrics.metrics(),
+      )?.[1],
+    );
     assert.ok(requests >= 4, `${String(requests)} produce requests`);
   });
 
   test('a call cut into requests stops at its first refused part: what follows is not sent, the next call goes on', async (t) => {
     // Caps set above the topic's limit on purpose (left unset, they follow it: next test).
-    const { topic, producer } = await pricesTopic(t, { maxBatchBytes: 90_000, maxValueBytes: 1_000_000 }, 1, { 'max.message.bytes': '100000' });
-    const small = (key: string): { key: string; value: Record<string, unknown> } => ({ key, value: { ...price(key), venue: 'v'.repeat(1000) } });
+    const { topic, producer } = await pricesTopic(t, { maxBatchBytes: 90_000, maxValueBytes: 1_000_000 }, 1, {
+      'max.message.bytes': '100000',
+    });
+    const small = (key: string): { key: string; value: Record<string, unknown> } => ({
+      key,
+      value: { ...price(key), venue: 'v'.repeat(1000) },
+    });
     const updates = [
       ...Array.from({ length: 100 }, (_, i) => small(`A${String(i)}`)),
       { key: 'HUGE', value: { ...price('HUGE'), venue: 'v'.repeat(110_000) } }, // alone in its request, above the topic's limit
@@ -79,8 +99,15 @@ describe('producer', () => {
     const next = producer.upsert('NEXT', price('NEXT'));
     await assert.rejects(call, (error: unknown) => isHotstateError(error));
     const written = (await readToEnd(testKafka(t), topic)).map((r) => r.key?.toString());
-    assert.deepEqual(written.slice(0, 100), updates.slice(0, 100).map((u) => u.key), 'the parts before the refused one were written');
-    assert.ok(!written.some((key) => key === 'HUGE' || key?.startsWith('B')), 'nothing after the refused part was sent');
+    assert.deepEqual(
+      written.slice(0, 100),
+      updates.slice(0, 100).map((u) => u.key),
+      'the parts before the refused one were written',
+    );
+    assert.ok(
+      !written.some((key) => key === 'HUGE' || key?.startsWith('B')),
+      'nothing after the refused part was sent',
+    );
     assert.equal((await next).offset, 100, 'the next call is sent');
   });
 
@@ -91,61 +118,115 @@ describe('producer', () => {
       assert.match(error.message, /above the 97952-byte cap/);
       return true;
     });
-    const updates = Array.from({ length: 400 }, (_, i) => ({ key: `K${String(i)}`, value: { ...price(`K${String(i)}`), venue: 'v'.repeat(1000) } }));
+    const updates = Array.from({ length: 400 }, (_, i) => ({
+      key: `K${String(i)}`,
+      value: { ...price(`K${String(i)}`), venue: 'v'.repeat(1000) },
+    }));
     const { results } = await producer.send(updates); // 400 KB: several requests, each under the topic's limit
     assert.equal(results.length, 400);
     assert.equal((await readToEnd(testKafka(t), topic)).length, 400);
   });
 
   const bad: Array<[string, Record<string, unknown>, ErrorCode, RegExp]> = [
-    ['wrong field type', { ...price('X'), price: 'cheap' }, 'HOTSTATE_ERR_VALIDATION_VALUE', /field price: expected double, got the string "cheap"/],
-    ['missing required field', Object.fromEntries(Object.entries(price('X')).filter(([name]) => name !== 'currency')), 'HOTSTATE_ERR_VALIDATION_VALUE', /field currency: missing: required one of EUR/],
+    [
+      'wrong field type',
+      { ...price('X'), price: 'cheap' },
+      'HOTSTATE_ERR_VALIDATION_VALUE',
+      /field price: expected double, got the string "cheap"/,
+    ],
+    [
+      'missing required field',
+      Object.fromEntries(Object.entries(price('X')).filter(([name]) => name !== 'currency')),
+      'HOTSTATE_ERR_VALIDATION_VALUE',
+      /field currency: missing: required one of EUR/,
+    ],
     ['unknown field', { ...price('X'), colour: 'red' }, 'HOTSTATE_ERR_VALIDATION_VALUE', /field colour: unknown field/],
-    ['bad enum symbol', { ...price('X'), currency: 'EURO' }, 'HOTSTATE_ERR_VALIDATION_VALUE', /field currency: "EURO" is not a symbol of this enum/],
-    ['null where not allowed', { ...price('X'), instrument: null }, 'HOTSTATE_ERR_VALIDATION_VALUE', /field instrument: null is not allowed here; expected string/],
+    [
+      'bad enum symbol',
+      { ...price('X'), currency: 'EURO' },
+      'HOTSTATE_ERR_VALIDATION_VALUE',
+      /field currency: "EURO" is not a symbol of this enum/,
+    ],
+    [
+      'null where not allowed',
+      { ...price('X'), instrument: null },
+      'HOTSTATE_ERR_VALIDATION_VALUE',
+      /field instrument: null is not allowed here; expected string/,
+    ],
   ];
   for (const [name, value, code, message] of bad) {
     test(`rejects ${name}, with the field path, and sends nothing of the batch`, async (t) => {
       const { topic, producer } = await pricesTopic(t);
       const before = await endOffsets(t, topic);
-      await assert.rejects(producer.send([{ key: 'GOOD', value: price('GOOD') }, { key: 'X', value }]), (error: unknown) => {
-        assert.ok(error instanceof ValidationError);
-        assert.equal(error.code, code);
-        assert.match(error.message, message);
-        assert.equal(error.problems[0]?.at, 1, 'names the failing record of the batch');
-        return true;
-      });
+      await assert.rejects(
+        producer.send([
+          { key: 'GOOD', value: price('GOOD') },
+          { key: 'X', value },
+        ]),
+        (error: unknown) => {
+          assert.ok(error instanceof ValidationError);
+          assert.equal(error.code, code);
+          assert.match(error.message, message);
+          assert.equal(error.problems[0]?.at, 1, 'names the failing record of the batch');
+          return true;
+        },
+      );
       assert.equal(await endOffsets(t, topic), before, 'nothing was sent');
     });
   }
 
   test('reports every failing field of a value at once', async (t) => {
     const { producer } = await pricesTopic(t);
-    await assert.rejects(producer.upsert('X', { instrument: 7, price: 'x', currency: 'EURO', updatedAt: 1, extra: true }), (error: unknown) => {
-      assert.ok(error instanceof ValidationError);
-      assert.deepEqual(error.problems.map((p) => p.path).sort(), ['currency', 'extra', 'instrument', 'price']);
-      return true;
-    });
+    await assert.rejects(
+      producer.upsert('X', { instrument: 7, price: 'x', currency: 'EURO', updatedAt: 1, extra: true }),
+      (error: unknown) => {
+        assert.ok(error instanceof ValidationError);
+        assert.deepEqual(error.problems.map((p) => p.path).sort(), ['currency', 'extra', 'instrument', 'price']);
+        return true;
+      },
+    );
   });
 
   test('rejects an oversized value and an empty or ill-formed key', async (t) => {
     const { topic, producer } = await pricesTopic(t, { maxValueBytes: 64, maxKeyBytes: 16 });
     const before = await endOffsets(t, topic);
     const cases: Array<[string, () => Promise<unknown>, ErrorCode, RegExp]> = [
-      ['oversized value', () => producer.upsert('BIG', price('X'.repeat(100))), 'HOTSTATE_ERR_VALIDATION_SIZE', /encoded value is \d+ bytes, above the 64-byte cap/],
+      [
+        'oversized value',
+        () => producer.upsert('BIG', price('X'.repeat(100))),
+        'HOTSTATE_ERR_VALIDATION_SIZE',
+        /encoded value is \d+ bytes, above the 64-byte cap/,
+      ],
       ['empty key', () => producer.upsert('', price('X')), 'HOTSTATE_ERR_VALIDATION_KEY', /the key is empty/],
       ['lone surrogate', () => producer.delete('bad\uD800key'), 'HOTSTATE_ERR_VALIDATION_KEY', /not valid UTF-8/],
-      ['long key', () => producer.delete('k'.repeat(17)), 'HOTSTATE_ERR_VALIDATION_KEY', /17 bytes, above the 16-byte cap/],
+      [
+        'long key',
+        () => producer.delete('k'.repeat(17)),
+        'HOTSTATE_ERR_VALIDATION_KEY',
+        /17 bytes, above the 16-byte cap/,
+      ],
     ];
     for (const [name, call, code, message] of cases) {
-      await assert.rejects(call(), (error: unknown) => isHotstateError(error, code) && message.test(error.message), name);
+      await assert.rejects(
+        call(),
+        (error: unknown) => isHotstateError(error, code) && message.test(error.message),
+        name,
+      );
     }
     assert.equal(await endOffsets(t, topic), before);
   });
 
   test('a schema change the registry rejects shows the registry reason', async (t) => {
     const { topic } = await pricesTopic(t);
-    const incompatible = { type: 'record', name: 'InstrumentPrice', namespace: 'hotstate.samples.prices', fields: [{ name: 'instrument', type: 'string' }, { name: 'bid', type: 'double' }] };
+    const incompatible = {
+      type: 'record',
+      name: 'InstrumentPrice',
+      namespace: 'hotstate.samples.prices',
+      fields: [
+        { name: 'instrument', type: 'string' },
+        { name: 'bid', type: 'double' },
+      ],
+    };
     await assert.rejects(registerValueSchema(testRegistry(), topic, incompatible), (error: unknown) => {
       assert.ok(isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_REJECTED'));
       assert.match(error.message, /Incompatible artifact.*bid/);
@@ -156,13 +237,19 @@ describe('producer', () => {
   test('counts records, errors, latency and batch sizes on the given registry', async (t) => {
     const metrics = new Registry();
     const { producer, topic } = await pricesTopic(t, { metrics });
-    await producer.send([{ key: 'A', value: price('A') }, { key: 'B', value: null }]);
+    await producer.send([
+      { key: 'A', value: price('A') },
+      { key: 'B', value: null },
+    ]);
     await producer.upsert('C', price('C'));
     await assert.rejects(producer.upsert('D', { ...price('D'), price: 'x' }));
     const text = await metrics.metrics();
     assert.match(text, new RegExp(`hotstate_producer_records_total\\{topic="${topic}",operation="upsert"\\} 2`));
     assert.match(text, new RegExp(`hotstate_producer_records_total\\{topic="${topic}",operation="delete"\\} 1`));
-    assert.match(text, new RegExp(`hotstate_producer_errors_total\\{topic="${topic}",code="HOTSTATE_ERR_VALIDATION_VALUE"\\} 1`));
+    assert.match(
+      text,
+      new RegExp(`hotstate_producer_errors_total\\{topic="${topic}",code="HOTSTATE_ERR_VALIDATION_VALUE"\\} 1`),
+    );
     assert.match(text, new RegExp(`hotstate_producer_send_duration_seconds_count\\{topic="${topic}"\\} 2`));
     assert.match(text, new RegExp(`hotstate_producer_batch_records_sum\\{topic="${topic}"\\} 3`));
   });
@@ -170,17 +257,33 @@ describe('producer', () => {
   test('refuses a topic that is not a safe dataset topic, naming each setting', async (t) => {
     const kafka = testKafka(t);
     const topic = `unsafe-${String(Date.now())}`;
-    await withAdmin(kafka, (admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'delete.retention.ms', value: '1000' }] }] }));
+    await withAdmin(kafka, (admin) =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic,
+            configEntries: [
+              { name: 'cleanup.policy', value: 'compact,delete' },
+              { name: 'delete.retention.ms', value: '1000' },
+            ],
+          },
+        ],
+      }),
+    );
     t.after(async () => {
       await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] }));
       await deleteSubject(`${topic}-value`);
     });
     await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
-    await assert.rejects(createProducer({ kafka: testInfra().kafka, registryUrl: testRegistry(), topic }), (error: unknown) => {
-      assert.ok(isHotstateError(error, 'HOTSTATE_ERR_TOPIC_SETTINGS'));
-      assert.match(error.message, /cleanup\.policy=compact,delete/);
-      assert.match(error.message, /delete\.retention\.ms=1000/);
-      return true;
-    });
+    await assert.rejects(
+      createProducer({ kafka: testInfra().kafka, registryUrl: testRegistry(), topic }),
+      (error: unknown) => {
+        assert.ok(isHotstateError(error, 'HOTSTATE_ERR_TOPIC_SETTINGS'));
+        assert.match(error.message, /cleanup\.policy=compact,delete/);
+        assert.match(error.message, /delete\.retention\.ms=1000/);
+        return true;
+      },
+    );
   });
 });

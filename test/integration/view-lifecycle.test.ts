@@ -22,8 +22,11 @@ describe('view lifecycle', () => {
   test('a view of a topic that does not exist fails at once, naming it', async () => {
     const topic = `missing-${randomUUID()}`;
     const began = Date.now();
-    await assert.rejects(createView({ kafka: testInfra().kafka, registryUrl: testInfra().registry, topic }), (error: unknown) =>
-      isHotstateError(error, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND') && error.message === `topic ${topic} does not exist`);
+    await assert.rejects(
+      createView({ kafka: testInfra().kafka, registryUrl: testInfra().registry, topic }),
+      (error: unknown) =>
+        isHotstateError(error, 'HOTSTATE_ERR_RESOURCE_NOT_FOUND') && error.message === `topic ${topic} does not exist`,
+    );
     assert.ok(Date.now() - began < 5000, 'no retrying of a topic that is not there');
   });
 
@@ -31,32 +34,60 @@ describe('view lifecycle', () => {
     const kafka = testKafka(t);
     const topic = await createTestTopic(t, kafka, { partitions: 2 });
     const id = await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
-    const producer = kafka.producer({ transactionalId: `tx-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: `tx-${randomUUID()}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     t.after(() => producer.disconnect());
     const committed = await producer.transaction();
-    await committed.send({ topic, messages: [{ key: 'A', value: encodeFramed(prices, id, price('A', 1)), partition: 0 }, { key: 'B', value: encodeFramed(prices, id, price('B', 2)), partition: 1 }] });
+    await committed.send({
+      topic,
+      messages: [
+        { key: 'A', value: encodeFramed(prices, id, price('A', 1)), partition: 0 },
+        { key: 'B', value: encodeFramed(prices, id, price('B', 2)), partition: 1 },
+      ],
+    });
     await committed.commit();
     const aborted = await producer.transaction();
-    await aborted.send({ topic, messages: [{ key: 'A', value: encodeFramed(prices, id, price('A', 99)), partition: 0 }] });
+    await aborted.send({
+      topic,
+      messages: [{ key: 'A', value: encodeFramed(prices, id, price('A', 99)), partition: 0 }],
+    });
     await aborted.abort();
     // The coordinator writes the markers after EndTxn is answered: wait until they are in the log.
-    const ends = async (): Promise<number[]> => (await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic))).map((o) => Number(o.high)).sort();
+    const ends = async (): Promise<number[]> =>
+      (await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic))).map((o) => Number(o.high)).sort();
     const markers = Date.now() + 15_000;
     while (JSON.stringify(await ends()) !== '[2,4]' && Date.now() < markers) await sleep(100);
     assert.deepEqual(await ends(), [2, 4], 'markers occupy the last offsets');
 
     const view = await testView(t, topic);
-    await Promise.race([view.ready, sleep(15_000).then(() => { throw new Error(`not ready: ${JSON.stringify(view.status())}`); })]);
+    await Promise.race([
+      view.ready,
+      sleep(15_000).then(() => {
+        throw new Error(`not ready: ${JSON.stringify(view.status())}`);
+      }),
+    ]);
     assert.equal(view.get<{ price: number }>('A')?.value.price, 1, 'aborted record not applied');
     assert.equal(view.get<{ price: number }>('B')?.value.price, 2);
   });
 
   test('compaction really happens, and the view is identical before and after', async (t) => {
     // Small segments and an eager cleaner so the broker compacts within seconds.
-    const { topic, producer } = await pricesTopic(t, {}, 1, { 'segment.ms': '200', 'min.cleanable.dirty.ratio': '0.01', 'min.compaction.lag.ms': '0' });
+    const { topic, producer } = await pricesTopic(t, {}, 1, {
+      'segment.ms': '200',
+      'min.cleanable.dirty.ratio': '0.01',
+      'min.compaction.lag.ms': '0',
+    });
     for (let round = 0; round < 10; round++) {
-      await producer.send(Array.from({ length: 50 }, (_, i) => ({ key: `K${String(i)}`, value: i % 10 === 0 && round === 9 ? null : price(`K${String(i)}`, round) })));
+      await producer.send(
+        Array.from({ length: 50 }, (_, i) => ({
+          key: `K${String(i)}`,
+          value: i % 10 === 0 && round === 9 ? null : price(`K${String(i)}`, round),
+        })),
+      );
       await sleep(250); // let segments roll
     }
     const before = await testView(t, topic);
@@ -72,7 +103,11 @@ describe('view lifecycle', () => {
     const after = await testView(t, topic);
     await after.ready;
     await before.waitFor(after.token, 5000);
-    assert.equal(viewDigest(after), viewDigest(before), 'a replay of the compacted log equals the view that saw every record');
+    assert.equal(
+      viewDigest(after),
+      viewDigest(before),
+      'a replay of the compacted log equals the view that saw every record',
+    );
     assert.deepEqual([after.has('K0'), after.has('K1')], [false, true]);
   });
 
@@ -80,7 +115,14 @@ describe('view lifecycle', () => {
     const kafka = testKafka(t);
     const topic = await createTestTopic(t, kafka);
     const id = await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
-    await rawSend(t, topic, Array.from({ length: 20 }, (_, i) => ({ key: `K${String(i)}`, value: encodeFramed(prices, id, price(`K${String(i)}`)) })));
+    await rawSend(
+      t,
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({
+        key: `K${String(i)}`,
+        value: encodeFramed(prices, id, price(`K${String(i)}`)),
+      })),
+    );
     const view = await testView(t, topic);
     await view.ready;
     assert.equal(view.size, 20);
@@ -91,7 +133,10 @@ describe('view lifecycle', () => {
     while ((await transport.topics()).includes(topic) && Date.now() < gone) await sleep(100); // deletion is asynchronous
     await ensureDatasetTopic(transport, { topic });
     await rawSend(t, topic, [{ key: 'fresh', value: encodeFramed(prices, id, price('fresh')) }]);
-    assert.ok(['topic-recreated', 'topic-truncated', 'offset-out-of-range'].includes(await rebuilt), 'rebuilt because the topic was recreated');
+    assert.ok(
+      ['topic-recreated', 'topic-truncated', 'offset-out-of-range'].includes(await rebuilt),
+      'rebuilt because the topic was recreated',
+    );
     const deadline = Date.now() + 20_000;
     while (!(view.status().ready && view.has('fresh')) && Date.now() < deadline) await sleep(100);
     assert.deepEqual([view.size, view.has('fresh'), view.has('K0')], [1, true, false]);
@@ -101,7 +146,10 @@ describe('view lifecycle', () => {
     const kafka = testKafka(t);
     const topic = await createTestTopic(t, kafka, { configs: { 'delete.retention.ms': '1' }, minDeleteRetentionMs: 0 });
     const id = await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
-    await rawSend(t, topic, [{ key: 'A', value: encodeFramed(prices, id, price('A')) }, { key: 'A', value: null }]);
+    await rawSend(t, topic, [
+      { key: 'A', value: encodeFramed(prices, id, price('A')) },
+      { key: 'A', value: null },
+    ]);
     const view = await testView(t, topic);
     const deadline = Date.now() + 10_000;
     while (!view.status().failed && Date.now() < deadline) await sleep(50);

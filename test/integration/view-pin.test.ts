@@ -12,7 +12,9 @@ import { testView } from '../helpers/views.ts';
 
 test('pin under 1k writes/s: readers see one version; unpin catches up with no gap, checked against the topic', async (t) => {
   const { topic, producer } = await pricesTopic(t);
-  await producer.send(Array.from({ length: 300 }, (_, i) => ({ key: `P${String(i)}`, value: price(`P${String(i)}`, 0) })));
+  await producer.send(
+    Array.from({ length: 300 }, (_, i) => ({ key: `P${String(i)}`, value: price(`P${String(i)}`, 0) })),
+  );
   const view = await testView(t, topic);
   await view.ready;
   const startPositions = new Map(view.version.positions);
@@ -52,12 +54,20 @@ test('pin under 1k writes/s: readers see one version; unpin catches up with no g
   while (Date.now() < pinnedUntil) {
     for (let i = 0; i < 50; i++) {
       reads++;
-      if (view.token !== pin.version || view.size !== pinnedSize || JSON.stringify(view.get('P7')?.value) !== pinnedValue) violations++;
+      if (
+        view.token !== pin.version ||
+        view.size !== pinnedSize ||
+        JSON.stringify(view.get('P7')?.value) !== pinnedValue
+      )
+        violations++;
     }
     await new Promise((resolve) => setImmediate(resolve)); // let fetching and applying go on between reads
   }
   const status = view.status();
-  assert.ok(status.pinned && status.pinned.recordsBehind > 1000, `applying went on while pinned: ${String(status.pinned?.recordsBehind)} records behind`);
+  assert.ok(
+    status.pinned && status.pinned.recordsBehind > 1000,
+    `applying went on while pinned: ${String(status.pinned?.recordsBehind)} records behind`,
+  );
   assert.equal(eventCount(), eventsAtPin, 'no change event while pinned');
   const released = view.unpin();
   assert.equal(violations, 0, `${String(violations)} of ${String(reads)} reads saw another version while pinned`);
@@ -68,16 +78,22 @@ test('pin under 1k writes/s: readers see one version; unpin catches up with no g
 
   // Caught up with no gap: the view's content is the topic's, and every record reached the listeners once, in order.
   const final = new Map<number, number>();
-  for (const token of tokens) for (const [p, next] of parseVersionToken(token).positions) final.set(p, Math.max(next, final.get(p) ?? 0));
+  for (const token of tokens)
+    for (const [p, next] of parseVersionToken(token).positions) final.set(p, Math.max(next, final.get(p) ?? 0));
   await view.waitFor(formatVersionToken({ topic, positions: final }));
   const records = await readToEnd(testKafka(t), topic);
   const latest = new Map<string, Buffer | null>();
   for (const r of records) latest.set(r.key?.toString() ?? '', r.value);
   assert.equal(view.size, [...latest.values()].filter((v) => v !== null).length);
-  for (const [key, value] of latest) assert.ok(value === null ? !view.has(key) : view.valueBytes(key)?.equals(value), `key ${key} equals the topic's`);
+  for (const [key, value] of latest)
+    assert.ok(value === null ? !view.has(key) : view.valueBytes(key)?.equals(value), `key ${key} equals the topic's`);
   for (const [partition, end] of final) {
     const from = startPositions.get(partition) ?? 0;
-    assert.deepEqual(seen.get(partition), Array.from({ length: end - from }, (_, i) => from + i), `partition ${String(partition)}: every offset once, in order`);
+    assert.deepEqual(
+      seen.get(partition),
+      Array.from({ length: end - from }, (_, i) => from + i),
+      `partition ${String(partition)}: every offset once, in order`,
+    );
   }
   assert.equal(written, records.length - 300);
 });

@@ -8,7 +8,14 @@ import { readToEnd } from '../helpers/read-to-end.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
-import { createTestTopic, testInfra, testKafka, testRegistry, testTransport, uniqueTopicName } from '../helpers/infra.ts';
+import {
+  createTestTopic,
+  testInfra,
+  testKafka,
+  testRegistry,
+  testTransport,
+  uniqueTopicName,
+} from '../helpers/infra.ts';
 import { startPrivateRegistry } from '../helpers/private-infra.ts';
 import { framed, rawSend } from '../helpers/raw.ts';
 import { testView } from '../helpers/views.ts';
@@ -25,7 +32,10 @@ const prices = parseAvroSchema(schemaText('instrument-prices', 2));
 /** Every kind of poison, as [name, value bytes]; `foreignId` is a schema id registered under another subject. */
 function poisons(schemaId: number, foreignId: number): Array<[string, Buffer]> {
   const good = encodeFramed(prices, schemaId, price('P', 1));
-  const hostileArray = framed(schemaId, Buffer.concat([Buffer.from([0x02, 0x50]), Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x0f])]));
+  const hostileArray = framed(
+    schemaId,
+    Buffer.concat([Buffer.from([0x02, 0x50]), Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x0f])]),
+  );
   return [
     ['bad-magic-byte', Buffer.concat([Buffer.from([1]), good.subarray(1)])],
     ['unknown-schema-id', framed(999_999, good.subarray(5))],
@@ -41,7 +51,11 @@ function poisons(schemaId: number, foreignId: number): Array<[string, Buffer]> {
 async function poisonTopic(t: TestContext): Promise<{ topic: string; schemaId: number; foreignId: number }> {
   const { topic, producer } = await pricesTopic(t, {}, 1);
   const other = await createTestTopic(t, testKafka(t));
-  const foreignId = await registerValueSchema(testRegistry(), other, { type: 'record', name: 'Other', fields: [{ name: 'x', type: 'string' }] });
+  const foreignId = await registerValueSchema(testRegistry(), other, {
+    type: 'record',
+    name: 'Other',
+    fields: [{ name: 'x', type: 'string' }],
+  });
   await producer.upsert('P', price('P', 1)); // the last good value of P
   return { topic, schemaId: producer.schemaId, foreignId };
 }
@@ -50,7 +64,10 @@ describe('poison records', () => {
   test('skip: every kind is counted, the view stays up and keeps the last good value', async (t) => {
     const { topic, schemaId, foreignId } = await poisonTopic(t);
     const kinds = poisons(schemaId, foreignId);
-    await rawSend(t, topic, [...kinds.map(([, value]) => ({ key: 'P', value })), { key: 'Q', value: encodeFramed(prices, schemaId, price('Q', 2)) }]);
+    await rawSend(t, topic, [
+      ...kinds.map(([, value]) => ({ key: 'P', value })),
+      { key: 'Q', value: encodeFramed(prices, schemaId, price('Q', 2)) },
+    ]);
     const metrics = new Registry();
     const view = await testView(t, topic, { metrics, maxValueBytes: 2000 });
     await view.ready;
@@ -58,10 +75,24 @@ describe('poison records', () => {
     assert.equal(view.isPoisoned('P'), true);
     assert.equal(view.get<{ price: number }>('Q')?.value.price, 2, 'records after the poison are applied');
     const text = await metrics.metrics();
-    for (const reason of ['bad-magic-byte', 'unknown-schema-id', 'foreign-schema-id', 'malformed', 'truncated', 'too-large']) {
-      assert.match(text, new RegExp(`hotstate_view_decode_errors_total\\{topic="${topic}",reason="${reason}"\\} \\d`), reason);
+    for (const reason of [
+      'bad-magic-byte',
+      'unknown-schema-id',
+      'foreign-schema-id',
+      'malformed',
+      'truncated',
+      'too-large',
+    ]) {
+      assert.match(
+        text,
+        new RegExp(`hotstate_view_decode_errors_total\\{topic="${topic}",reason="${reason}"\\} \\d`),
+        reason,
+      );
     }
-    const total = [...text.matchAll(/hotstate_view_decode_errors_total\{[^}]*\} (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const total = [...text.matchAll(/hotstate_view_decode_errors_total\{[^}]*\} (\d+)/g)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
     assert.equal(total, kinds.length);
   });
 
@@ -71,7 +102,11 @@ describe('poison records', () => {
     await ensureDatasetTopic(testTransport(t), { topic: dlq });
     t.after(() => withAdmin(testKafka(t), (admin) => admin.deleteTopics({ topics: [dlq] })));
     const kinds = poisons(schemaId, foreignId);
-    await rawSend(t, topic, kinds.map(([, value]) => ({ key: 'P', value })));
+    await rawSend(
+      t,
+      topic,
+      kinds.map(([, value]) => ({ key: 'P', value })),
+    );
     const view = await testView(t, topic, { poisonPolicy: 'dead-letter', maxValueBytes: 2000 });
     await view.ready;
     const letters = await readToEnd(testKafka(t), dlq);
@@ -90,21 +125,38 @@ describe('poison records', () => {
     const { topic, schemaId } = await poisonTopic(t);
     const dlq = `${topic}.hotstate-dlq`;
     t.after(() => withAdmin(testKafka(t), (admin) => admin.deleteTopics({ topics: [dlq] })));
-    await assert.rejects(testView(t, topic, { poisonPolicy: 'dead-letter' }), (error: unknown) =>
-      isHotstateError(error, 'HOTSTATE_ERR_CONFIG_INVALID') && error.message.includes(`dead-letter topic ${dlq} does not exist`));
+    await assert.rejects(
+      testView(t, topic, { poisonPolicy: 'dead-letter' }),
+      (error: unknown) =>
+        isHotstateError(error, 'HOTSTATE_ERR_CONFIG_INVALID') &&
+        error.message.includes(`dead-letter topic ${dlq} does not exist`),
+    );
     // Created by the view when allowed; here with a small max.message.bytes, to show oversized values still go.
-    await testTransport(t).createTopic({ topic: dlq, partitions: 1, configs: { 'cleanup.policy': 'delete', 'max.message.bytes': '20000' } });
+    await testTransport(t).createTopic({
+      topic: dlq,
+      partitions: 1,
+      configs: { 'cleanup.policy': 'delete', 'max.message.bytes': '20000' },
+    });
     const huge = framed(schemaId, Buffer.alloc(50_000, 7));
     const binaryKey = Buffer.from([0xff, 0xfe, 0x00]);
-    await rawSend(t, topic, [{ key: binaryKey, value: Buffer.from([1, 2, 3, 4, 5, 6]) }, { key: 'P', value: huge }]);
+    await rawSend(t, topic, [
+      { key: binaryKey, value: Buffer.from([1, 2, 3, 4, 5, 6]) },
+      { key: 'P', value: huge },
+    ]);
     const view = await testView(t, topic, { poisonPolicy: 'dead-letter', maxValueBytes: 2000 });
     await view.ready;
     const letters = await readToEnd(testKafka(t), dlq);
     assert.equal(letters.length, 2);
     const [binary, oversized] = letters;
     assert.ok(binary?.key?.equals(binaryKey), 'the raw key bytes are kept');
-    assert.deepEqual([oversized?.headers['hotstate-value-truncated'], oversized?.headers['hotstate-original-value-bytes'], oversized?.value?.length],
-      ['true', String(huge.length), 1024]);
+    assert.deepEqual(
+      [
+        oversized?.headers['hotstate-value-truncated'],
+        oversized?.headers['hotstate-original-value-bytes'],
+        oversized?.value?.length,
+      ],
+      ['true', String(huge.length), 1024],
+    );
     assert.equal(oversized?.headers['hotstate-original-value-sha256'], createHash('sha256').update(huge).digest('hex'));
     assert.equal(view.status().ready, true);
   });
@@ -117,7 +169,10 @@ describe('poison records', () => {
     const view = await testView(t, topic, { poisonPolicy: 'dead-letter', createDeadLetterTopic: true });
     await view.ready;
     const configs = await testTransport(t).topicConfigs(dlq);
-    assert.deepEqual([configs['cleanup.policy'], configs['retention.ms']], [deadLetterTopicConfigs['cleanup.policy'], deadLetterTopicConfigs['retention.ms']]);
+    assert.deepEqual(
+      [configs['cleanup.policy'], configs['retention.ms']],
+      [deadLetterTopicConfigs['cleanup.policy'], deadLetterTopicConfigs['retention.ms']],
+    );
     assert.equal((await readToEnd(testKafka(t), dlq)).length, 1);
   });
 
@@ -148,17 +203,27 @@ describe('poison records', () => {
     const v1 = await registerValueSchema(registry.address, topic, schemaText('instrument-prices', 1));
     const v2 = await registerValueSchema(registry.address, topic, schemaText('instrument-prices', 2));
     const typeV1 = parseAvroSchema(schemaText('instrument-prices', 1));
-    await rawSend(t, topic, [{ key: 'A', value: encodeFramed(typeV1, v1, { instrument: 'A', price: 1, currency: 'EUR', updatedAt: 1 }) }]);
+    await rawSend(t, topic, [
+      { key: 'A', value: encodeFramed(typeV1, v1, { instrument: 'A', price: 1, currency: 'EUR', updatedAt: 1 }) },
+    ]);
     const view = await createViewVia(t, topic, proxiedUrl);
     await view.ready;
 
     proxy.down();
-    await rawSend(t, topic, [{ key: 'A', value: encodeFramed(typeV1, v1, { instrument: 'A', price: 2, currency: 'EUR', updatedAt: 2 }) }]);
+    await rawSend(t, topic, [
+      { key: 'A', value: encodeFramed(typeV1, v1, { instrument: 'A', price: 2, currency: 'EUR', updatedAt: 2 }) },
+    ]);
     const seenBefore = async (): Promise<number> => (await readToEnd(kafka, topic)).length;
     assert.equal(await seenBefore(), 2);
-    await waitUntil(() => view.get<{ price: number }>('A')?.value.price === 2, 'a known schema keeps decoding during the outage');
+    await waitUntil(
+      () => view.get<{ price: number }>('A')?.value.price === 2,
+      'a known schema keeps decoding during the outage',
+    );
     await rawSend(t, topic, [{ key: 'B', value: encodeFramed(prices, v2, price('B', 5)) }]);
-    await waitUntil(() => /waiting for the schema registry/.test(view.status().reason ?? ''), 'not ready while the registry is down');
+    await waitUntil(
+      () => /waiting for the schema registry/.test(view.status().reason ?? ''),
+      'not ready while the registry is down',
+    );
     assert.equal(view.status().ready, false);
     assert.equal(view.has('B'), false);
 

@@ -39,13 +39,21 @@ function churn(producer: HotstateProducer, keys: number): { stop: () => Promise<
       writes += batch.length;
     }
   })();
-  return { stop: async () => { state.running = false; await loop; return writes; } };
+  return {
+    stop: async () => {
+      state.running = false;
+      await loop;
+      return writes;
+    },
+  };
 }
 
 describe('view snapshots', () => {
   test('restored and tailed equals a full replay, with writes and deletes during the write and after it', async (t) => {
     const { topic, producer } = await pricesTopic(t);
-    await producer.send(Array.from({ length: 3000 }, (_, i) => ({ key: `K${String(i)}`, value: price(`K${String(i)}`, i) })));
+    await producer.send(
+      Array.from({ length: 3000 }, (_, i) => ({ key: `K${String(i)}`, value: price(`K${String(i)}`, i) })),
+    );
     const dir = snapshotDir();
     const first = await testView(t, topic);
     await first.ready;
@@ -53,7 +61,9 @@ describe('view snapshots', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const written = await first.writeSnapshot(join(dir, snapshotFileName(topic, Date.now())));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    t.diagnostic(`snapshot: ${String(written.header.entries)} entries, ${String(written.bytes)} bytes in ${written.seconds.toFixed(2)} s; ${String(await during.stop())} writes meanwhile and after`);
+    t.diagnostic(
+      `snapshot: ${String(written.header.entries)} entries, ${String(written.bytes)} bytes in ${written.seconds.toFixed(2)} s; ${String(await during.stop())} writes meanwhile and after`,
+    );
     await producer.delete('K1');
 
     const metrics = new Registry();
@@ -69,12 +79,19 @@ describe('view snapshots', () => {
     assert.match(await metrics.metrics(), /hotstate_view_snapshot_restores_total\{topic="[^"]+",outcome="used"\} 1/);
   });
 
-  test('a snapshot older than the topic\'s delete.retention.ms allows is refused: full replay, no deleted key back', async (t) => {
-    const topic = await createTestTopic(t, testKafka(t), { partitions: 3, configs: { 'delete.retention.ms': '3000' }, minDeleteRetentionMs: 0 });
+  test("a snapshot older than the topic's delete.retention.ms allows is refused: full replay, no deleted key back", async (t) => {
+    const topic = await createTestTopic(t, testKafka(t), {
+      partitions: 3,
+      configs: { 'delete.retention.ms': '3000' },
+      minDeleteRetentionMs: 0,
+    });
     // The producer refuses a topic this unsafe, so raw writes.
     const id = await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
     const prices = parseAvroSchema(schemaText('instrument-prices', 2));
-    await rawSend(t, topic, [{ key: 'keep', value: encodeFramed(prices, id, price('keep')) }, { key: 'gone', value: encodeFramed(prices, id, price('gone')) }]);
+    await rawSend(t, topic, [
+      { key: 'keep', value: encodeFramed(prices, id, price('keep')) },
+      { key: 'gone', value: encodeFramed(prices, id, price('gone')) },
+    ]);
     const dir = snapshotDir();
     const first = await testView(t, topic);
     await first.ready;
@@ -86,14 +103,19 @@ describe('view snapshots', () => {
     await later.ready;
     const { restore } = later.status().snapshot;
     assert.equal(restore?.outcome, 'too-old');
-    assert.match(restore.reason ?? '', /more than 90% of delete\.retention\.ms=3000: tombstones written after it may have been purged/);
+    assert.match(
+      restore.reason ?? '',
+      /more than 90% of delete\.retention\.ms=3000: tombstones written after it may have been purged/,
+    );
     assert.deepEqual([later.has('keep'), later.has('gone')], [true, false]);
     assert.match(await metrics.metrics(), /hotstate_view_snapshot_restores_total\{topic="[^"]+",outcome="too-old"\} 1/);
   });
 
   test('corrupt, truncated, unknown-format and foreign-topic snapshots are refused with their reason; the view replays', async (t) => {
     const { topic, producer } = await pricesTopic(t);
-    await producer.send(Array.from({ length: 200 }, (_, i) => ({ key: `K${String(i)}`, value: price(`K${String(i)}`, i) })));
+    await producer.send(
+      Array.from({ length: 200 }, (_, i) => ({ key: `K${String(i)}`, value: price(`K${String(i)}`, i) })),
+    );
     const source = snapshotDir();
     const view = await testView(t, topic);
     await view.ready;
@@ -102,10 +124,34 @@ describe('view snapshots', () => {
     const other = await pricesTopic(t);
     await other.producer.upsert('X', price('X'));
     const cases: Array<{ name: string; topic: string; content: Buffer; outcome: string; reason: RegExp }> = [
-      { name: 'a flipped body byte', topic, content: Buffer.from(bytes.map((b, i) => (i === 100 ? b ^ 0xff : b))), outcome: 'corrupt', reason: /body checksum mismatch|out of bounds|not part of the version/ },
-      { name: 'truncated', topic, content: bytes.subarray(0, Math.floor(bytes.length / 2)), outcome: 'corrupt', reason: /header offset|truncated|checksum/ },
-      { name: 'a future format', topic, content: Buffer.concat([bytes.subarray(0, 8), Buffer.from([0, 2]), bytes.subarray(10)]), outcome: 'unknown-format', reason: /format version 2 is unknown/ },
-      { name: 'another topic\'s', topic: other.topic, content: bytes, outcome: 'topic-changed', reason: new RegExp(`it holds topic ${topic}, not ${other.topic}`) },
+      {
+        name: 'a flipped body byte',
+        topic,
+        content: Buffer.from(bytes.map((b, i) => (i === 100 ? b ^ 0xff : b))),
+        outcome: 'corrupt',
+        reason: /body checksum mismatch|out of bounds|not part of the version/,
+      },
+      {
+        name: 'truncated',
+        topic,
+        content: bytes.subarray(0, Math.floor(bytes.length / 2)),
+        outcome: 'corrupt',
+        reason: /header offset|truncated|checksum/,
+      },
+      {
+        name: 'a future format',
+        topic,
+        content: Buffer.concat([bytes.subarray(0, 8), Buffer.from([0, 2]), bytes.subarray(10)]),
+        outcome: 'unknown-format',
+        reason: /format version 2 is unknown/,
+      },
+      {
+        name: "another topic's",
+        topic: other.topic,
+        content: bytes,
+        outcome: 'topic-changed',
+        reason: new RegExp(`it holds topic ${topic}, not ${other.topic}`),
+      },
     ];
     for (const c of cases) {
       const dir = snapshotDir();
@@ -121,12 +167,17 @@ describe('view snapshots', () => {
 
   test('CLI: snapshot save writes a file a view starts from; inspect prints the header and verdict; damage exits 1', async (t) => {
     const { topic, producer } = await pricesTopic(t);
-    await producer.send(Array.from({ length: 50 }, (_, i) => ({ key: `K${String(i)}`, value: price(`K${String(i)}`, i) })));
+    await producer.send(
+      Array.from({ length: 50 }, (_, i) => ({ key: `K${String(i)}`, value: price(`K${String(i)}`, i) })),
+    );
     const dir = snapshotDir();
     const file = join(dir, snapshotFileName(topic, Date.now()));
     const saved = hotstate(['snapshot', 'save', '-t', topic, '-o', file]);
     assert.equal(saved.code, 0, saved.stderr);
-    assert.match(saved.stdout, new RegExp(`^wrote ${file}: 50 keys of ${topic}, \\d+ bytes in [\\d.]+ s, version hs1\\.`));
+    assert.match(
+      saved.stdout,
+      new RegExp(`^wrote ${file}: 50 keys of ${topic}, \\d+ bytes in [\\d.]+ s, version hs1\\.`),
+    );
     const inspected = hotstate(['snapshot', 'inspect', file]);
     assert.equal(inspected.code, 0, inspected.stderr);
     assert.match(inspected.stdout, /format: +1 \(checksums and every length verified\)/);

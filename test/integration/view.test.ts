@@ -26,8 +26,11 @@ describe('view', () => {
   test('replays upserts and deletes with per-key metadata, then tails with low latency', async (t) => {
     const { topic, producer } = await pricesTopic(t);
     await producer.send([
-      { key: 'A', value: price('A', 1) }, { key: 'B', value: price('B', 2) }, { key: 'C', value: price('C', 3) },
-      { key: 'A', value: price('A', 4) }, { key: 'B', value: null },
+      { key: 'A', value: price('A', 1) },
+      { key: 'B', value: price('B', 2) },
+      { key: 'C', value: price('C', 3) },
+      { key: 'A', value: price('A', 4) },
+      { key: 'B', value: null },
     ]);
     const view = await testView(t, topic);
     await view.ready;
@@ -52,15 +55,27 @@ describe('view', () => {
     const { topic, producer } = await pricesTopic(t);
     const view = await testView(t, topic);
     await view.ready;
-    const { token } = await producer.send([{ key: 'X', value: price('X') }, { key: 'Y', value: price('Y') }]);
+    const { token } = await producer.send([
+      { key: 'X', value: price('X') },
+      { key: 'Y', value: price('Y') },
+    ]);
     await view.waitFor(token, 5000);
     assert.ok(view.has('X') && view.has('Y'));
     for (const [p, next] of parseVersionToken(token).positions) assert.ok((view.version.positions.get(p) ?? 0) >= next);
 
-    await assert.rejects(view.waitFor('garbage'), (e: unknown) => isHotstateError(e, 'HOTSTATE_ERR_TOKEN_MALFORMED') && /malformed version token/.test(e.message));
-    await assert.rejects(view.waitFor(formatVersionToken({ topic: 'other', positions: new Map([[0, 1]]) })), (e: unknown) => isHotstateError(e, 'HOTSTATE_ERR_TOKEN_TOPIC'));
+    await assert.rejects(
+      view.waitFor('garbage'),
+      (e: unknown) => isHotstateError(e, 'HOTSTATE_ERR_TOKEN_MALFORMED') && /malformed version token/.test(e.message),
+    );
+    await assert.rejects(
+      view.waitFor(formatVersionToken({ topic: 'other', positions: new Map([[0, 1]]) })),
+      (e: unknown) => isHotstateError(e, 'HOTSTATE_ERR_TOKEN_TOPIC'),
+    );
     const future = formatVersionToken({ topic, positions: new Map([[0, 1_000_000]]) });
-    await assert.rejects(view.waitFor(future, 300), (e: unknown) => isHotstateError(e, 'HOTSTATE_ERR_WAIT_TIMEOUT') && /did not reach/.test(e.message));
+    await assert.rejects(
+      view.waitFor(future, 300),
+      (e: unknown) => isHotstateError(e, 'HOTSTATE_ERR_WAIT_TIMEOUT') && /did not reach/.test(e.message),
+    );
   });
 
   test('batches are visible atomically; a snapshot reads one version across awaits', async (t) => {
@@ -77,14 +92,22 @@ describe('view', () => {
       seen.add([...generations].join(','));
     });
     const snapshot = view.snapshot();
-    t.after(() => { snapshot.release(); });
+    t.after(() => {
+      snapshot.release();
+    });
     for (let generation = 2; generation <= 6; generation++) {
       const { token } = await producer.send(keys.map((key) => ({ key, value: price(key, generation) })));
       await view.waitFor(token, 5000);
     }
     stop(); // the next batch deletes K000 on purpose: not a generation change
-    await producer.send([{ key: 'K000', value: null }, { key: 'NEW', value: price('NEW', 9) }]);
-    assert.ok([...seen].every((s) => !s.includes(',')), `a reader saw mixed generations: ${[...seen].join(' | ')}`);
+    await producer.send([
+      { key: 'K000', value: null },
+      { key: 'NEW', value: price('NEW', 9) },
+    ]);
+    assert.ok(
+      [...seen].every((s) => !s.includes(',')),
+      `a reader saw mixed generations: ${[...seen].join(' | ')}`,
+    );
 
     let count = 0;
     for (const item of snapshot.items<{ price: number }>()) {
@@ -113,8 +136,19 @@ describe('view', () => {
     await producer.upsert('fx:EUR', price('fx:EUR', 3));
     const last = await producer.delete('fx:EUR');
     await view.waitFor(last.token, 5000);
-    assert.deepEqual(all.map((c) => [c.key, c.previous?.price, c.value?.price]), [['fx:EUR', undefined, 1], ['eq:ACME', undefined, 2], ['fx:EUR', 1, 3], ['fx:EUR', 3, undefined]]);
-    assert.deepEqual(all.map((c) => c.offset), [0, 1, 2, 3]);
+    assert.deepEqual(
+      all.map((c) => [c.key, c.previous?.price, c.value?.price]),
+      [
+        ['fx:EUR', undefined, 1],
+        ['eq:ACME', undefined, 2],
+        ['fx:EUR', 1, 3],
+        ['fx:EUR', 3, undefined],
+      ],
+    );
+    assert.deepEqual(
+      all.map((c) => c.offset),
+      [0, 1, 2, 3],
+    );
     assert.deepEqual(fx, ['fx:EUR', 'fx:EUR', 'fx:EUR']);
   });
 
@@ -134,19 +168,37 @@ describe('view', () => {
     const metrics = new Registry();
     const view = await testView(t, topic, { readerSchema: schemaText('instrument-prices', 2), metrics });
     await view.ready;
-    assert.deepEqual({ ...view.get<object>('OLD')?.value }, { instrument: 'OLD', price: 1, currency: 'EUR', updatedAt: 1, venue: null });
+    assert.deepEqual(
+      { ...view.get<object>('OLD')?.value },
+      { instrument: 'OLD', price: 1, currency: 'EUR', updatedAt: 1, venue: null },
+    );
     assert.equal(view.get('OLD')?.schemaId, v1);
     assert.equal(view.get('NEW')?.schemaId, v2);
-    assert.deepEqual([...view.recordsBySchema()].sort(), [[v1, 1], [v2, 1]].sort());
+    assert.deepEqual(
+      [...view.recordsBySchema()].sort(),
+      [
+        [v1, 1],
+        [v2, 1],
+      ].sort(),
+    );
     const writerOnly = await testView(t, topic);
     await writerOnly.ready;
-    assert.equal('venue' in (writerOnly.get<object>('OLD')?.value ?? {}), false, 'without a reader schema, the writer schema decodes');
+    assert.equal(
+      'venue' in (writerOnly.get<object>('OLD')?.value ?? {}),
+      false,
+      'without a reader schema, the writer schema decodes',
+    );
   });
 
   test('two instances replaying the same topic hold identical content and versions', async (t) => {
     const { topic, producer } = await pricesTopic(t);
     for (let round = 0; round < 5; round++) {
-      await producer.send(Array.from({ length: 100 }, (_, i) => ({ key: `K${String(i)}`, value: i % 7 === round ? null : price(`K${String(i)}`, round) })));
+      await producer.send(
+        Array.from({ length: 100 }, (_, i) => ({
+          key: `K${String(i)}`,
+          value: i % 7 === round ? null : price(`K${String(i)}`, round),
+        })),
+      );
     }
     const [one, two] = await Promise.all([testView(t, topic), testView(t, topic)]);
     await Promise.all([one.ready, two.ready]);
@@ -158,7 +210,11 @@ describe('view', () => {
   test('metrics: keys, ready, positions, lag, applied, latency', async (t) => {
     const metrics = new Registry();
     const { topic, producer } = await pricesTopic(t, {}, 2);
-    await producer.send([{ key: 'A', value: price('A') }, { key: 'B', value: price('B') }, { key: 'A', value: null }]);
+    await producer.send([
+      { key: 'A', value: price('A') },
+      { key: 'B', value: price('B') },
+      { key: 'A', value: null },
+    ]);
     const view = await testView(t, topic, { metrics });
     await view.ready;
     await view.waitFor((await producer.upsert('C', price('C'))).token, 5000);
@@ -172,11 +228,16 @@ describe('view', () => {
       `hotstate_view_position{topic="${topic}",partition="`,
       `hotstate_view_lag_records{topic="${topic}",partition="`,
       `hotstate_view_replay_duration_seconds{topic="${topic}"}`,
-    ]) assert.ok(text.includes(pattern), `${pattern} in\n${text}`);
+    ])
+      assert.ok(text.includes(pattern), `${pattern} in\n${text}`);
     // Manual assignment: a running view joins no consumer group at all (nothing a coordinator move can break).
     await withAdmin(testKafka(t), async (admin) => {
       const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
-      assert.deepEqual(groups.filter((g) => g.startsWith('hotstate')), [], 'a running view belongs to no consumer group');
+      assert.deepEqual(
+        groups.filter((g) => g.startsWith('hotstate')),
+        [],
+        'a running view belongs to no consumer group',
+      );
     });
     await view.close();
   });

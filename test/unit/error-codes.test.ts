@@ -13,17 +13,41 @@ import { errorCodes, type ErrorCode } from '../../services/lib/errors.ts';
 const codes = Object.keys(errorCodes) as ErrorCode[];
 
 test('every code follows HOTSTATE_ERR_<AREA>_<WHAT>', () => {
-  assert.deepEqual(codes.filter((code) => !/^HOTSTATE_ERR_[A-Z]+_[A-Z][A-Z_]*$/.test(code)), []);
+  assert.deepEqual(
+    codes.filter((code) => !/^HOTSTATE_ERR_[A-Z]+_[A-Z][A-Z_]*$/.test(code)),
+    [],
+  );
 });
 
 test('the error table (docs/errors.md) lists every code with its HTTP status, exit code and meaning', () => {
   const readme = readFileSync(join(projectRoot, 'docs', 'errors.md'), 'utf8');
-  const rows = [...readme.matchAll(/^\| `(HOTSTATE_ERR_[A-Z_]+)` \| (\d+) \| (\d+) \| (.+) \|$/gm)].map((m) => [m[1], Number(m[2]), Number(m[3]), m[4]]);
-  assert.deepEqual(rows, codes.map((code) => [code, httpStatusByCode[code], exitCodeByCode[code], errorCodes[code]]));
+  const rows = [...readme.matchAll(/^\| `(HOTSTATE_ERR_[A-Z_]+)` \| (\d+) \| (\d+) \| (.+) \|$/gm)].map((m) => [
+    m[1],
+    Number(m[2]),
+    Number(m[3]),
+    m[4],
+  ]);
+  assert.deepEqual(
+    rows,
+    codes.map((code) => [code, httpStatusByCode[code], exitCodeByCode[code], errorCodes[code]]),
+  );
 });
 
 test('every code the source throws is registered, and every registered code is thrown somewhere', () => {
-  const used = new Set(execFileSync('grep', ['-rhoE', "'HOTSTATE_ERR_[A-Z_]+'", join(projectRoot, 'services')], { encoding: 'utf8' }).split('\n').filter(Boolean).map((s) => s.slice(1, -1)));
-  assert.deepEqual([...used].filter((code) => !(code in errorCodes)), [], 'thrown but not registered');
-  assert.deepEqual(codes.filter((code) => !used.has(code)), [], 'registered but never used');
+  const used = new Set(
+    execFileSync('grep', ['-rhoE', "'HOTSTATE_ERR_[A-Z_]+'", join(projectRoot, 'services')], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((s) => s.slice(1, -1)),
+  );
+  assert.deepEqual(
+    [...used].filter((code) => !(code in errorCodes)),
+    [],
+    'thrown but not registered',
+  );
+  assert.deepEqual(
+    codes.filter((code) => !used.has(code)),
+    [],
+    'registered but never used',
+  );
 });

@@ -6,8 +6,20 @@ import { judgeLayout, judgeOffsets } from '../../services/lib/core/topic-health.
 import type { TopicLayout } from '../../services/lib/transport/transport.ts';
 
 const base: FreshnessInput = {
-  now: 100_000, positions: [[0, 10], [1, 20]], latestEnds: new Map([[0, 10], [1, 20]]), progressedAt: () => 99_000,
-  unavailable: new Map(), staleAfterMs: 5000, lastAppliedTimestamp: 98_000, fallbackSince: 90_000,
+  now: 100_000,
+  positions: [
+    [0, 10],
+    [1, 20],
+  ],
+  latestEnds: new Map([
+    [0, 10],
+    [1, 20],
+  ]),
+  progressedAt: () => 99_000,
+  unavailable: new Map(),
+  staleAfterMs: 5000,
+  lastAppliedTimestamp: 98_000,
+  fallbackSince: 90_000,
 };
 
 test('caught up: fresh, lag 0', () => {
@@ -15,13 +27,26 @@ test('caught up: fresh, lag 0', () => {
 });
 
 test('records wait but the partition advanced recently: fresh, lag from the newest applied record', () => {
-  const verdict = judgeFreshness({ ...base, latestEnds: new Map([[0, 15], [1, 20]]) });
+  const verdict = judgeFreshness({
+    ...base,
+    latestEnds: new Map([
+      [0, 15],
+      [1, 20],
+    ]),
+  });
   assert.deepEqual(verdict, { lagSeconds: 2, staleReason: undefined });
 });
 
 test('one partition stuck while the other advances: stale, naming it and for how long', () => {
   const progressedAt = (p: number): number => (p === 1 ? 92_000 : 99_900);
-  const verdict = judgeFreshness({ ...base, latestEnds: new Map([[0, 11], [1, 25]]), progressedAt });
+  const verdict = judgeFreshness({
+    ...base,
+    latestEnds: new Map([
+      [0, 11],
+      [1, 25],
+    ]),
+    progressedAt,
+  });
   assert.equal(verdict.staleReason, 'records wait in partition(s) 1 but none was applied there for 8.0 s');
 });
 
@@ -35,10 +60,18 @@ test('nothing applied yet: lag counts from the fallback (the replay start)', () 
   assert.equal(judgeFreshness({ ...base, lastAppliedTimestamp: 0, latestEnds: new Map([[0, 11]]) }).lagSeconds, 10);
 });
 
-const layout = (topicId: string): TopicLayout => ({ topic: 't', topicId, partitions: [{ partition: 0, leader: 1, inSync: [1] }], replicationFactor: 1 });
+const layout = (topicId: string): TopicLayout => ({
+  topic: 't',
+  topicId,
+  partitions: [{ partition: 0, leader: 1, inSync: [1] }],
+  replicationFactor: 1,
+});
 
 test('topic health: gone, recreated, back after missing, unchanged', () => {
-  assert.deepEqual(judgeLayout('t', undefined, 'a', false), { action: 'fail-missing', detail: 'topic t does not exist (deleted?)' });
+  assert.deepEqual(judgeLayout('t', undefined, 'a', false), {
+    action: 'fail-missing',
+    detail: 'topic t does not exist (deleted?)',
+  });
   assert.equal(judgeLayout('t', layout('b'), 'a', false).action, 'rebuild');
   assert.equal(judgeLayout('t', layout('a'), 'a', true).action, 'rebuild');
   assert.deepEqual(judgeLayout('t', layout('a'), 'a', false), { action: 'none' });
@@ -46,9 +79,21 @@ test('topic health: gone, recreated, back after missing, unchanged', () => {
 
 test('topic health: truncated below the position, records removed before read, or fine', () => {
   const asked = new Map([[0, 50]]);
-  assert.deepEqual(judgeOffsets(asked, [{ partition: 0, start: 0, end: 40 }]), { action: 'rebuild', reason: 'topic-truncated', detail: 'partition 0 ends at 40, below the view position 50' });
+  assert.deepEqual(judgeOffsets(asked, [{ partition: 0, start: 0, end: 40 }]), {
+    action: 'rebuild',
+    reason: 'topic-truncated',
+    detail: 'partition 0 ends at 40, below the view position 50',
+  });
   assert.equal(judgeOffsets(asked, [{ partition: 0, start: 60, end: 80 }]).action, 'rebuild');
-  assert.equal(judgeOffsets(asked, [{ partition: 0, start: 60, end: 60 }]).action, 'rebuild', 'emptied by retention past the position: records were missed');
-  assert.deepEqual(judgeOffsets(asked, [{ partition: 0, start: 50, end: 50 }]), { action: 'none' }, 'all read, then emptied up to the position: nothing was missed');
+  assert.equal(
+    judgeOffsets(asked, [{ partition: 0, start: 60, end: 60 }]).action,
+    'rebuild',
+    'emptied by retention past the position: records were missed',
+  );
+  assert.deepEqual(
+    judgeOffsets(asked, [{ partition: 0, start: 50, end: 50 }]),
+    { action: 'none' },
+    'all read, then emptied up to the position: nothing was missed',
+  );
   assert.deepEqual(judgeOffsets(asked, [{ partition: 0, start: 10, end: 80 }]), { action: 'none' });
 });

@@ -16,7 +16,8 @@ function aptDir(files: Record<string, string>): string {
 
 test('deb822 sources: the release, not the security archive or -updates, and disabled entries are ignored', () => {
   const dir = aptDir({
-    'sources.list.d/other.sources': 'Types: deb\nURIs: http://disabled.example/debian\nSuites: trixie\nComponents: main\nEnabled: no\n',
+    'sources.list.d/other.sources':
+      'Types: deb\nURIs: http://disabled.example/debian\nSuites: trixie\nComponents: main\nEnabled: no\n',
     'sources.list.d/debian.sources': [
       'Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\nComponents: main\n',
       'Types: deb deb-src\nURIs: http://mirror.example/debian\nSuites: bookworm-updates bookworm\nComponents: main\n',
@@ -26,10 +27,15 @@ test('deb822 sources: the release, not the security archive or -updates, and dis
 });
 
 test('one-line sources.list with options', () => {
-  const dir = aptDir({ 'sources.list': '# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian trixie main\n' });
+  const dir = aptDir({
+    'sources.list': '# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian trixie main\n',
+  });
   assert.deepEqual(debianSource(dir), { mirror: 'http://mirror.example/debian', suite: 'trixie' });
 });
 
 test('no Debian archive: the error names the files and the settings that replace them', () => {
-  assert.throws(() => debianSource(aptDir({})), /no Debian archive found in .*sources\.list.*HOTSTATE_DEBIAN_MIRROR and HOTSTATE_DEBIAN_SUITE/);
+  assert.throws(
+    () => debianSource(aptDir({})),
+    /no Debian archive found in .*sources\.list.*HOTSTATE_DEBIAN_MIRROR and HOTSTATE_DEBIAN_SUITE/,
+  );
 });

@@ -20,7 +20,10 @@ test('docker-compose.yml parses without a daemon', { skip: skipWithout('docker-c
   // `docker compose` (v2 plugin) where present, else the standalone docker-compose (Debian package).
   const v2 = run('docker', ['compose', '-f', composeFile, 'config', '-q']);
   const result = v2.ok ? v2 : run('docker-compose', ['-f', composeFile, 'config', '-q']);
-  assert.ok(!result.missing, 'neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)');
+  assert.ok(
+    !result.missing,
+    'neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)',
+  );
   assert.ok(result.ok, result.out);
 });
 
@@ -41,11 +44,15 @@ test('prometheus.yml passes promtool', { skip: skipWithout('promtool') }, () => 
   assert.ok(result.ok, result.out);
 });
 
-test('alert rules pass promtool check and their unit tests (stuck consumer, lag, not ready, poison, instance down)', { skip: skipWithout('promtool') }, () => {
-  const dir = join(projectRoot, 'infra', 'prometheus');
-  const checked = run('promtool', ['check', 'rules', join(dir, 'alerts.yml')]);
-  assert.ok(!checked.missing, 'promtool is not installed (apt-get install prometheus)');
-  assert.ok(checked.ok, checked.out);
-  const tested = spawnSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: dir, encoding: 'utf8' });
-  assert.equal(tested.status, 0, `${tested.stdout}${tested.stderr}`);
-});
+test(
+  'alert rules pass promtool check and their unit tests (stuck consumer, lag, not ready, poison, instance down)',
+  { skip: skipWithout('promtool') },
+  () => {
+    const dir = join(projectRoot, 'infra', 'prometheus');
+    const checked = run('promtool', ['check', 'rules', join(dir, 'alerts.yml')]);
+    assert.ok(!checked.missing, 'promtool is not installed (apt-get install prometheus)');
+    assert.ok(checked.ok, checked.out);
+    const tested = spawnSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(tested.status, 0, `${tested.stdout}${tested.stderr}`);
+  },
+);

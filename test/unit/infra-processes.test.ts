@@ -23,7 +23,8 @@ test('a process that dies during start-up is reported with the tail of its log',
   const record = shell(dir, 'crasher', 'echo "fatal: port already bound"; exit 3');
   await assert.rejects(
     waitUntilReady(record, 'crasher', 10_000, () => Promise.resolve(false)),
-    (error: Error) => /crasher exited during start-up/.test(error.message) && /fatal: port already bound/.test(error.message),
+    (error: Error) =>
+      /crasher exited during start-up/.test(error.message) && /fatal: port already bound/.test(error.message),
   );
   assert.equal(liveRecord(dir, 'crasher'), undefined, 'stale pid file removed');
 });
@@ -33,7 +34,8 @@ test('a process that never becomes ready times out with its log, and stop() ends
   const record = shell(dir, 'sleeper', 'echo "still warming up"; trap "exit 0" TERM; while :; do sleep 0.1; done');
   await assert.rejects(
     waitUntilReady(record, 'sleeper', 600, () => Promise.resolve(false)),
-    (error: Error) => /sleeper was not ready after 600 ms/.test(error.message) && /still warming up/.test(error.message),
+    (error: Error) =>
+      /sleeper was not ready after 600 ms/.test(error.message) && /still warming up/.test(error.message),
   );
   assert.ok(isOurs(record));
   assert.equal(await stop(dir, 'sleeper'), true);

@@ -14,12 +14,20 @@ describe('infra settings', () => {
     assert.equal(s.kafkaVersion, '4.1.1');
     assert.equal(s.registryVersion, '3.3.3');
     assert.equal(s.registryVersionPinned, false);
-    assert.deepEqual(endpoints(s), { kafkaBrokers: ['127.0.0.1:9092'], schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7' });
+    assert.deepEqual(endpoints(s), {
+      kafkaBrokers: ['127.0.0.1:9092'],
+      schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
+    });
   });
 
   test('one error lists every bad setting', () => {
     assert.throws(
-      () => loadInfraSettings({ HOTSTATE_KAFKA_PORT: 'abc', HOTSTATE_KAFKA_BROKER_COUNT: '2', HOTSTATE_KAFKA_VERSION: 'latest' }),
+      () =>
+        loadInfraSettings({
+          HOTSTATE_KAFKA_PORT: 'abc',
+          HOTSTATE_KAFKA_BROKER_COUNT: '2',
+          HOTSTATE_KAFKA_VERSION: 'latest',
+        }),
       (error: Error) => {
         assert.match(error.message, /HOTSTATE_KAFKA_PORT="abc": expected an integer/);
         assert.match(error.message, /HOTSTATE_KAFKA_BROKER_COUNT=2: expected 1 or 3/);
@@ -30,7 +38,10 @@ describe('infra settings', () => {
   });
 
   test('a registry port inside the Kafka port range is refused', () => {
-    assert.throws(() => loadInfraSettings({ HOTSTATE_KAFKA_BROKER_COUNT: '3', HOTSTATE_REGISTRY_PORT: '9095' }), /collides with the Kafka ports 9092-9097/);
+    assert.throws(
+      () => loadInfraSettings({ HOTSTATE_KAFKA_BROKER_COUNT: '3', HOTSTATE_REGISTRY_PORT: '9095' }),
+      /collides with the Kafka ports 9092-9097/,
+    );
   });
 
   test('three brokers get their own ports and a replicated configuration', () => {

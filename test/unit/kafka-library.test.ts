@@ -3,7 +3,10 @@
 // refused with the library's message, and Ajv2020 must compile at once again afterwards.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { baseOptionsValidator as libraryValidator, Consumer } from '../../services/lib/transport/platformatic/kafka-library.ts';
+import {
+  baseOptionsValidator as libraryValidator,
+  Consumer,
+} from '../../services/lib/transport/platformatic/kafka-library.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { librarySchemas } from '../../services/lib/transport/platformatic/deferred-validators.ts';
 
@@ -19,8 +22,11 @@ test('the library was imported with its validators not compiled', () => {
   assert.match(JSON.stringify(baseOptionsValidator.errors), /clientId/);
 });
 
-test('a strict client is still refused with the library\'s message', () => {
-  assert.throws(() => new Consumer({ clientId: 'x', groupId: 'g', bootstrapBrokers: 5 as unknown as string[], strict: true }), /bootstrapBrokers must be array/);
+test("a strict client is still refused with the library's message", () => {
+  assert.throws(
+    () => new Consumer({ clientId: 'x', groupId: 'g', bootstrapBrokers: 5 as unknown as string[], strict: true }),
+    /bootstrapBrokers must be array/,
+  );
   const consumer = new Consumer({ clientId: 'x', groupId: 'g', bootstrapBrokers: ['127.0.0.1:1'], strict: true });
   void consumer.close();
 });
@@ -34,7 +40,10 @@ test('Ajv2020 compiles at once again after the import', () => {
 test('every deferred schema is valid against the JSON-Schema meta-schema (its first compile does not check)', () => {
   const schemas = librarySchemas();
   assert.ok(schemas.length >= 30, `${String(schemas.length)} schemas deferred`);
-  const checker = new Ajv2020({ strict: false }) as unknown as { validateSchema: (schema: unknown) => boolean; errorsText: () => string };
+  const checker = new Ajv2020({ strict: false }) as unknown as {
+    validateSchema: (schema: unknown) => boolean;
+    errorsText: () => string;
+  };
   for (const schema of schemas) assert.equal(checker.validateSchema(schema), true, checker.errorsText());
   // A broken schema is what that check would catch.
   assert.equal(checker.validateSchema({ type: 'no-such-type' }), false);

@@ -24,9 +24,13 @@ const layers: readonly string[][] = [
 ];
 const layerOf = (folder: string): number => layers.findIndex((names) => names.includes(folder));
 
-const files = (readdirSync(lib, { recursive: true }) as string[]).filter((file) => file.endsWith('.ts')).map((file) => normalize(file));
-const importsOf = (file: string): string[] => [...readFileSync(join(lib, file), 'utf8').matchAll(/^(?:import|export)\b[^;]*?['"](\.{1,2}\/[^'"]+)['"]/gm)]
-  .map((m) => normalize(join(dirname(file), m[1] ?? '')));
+const files = (readdirSync(lib, { recursive: true }) as string[])
+  .filter((file) => file.endsWith('.ts'))
+  .map((file) => normalize(file));
+const importsOf = (file: string): string[] =>
+  [...readFileSync(join(lib, file), 'utf8').matchAll(/^(?:import|export)\b[^;]*?['"](\.{1,2}\/[^'"]+)['"]/gm)].map(
+    (m) => normalize(join(dirname(file), m[1] ?? '')),
+  );
 const graph = new Map(files.map((file) => [file, importsOf(file)]));
 
 test('services/lib: no import cycles', () => {
@@ -48,22 +52,44 @@ test('services/lib: no import cycles', () => {
 
 test('services/lib: every folder is in a layer, and none imports a layer above its own', () => {
   const folderOf = (file: string): string => dirname(file);
-  assert.deepEqual([...new Set(files.map(folderOf))].filter((folder) => layerOf(folder) < 0), [], 'folders without a layer');
-  const upward = [...graph].filter(([file]) => file !== 'index.ts').flatMap(([file, targets]) => targets
-    .filter((target) => layerOf(folderOf(target)) > layerOf(folderOf(file)))
-    .map((target) => `${file} -> ${target}`));
+  assert.deepEqual(
+    [...new Set(files.map(folderOf))].filter((folder) => layerOf(folder) < 0),
+    [],
+    'folders without a layer',
+  );
+  const upward = [...graph]
+    .filter(([file]) => file !== 'index.ts')
+    .flatMap(([file, targets]) =>
+      targets
+        .filter((target) => layerOf(folderOf(target)) > layerOf(folderOf(file)))
+        .map((target) => `${file} -> ${target}`),
+    );
   assert.deepEqual(upward, []);
 });
 
 test('services/lib: no file over 450 lines', () => {
-  const long = files.map((file) => [file, readFileSync(join(lib, file), 'utf8').split('\n').length - 1] as const).filter(([, lines]) => lines > 450);
+  const long = files
+    .map((file) => [file, readFileSync(join(lib, file), 'utf8').split('\n').length - 1] as const)
+    .filter(([, lines]) => lines > 450);
   assert.deepEqual(long, []);
 });
 
 test('services/: only transport/platformatic/ imports the Kafka client library', () => {
   const services = join(projectRoot, 'services');
   const knowing = (readdirSync(services, { recursive: true }) as string[])
-    .filter((file) => file.endsWith('.ts') && /@platformatic\/kafka|platformatic\/kafka-library/.test(readFileSync(join(services, file), 'utf8').split('\n').filter((line) => /^(import|export)\b/.test(line)).join('\n')))
+    .filter(
+      (file) =>
+        file.endsWith('.ts') &&
+        /@platformatic\/kafka|platformatic\/kafka-library/.test(
+          readFileSync(join(services, file), 'utf8')
+            .split('\n')
+            .filter((line) => /^(import|export)\b/.test(line))
+            .join('\n'),
+        ),
+    )
     .map((file) => relative('lib', normalize(file)));
-  assert.deepEqual(knowing.filter((file) => !file.startsWith(join('transport', 'platformatic'))), []);
+  assert.deepEqual(
+    knowing.filter((file) => !file.startsWith(join('transport', 'platformatic'))),
+    [],
+  );
 });

@@ -17,9 +17,18 @@ test('murmur2 matches the Java client (vectors from Kafka UtilsTest)', () => {
 test('partitionForKey agrees with kafkajs DefaultPartitioner for many keys', async () => {
   const kafkajs = (await import('kafkajs')).default;
   const partitioner = kafkajs.Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: 7 }, (_, i) => ({ partitionId: i, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  const partitionMetadata = Array.from({ length: 7 }, (_, i) => ({
+    partitionId: i,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    partitionErrorCode: 0,
+  }));
   for (let i = 0; i < 2000; i++) {
     const key = `key-${String(i)}-ü€😀`;
-    assert.equal(partitionForKey(Buffer.from(key), 7), partitioner({ topic: 't', partitionMetadata, message: { key, value: null } }));
+    assert.equal(
+      partitionForKey(Buffer.from(key), 7),
+      partitioner({ topic: 't', partitionMetadata, message: { key, value: null } }),
+    );
   }
 });

@@ -16,16 +16,30 @@ test('view options: the defaults fill what is not given (undefined counts as not
 });
 
 test('view options: every bad setting in one HOTSTATE_ERR_CONFIG_INVALID', () => {
-  assert.throws(() => viewSettings({ ...connection, topic: 'no spaces', staleAfterMs: -1, maxValueBytes: 1.5, poisonPolicy: 'ignore' as 'skip' }), (error: unknown) => {
-    assert.ok(isHotstateError(error, 'HOTSTATE_ERR_CONFIG_INVALID'));
-    for (const name of ['topic', 'staleAfterMs', 'maxValueBytes', 'poisonPolicy']) assert.match(error.message, new RegExp(`${name}: `));
-    return true;
-  });
+  assert.throws(
+    () =>
+      viewSettings({
+        ...connection,
+        topic: 'no spaces',
+        staleAfterMs: -1,
+        maxValueBytes: 1.5,
+        poisonPolicy: 'ignore' as 'skip',
+      }),
+    (error: unknown) => {
+      assert.ok(isHotstateError(error, 'HOTSTATE_ERR_CONFIG_INVALID'));
+      for (const name of ['topic', 'staleAfterMs', 'maxValueBytes', 'poisonPolicy'])
+        assert.match(error.message, new RegExp(`${name}: `));
+      return true;
+    },
+  );
 });
 
 test('producer options: defaults, and every bad setting named', () => {
   const settings = producerSettings({ ...connection, topic: 'prices' });
   assert.equal(settings.maxKeyBytes, producerDefaults.maxKeyBytes);
   assert.equal(settings.registerSchema, false);
-  assert.throws(() => producerSettings({ ...connection, topic: 'prices', maxBatchRecords: 0, sendTimeoutMs: -5 }), /producer options: maxBatchRecords: .*; sendTimeoutMs: /);
+  assert.throws(
+    () => producerSettings({ ...connection, topic: 'prices', maxBatchRecords: 0, sendTimeoutMs: -5 }),
+    /producer options: maxBatchRecords: .*; sendTimeoutMs: /,
+  );
 });

@@ -6,8 +6,13 @@ import { ProduceAttempts } from '../../services/lib/transport/platformatic/produ
 import type { RecordOutcome } from '../../services/lib/transport/transport.ts';
 
 const records = [0, 1, 0, 2].map((partition, i) => ({ partition, key: Buffer.from(`k${String(i)}`), value: null }));
-const answer = (partition: number, offset: bigint, topic = 't'): { topic: string; partition: number; offset: bigint } => ({ topic, partition, offset });
-const summary = (outcomes: RecordOutcome[]): Array<number | string> => outcomes.map((o) => (o.ok ? o.offset : o.error.code));
+const answer = (
+  partition: number,
+  offset: bigint,
+  topic = 't',
+): { topic: string; partition: number; offset: bigint } => ({ topic, partition, offset });
+const summary = (outcomes: RecordOutcome[]): Array<number | string> =>
+  outcomes.map((o) => (o.ok ? o.offset : o.error.code));
 
 // Error shapes as @platformatic/kafka makes them: aggregates with `errors`, broker errors with `apiId`, socket
 // errors as a cause with `code`.
@@ -25,7 +30,12 @@ test('a full answer acknowledges every record, consecutive offsets per partition
 test('a partition missing from the answer, answered twice or with a negative offset is never acknowledged', () => {
   const attempts = new ProduceAttempts('t', records);
   attempts.answered([answer(0, 10n), answer(1, 5n), answer(1, 6n)]);
-  assert.deepEqual(summary(attempts.outcomes()), [10, 'HOTSTATE_ERR_TRANSPORT_UNCERTAIN', 11, 'HOTSTATE_ERR_TRANSPORT_UNCERTAIN']);
+  assert.deepEqual(summary(attempts.outcomes()), [
+    10,
+    'HOTSTATE_ERR_TRANSPORT_UNCERTAIN',
+    11,
+    'HOTSTATE_ERR_TRANSPORT_UNCERTAIN',
+  ]);
   const negative = new ProduceAttempts('t', records);
   negative.answered([answer(0, -1n), answer(1, 1n), answer(2, 1n)]);
   assert.equal(summary(negative.outcomes())[0], 'HOTSTATE_ERR_TRANSPORT_UNCERTAIN');

@@ -14,7 +14,10 @@ import { createLogger } from '../../services/lib/logger.ts';
 import { buildStateApp } from '../../services/state/app.ts';
 
 const logger = createLogger({ level: 'silent' });
-const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+const bearer = (token: string): Record<string, string> => ({
+  authorization: `Bearer ${token}`,
+  'content-type': 'application/json',
+});
 
 test('token files: several tokens, per-dataset limits, rotation without a restart, malformed lines named without the token', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hotstate-tokens-'));
@@ -47,17 +50,34 @@ test('token files: several tokens, per-dataset limits, rotation without a restar
 
 test('ingest: writes need a write token allowed for the dataset (401/403); rollback takes only the operator token', async (t) => {
   const app = buildIngestApp({
-    producers: new Map(), metrics: new Registry(), logger, bodyLimitBytes: 1024, maxBatchRecords: 10, shuttingDown: () => false,
-    tokens: new TokenSet({ token: 'global-writer-0123456789' }), operatorToken: 'operator-token-0123456789',
+    producers: new Map(),
+    metrics: new Registry(),
+    logger,
+    bodyLimitBytes: 1024,
+    maxBatchRecords: 10,
+    shuttingDown: () => false,
+    tokens: new TokenSet({ token: 'global-writer-0123456789' }),
+    operatorToken: 'operator-token-0123456789',
   });
   t.after(() => app.close());
-  const put = (token: string, dataset: string) => app.inject({ method: 'PUT', url: `/v1/datasets/${dataset}/records/A`, headers: bearer(token), payload: '{}' });
+  const put = (token: string, dataset: string) =>
+    app.inject({ method: 'PUT', url: `/v1/datasets/${dataset}/records/A`, headers: bearer(token), payload: '{}' });
   const missing = await put('wrong-token-0123456789', 'prices');
   assert.equal(missing.statusCode, 401);
   assert.equal(missing.json<{ error: { code: string } }>().error.code, 'HOTSTATE_ERR_AUTH_REQUIRED');
   assert.ok(!missing.body.includes('global-writer'), 'no token in the answer');
-  assert.equal((await put('global-writer-0123456789', 'prices')).statusCode, 404, 'authenticated: the dataset is what is missing');
-  const rollback = (token: string) => app.inject({ method: 'POST', url: '/v1/datasets/prices/rollback', headers: bearer(token), payload: JSON.stringify({ to: 'hs1.x' }) });
+  assert.equal(
+    (await put('global-writer-0123456789', 'prices')).statusCode,
+    404,
+    'authenticated: the dataset is what is missing',
+  );
+  const rollback = (token: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/datasets/prices/rollback',
+      headers: bearer(token),
+      payload: JSON.stringify({ to: 'hs1.x' }),
+    });
   assert.equal((await rollback('global-writer-0123456789')).statusCode, 401, 'a write token is not an operator token');
   assert.equal((await rollback('operator-token-0123456789')).statusCode, 404);
 });
@@ -66,7 +86,12 @@ test('ingest: a token limited to one dataset is refused for another with 403', a
   const dir = mkdtempSync(join(tmpdir(), 'hotstate-tokens-'));
   writeFileSync(join(dir, 'tokens'), 'prices-only-0123456789 prices\n');
   const app = buildIngestApp({
-    producers: new Map(), metrics: new Registry(), logger, bodyLimitBytes: 1024, maxBatchRecords: 10, shuttingDown: () => false,
+    producers: new Map(),
+    metrics: new Registry(),
+    logger,
+    bodyLimitBytes: 1024,
+    maxBatchRecords: 10,
+    shuttingDown: () => false,
     tokens: new TokenSet({ file: join(dir, 'tokens') }),
   });
   t.after(() => app.close());
@@ -74,18 +99,37 @@ test('ingest: a token limited to one dataset is refused for another with 403', a
   const refused = await app.inject({ method: 'DELETE', url: '/v1/datasets/flags/records/A', headers: auth });
   assert.equal(refused.statusCode, 403);
   assert.equal(refused.json<{ error: { code: string } }>().error.code, 'HOTSTATE_ERR_AUTH_FORBIDDEN');
-  assert.equal((await app.inject({ method: 'DELETE', url: '/v1/datasets/prices/records/A', headers: auth })).statusCode, 404);
+  assert.equal(
+    (await app.inject({ method: 'DELETE', url: '/v1/datasets/prices/records/A', headers: auth })).statusCode,
+    404,
+  );
 });
 
 test('state: with read tokens, reads need one; probes and metrics stay open', async (t) => {
   const app = buildStateApp({
-    views: new Map(), changeLogs: new Map(), metrics: new Registry(), logger, minVersionTimeoutMs: 10, cursorTtlMs: 1000, bodyLimitBytes: 1024,
-    readyMaxStaleMs: 1000, feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 }, shuttingDown: () => false,
+    views: new Map(),
+    changeLogs: new Map(),
+    metrics: new Registry(),
+    logger,
+    minVersionTimeoutMs: 10,
+    cursorTtlMs: 1000,
+    bodyLimitBytes: 1024,
+    readyMaxStaleMs: 1000,
+    feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 },
+    shuttingDown: () => false,
     readTokens: new TokenSet({ token: 'reader-token-0123456789' }),
   });
   t.after(() => app.close());
   assert.equal((await app.inject({ method: 'GET', url: '/v1/datasets' })).statusCode, 401);
-  assert.equal((await app.inject({ method: 'GET', url: '/v1/datasets', headers: bearer('reader-token-0123456789') })).statusCode, 200);
-  assert.equal((await app.inject({ method: 'GET', url: '/v1/datasets/prices/keys/A', headers: bearer('reader-token-0123456789') })).statusCode, 404);
-  for (const url of ['/healthz', '/metrics']) assert.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
+  assert.equal(
+    (await app.inject({ method: 'GET', url: '/v1/datasets', headers: bearer('reader-token-0123456789') })).statusCode,
+    200,
+  );
+  assert.equal(
+    (await app.inject({ method: 'GET', url: '/v1/datasets/prices/keys/A', headers: bearer('reader-token-0123456789') }))
+      .statusCode,
+    404,
+  );
+  for (const url of ['/healthz', '/metrics'])
+    assert.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
 });

@@ -9,9 +9,16 @@ import { buildStateApp } from '../../services/state/app.ts';
 test('shutting down: API requests get 503 HOTSTATE_ERR_SERVICE_SHUTTING_DOWN, readiness fails, connections close', async (t) => {
   let stopping = false;
   const app = buildStateApp({
-    views: new Map(), changeLogs: new Map(), metrics: new Registry(), logger: createLogger({ level: 'silent' }),
-    minVersionTimeoutMs: 10, cursorTtlMs: 1000, bodyLimitBytes: 1024, readyMaxStaleMs: 1000,
-    feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 }, shuttingDown: () => stopping,
+    views: new Map(),
+    changeLogs: new Map(),
+    metrics: new Registry(),
+    logger: createLogger({ level: 'silent' }),
+    minVersionTimeoutMs: 10,
+    cursorTtlMs: 1000,
+    bodyLimitBytes: 1024,
+    readyMaxStaleMs: 1000,
+    feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 },
+    shuttingDown: () => stopping,
   });
   t.after(() => app.close());
   const before = await app.inject({ method: 'GET', url: '/v1/datasets' });
@@ -22,6 +29,9 @@ test('shutting down: API requests get 503 HOTSTATE_ERR_SERVICE_SHUTTING_DOWN, re
   assert.equal(refused.json<{ error: { code: string } }>().error.code, 'HOTSTATE_ERR_SERVICE_SHUTTING_DOWN');
   assert.deepEqual([refused.headers['retry-after'], refused.headers.connection], ['1', 'close']);
   const ready = await app.inject({ method: 'GET', url: '/readyz' });
-  assert.deepEqual([ready.statusCode, ready.json<{ shuttingDown: boolean }>().shuttingDown, ready.headers.connection], [503, true, 'close']);
+  assert.deepEqual(
+    [ready.statusCode, ready.json<{ shuttingDown: boolean }>().shuttingDown, ready.headers.connection],
+    [503, true, 'close'],
+  );
   assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
 });

@@ -5,19 +5,31 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { dropPreloads, loadSnapshotBase, preloadedFile, preloadSnapshot } from '../../services/lib/snapshot/base-loader.ts';
+import {
+  dropPreloads,
+  loadSnapshotBase,
+  preloadedFile,
+  preloadSnapshot,
+} from '../../services/lib/snapshot/base-loader.ts';
 import { SnapshotFileError, writeSnapshotFile } from '../../services/lib/snapshot/format.ts';
 import { snapshotFileName } from '../../services/lib/snapshot/snapshot-dir.ts';
 import { entryValueBytes, packEntry } from '../../services/lib/store/entry.ts';
 import { SnapshotStore } from '../../services/lib/store/store.ts';
 
 const value = (text: string): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.from(text)]);
-const text = (entry: string | undefined): string | undefined => (entry === undefined ? undefined : entryValueBytes(entry).subarray(5).toString());
-const positions = new Map([[0, 5000], [1, 5000]]);
+const text = (entry: string | undefined): string | undefined =>
+  entry === undefined ? undefined : entryValueBytes(entry).subarray(5).toString();
+const positions = new Map([
+  [0, 5000],
+  [1, 5000],
+]);
 
 async function snapshotOf(dir: string, createdAt: number, keys: readonly string[]): Promise<string> {
   const file = join(dir, snapshotFileName('t', createdAt));
-  const entries = keys.map((key, i): [string, string] => [key, packEntry(i % 2, Math.floor(i / 2), createdAt, value(`${key}@${String(createdAt)}`))]);
+  const entries = keys.map((key, i): [string, string] => [
+    key,
+    packEntry(i % 2, Math.floor(i / 2), createdAt, value(`${key}@${String(createdAt)}`)),
+  ]);
   await writeSnapshotFile(file, { topic: 't', topicId: 'id', positions, createdAt }, entries[Symbol.iterator]());
   return file;
 }
@@ -57,7 +69,10 @@ test('a refusal on the worker thread is the same SnapshotFileError; other failur
   });
   bytes.writeUInt16BE(7, 8);
   writeFileSync(file, bytes);
-  await assert.rejects(loadSnapshotBase(dir, 't', file), (error: unknown) => error instanceof SnapshotFileError && error.problem === 'format');
+  await assert.rejects(
+    loadSnapshotBase(dir, 't', file),
+    (error: unknown) => error instanceof SnapshotFileError && error.problem === 'format',
+  );
   await assert.rejects(loadSnapshotBase(dir, 't', join(dir, 'gone.snapshot')), { code: 'ENOENT' });
 });
 

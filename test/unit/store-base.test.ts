@@ -10,15 +10,26 @@ import { entryValueBytes } from '../../services/lib/store/entry.ts';
 import { SnapshotStore } from '../../services/lib/store/store.ts';
 
 const value = (text: string): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.from(text)]);
-const text = (entry: string | undefined): string | undefined => (entry === undefined ? undefined : entryValueBytes(entry).subarray(5).toString());
+const text = (entry: string | undefined): string | undefined =>
+  entry === undefined ? undefined : entryValueBytes(entry).subarray(5).toString();
 // Shared prefixes, a numeric tail, non-ASCII keys (the slow path of the index), and enough keys for collisions.
-const keys = [...Array.from({ length: 5000 }, (_, i) => `instrument-${String(i).padStart(7, '0')}`), 'ключ', '日本-🔑', 'naïve', 'é'];
+const keys = [
+  ...Array.from({ length: 5000 }, (_, i) => `instrument-${String(i).padStart(7, '0')}`),
+  'ключ',
+  '日本-🔑',
+  'naïve',
+  'é',
+];
 
 /** The same records applied to a plain store, and a store restored from a snapshot of it (both at `positions`). */
 async function twins(): Promise<{ plain: SnapshotStore; restored: SnapshotStore; positions: Map<number, number> }> {
   const plain = new SnapshotStore();
   keys.forEach((key, i) => plain.apply(key, i % 3, Math.floor(i / 3), 1000 + i, value(`${key}@0`)));
-  const positions = new Map([[0, 2000], [1, 2000], [2, 2000]]);
+  const positions = new Map([
+    [0, 2000],
+    [1, 2000],
+    [2, 2000],
+  ]);
   const file = join(mkdtempSync(join(tmpdir(), 'store-base-')), 't.snapshot');
   await writeSnapshotFile(file, { topic: 't', topicId: 'id', positions, createdAt: Date.now() }, plain.entries());
   const restored = new SnapshotStore();
@@ -26,7 +37,8 @@ async function twins(): Promise<{ plain: SnapshotStore; restored: SnapshotStore;
   return { plain, restored, positions };
 }
 
-const contents = (store: SnapshotStore): Map<string, string | undefined> => new Map([...store.entries()].map(([k, e]) => [k, text(e)]));
+const contents = (store: SnapshotStore): Map<string, string | undefined> =>
+  new Map([...store.entries()].map(([k, e]) => [k, text(e)]));
 
 test('a restored store reads like the store it was written from', async () => {
   const { plain, restored } = await twins();
@@ -60,7 +72,11 @@ test('overwrites, deletes and re-adds move keys out of the base; a deleted key n
 
 test('a snapshot opened on a restored store keeps its version, and visits every key once while keys move', async () => {
   const { restored } = await twins();
-  const v1 = new Map([[0, 2000], [1, 2000], [2, 2000]]);
+  const v1 = new Map([
+    [0, 2000],
+    [1, 2000],
+    [2, 2000],
+  ]);
   restored.openSnapshot(v1);
   const seen: string[] = [];
   let offset = 2000;

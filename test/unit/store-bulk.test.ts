@@ -12,12 +12,18 @@ import { SnapshotStore } from '../../services/lib/store/store.ts';
 import { FetchedRecord } from '../../services/lib/transport/transport.ts';
 
 const value = (text: string): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.from(text)]);
-const text = (entry: string | undefined): string | undefined => (entry === undefined ? undefined : entryValueBytes(entry).subarray(5).toString());
-const contents = (store: SnapshotStore): Map<string, string | undefined> => new Map([...store.entries()].map(([k, e]) => [k, text(e)]));
+const text = (entry: string | undefined): string | undefined =>
+  entry === undefined ? undefined : entryValueBytes(entry).subarray(5).toString();
+const contents = (store: SnapshotStore): Map<string, string | undefined> =>
+  new Map([...store.entries()].map(([k, e]) => [k, text(e)]));
 const keyOf = (i: number): string => (i % 50 === 0 ? `ключ-${String(i)}` : `instrument-${String(i).padStart(7, '0')}`);
 
 /** A pseudo-random sequence of records over `keySpace` keys (a third deletes), the same on every call. */
-function* records(count: number, keySpace: number, seed = 7): Generator<{ key: string; partition: number; offset: number; value: Buffer | null }> {
+function* records(
+  count: number,
+  keySpace: number,
+  seed = 7,
+): Generator<{ key: string; partition: number; offset: number; value: Buffer | null }> {
   let x = seed;
   for (let offset = 0; offset < count; offset++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
@@ -26,7 +32,10 @@ function* records(count: number, keySpace: number, seed = 7): Generator<{ key: s
   }
 }
 
-function applyAll(store: SnapshotStore, list: Iterable<{ key: string; partition: number; offset: number; value: Buffer | null }>): void {
+function applyAll(
+  store: SnapshotStore,
+  list: Iterable<{ key: string; partition: number; offset: number; value: Buffer | null }>,
+): void {
   for (const r of list) store.applyOver(store.current(r.key), r.key, r.partition, r.offset, 1000 + r.offset, r.value);
 }
 
@@ -47,7 +56,10 @@ test('a store written in bulk answers like one written to the Map, with and with
 });
 
 /** The records as fetched, several to a shared buffer (as a batch holds them), applied by their key bytes. */
-function applyByKeyBytes(store: SnapshotStore, list: Iterable<{ key: string; partition: number; offset: number; value: Buffer | null }>): void {
+function applyByKeyBytes(
+  store: SnapshotStore,
+  list: Iterable<{ key: string; partition: number; offset: number; value: Buffer | null }>,
+): void {
   const pending = [...list];
   for (let first = 0; first < pending.length; first += 7) {
     const group = pending.slice(first, first + 7);
@@ -56,7 +68,15 @@ function applyByKeyBytes(store: SnapshotStore, list: Iterable<{ key: string; par
     let at = 4;
     for (const r of group) {
       const keyLength = Buffer.byteLength(r.key);
-      const record = new FetchedRecord(r.offset, 1000 + r.offset, bytes, at, keyLength, at + keyLength, r.value === null ? -1 : r.value.length);
+      const record = new FetchedRecord(
+        r.offset,
+        1000 + r.offset,
+        bytes,
+        at,
+        keyLength,
+        at + keyLength,
+        r.value === null ? -1 : r.value.length,
+      );
       at += keyLength + (r.value?.length ?? 0);
       assert.equal(store.takesKeyBytes, true);
       store.applyRecord(store.currentOfRecord(record), record, r.partition);
@@ -109,7 +129,11 @@ test('going live: later changes move keys out of the base, and the result surviv
   applyAll(plain, later);
   applyAll(bulk, later);
   assert.deepEqual(contents(bulk), contents(plain));
-  const positions = new Map([[0, 30_000], [1, 30_000], [2, 30_000]]);
+  const positions = new Map([
+    [0, 30_000],
+    [1, 30_000],
+    [2, 30_000],
+  ]);
   const file = join(mkdtempSync(join(tmpdir(), 'store-bulk-')), 't.snapshot');
   await writeSnapshotFile(file, { topic: 't', topicId: 'id', positions, createdAt: Date.now() }, bulk.entries());
   const restored = new SnapshotStore();
@@ -127,7 +151,11 @@ test('a snapshot opened while replaying keeps its version and visits every key o
   bulk.bulk = true;
   applyAll(bulk, records(10_000, 2000));
   const before = contents(bulk);
-  const v1 = new Map([[0, 10_000], [1, 10_000], [2, 10_000]]);
+  const v1 = new Map([
+    [0, 10_000],
+    [1, 10_000],
+    [2, 10_000],
+  ]);
   bulk.openSnapshot(v1);
   const seen = new Map<string, string | undefined>();
   let offset = 10_000;
@@ -136,7 +164,11 @@ test('a snapshot opened while replaying keeps its version and visits every key o
     seen.set(key, text(entry));
     assert.ok(entryOffset(entry) < 10_000);
     // Writes while it is open go to the Map (kept apart for the snapshot), behind and ahead of the iteration.
-    if (seen.size % 100 === 0) applyAll(bulk, [...records(20, 2500, seen.size)].map((r) => ({ ...r, offset: offset++ })));
+    if (seen.size % 100 === 0)
+      applyAll(
+        bulk,
+        [...records(20, 2500, seen.size)].map((r) => ({ ...r, offset: offset++ })),
+      );
   }
   assert.deepEqual(seen, before);
   bulk.closeSnapshot(v1);
@@ -144,7 +176,11 @@ test('a snapshot opened while replaying keeps its version and visits every key o
   const plain = new SnapshotStore();
   applyAll(plain, records(10_000, 2000));
   let replayed = 10_000;
-  for (let i = 100; i <= seen.size; i += 100) applyAll(plain, [...records(20, 2500, i)].map((r) => ({ ...r, offset: replayed++ })));
+  for (let i = 100; i <= seen.size; i += 100)
+    applyAll(
+      plain,
+      [...records(20, 2500, i)].map((r) => ({ ...r, offset: replayed++ })),
+    );
   const more = [...records(3000, 2500, 11)].map((r) => ({ ...r, offset: 50_000 + r.offset }));
   applyAll(plain, more);
   applyAll(bulk, more);

@@ -4,11 +4,23 @@ import { isHotstateError } from '../../services/lib/errors.ts';
 import { formatVersionToken, parseVersionToken, writeVersion } from '../../services/lib/version-token.ts';
 
 test('a token round-trips and is URL-safe', () => {
-  const version = { topic: 'prices.v1', positions: new Map([[2, 17], [0, 5]]) };
+  const version = {
+    topic: 'prices.v1',
+    positions: new Map([
+      [2, 17],
+      [0, 5],
+    ]),
+  };
   const token = formatVersionToken(version);
   assert.match(token, /^hs1\.[A-Za-z0-9_-]+$/);
   assert.equal(encodeURIComponent(token), token);
-  assert.deepEqual(parseVersionToken(token), { topic: 'prices.v1', positions: new Map([[0, 5], [2, 17]]) });
+  assert.deepEqual(parseVersionToken(token), {
+    topic: 'prices.v1',
+    positions: new Map([
+      [0, 5],
+      [2, 17],
+    ]),
+  });
 });
 
 test('a write at offset n is covered once the position passes n', () => {
@@ -31,6 +43,13 @@ test('malformed tokens are rejected with the reason', () => {
     [body({ t: 'x', p: { '0': '7' } }), /offset of partition 0/],
   ];
   for (const [token, reason] of cases) {
-    assert.throws(() => parseVersionToken(token), (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_TOKEN_MALFORMED') && /malformed version token/.test(error.message) && reason.test(error.message), token);
+    assert.throws(
+      () => parseVersionToken(token),
+      (error: unknown) =>
+        isHotstateError(error, 'HOTSTATE_ERR_TOKEN_MALFORMED') &&
+        /malformed version token/.test(error.message) &&
+        reason.test(error.message),
+      token,
+    );
   }
 });

@@ -30,15 +30,24 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
   }
 }
 
-function setup(t: TestContext, partitions = 1): { topic: MemoryTopic; schemas: MemorySchemas; open: (options?: Partial<ViewOptions>) => Promise<HotstateView> } {
+function setup(
+  t: TestContext,
+  partitions = 1,
+): { topic: MemoryTopic; schemas: MemorySchemas; open: (options?: Partial<ViewOptions>) => Promise<HotstateView> } {
   const topic = new MemoryTopic('items', partitions);
   const schemas = new MemorySchemas();
   schemas.register('items-value', ID, schema);
   const open = async (options: Partial<ViewOptions> = {}): Promise<HotstateView> => {
     const view = await createView({
-      kafka: { brokers: ['unused:9092'] }, registryUrl: 'http://unused', topic: 'items',
-      transport: topic, schemaSource: schemas, healthCheckIntervalMs: 30, staleAfterMs: 200,
-      logger: createLogger({ level: 'silent' }), ...options,
+      kafka: { brokers: ['unused:9092'] },
+      registryUrl: 'http://unused',
+      topic: 'items',
+      transport: topic,
+      schemaSource: schemas,
+      healthCheckIntervalMs: 30,
+      staleAfterMs: 200,
+      logger: createLogger({ level: 'silent' }),
+      ...options,
     });
     t.after(() => view.close());
     return view;
@@ -52,12 +61,18 @@ describe('view core (in-memory transport)', () => {
     const seen: ViewStateName[] = [];
     machine.onTransition((state) => seen.push(state.name));
     machine.to('ready');
-    assert.throws(() => { machine.to('replaying'); }, InvalidTransitionError);
+    assert.throws(() => {
+      machine.to('replaying');
+    }, InvalidTransitionError);
     machine.to('stale', { reason: 'no progress' });
     machine.to('failed', { reason: 'poison', failure: 'poison' });
-    assert.throws(() => { machine.to('ready'); }, InvalidTransitionError);
+    assert.throws(() => {
+      machine.to('ready');
+    }, InvalidTransitionError);
     machine.to('closed');
-    assert.throws(() => { machine.to('rebuilding'); }, InvalidTransitionError);
+    assert.throws(() => {
+      machine.to('rebuilding');
+    }, InvalidTransitionError);
     assert.deepEqual(seen, ['ready', 'stale', 'failed', 'closed']);
   });
 
@@ -88,7 +103,11 @@ describe('view core (in-memory transport)', () => {
     topic.append(0, 'p', Buffer.from([9, 0, 0, 0, 7, 1]));
     topic.append(0, 'z', value(3));
     const view = await open({ poisonPolicy: 'fail' });
-    await assert.rejects(view.ready, (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_VIEW_NOT_READY') && /magic byte is 9/.test(error.message));
+    await assert.rejects(
+      view.ready,
+      (error: unknown) =>
+        isHotstateError(error, 'HOTSTATE_ERR_VIEW_NOT_READY') && /magic byte is 9/.test(error.message),
+    );
     assert.deepEqual([view.status().state, view.status().failed, view.state.failure], ['failed', true, 'poison']);
     assert.equal(view.has('z'), false);
   });
@@ -109,26 +128,50 @@ describe('view core (in-memory transport)', () => {
 
   test('hostile data cannot wedge a partition: exact longs, capped nesting, throwing listeners, unexpected errors', async (t) => {
     const { topic, schemas, open } = setup(t);
-    const wide = { type: 'record', name: 'Wide', fields: [{ name: 'at', type: 'long' }, { name: 'x', type: 'double' }, { name: 'grid', type: { type: 'array', items: { type: 'array', items: 'null' } } }] };
+    const wide = {
+      type: 'record',
+      name: 'Wide',
+      fields: [
+        { name: 'at', type: 'long' },
+        { name: 'x', type: 'double' },
+        { name: 'grid', type: { type: 'array', items: { type: 'array', items: 'null' } } },
+      ],
+    };
     schemas.register('items-value', 8, wide);
     const wideType = parseAvroSchema(wide);
     topic.append(0, 'max', encodeFramed(wideType, 8, { at: 9223372036854775807n, x: Number.NaN, grid: [] }));
     // 6,000 inner arrays of 10 nulls: 66,000 items from ~12 KB, beyond the record's budget of 25,000
-    topic.append(0, 'nested', encodeFramed(wideType, 8, { at: 1, x: 0, grid: Array.from({ length: 6000 }, () => Array<null>(10).fill(null)) }));
+    topic.append(
+      0,
+      'nested',
+      encodeFramed(wideType, 8, { at: 1, x: 0, grid: Array.from({ length: 6000 }, () => Array<null>(10).fill(null)) }),
+    );
     const metrics = new Registry();
     const view = await open({ metrics });
     const changes: string[] = [];
-    view.onChange(() => { throw new Error('listener bug'); });
+    view.onChange(() => {
+      throw new Error('listener bug');
+    });
     view.onChange((change) => changes.push(change.key));
     await view.ready;
-    assert.deepEqual({ ...view.get<{ at: bigint; x: number }>('max')?.value }, { at: 9223372036854775807n, x: Number.NaN, grid: [] });
+    assert.deepEqual(
+      { ...view.get<{ at: bigint; x: number }>('max')?.value },
+      { at: 9223372036854775807n, x: Number.NaN, grid: [] },
+    );
     assert.deepEqual([view.has('nested'), view.isPoisoned('nested')], [false, true]);
     assert.match(await metrics.metrics(), /hotstate_view_decode_errors_total\{topic="items",reason="malformed"\} 1/);
-    const offset = topic.append(0, 'min', encodeFramed(wideType, 8, { at: -9223372036854775808n, x: Number.POSITIVE_INFINITY, grid: [[null]] }));
+    const offset = topic.append(
+      0,
+      'min',
+      encodeFramed(wideType, 8, { at: -9223372036854775808n, x: Number.POSITIVE_INFINITY, grid: [[null]] }),
+    );
     await view.waitFor(formatVersionToken({ topic: 'items', positions: new Map([[0, offset + 1]]) }), 2000);
     assert.ok(changes.includes('min'), 'a throwing listener does not stop the others or the partition');
     // An error nobody expected (here: the schema source breaks) fails the view with the reason instead of stalling.
-    schemas.schemaText = async () => { await Promise.resolve(); throw new Error('disk on fire'); };
+    schemas.schemaText = async () => {
+      await Promise.resolve();
+      throw new Error('disk on fire');
+    };
     topic.append(0, 'later', encodeFramed(wideType, 9, { at: 1, x: 1, grid: [] }));
     await until(() => view.state.name === 'failed', 'failed');
     assert.match(view.status().reason ?? '', /disk on fire/);
@@ -164,13 +207,26 @@ describe('view core (in-memory transport)', () => {
         await write(0, home2, 40);
         await write(1, home2, 30);
       }
-      outcomes.push(JSON.stringify([view.get<{ n: number }>(home0)?.value.n, view.get<{ n: number }>(home0)?.partition, view.get<{ n: number }>(home2)?.value.n]));
+      outcomes.push(
+        JSON.stringify([
+          view.get<{ n: number }>(home0)?.value.n,
+          view.get<{ n: number }>(home0)?.partition,
+          view.get<{ n: number }>(home2)?.value.n,
+        ]),
+      );
       const { keyPartitionConflicts } = view.status();
       assert.ok(keyPartitionConflicts.total >= 2, order);
-      assert.ok(keyPartitionConflicts.recent.some((c) => c.key === home0), order);
+      assert.ok(
+        keyPartitionConflicts.recent.some((c) => c.key === home0),
+        order,
+      );
       assert.match(await metrics.metrics(), /hotstate_view_key_partition_conflicts_total\{topic="items"\} [1-9]/);
     }
-    assert.deepEqual(outcomes, [JSON.stringify([20, 0, 40]), JSON.stringify([20, 0, 40])], 'home partition wins; then the lower partition');
+    assert.deepEqual(
+      outcomes,
+      [JSON.stringify([20, 0, 40]), JSON.stringify([20, 0, 40])],
+      'home partition wins; then the lower partition',
+    );
   });
 
   test('a key deleted in one partition and written in another: the same outcome in every fetch order', async (t) => {
@@ -183,11 +239,20 @@ describe('view core (in-memory transport)', () => {
     // Each partition's records keep their order; only which partition is fetched first differs.
     type Write = [partition: number, key: string, n: number | null];
     const byPartition: Write[][] = [
-      [[0, home0, 1], [0, home0, null], [0, home2, 3], [0, home2, null]],
+      [
+        [0, home0, 1],
+        [0, home0, null],
+        [0, home2, 3],
+        [0, home2, null],
+      ],
       [[1, home2, 4]],
       [[2, home0, 2]],
     ];
-    const orders = [[0, 1, 2], [2, 1, 0], [1, 2, 0]];
+    const orders = [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 2, 0],
+    ];
     const outcomes: string[] = [];
     for (const order of orders) {
       const { topic, open } = setup(t, 3);
@@ -201,7 +266,11 @@ describe('view core (in-memory transport)', () => {
       }
       outcomes.push(JSON.stringify([view.has(home0), view.has(home2), view.status().keyPartitionConflicts.total > 0]));
     }
-    assert.deepEqual(outcomes, orders.map(() => JSON.stringify([false, false, true])), 'the tombstone in the winning partition wins whatever came first');
+    assert.deepEqual(
+      outcomes,
+      orders.map(() => JSON.stringify([false, false, true])),
+      'the tombstone in the winning partition wins whatever came first',
+    );
   });
 
   test('closed while starting from a snapshot: no fetching and no timers start afterwards', async (t) => {
@@ -214,8 +283,13 @@ describe('view core (in-memory transport)', () => {
     await first.close();
     assert.equal(topic.activeReaders, 0);
     const view = new HotstateView({
-      kafka: { brokers: ['unused:9092'] }, registryUrl: 'http://unused', topic: 'items', transport: topic, schemaSource: schemas,
-      logger: createLogger({ level: 'silent' }), snapshot: { dir },
+      kafka: { brokers: ['unused:9092'] },
+      registryUrl: 'http://unused',
+      topic: 'items',
+      transport: topic,
+      schemaSource: schemas,
+      logger: createLogger({ level: 'silent' }),
+      snapshot: { dir },
     });
     const starting = view.start();
     await view.close();
@@ -256,8 +330,11 @@ describe('view core (in-memory transport)', () => {
     topic.wake();
     await until(() => view.status().stale !== undefined, 'stale while fetching fails');
     assert.match(view.status().stale?.reason ?? '', /cannot fetch partition\(s\) 0: broker down/);
-    const checkFailures = async (): Promise<number> => Number(/hotstate_view_end_offset_check_failures_total\{topic="items"\} (\d+)/.exec(await metrics.metrics())?.[1] ?? 0);
-    while (await checkFailures() === 0) await sleep(10); // failed end-offset checks are counted
+    const checkFailures = async (): Promise<number> =>
+      Number(
+        /hotstate_view_end_offset_check_failures_total\{topic="items"\} (\d+)/.exec(await metrics.metrics())?.[1] ?? 0,
+      );
+    while ((await checkFailures()) === 0) await sleep(10); // failed end-offset checks are counted
     assert.equal(view.state.name, 'stale');
     topic.failing = undefined;
     topic.wake();
@@ -340,23 +417,55 @@ describe('view core (in-memory transport)', () => {
     const { topic, schemas } = setup(t, 2);
     for (let n = 0; n < 30; n++) topic.append(n % 2, `p${String(n % 2)}-k${String(n % 5)}`, value(n));
     const view = new HotstateView({
-      kafka: { brokers: ['unused:9092'] }, registryUrl: 'http://unused', topic: 'items', transport: topic, schemaSource: schemas, logger: createLogger({ level: 'silent' }),
+      kafka: { brokers: ['unused:9092'] },
+      registryUrl: 'http://unused',
+      topic: 'items',
+      transport: topic,
+      schemaSource: schemas,
+      logger: createLogger({ level: 'silent' }),
     });
     t.after(() => view.close());
     const tail: Array<[number, number]> = [];
     const all: Array<[number, number]> = [];
     const windows: Array<ReadonlyMap<number, number>> = [];
-    view.onChange((change) => { tail.push([change.partition, change.offset]); }, { replayTail: 4, onReplayWindow: (from) => { windows.push(from); } });
-    view.onChange((change) => { all.push([change.partition, change.offset]); });
+    view.onChange(
+      (change) => {
+        tail.push([change.partition, change.offset]);
+      },
+      {
+        replayTail: 4,
+        onReplayWindow: (from) => {
+          windows.push(from);
+        },
+      },
+    );
+    view.onChange((change) => {
+      all.push([change.partition, change.offset]);
+    });
     await view.start();
     await view.ready;
-    assert.deepEqual(windows, [new Map([[0, 11], [1, 11]])], 'each partition holds 15 records: its last 4 start at offset 11');
+    assert.deepEqual(
+      windows,
+      [
+        new Map([
+          [0, 11],
+          [1, 11],
+        ]),
+      ],
+      'each partition holds 15 records: its last 4 start at offset 11',
+    );
     assert.equal(all.length, 30, 'a listener without a tail hears the whole replay');
-    assert.deepEqual(tail.filter(([p]) => p === 0).map(([, o]) => o), [11, 12, 13, 14]);
-    assert.deepEqual(tail.filter(([p]) => p === 1).map(([, o]) => o), [11, 12, 13, 14]);
-    const live = topic.append(0, "p0-k1", value(99));
+    assert.deepEqual(
+      tail.filter(([p]) => p === 0).map(([, o]) => o),
+      [11, 12, 13, 14],
+    );
+    assert.deepEqual(
+      tail.filter(([p]) => p === 1).map(([, o]) => o),
+      [11, 12, 13, 14],
+    );
+    const live = topic.append(0, 'p0-k1', value(99));
     await until(() => tail.some(([p, o]) => p === 0 && o === live), 'the live change');
-    assert.equal(view.get<{ n: number }>("p0-k1")?.value.n, 99);
+    assert.equal(view.get<{ n: number }>('p0-k1')?.value.n, 99);
   });
 
   test('pin: readers see one version while applying goes on; unpin shows everything at once, changes in order', async (t) => {
@@ -376,9 +485,15 @@ describe('view core (in-memory transport)', () => {
     for (let n = 2; n <= 50; n++) last = topic.append(0, 'a', value(n));
     topic.append(1, 'b', null);
     const lastC = topic.append(1, 'c', value(9));
-    await until(() => view.status().partitions.every((p) => p.lag === 0) && view.status().partitions[0]?.position === last + 1, 'applied underneath');
+    await until(
+      () => view.status().partitions.every((p) => p.lag === 0) && view.status().partitions[0]?.position === last + 1,
+      'applied underneath',
+    );
     assert.equal(view.token, pinnedToken);
-    assert.deepEqual([view.get<{ n: number }>('a')?.value.n, view.has('b'), view.has('c'), view.size, view.keys().sort()], [1, true, false, 2, ['a', 'b']]);
+    assert.deepEqual(
+      [view.get<{ n: number }>('a')?.value.n, view.has('b'), view.has('c'), view.size, view.keys().sort()],
+      [1, true, false, 2, ['a', 'b']],
+    );
     const snapshot = view.snapshot();
     assert.equal(snapshot.token, pinnedToken);
     snapshot.release();
@@ -387,14 +502,25 @@ describe('view core (in-memory transport)', () => {
     assert.equal(status.pinned?.recordsBehind, 51);
     assert.equal(status.pinned.heldKeys, 3, 'one kept entry per changed key, however often it changed');
     const newer = formatVersionToken({ topic: 'items', positions: new Map([[1, lastC + 1]]) });
-    await assert.rejects(view.waitFor(newer, 2000), (error: unknown) => isHotstateError(error, 'HOTSTATE_ERR_VIEW_PINNED'));
+    await assert.rejects(view.waitFor(newer, 2000), (error: unknown) =>
+      isHotstateError(error, 'HOTSTATE_ERR_VIEW_PINNED'),
+    );
     assert.match(await metrics.metrics(), /hotstate_view_pinned\{topic="items"\} 1/);
     const released = view.unpin();
     assert.equal(released?.changes, 51);
-    assert.deepEqual([view.get<{ n: number }>('a')?.value.n, view.has('b'), view.get<{ n: number }>('c')?.value.n, view.size], [50, false, 9, 2]);
+    assert.deepEqual(
+      [view.get<{ n: number }>('a')?.value.n, view.has('b'), view.get<{ n: number }>('c')?.value.n, view.size],
+      [50, false, 9, 2],
+    );
     await view.waitFor(newer, 100);
-    assert.deepEqual(seen.slice(0, 2), [['a', 2], ['a', 3]]);
-    assert.deepEqual(seen.slice(-2), [['b', undefined], ['c', 9]]);
+    assert.deepEqual(seen.slice(0, 2), [
+      ['a', 2],
+      ['a', 3],
+    ]);
+    assert.deepEqual(seen.slice(-2), [
+      ['b', undefined],
+      ['c', 9],
+    ]);
     assert.equal(view.status().pinned, undefined);
     assert.match(await metrics.metrics(), /hotstate_view_pinned\{topic="items"\} 0/);
   });

@@ -1,7 +1,15 @@
 // The view's packed entries and snapshot store, without Kafka.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { entryOffset, entryPartition, entrySchemaId, entryTimestamp, entryValueBytes, isTombstone, packEntry } from '../../services/lib/store/entry.ts';
+import {
+  entryOffset,
+  entryPartition,
+  entrySchemaId,
+  entryTimestamp,
+  entryValueBytes,
+  isTombstone,
+  packEntry,
+} from '../../services/lib/store/entry.ts';
 import { SnapshotStore } from '../../services/lib/store/store.ts';
 
 const value = (schemaId: number, body: string): Buffer => {
@@ -13,7 +21,10 @@ const value = (schemaId: number, body: string): Buffer => {
 test('an entry packs metadata and value bytes into one string', () => {
   const bytes = value(4_000_000_001, 'hello\u00ff');
   const entry = packEntry(65_535, 2 ** 40 + 7, 1_795_000_000_123, bytes);
-  assert.deepEqual([entryPartition(entry), entryOffset(entry), entryTimestamp(entry), entrySchemaId(entry), isTombstone(entry)], [65_535, 2 ** 40 + 7, 1_795_000_000_123, 4_000_000_001, false]);
+  assert.deepEqual(
+    [entryPartition(entry), entryOffset(entry), entryTimestamp(entry), entrySchemaId(entry), isTombstone(entry)],
+    [65_535, 2 ** 40 + 7, 1_795_000_000_123, 4_000_000_001, false],
+  );
   assert.ok(entryValueBytes(entry).equals(bytes));
   assert.equal(isTombstone(packEntry(0, 1, 2, null)), true);
 });
@@ -34,12 +45,25 @@ test('snapshots keep reading their version while writes and deletes continue', (
     const entry = store.getAt(key, positions);
     return entry === undefined ? undefined : entryValueBytes(entry).subarray(5).toString();
   };
-  assert.deepEqual(['a', 'b', 'c'].map((k) => read(v1, k)), ['a0', 'b0', undefined]);
-  assert.deepEqual(['a', 'b', 'c'].map((k) => read(v2, k)), ['a1', undefined, 'c0']);
-  assert.deepEqual([...store.entriesAt(v1)].map(([k]) => k), ['a', 'b']);
+  assert.deepEqual(
+    ['a', 'b', 'c'].map((k) => read(v1, k)),
+    ['a0', 'b0', undefined],
+  );
+  assert.deepEqual(
+    ['a', 'b', 'c'].map((k) => read(v2, k)),
+    ['a1', undefined, 'c0'],
+  );
+  assert.deepEqual(
+    [...store.entriesAt(v1)].map(([k]) => k),
+    ['a', 'b'],
+  );
   assert.equal(store.size, 2);
   assert.equal(store.get('b'), undefined);
   store.closeSnapshot(v1);
   store.closeSnapshot(v2);
-  assert.deepEqual([...store.entries()].map(([k]) => k), ['a', 'c'], 'tombstones kept for snapshots are dropped with the last one');
+  assert.deepEqual(
+    [...store.entries()].map(([k]) => k),
+    ['a', 'c'],
+    'tombstones kept for snapshots are dropped with the last one',
+  );
 });

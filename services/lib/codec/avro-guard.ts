@@ -45,7 +45,10 @@ class Reader {
   }
 
   skip(n: number, what: Path): void {
-    if (n > this.remaining) throw new AvroGuardError(`${String(what)} needs ${String(n)} bytes at byte ${String(this.pos)}, only ${String(this.remaining)} left (truncated)`);
+    if (n > this.remaining)
+      throw new AvroGuardError(
+        `${String(what)} needs ${String(n)} bytes at byte ${String(this.pos)}, only ${String(this.remaining)} left (truncated)`,
+      );
     this.pos += n;
   }
 
@@ -54,13 +57,16 @@ class Reader {
     let result = 0;
     let factor = 1;
     for (let i = 0; i < maxBytes; i++) {
-      if (this.pos >= this.buf.length) throw new AvroGuardError(`${String(what)}: varint truncated at byte ${String(this.pos)}`);
+      if (this.pos >= this.buf.length)
+        throw new AvroGuardError(`${String(what)}: varint truncated at byte ${String(this.pos)}`);
       const byte = this.buf[this.pos++] ?? 0;
       result += (byte & 0x7f) * factor;
       if ((byte & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
       factor *= 128;
     }
-    throw new AvroGuardError(`${String(what)}: over-long varint (more than ${String(maxBytes)} bytes) at byte ${String(this.pos)}`);
+    throw new AvroGuardError(
+      `${String(what)}: over-long varint (more than ${String(maxBytes)} bytes) at byte ${String(this.pos)}`,
+    );
   }
 }
 
@@ -73,12 +79,22 @@ function minSize(type: Node): number {
   minSizes.set(type, 0); // recursion guard for recursive schemas
   let size: number;
   switch (type.typeName) {
-    case 'null': size = 0; break;
-    case 'float': size = 4; break;
-    case 'double': size = 8; break;
-    case 'fixed': size = type.size ?? 0; break;
+    case 'null':
+      size = 0;
+      break;
+    case 'float':
+      size = 4;
+      break;
+    case 'double':
+      size = 8;
+      break;
+    case 'fixed':
+      size = type.size ?? 0;
+      break;
     case 'record':
-    case 'error': size = (type.fields ?? []).reduce((sum, f) => sum + minSize(f.type as Node), 0); break;
+    case 'error':
+      size = (type.fields ?? []).reduce((sum, f) => sum + minSize(f.type as Node), 0);
+      break;
     default:
       if (type.typeName.startsWith('logical:') && type.underlyingType) size = minSize(type.underlyingType);
       else size = 1; // every varint, length, count or index takes at least one byte
@@ -104,42 +120,60 @@ function walk(type: Node, r: Reader, path: Path, depth: number): void {
     throw new AvroGuardError(`${String(path)}: nested deeper than ${String(r.limits.maxDepth)} levels`);
   }
   switch (type.typeName) {
-    case 'null': return;
+    case 'null':
+      return;
     case 'boolean': {
       const at = r.pos;
       r.skip(1, path);
-      if ((r.buf[at] ?? 0) > 1) throw new AvroGuardError(`${String(path)}: boolean byte ${String(r.buf[at])} is not 0 or 1`);
+      if ((r.buf[at] ?? 0) > 1)
+        throw new AvroGuardError(`${String(path)}: boolean byte ${String(r.buf[at])} is not 0 or 1`);
       return;
     }
     case 'int': {
       const v = r.varint(5, path);
-      if (v < -2147483648 || v > 2147483647) throw new AvroGuardError(`${String(path)}: ${String(v)} does not fit an int`);
+      if (v < -2147483648 || v > 2147483647)
+        throw new AvroGuardError(`${String(path)}: ${String(v)} does not fit an int`);
       return;
     }
     case 'long':
-    case 'abstract:long': { // the exact long (exact-long.ts)
+    case 'abstract:long': {
+      // the exact long (exact-long.ts)
       const at = r.pos;
       r.varint(10, path);
       // A tenth byte can only carry the 64th bit: anything above does not fit a long (Java refuses it too).
-      if (r.pos - at === 10 && (r.buf[r.pos - 1] ?? 0) > 1) throw new AvroGuardError(`${String(path)}: varint at byte ${String(at)} does not fit a long`);
+      if (r.pos - at === 10 && (r.buf[r.pos - 1] ?? 0) > 1)
+        throw new AvroGuardError(`${String(path)}: varint at byte ${String(at)} does not fit a long`);
       return;
     }
-    case 'float': r.skip(4, path); return;
-    case 'double': r.skip(8, path); return;
+    case 'float':
+      r.skip(4, path);
+      return;
+    case 'double':
+      r.skip(8, path);
+      return;
     case 'bytes':
     case 'string':
       skipString(r, path);
       return;
-    case 'fixed': r.skip(type.size ?? 0, path); return;
+    case 'fixed':
+      r.skip(type.size ?? 0, path);
+      return;
     case 'enum': {
       const i = r.varint(5, path);
       const count = type.symbols?.length ?? 0;
-      if (i < 0 || i >= count) throw new AvroGuardError(`${String(path)}: enum index ${String(i)} out of range (${String(count)} symbols)`);
+      if (i < 0 || i >= count)
+        throw new AvroGuardError(`${String(path)}: enum index ${String(i)} out of range (${String(count)} symbols)`);
       return;
     }
     case 'record':
     case 'error':
-      for (const field of type.fields ?? []) walk(field.type, r, path === undefined ? undefined : `${path}.${(field as { name?: string }).name ?? '?'}`, depth + 1);
+      for (const field of type.fields ?? [])
+        walk(
+          field.type,
+          r,
+          path === undefined ? undefined : `${path}.${(field as { name?: string }).name ?? '?'}`,
+          depth + 1,
+        );
       return;
     case 'array':
     case 'map': {
@@ -151,13 +185,20 @@ function walk(type: Node, r: Reader, path: Path, depth: number): void {
         if (count < 0) {
           count = -count;
           const blockBytes = r.varint(10, path);
-          if (blockBytes < 0 || blockBytes > r.remaining) throw new AvroGuardError(`${String(path)}: block size ${String(blockBytes)} exceeds the ${String(r.remaining)} bytes left`);
+          if (blockBytes < 0 || blockBytes > r.remaining)
+            throw new AvroGuardError(
+              `${String(path)}: block size ${String(blockBytes)} exceeds the ${String(r.remaining)} bytes left`,
+            );
         }
         if (perItem > 0 && count * perItem > r.remaining) {
-          throw new AvroGuardError(`${String(path)}: declares ${String(count)} items, more than the ${String(r.remaining)} bytes left can hold`);
+          throw new AvroGuardError(
+            `${String(path)}: declares ${String(count)} items, more than the ${String(r.remaining)} bytes left can hold`,
+          );
         }
         if ((r.itemsLeft -= count) < 0) {
-          throw new AvroGuardError(`${String(path)}: declares ${String(count)} items, beyond the record's budget of ${String(r.limits.maxItems)} array items and map entries`);
+          throw new AvroGuardError(
+            `${String(path)}: declares ${String(count)} items, beyond the record's budget of ${String(r.limits.maxItems)} array items and map entries`,
+          );
         }
         for (let i = 0; i < count; i++) {
           if (type.typeName === 'map') skipString(r, path === undefined ? undefined : `${path}{key}`);
@@ -169,7 +210,10 @@ function walk(type: Node, r: Reader, path: Path, depth: number): void {
       if (type.types) {
         const branch = r.varint(5, path);
         const chosen = type.types[branch];
-        if (!chosen) throw new AvroGuardError(`${String(path)}: union branch ${String(branch)} out of range (${String(type.types.length)} branches)`);
+        if (!chosen)
+          throw new AvroGuardError(
+            `${String(path)}: union branch ${String(branch)} out of range (${String(type.types.length)} branches)`,
+          );
         walk(chosen, r, path, depth + 1);
         return;
       }
@@ -186,7 +230,13 @@ function walk(type: Node, r: Reader, path: Path, depth: number): void {
  * Throws AvroGuardError unless `buf[start..end]` is exactly one datum of `type` (no missing, no trailing bytes) within
  * the limits.
  */
-export function checkDatum(type: Type, buf: Buffer, start: number, limits: DatumLimits = defaultDatumLimits, end = buf.length): void {
+export function checkDatum(
+  type: Type,
+  buf: Buffer,
+  start: number,
+  limits: DatumLimits = defaultDatumLimits,
+  end = buf.length,
+): void {
   const plan = flatPlanOf(type);
   if (plan !== undefined && plan.depth <= limits.maxDepth && followsPlan(plan.ops, buf, start, end)) return;
   walkDatum(type, end === buf.length ? buf : buf.subarray(0, end), start, limits);
@@ -210,7 +260,18 @@ export function walkDatum(type: Type, buf: Buffer, start: number, limits: DatumL
 // A schema without arrays, maps or recursion (records of primitives, enums, fixed and unions of those: most
 // records) is checked by a flat plan instead of the walk: one op per value, two ints each, run in one loop (a
 // union is followed by its branches' ops). A datum the plan refuses is walked again, to say why.
-const op = { null: 0, boolean: 1, int: 2, long: 3, float: 4, double: 5, string: 6, fixed: 7, enum: 8, union: 9 } as const;
+const op = {
+  null: 0,
+  boolean: 1,
+  int: 2,
+  long: 3,
+  float: 4,
+  double: 5,
+  string: 6,
+  fixed: 7,
+  enum: 8,
+  union: 9,
+} as const;
 
 interface FlatPlan {
   readonly ops: Int32Array;
@@ -256,23 +317,38 @@ function planInto(type: Node, ops: number[], depth: number, inside: Set<Node>): 
     ops.push(op.union, branches.length, ...branches.flatMap((b) => b ?? []));
     return depth;
   }
-  if (type.underlyingType !== undefined && !containers.has(type.typeName)) return planInto(type.underlyingType, ops, depth, inside);
+  if (type.underlyingType !== undefined && !containers.has(type.typeName))
+    return planInto(type.underlyingType, ops, depth, inside);
   return -1;
 }
 
 /** The one op of a value that holds no other value. */
 function singleOp(type: Node): [number, number] | undefined {
   switch (type.typeName) {
-    case 'null': return [op.null, 0];
-    case 'boolean': return [op.boolean, 0];
-    case 'int': return [op.int, 0];
-    case 'long': case 'abstract:long': return [op.long, 0];
-    case 'float': return [op.float, 0];
-    case 'double': return [op.double, 0];
-    case 'bytes': case 'string': return [op.string, 0];
-    case 'fixed': return [op.fixed, type.size ?? 0];
-    case 'enum': return [op.enum, type.symbols?.length ?? 0];
-    default: return type.typeName.startsWith('logical:') && type.underlyingType !== undefined ? singleOp(type.underlyingType) : undefined;
+    case 'null':
+      return [op.null, 0];
+    case 'boolean':
+      return [op.boolean, 0];
+    case 'int':
+      return [op.int, 0];
+    case 'long':
+    case 'abstract:long':
+      return [op.long, 0];
+    case 'float':
+      return [op.float, 0];
+    case 'double':
+      return [op.double, 0];
+    case 'bytes':
+    case 'string':
+      return [op.string, 0];
+    case 'fixed':
+      return [op.fixed, type.size ?? 0];
+    case 'enum':
+      return [op.enum, type.symbols?.length ?? 0];
+    default:
+      return type.typeName.startsWith('logical:') && type.underlyingType !== undefined
+        ? singleOp(type.underlyingType)
+        : undefined;
   }
 }
 
@@ -313,7 +389,8 @@ function followsPlan(ops: Int32Array, buf: Buffer, pos: number, end: number): bo
       arg = ops[chosen + 1] as number;
     }
     switch (kind) {
-      case op.null: break;
+      case op.null:
+        break;
       case op.boolean:
         if (pos >= end || (buf[pos] as number) > 1) return false;
         pos++;
@@ -329,9 +406,15 @@ function followsPlan(ops: Int32Array, buf: Buffer, pos: number, end: number): bo
         if (varintEnd < 0 || (varintEnd - pos === 10 && (buf[varintEnd - 1] as number) > 1)) return false;
         pos = varintEnd;
         break;
-      case op.float: pos += 4; break;
-      case op.double: pos += 8; break;
-      case op.fixed: pos += arg; break;
+      case op.float:
+        pos += 4;
+        break;
+      case op.double:
+        pos += 8;
+        break;
+      case op.fixed:
+        pos += arg;
+        break;
       case op.string: {
         const n = readVarint(buf, pos, 10);
         if (varintEnd < 0 || n < 0 || n > end - varintEnd) return false;
@@ -344,7 +427,8 @@ function followsPlan(ops: Int32Array, buf: Buffer, pos: number, end: number): bo
         pos = varintEnd;
         break;
       }
-      default: return false;
+      default:
+        return false;
     }
     if (pos > end) return false;
   }

@@ -6,8 +6,11 @@ import { exactLongType } from './exact-long.ts';
 export const headerBytes = 5;
 
 /** The one reader of the frame. Why `bytes` are not a Confluent frame, or undefined when they are. */
-export function frameProblem(bytes: Buffer): { readonly reason: 'truncated' | 'bad-magic-byte'; readonly detail: string } | undefined {
-  if (bytes.length < headerBytes) return { reason: 'truncated', detail: `value has ${String(bytes.length)} bytes, fewer than the 5-byte header` };
+export function frameProblem(
+  bytes: Buffer,
+): { readonly reason: 'truncated' | 'bad-magic-byte'; readonly detail: string } | undefined {
+  if (bytes.length < headerBytes)
+    return { reason: 'truncated', detail: `value has ${String(bytes.length)} bytes, fewer than the 5-byte header` };
   if (bytes[0] !== 0) return { reason: 'bad-magic-byte', detail: `magic byte is ${String(bytes[0])}, expected 0` };
   return undefined;
 }
@@ -24,11 +27,15 @@ export const frameBody = (bytes: Buffer): Buffer => bytes.subarray(headerBytes);
  */
 export function parseAvroSchema(schema: string | object): Type {
   // A fresh registry per call: avsc adds the schema's named types to it.
-  return avro.Type.forSchema(typeof schema === 'string' ? (JSON.parse(schema) as avro.Schema) : (schema as avro.Schema), { registry: { long: exactLongType }, typeHook: exactLongs });
+  return avro.Type.forSchema(
+    typeof schema === 'string' ? (JSON.parse(schema) as avro.Schema) : (schema as avro.Schema),
+    { registry: { long: exactLongType }, typeHook: exactLongs },
+  );
 }
 
 const numericNames = new Set(['int', 'float', 'double']);
-const branchName = (branch: unknown): unknown => (typeof branch === 'object' && branch !== null ? (branch as { type?: unknown }).type : branch);
+const branchName = (branch: unknown): unknown =>
+  typeof branch === 'object' && branch !== null ? (branch as { type?: unknown }).type : branch;
 
 /**
  * The registry entry covers `"long"`; `{"type": "long", ...}` (e.g. with a logical type we leave in its underlying
@@ -37,7 +44,8 @@ const branchName = (branch: unknown): unknown => (typeof branch === 'object' && 
  * would refuse integers as ambiguous. Such unions stay wrapped, as they were with avsc's own long.
  */
 function exactLongs(schema: avro.Schema, opts: avro.ForSchemaOptions): Type | undefined {
-  if (!Array.isArray(schema)) return typeof schema === 'object' && (schema as { type?: unknown }).type === 'long' ? exactLongType : undefined;
+  if (!Array.isArray(schema))
+    return typeof schema === 'object' && (schema as { type?: unknown }).type === 'long' ? exactLongType : undefined;
   const names = schema.map(branchName);
   if (!names.includes('long') || !names.some((name) => numericNames.has(name as string))) return undefined;
   return new avro.types.WrappedUnionType(schema, opts);

@@ -9,14 +9,17 @@ const maxLong = 2n ** 63n - 1n;
 /** A long as hotstate hands it out: a number when exact, a bigint beyond ±(2^53 - 1). */
 export type ExactLong = number | bigint;
 
-const exact = (n: bigint): ExactLong => (n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n);
+const exact = (n: bigint): ExactLong =>
+  n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 
 const isExactLong = (value: unknown): value is ExactLong =>
-  (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'bigint' && value >= minLong && value <= maxLong);
+  (typeof value === 'number' && Number.isSafeInteger(value)) ||
+  (typeof value === 'bigint' && value >= minLong && value <= maxLong);
 
 /** Decodes a zig-zag varint (the raw bytes avsc hands over with `noUnpack`). */
 function fromVarint(buf: Buffer): ExactLong {
-  if (buf.length <= 7) { // at most 49 bits: exact as a number, the common case
+  if (buf.length <= 7) {
+    // at most 49 bits: exact as a number, the common case
     let n = 0;
     let factor = 1;
     for (const byte of buf) {
@@ -47,15 +50,18 @@ function toVarint(value: ExactLong): Buffer {
   return Buffer.from(bytes);
 }
 
-export const exactLongType = avro.types.LongType.__with({
-  fromBuffer: fromVarint,
-  toBuffer: toVarint,
-  fromJSON: (value: unknown): ExactLong => exact(BigInt(value as number | bigint | string)),
-  toJSON: (value: ExactLong): number | bigint => value,
-  isValid: isExactLong,
-  compare: (a: ExactLong, b: ExactLong): number => {
-    const x = BigInt(a);
-    const y = BigInt(b);
-    return x === y ? 0 : x < y ? -1 : 1;
+export const exactLongType = avro.types.LongType.__with(
+  {
+    fromBuffer: fromVarint,
+    toBuffer: toVarint,
+    fromJSON: (value: unknown): ExactLong => exact(BigInt(value as number | bigint | string)),
+    toJSON: (value: ExactLong): number | bigint => value,
+    isValid: isExactLong,
+    compare: (a: ExactLong, b: ExactLong): number => {
+      const x = BigInt(a);
+      const y = BigInt(b);
+      return x === y ? 0 : x < y ? -1 : 1;
+    },
   },
-}, true); // noUnpack: the varint bytes as written, so small values skip BigInt entirely
+  true,
+); // noUnpack: the varint bytes as written, so small values skip BigInt entirely

@@ -22,7 +22,10 @@ const integerLiteral = /^-?\d+$/;
 function reviveExact(this: unknown, key: string, value: unknown, context?: { source?: string }): unknown {
   if (typeof value !== 'number') return value;
   const source = context?.source ?? String(value);
-  if (!Number.isFinite(value)) throw new JsonNumberError(`${key === '' ? 'the value' : `field ${JSON.stringify(key)}`}: ${source} is beyond the range of a double`);
+  if (!Number.isFinite(value))
+    throw new JsonNumberError(
+      `${key === '' ? 'the value' : `field ${JSON.stringify(key)}`}: ${source} is beyond the range of a double`,
+    );
   if (!Number.isSafeInteger(value) && integerLiteral.test(source)) return BigInt(source);
   return value;
 }

@@ -16,18 +16,24 @@ const describeType = (type: AnyType): string => {
 const describeValue = (value: unknown): string => {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `the ${typeof value} ${String(value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `the ${typeof value} ${String(value)}`;
   return Array.isArray(value) ? 'an array' : `an ${typeof value}`;
 };
 
 function reasonFor(value: unknown, type: AnyType): string {
   if (value === undefined) return `missing: required ${describeType(type)} field without default`;
   if (value === null) return `null is not allowed here; expected ${describeType(type)}`;
-  if (type.typeName === 'enum' && typeof value === 'string') return `${JSON.stringify(value)} is not a symbol of this enum; expected ${describeType(type)}`;
-  if (type.typeName === 'int' && typeof value === 'number' && Number.isInteger(value)) return `${String(value)} is outside the int range (-2^31 .. 2^31-1)`;
-  if (type.typeName === 'abstract:long' && typeof value === 'number') return `${String(value)} is not an exact integer: give longs beyond 2^53 as integer literals (JSON) or bigints`;
-  if (type.typeName === 'abstract:long' && typeof value === 'bigint') return `${String(value)} is outside the long range (-2^63 .. 2^63-1)`;
+  if (type.typeName === 'enum' && typeof value === 'string')
+    return `${JSON.stringify(value)} is not a symbol of this enum; expected ${describeType(type)}`;
+  if (type.typeName === 'int' && typeof value === 'number' && Number.isInteger(value))
+    return `${String(value)} is outside the int range (-2^31 .. 2^31-1)`;
+  if (type.typeName === 'abstract:long' && typeof value === 'number')
+    return `${String(value)} is not an exact integer: give longs beyond 2^53 as integer literals (JSON) or bigints`;
+  if (type.typeName === 'abstract:long' && typeof value === 'bigint')
+    return `${String(value)} is outside the long range (-2^63 .. 2^63-1)`;
   return `expected ${describeType(type)}, got ${describeValue(value)}`;
 }
 
@@ -55,9 +61,14 @@ function collectUndeclared(type: AnyType, value: unknown, path: string[], proble
       const fields = type.fields ?? [];
       const declared = new Set(fields.map((f) => f.name));
       for (const key of Object.keys(value)) {
-        if (!declared.has(key)) problems.push({ path: joinPath([...path, key]), reason: `unknown field: the schema ${type.name ?? ''} declares ${[...declared].join(', ')}` });
+        if (!declared.has(key))
+          problems.push({
+            path: joinPath([...path, key]),
+            reason: `unknown field: the schema ${type.name ?? ''} declares ${[...declared].join(', ')}`,
+          });
       }
-      for (const field of fields) collectUndeclared(field.type, (value as Record<string, unknown>)[field.name], [...path, field.name], problems);
+      for (const field of fields)
+        collectUndeclared(field.type, (value as Record<string, unknown>)[field.name], [...path, field.name], problems);
       return;
     }
     case 'array':
@@ -66,7 +77,8 @@ function collectUndeclared(type: AnyType, value: unknown, path: string[], proble
       });
       return;
     case 'map':
-      for (const [key, item] of Object.entries(value)) collectUndeclared(type.valuesType as AnyType, item, [...path, key], problems);
+      for (const [key, item] of Object.entries(value))
+        collectUndeclared(type.valuesType as AnyType, item, [...path, key], problems);
       return;
     default:
       if (type.typeName.startsWith('union')) {

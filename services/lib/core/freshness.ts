@@ -27,15 +27,23 @@ export interface Freshness {
 
 export function judgeFreshness(input: FreshnessInput): Freshness {
   const { now, positions, latestEnds, unavailable, staleAfterMs } = input;
-  const waitingIn = positions.filter(([partition, position]) => (latestEnds.get(partition) ?? 0) > position).map(([partition]) => partition);
+  const waitingIn = positions
+    .filter(([partition, position]) => (latestEnds.get(partition) ?? 0) > position)
+    .map(([partition]) => partition);
   const waiting = waitingIn.length > 0 || unavailable.size > 0;
   const since = input.lastAppliedTimestamp > 0 ? input.lastAppliedTimestamp : input.fallbackSince;
   const lagSeconds = waiting ? Math.max(0, now - since) / 1000 : 0;
   const stuck = waitingIn.filter((partition) => now - input.progressedAt(partition) > staleAfterMs);
   if (unavailable.size > 0) {
-    return { lagSeconds, staleReason: `cannot fetch partition(s) ${[...unavailable.keys()].join(', ')}: ${[...unavailable.values()][0] ?? ''}` };
+    return {
+      lagSeconds,
+      staleReason: `cannot fetch partition(s) ${[...unavailable.keys()].join(', ')}: ${[...unavailable.values()][0] ?? ''}`,
+    };
   }
   if (stuck.length === 0) return { lagSeconds, staleReason: undefined };
   const longest = (now - Math.min(...stuck.map((partition) => input.progressedAt(partition)))) / 1000;
-  return { lagSeconds, staleReason: `records wait in partition(s) ${stuck.join(', ')} but none was applied there for ${longest.toFixed(1)} s` };
+  return {
+    lagSeconds,
+    staleReason: `records wait in partition(s) ${stuck.join(', ')} but none was applied there for ${longest.toFixed(1)} s`,
+  };
 }

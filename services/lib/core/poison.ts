@@ -6,7 +6,15 @@ import { frameProblem as framingOf, frameSchemaId, headerBytes } from '../codec/
 import type { FetchedRecord } from '../transport/transport.ts';
 import type { SchemaVerdict, WriterSchemas } from './writer-schemas.ts';
 
-export type PoisonReason = 'bad-key' | 'too-large' | 'truncated' | 'bad-magic-byte' | 'unknown-schema-id' | 'foreign-schema-id' | 'incompatible-writer-schema' | 'malformed';
+export type PoisonReason =
+  | 'bad-key'
+  | 'too-large'
+  | 'truncated'
+  | 'bad-magic-byte'
+  | 'unknown-schema-id'
+  | 'foreign-schema-id'
+  | 'incompatible-writer-schema'
+  | 'malformed';
 
 export interface Poison {
   readonly reason: PoisonReason;
@@ -22,7 +30,11 @@ export interface RecordLimits extends DatumLimits {
 export const defaultRecordLimits: RecordLimits = { maxValueBytes: 1_000_000, ...defaultDatumLimits };
 
 /** The view options' limits. */
-export const recordLimits = (options: { maxValueBytes: number; maxItems: number; maxNestingDepth: number }): RecordLimits => ({
+export const recordLimits = (options: {
+  maxValueBytes: number;
+  maxItems: number;
+  maxNestingDepth: number;
+}): RecordLimits => ({
   maxValueBytes: options.maxValueBytes,
   maxItems: options.maxItems,
   maxDepth: options.maxNestingDepth,
@@ -48,14 +60,16 @@ function isAscii(bytes: Buffer, at: number, end: number): boolean {
 function keyProblem(record: FetchedRecord): Poison | undefined {
   const { bytes, keyAt, keyLength } = record;
   if (keyLength < 0) return { reason: 'bad-key', detail: 'record has no key' };
-  if (!isAscii(bytes, keyAt, keyAt + keyLength) && !isUtf8(bytes.subarray(keyAt, keyAt + keyLength))) return { reason: 'bad-key', detail: 'key is not valid UTF-8' };
+  if (!isAscii(bytes, keyAt, keyAt + keyLength) && !isUtf8(bytes.subarray(keyAt, keyAt + keyLength)))
+    return { reason: 'bad-key', detail: 'key is not valid UTF-8' };
   return undefined;
 }
 
 /** Problems of a value visible without a schema: its size and its Confluent frame. */
 function valueProblem(record: FetchedRecord, maxValueBytes: number): Poison | undefined {
   const { bytes, valueAt, valueLength } = record;
-  if (valueLength > maxValueBytes) return { reason: 'too-large', detail: `value is ${String(valueLength)} bytes, above ${String(maxValueBytes)}` };
+  if (valueLength > maxValueBytes)
+    return { reason: 'too-large', detail: `value is ${String(valueLength)} bytes, above ${String(maxValueBytes)}` };
   return valueLength >= headerBytes && bytes[valueAt] === 0 ? undefined : framingOf(record.value as Buffer); // a value: valueLength >= 0 here
 }
 
@@ -64,13 +78,21 @@ function valueProblem(record: FetchedRecord, maxValueBytes: number): Poison | un
  * schema id without a verdict yet is added to `unsettled` when it is given (the caller settles them and checks
  * again), else it is an internal error.
  */
-export function checkRecords(records: readonly FetchedRecord[], schemas: WriterSchemas, limits: RecordLimits, unsettled?: Set<number>): Map<number, Poison> {
+export function checkRecords(
+  records: readonly FetchedRecord[],
+  schemas: WriterSchemas,
+  limits: RecordLimits,
+  unsettled?: Set<number>,
+): Map<number, Poison> {
   const poison = new Map<number, Poison>();
   const verdictOf = lastVerdict(schemas);
   for (let i = 0; i < records.length; i++) {
     const record = records[i] as FetchedRecord;
-    const problem = keyProblem(record)
-      ?? (record.valueLength < 0 ? undefined : valueProblem(record, limits.maxValueBytes) ?? schemaProblem(record, verdictOf, limits, unsettled));
+    const problem =
+      keyProblem(record) ??
+      (record.valueLength < 0
+        ? undefined
+        : (valueProblem(record, limits.maxValueBytes) ?? schemaProblem(record, verdictOf, limits, unsettled)));
     if (problem !== undefined) poison.set(i, problem);
   }
   return poison;
@@ -89,7 +111,12 @@ function lastVerdict(schemas: WriterSchemas): (id: number) => SchemaVerdict | un
   };
 }
 
-function schemaProblem(record: FetchedRecord, verdictOf: (id: number) => SchemaVerdict | undefined, limits: DatumLimits, unsettled: Set<number> | undefined): Poison | undefined {
+function schemaProblem(
+  record: FetchedRecord,
+  verdictOf: (id: number) => SchemaVerdict | undefined,
+  limits: DatumLimits,
+  unsettled: Set<number> | undefined,
+): Poison | undefined {
   const { bytes, valueAt, valueLength } = record;
   const id = frameSchemaId(bytes, valueAt);
   const verdict = verdictOf(id);

@@ -12,9 +12,15 @@ export type TopicVerdict =
 const none: TopicVerdict = { action: 'none' };
 
 /** From the topic's layout: gone, or recreated (a new topic id, or back after it was missing). */
-export function judgeLayout(topic: string, layout: TopicLayout | undefined, knownTopicId: string | undefined, wasMissing: boolean): TopicVerdict {
+export function judgeLayout(
+  topic: string,
+  layout: TopicLayout | undefined,
+  knownTopicId: string | undefined,
+  wasMissing: boolean,
+): TopicVerdict {
   if (!layout) return { action: 'fail-missing', detail: `topic ${topic} does not exist (deleted?)` };
-  if (layout.topicId !== knownTopicId || wasMissing) return { action: 'rebuild', reason: 'topic-recreated', detail: `topic ${topic} has a new topic id` };
+  if (layout.topicId !== knownTopicId || wasMissing)
+    return { action: 'rebuild', reason: 'topic-recreated', detail: `topic ${topic} has a new topic id` };
   return none;
 }
 
@@ -25,9 +31,18 @@ export function judgeLayout(topic: string, layout: TopicLayout | undefined, know
 export function judgeOffsets(asked: ReadonlyMap<number, number>, offsets: readonly OffsetRange[]): TopicVerdict {
   for (const { partition, start, end } of offsets) {
     const position = asked.get(partition) ?? 0;
-    if (end < position) return { action: 'rebuild', reason: 'topic-truncated', detail: `partition ${String(partition)} ends at ${String(end)}, below the view position ${String(position)}` };
+    if (end < position)
+      return {
+        action: 'rebuild',
+        reason: 'topic-truncated',
+        detail: `partition ${String(partition)} ends at ${String(end)}, below the view position ${String(position)}`,
+      };
     if (start > position && position < end) {
-      return { action: 'rebuild', reason: 'offset-out-of-range', detail: `partition ${String(partition)} now starts at ${String(start)}, records from ${String(position)} were removed before this view read them` };
+      return {
+        action: 'rebuild',
+        reason: 'offset-out-of-range',
+        detail: `partition ${String(partition)} now starts at ${String(start)}, records from ${String(position)} were removed before this view read them`,
+      };
     }
   }
   return none;

@@ -19,7 +19,12 @@ export class VersionWaiters {
   }
 
   /** Resolves once `reached()`; rejects when `refusal()` gives an error (asked while not reached), or on timeout. */
-  wait(reached: () => boolean, refusal: () => Error | undefined, timeoutMs: number, timedOut: () => Error): Promise<void> {
+  wait(
+    reached: () => boolean,
+    refusal: () => Error | undefined,
+    timeoutMs: number,
+    timedOut: () => Error,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         check: (): void => {
@@ -36,7 +41,9 @@ export class VersionWaiters {
           reject(error);
         },
       };
-      const timer = setTimeout(() => { waiter.fail(timedOut()); }, timeoutMs);
+      const timer = setTimeout(() => {
+        waiter.fail(timedOut());
+      }, timeoutMs);
       const cleanup = (): void => {
         clearTimeout(timer);
         this.waiters.delete(waiter);

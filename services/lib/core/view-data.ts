@@ -106,10 +106,14 @@ export class ViewData {
     for (const listener of this.changeListeners) {
       const tail = listener.options.replayTail;
       if (tail === undefined) continue;
-      listener.from = new Map([...ends].map(([partition, end]) => [partition, Math.max(this.position(partition), end - tail)]));
+      listener.from = new Map(
+        [...ends].map(([partition, end]) => [partition, Math.max(this.position(partition), end - tail)]),
+      );
       listener.options.onReplayWindow?.(listener.from);
     }
-    this.replayTellFrom = new Map([...ends.keys()].map((p) => [p, Math.min(...this.changeListeners.map((l) => l.from.get(p) ?? 0))]));
+    this.replayTellFrom = new Map(
+      [...ends.keys()].map((p) => [p, Math.min(...this.changeListeners.map((l) => l.from.get(p) ?? 0))]),
+    );
   }
 
   /** Makes room off the heap for a replay of `records` records about to start. */
@@ -134,7 +138,12 @@ export class ViewData {
     const seconds = (performance.now() - startedAt) / 1000;
     const rate = seconds > 0 ? this.appliedRecords / seconds : 0;
     const share = total === 0 ? 1 : done / total;
-    return { records: this.appliedRecords, share, recordsPerSecond: rate, etaSeconds: rate > 0 ? (total - done) / rate : undefined };
+    return {
+      records: this.appliedRecords,
+      share,
+      recordsPerSecond: rate,
+      etaSeconds: rate > 0 ? (total - done) / rate : undefined,
+    };
   }
 
   position(partition: number): number {
@@ -154,7 +163,13 @@ export class ViewData {
    * throw halfway through a chunk. While the store takes key bytes (a replay), a key's string is made only when
    * something needs it (a listener, a tombstone, a conflict, a poisoned key).
    */
-  apply(partition: number, records: readonly FetchedRecord[], poison: ReadonlyMap<number, unknown>, next: number, live: boolean): Map<number, Poison> {
+  apply(
+    partition: number,
+    records: readonly FetchedRecord[],
+    poison: ReadonlyMap<number, unknown>,
+    next: number,
+    live: boolean,
+  ): Map<number, Poison> {
     const late = new Map<number, Poison>();
     const listening = this.changeListeners.length > 0;
     const tellFrom = live ? 0 : (this.replayTellFrom.get(partition) ?? 0);
@@ -185,7 +200,12 @@ export class ViewData {
         const hash = byBytes ? this.store.recordKeyHash : this.store.keyHash((key ??= textOf(record)));
         if (this.deletedKeys.mayHold(hash)) heldBy = this.deletedKeys.partitionOf((key ??= textOf(record)), hash);
       }
-      if (heldBy !== undefined && heldBy !== partition && !this.arrivingWins((key ??= textOf(record)), record.key, heldBy, partition, offset)) continue;
+      if (
+        heldBy !== undefined &&
+        heldBy !== partition &&
+        !this.arrivingWins((key ??= textOf(record)), record.key, heldBy, partition, offset)
+      )
+        continue;
       let decoded: unknown;
       if (notify && valueLength >= 0) {
         key ??= textOf(record);
@@ -197,7 +217,9 @@ export class ViewData {
           continue;
         }
       }
-      const previous = byBytes ? this.store.applyRecord(current, record, partition) : this.store.applyOver(current, (key ??= textOf(record)), partition, offset, timestamp, record.value);
+      const previous = byBytes
+        ? this.store.applyRecord(current, record, partition)
+        : this.store.applyOver(current, (key ??= textOf(record)), partition, offset, timestamp, record.value);
       if (this.poisoned.size > 0) this.poisoned.delete((key ??= textOf(record)));
       if (valueLength < 0) {
         deletes++;
@@ -213,7 +235,14 @@ export class ViewData {
         sameSchema++;
       }
       if (notify && (previous !== undefined || valueLength >= 0)) {
-        changes.push({ key: key ?? textOf(record), previous: previous === undefined ? undefined : this.decodePrevious(previous), value: decoded, partition, offset, timestamp });
+        changes.push({
+          key: key ?? textOf(record),
+          previous: previous === undefined ? undefined : this.decodePrevious(previous),
+          value: decoded,
+          partition,
+          offset,
+          timestamp,
+        });
       }
       if (live) this.metrics?.updateLatency.observe({ topic: this.topic }, Math.max(0, now - timestamp) / 1000);
       this.lastAppliedTimestamp = timestamp;
@@ -235,7 +264,13 @@ export class ViewData {
    * A key held by one partition got a record in another: counts it, and applies the rule every view applies (see
    * KeyPartitionConflict). True when the arriving record wins.
    */
-  private arrivingWins(key: string, keyBytes: Buffer | null, heldBy: number, arrivedIn: number, offset: number): boolean {
+  private arrivingWins(
+    key: string,
+    keyBytes: Buffer | null,
+    heldBy: number,
+    arrivedIn: number,
+    offset: number,
+  ): boolean {
     const home = keyBytes === null ? -1 : partitionForKey(keyBytes, this.partitionCount);
     const applied = arrivedIn === home || (heldBy !== home && arrivedIn < heldBy);
     this.conflictsTotal++;
@@ -243,7 +278,10 @@ export class ViewData {
     if (this.recentConflicts.length > RECENT_CONFLICTS) this.recentConflicts.shift();
     this.metrics?.keyPartitionConflicts.inc({ topic: this.topic });
     if (this.conflictsTotal === 1 || this.conflictsTotal % 1000 === 0) {
-      this.log.warn({ key, heldBy, arrivedIn, offset, applied, total: this.conflictsTotal }, 'a key arrived in a partition other than the one holding it');
+      this.log.warn(
+        { key, heldBy, arrivedIn, offset, applied, total: this.conflictsTotal },
+        'a key arrived in a partition other than the one holding it',
+      );
     }
     return applied;
   }
@@ -404,32 +442,64 @@ export class ViewData {
     const pin = this.pinned;
     if (!pin) return undefined;
     let behind = 0;
-    for (const [partition, next] of this.positions) behind += Math.max(0, next - (pin.snapshot.version.positions.get(partition) ?? 0));
-    return { since: pin.since, reason: pin.reason, version: pin.snapshot.token, recordsBehind: behind, heldKeys: pin.store.heldKeys, heldChanges: pin.heldChanges.length };
+    for (const [partition, next] of this.positions)
+      behind += Math.max(0, next - (pin.snapshot.version.positions.get(partition) ?? 0));
+    return {
+      since: pin.since,
+      reason: pin.reason,
+      version: pin.snapshot.token,
+      recordsBehind: behind,
+      heldKeys: pin.store.heldKeys,
+      heldChanges: pin.heldChanges.length,
+    };
   }
 
   onChange<T = unknown>(listener: (change: Change<T>) => void, options: ChangeListenerOptions = {}): () => void {
-    const entry: Listener = { prefix: options.prefix ?? '', fn: listener as (change: Change) => void, options, from: new Map() };
+    const entry: Listener = {
+      prefix: options.prefix ?? '',
+      fn: listener as (change: Change) => void,
+      options,
+      from: new Map(),
+    };
     this.changeListeners.push(entry);
     this.replayTellFrom.clear(); // it hears of every record until the next replay window
-    return () => { this.changeListeners = this.changeListeners.filter((l) => l !== entry); };
+    return () => {
+      this.changeListeners = this.changeListeners.filter((l) => l !== entry);
+    };
   }
 
   /** Resolves once every partition named in the token has been applied up to it; rejects on timeout or failWaiters. */
   async waitFor(token: string, timeoutMs: number): Promise<void> {
     const wanted = parseVersionToken(token);
-    if (wanted.topic !== this.topic) throw new HotstateError('HOTSTATE_ERR_TOKEN_TOPIC', `version token is for topic ${wanted.topic}, this view holds ${this.topic}`);
+    if (wanted.topic !== this.topic)
+      throw new HotstateError(
+        'HOTSTATE_ERR_TOKEN_TOPIC',
+        `version token is for topic ${wanted.topic}, this view holds ${this.topic}`,
+      );
     const covered = (): boolean => [...wanted.positions].every(([p, next]) => this.visiblePosition(p) >= next);
     if (covered()) return;
     if (this.closedWith) throw this.closedWith;
     if (this.pinned) throw this.pinnedError(token);
-    await this.waiters.wait(covered, () => (this.pinned ? this.pinnedError(token) : undefined), timeoutMs, () =>
-      new HotstateError('HOTSTATE_ERR_WAIT_TIMEOUT', `view of ${this.topic} did not reach ${token} within ${String(timeoutMs)} ms (now at ${this.token})`, { retriable: true }));
+    await this.waiters.wait(
+      covered,
+      () => (this.pinned ? this.pinnedError(token) : undefined),
+      timeoutMs,
+      () =>
+        new HotstateError(
+          'HOTSTATE_ERR_WAIT_TIMEOUT',
+          `view of ${this.topic} did not reach ${token} within ${String(timeoutMs)} ms (now at ${this.token})`,
+          { retriable: true },
+        ),
+    );
   }
 
   private pinnedError(token: string): HotstateError {
     const pin = this.pinned;
-    return new HotstateError('HOTSTATE_ERR_VIEW_PINNED', `view of ${this.topic} is pinned at ${pin?.snapshot.token ?? '?'} since ${new Date(pin?.since ?? 0).toISOString()} (${pin?.reason ?? ''}): ${token} is newer; unpin to read it`, { retriable: true });
+    return new HotstateError(
+      'HOTSTATE_ERR_VIEW_PINNED',
+      `view of ${this.topic} is pinned at ${pin?.snapshot.token ?? '?'} since ${new Date(pin?.since ?? 0).toISOString()} (${pin?.reason ?? ''}): ${token} is newer; unpin to read it`,
+      { retriable: true },
+    );
   }
 
   /** The view closed: pending and later waits that are not satisfied fail with `error`. */

@@ -6,7 +6,8 @@ export type ViewStateName = 'replaying' | 'ready' | 'stale' | 'waiting-registry'
 
 export type RebuildReason = 'topic-recreated' | 'topic-truncated' | 'offset-out-of-range' | 'requested';
 
-export type FailureKind = 'poison' | 'replay-slower-than-delete-retention' | 'topic-missing' | 'access-refused' | 'internal';
+export type FailureKind =
+  'poison' | 'replay-slower-than-delete-retention' | 'topic-missing' | 'access-refused' | 'internal';
 
 export interface ViewState {
   readonly name: ViewStateName;

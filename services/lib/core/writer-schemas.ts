@@ -14,7 +14,9 @@ export interface WriterSchema {
   readonly resolver?: Resolver;
 }
 
-export type SchemaVerdict = { ok: true; schema: WriterSchema } | { ok: false; reason: 'unknown-schema-id' | 'foreign-schema-id' | 'incompatible-writer-schema'; detail: string };
+export type SchemaVerdict =
+  | { ok: true; schema: WriterSchema }
+  | { ok: false; reason: 'unknown-schema-id' | 'foreign-schema-id' | 'incompatible-writer-schema'; detail: string };
 
 /** Where writer schemas come from: the registry, or an in-memory source in unit tests. */
 export interface SchemaSource {
@@ -72,11 +74,19 @@ export class WriterSchemas {
     for (const id of missing) {
       const text = texts.get(id);
       if (text === undefined) {
-        this.verdicts.set(id, { ok: false, reason: 'unknown-schema-id', detail: `schema id ${String(id)} is not in the registry` });
+        this.verdicts.set(id, {
+          ok: false,
+          reason: 'unknown-schema-id',
+          detail: `schema id ${String(id)} is not in the registry`,
+        });
         continue;
       }
       if (!own.has(id)) {
-        this.verdicts.set(id, { ok: false, reason: 'foreign-schema-id', detail: `schema id ${String(id)} is not registered under ${this.subject}` });
+        this.verdicts.set(id, {
+          ok: false,
+          reason: 'foreign-schema-id',
+          detail: `schema id ${String(id)} is not registered under ${this.subject}`,
+        });
         continue;
       }
       const type = parseAvroSchema(text);
@@ -87,14 +97,19 @@ export class WriterSchemas {
       try {
         this.verdicts.set(id, { ok: true, schema: { id, type, resolver: this.reader.createResolver(type) } });
       } catch (error) {
-        this.verdicts.set(id, { ok: false, reason: 'incompatible-writer-schema', detail: `writer schema ${String(id)} cannot be read with the reader schema: ${(error as Error).message}` });
+        this.verdicts.set(id, {
+          ok: false,
+          reason: 'incompatible-writer-schema',
+          detail: `writer schema ${String(id)} cannot be read with the reader schema: ${(error as Error).message}`,
+        });
       }
     }
   }
 
   decode(id: number, bytes: Buffer): unknown {
     const verdict = this.verdicts.get(id);
-    if (!verdict?.ok) throw new HotstateError('HOTSTATE_ERR_SERIALIZATION_DECODE', `no usable writer schema ${String(id)}`);
+    if (!verdict?.ok)
+      throw new HotstateError('HOTSTATE_ERR_SERIALIZATION_DECODE', `no usable writer schema ${String(id)}`);
     const body = frameBody(bytes);
     return verdict.schema.resolver && this.reader
       ? this.reader.fromBuffer(body, verdict.schema.resolver)

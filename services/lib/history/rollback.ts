@@ -12,10 +12,21 @@ import { parseVersionToken } from '../version-token.ts';
 import { entryPartition, entrySchemaId, entryValueBytes } from '../store/entry.ts';
 import { WriterSchemas, type SchemaSource } from '../core/writer-schemas.ts';
 import { valueSubject } from '../registry.ts';
-import { loadDatasetVersion, readTopicNow, schemaIdsOf, tokenOfVersion, type DatasetVersion, type VersionRef } from './dataset-version.ts';
+import {
+  loadDatasetVersion,
+  readTopicNow,
+  schemaIdsOf,
+  tokenOfVersion,
+  type DatasetVersion,
+  type VersionRef,
+} from './dataset-version.ts';
 import { contentDigest, diffVersions } from './diff.ts';
 
-export const rollbackHeaders = { id: 'hotstate-rollback-id', to: 'hotstate-rollback-to', from: 'hotstate-rollback-from' } as const;
+export const rollbackHeaders = {
+  id: 'hotstate-rollback-id',
+  to: 'hotstate-rollback-to',
+  from: 'hotstate-rollback-from',
+} as const;
 
 export interface RollbackOptions {
   /** Hold back a rollback deleting more than this share of the keys held now. @defaultValue `0.5` */
@@ -64,7 +75,11 @@ export interface RollbackTarget {
   readonly schemaSource: SchemaSource;
 }
 
-export async function rollbackDataset({ producer, transport, schemaSource }: RollbackTarget, ref: VersionRef, options: RollbackOptions = {}): Promise<RollbackOutcome> {
+export async function rollbackDataset(
+  { producer, transport, schemaSource }: RollbackTarget,
+  ref: VersionRef,
+  options: RollbackOptions = {},
+): Promise<RollbackOutcome> {
   const { topic } = producer;
   const started = performance.now();
   const schemas = new WriterSchemas(schemaSource, valueSubject(topic));
@@ -74,13 +89,22 @@ export async function rollbackDataset({ producer, transport, schemaSource }: Rol
   const diff = diffVersions(current, target); // added: keys only the target has (restore); removed: created since (delete)
   const deleteShare = current.entries.size === 0 ? 0 : diff.removed.length / current.entries.size;
   const maxShare = options.maxDeleteShare ?? 0.5;
-  const heldBack = deleteShare > maxShare && options.allowMassDelete !== true
-    ? `this rollback would delete ${String(diff.removed.length)} of ${String(current.entries.size)} keys (${(deleteShare * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing written (allow it explicitly to go on)`
-    : undefined;
+  const heldBack =
+    deleteShare > maxShare && options.allowMassDelete !== true
+      ? `this rollback would delete ${String(diff.removed.length)} of ${String(current.entries.size)} keys (${(deleteShare * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing written (allow it explicitly to go on)`
+      : undefined;
   const plan: RollbackPlan = {
-    topic, from: tokenOfVersion(current), to: tokenOfVersion(target), toSource: target.source,
-    restored: diff.added.length, reverted: diff.changed.length, deleted: diff.removed.length, unchanged: diff.unchanged,
-    keysNow: current.entries.size, keysAtTarget: target.entries.size, targetDigest: contentDigest(target),
+    topic,
+    from: tokenOfVersion(current),
+    to: tokenOfVersion(target),
+    toSource: target.source,
+    restored: diff.added.length,
+    reverted: diff.changed.length,
+    deleted: diff.removed.length,
+    unchanged: diff.unchanged,
+    keysNow: current.entries.size,
+    keysAtTarget: target.entries.size,
+    targetDigest: contentDigest(target),
     ...(heldBack === undefined ? {} : { heldBack }),
   };
   const upsertKeys = [...diff.added, ...diff.changed];
@@ -89,8 +113,19 @@ export async function rollbackDataset({ producer, transport, schemaSource }: Rol
   if (upsertKeys.length === 0 && diff.removed.length === 0) return { status: 'unchanged', plan, token: plan.from };
   if (options.confirm !== true) return { status: 'planned', plan };
 
-  const headers = { [headerNames.source]: 'rollback', [rollbackHeaders.id]: randomUUID(), [rollbackHeaders.to]: plan.to, [rollbackHeaders.from]: plan.from };
-  const record = (key: string, value: Buffer | null, partition: number): PreparedRecord => ({ key, keyBytes: Buffer.from(key, 'utf8'), value, partition, headers });
+  const headers = {
+    [headerNames.source]: 'rollback',
+    [rollbackHeaders.id]: randomUUID(),
+    [rollbackHeaders.to]: plan.to,
+    [rollbackHeaders.from]: plan.from,
+  };
+  const record = (key: string, value: Buffer | null, partition: number): PreparedRecord => ({
+    key,
+    keyBytes: Buffer.from(key, 'utf8'),
+    value,
+    partition,
+    headers,
+  });
   // A key stays in the partition that holds it now (or held it then), whatever partitioner wrote it.
   const records = [
     ...upsertKeys.map((key) => {
@@ -103,17 +138,31 @@ export async function rollbackDataset({ producer, transport, schemaSource }: Rol
   const positions = new Map(current.positions);
   for (const chunk of requestSized(records)) {
     const { token } = await producer.sendPrepared(chunk);
-    for (const [partition, next] of parseVersionToken(token).positions) positions.set(partition, Math.max(next, positions.get(partition) ?? 0));
+    for (const [partition, next] of parseVersionToken(token).positions)
+      positions.set(partition, Math.max(next, positions.get(partition) ?? 0));
   }
-  return { status: 'rolled-back', plan, token: tokenOfVersion({ topic, positions }), records: records.length, seconds: (performance.now() - started) / 1000 };
+  return {
+    status: 'rolled-back',
+    plan,
+    token: tokenOfVersion({ topic, positions }),
+    records: records.length,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 /** Chunks far below a broker's max.message.bytes per partition (the headers alone are a few hundred bytes a record). */
-function* requestSized(records: readonly PreparedRecord[], maxBytes = 256 * 1024, maxRecords = 2000): Generator<PreparedRecord[]> {
+function* requestSized(
+  records: readonly PreparedRecord[],
+  maxBytes = 256 * 1024,
+  maxRecords = 2000,
+): Generator<PreparedRecord[]> {
   let chunk: PreparedRecord[] = [];
   let bytes = 0;
   for (const record of records) {
-    const size = record.keyBytes.length + (record.value?.length ?? 0) + Object.entries(record.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    const size =
+      record.keyBytes.length +
+      (record.value?.length ?? 0) +
+      Object.entries(record.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
     if (chunk.length > 0 && (bytes + size > maxBytes || chunk.length >= maxRecords)) {
       yield chunk;
       chunk = [];
@@ -126,7 +175,12 @@ function* requestSized(records: readonly PreparedRecord[], maxBytes = 256 * 1024
 }
 
 /** Every value to restore must resolve to the schema the dataset is written with now; else nothing is written. */
-async function assertReadableNow(producer: HotstateProducer, source: SchemaSource, target: DatasetVersion, keys: readonly string[]): Promise<void> {
+async function assertReadableNow(
+  producer: HotstateProducer,
+  source: SchemaSource,
+  target: DatasetVersion,
+  keys: readonly string[],
+): Promise<void> {
   const readers = new WriterSchemas(source, valueSubject(target.topic), producer.schemaType);
   const entries = keys.map((key) => [key, target.entries.get(key) ?? ''] as const);
   await readers.settle(schemaIdsOf(entries.map(([, entry]) => entry)));
@@ -138,10 +192,15 @@ async function assertReadableNow(producer: HotstateProducer, source: SchemaSourc
       if (!verdict?.ok) throw new Error(verdict?.detail ?? `writer schema ${String(id)} unknown`);
       readers.decode(id, entryValueBytes(entry));
     } catch (error) {
-      problems.push({ kind: 'value', key, path: '', reason: `its value at the target (writer schema ${String(id)}) cannot be read with the current schema ${String(producer.schemaId)}: ${(error as Error).message}` });
+      problems.push({
+        kind: 'value',
+        key,
+        path: '',
+        reason: `its value at the target (writer schema ${String(id)}) cannot be read with the current schema ${String(producer.schemaId)}: ${(error as Error).message}`,
+      });
     }
     if (problems.length >= 100) break;
   }
-  if (problems.length > 0) throw new ValidationError('HOTSTATE_ERR_VALIDATION_VALUE', problems, `rollback of ${target.topic}`);
+  if (problems.length > 0)
+    throw new ValidationError('HOTSTATE_ERR_VALIDATION_VALUE', problems, `rollback of ${target.topic}`);
 }
-

@@ -17,7 +17,8 @@ export interface DatasetFileOptions {
   readonly type: Type;
 }
 
-const malformed = (file: string, why: string): HotstateError => new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `${file}: ${why}; nothing emitted`);
+const malformed = (file: string, why: string): HotstateError =>
+  new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `${file}: ${why}; nothing emitted`);
 
 export function formatOf(file: string): DatasetFormat | undefined {
   const lower = file.toLowerCase();
@@ -39,12 +40,14 @@ export function parseDatasetFile(file: string, content: Buffer, options: Dataset
   const fields = new Map((avroNode(options.type).fields ?? []).map((f) => [f.name, f.type]));
   const dataset = new Map<string, unknown>();
   const add = (key: unknown, value: unknown, where: string): void => {
-    if (typeof key !== 'string') throw malformed(file, `${where}: key field ${JSON.stringify(keyField)} is missing or not a string`);
+    if (typeof key !== 'string')
+      throw malformed(file, `${where}: key field ${JSON.stringify(keyField)} is missing or not a string`);
     if (dataset.has(key)) throw malformed(file, `${where}: duplicate key ${JSON.stringify(key)}`);
     dataset.set(key, value);
   };
   const fromRecord = (record: unknown, where: string): void => {
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) throw malformed(file, `${where}: expected an object`);
+    if (typeof record !== 'object' || record === null || Array.isArray(record))
+      throw malformed(file, `${where}: expected an object`);
     const { [keyField]: key, ...rest } = record as Record<string, unknown>;
     add(key, fields.has(keyField) ? record : rest, where);
   };
@@ -57,8 +60,12 @@ export function parseDatasetFile(file: string, content: Buffer, options: Dataset
       } catch (error) {
         throw malformed(file, `not complete JSON (${(error as Error).message})`);
       }
-      if (Array.isArray(parsed)) parsed.forEach((record, i) => { fromRecord(record, `element ${String(i)}`); });
-      else if (typeof parsed === 'object' && parsed !== null) for (const [key, value] of Object.entries(parsed)) add(key, value, `key ${JSON.stringify(key)}`);
+      if (Array.isArray(parsed))
+        parsed.forEach((record, i) => {
+          fromRecord(record, `element ${String(i)}`);
+        });
+      else if (typeof parsed === 'object' && parsed !== null)
+        for (const [key, value] of Object.entries(parsed)) add(key, value, `key ${JSON.stringify(key)}`);
       else throw malformed(file, 'expected an object of key → record or an array of records');
       break;
     }
@@ -89,7 +96,8 @@ export function parseDatasetFile(file: string, content: Buffer, options: Dataset
         const record: Record<string, unknown> = {};
         for (const [column, cell] of Object.entries(row)) {
           const type = fields.get(column);
-          record[column] = column === keyField && !type ? cell : cellValue(cell, type, file, `${where} column ${column}`);
+          record[column] =
+            column === keyField && !type ? cell : cellValue(cell, type, file, `${where} column ${column}`);
         }
         fromRecord(record, where);
       });
@@ -109,7 +117,8 @@ function cellValue(cell: string, type: Type | undefined, file: string, where: st
     return cellValue(cell, other, file, where);
   }
   switch (name) {
-    case 'abstract:long': { // exact: digits beyond 2^53 stay exact (exact-long.ts)
+    case 'abstract:long': {
+      // exact: digits beyond 2^53 stay exact (exact-long.ts)
       if (!/^-?\d+$/.test(cell)) throw malformed(file, `${where}: ${JSON.stringify(cell)} is not an integer`);
       const n = BigInt(cell);
       return Number.isSafeInteger(Number(n)) ? Number(n) : n;
@@ -118,7 +127,8 @@ function cellValue(cell: string, type: Type | undefined, file: string, where: st
     case 'float':
     case 'double': {
       const n = Number(cell);
-      if (cell === '' || !Number.isFinite(n)) throw malformed(file, `${where}: ${JSON.stringify(cell)} is not a number`);
+      if (cell === '' || !Number.isFinite(n))
+        throw malformed(file, `${where}: ${JSON.stringify(cell)} is not a number`);
       return n;
     }
     case 'boolean':

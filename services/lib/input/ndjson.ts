@@ -51,15 +51,27 @@ function parseLine(bytes: Buffer, line: number): Update | Problem | undefined {
   } catch (error) {
     return { at: line, path: '', reason: `malformed JSON: ${(error as Error).message}` };
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { at: line, path: '', reason: 'expected a JSON object with "key" and "value"' };
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return { at: line, path: '', reason: 'expected a JSON object with "key" and "value"' };
   const record = parsed as Record<string, unknown>;
   const unknown = Object.keys(record).filter((k) => !allowed.has(k));
-  if (unknown.length > 0) return { at: line, path: unknown.join(', '), reason: 'unknown property; a line has "key", "value" (null deletes), optionally "delete": true and "headers"' };
+  if (unknown.length > 0)
+    return {
+      at: line,
+      path: unknown.join(', '),
+      reason: 'unknown property; a line has "key", "value" (null deletes), optionally "delete": true and "headers"',
+    };
   if (typeof record.key !== 'string') return { at: line, path: 'key', reason: 'missing or not a string' };
   const isDelete = record.delete === true || record.value === null;
-  if (record.delete !== undefined && typeof record.delete !== 'boolean') return { at: line, key: record.key, path: 'delete', reason: 'must be true or false' };
+  if (record.delete !== undefined && typeof record.delete !== 'boolean')
+    return { at: line, key: record.key, path: 'delete', reason: 'must be true or false' };
   if (!isDelete && (typeof record.value !== 'object' || Array.isArray(record.value))) {
-    return { at: line, key: record.key, path: 'value', reason: 'missing: an upsert needs "value" (an object); a delete needs "value": null or "delete": true' };
+    return {
+      at: line,
+      key: record.key,
+      path: 'value',
+      reason: 'missing: an upsert needs "value" (an object); a delete needs "value": null or "delete": true',
+    };
   }
   const headers = parseHeaders(record.headers);
   if (typeof headers === 'string') return { at: line, key: record.key, path: 'headers', reason: headers };
@@ -70,7 +82,8 @@ function parseHeaders(raw: unknown): WriteHeaders | string | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'must be an object';
   for (const [name, value] of Object.entries(raw)) {
-    if (!headerFields.has(name)) return `unknown header ${JSON.stringify(name)}; allowed: ${[...headerFields].join(', ')}`;
+    if (!headerFields.has(name))
+      return `unknown header ${JSON.stringify(name)}; allowed: ${[...headerFields].join(', ')}`;
     if (typeof value !== 'string') return `header ${name} must be a string`;
   }
   return raw;

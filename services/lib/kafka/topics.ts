@@ -35,9 +35,16 @@ export interface TopicDescription {
 }
 
 /** Creates the topic when missing; verifies it either way; returns its effective configuration. */
-export async function ensureDatasetTopic(transport: Transport, spec: DatasetTopicSpec): Promise<Record<string, string>> {
+export async function ensureDatasetTopic(
+  transport: Transport,
+  spec: DatasetTopicSpec,
+): Promise<Record<string, string>> {
   if (!(await transport.topics()).includes(spec.topic)) {
-    const configs: Record<string, string> = { 'min.compaction.lag.ms': String(spec.rollbackWindowMs ?? defaultRollbackWindowMs), ...spec.configs, 'cleanup.policy': 'compact' };
+    const configs: Record<string, string> = {
+      'min.compaction.lag.ms': String(spec.rollbackWindowMs ?? defaultRollbackWindowMs),
+      ...spec.configs,
+      'cleanup.policy': 'compact',
+    };
     if (spec.minInsyncReplicas !== undefined) configs['min.insync.replicas'] = String(spec.minInsyncReplicas);
     await transport.createTopic({
       topic: spec.topic,
@@ -53,39 +60,66 @@ export async function ensureDatasetTopic(transport: Transport, spec: DatasetTopi
 }
 
 /** Throws HOTSTATE_ERR_TOPIC_SETTINGS naming every problem topicProblems finds. */
-export function assertSafeTopic(topic: string, description: TopicDescription, spec: Omit<DatasetTopicSpec, 'topic' | 'configs'> = {}): void {
+export function assertSafeTopic(
+  topic: string,
+  description: TopicDescription,
+  spec: Omit<DatasetTopicSpec, 'topic' | 'configs'> = {},
+): void {
   const problems = topicProblems(description, spec);
   if (problems.length > 0) {
-    throw new HotstateError('HOTSTATE_ERR_TOPIC_SETTINGS', `topic ${topic} is not safe as a dataset topic:\n  - ${problems.join('\n  - ')}`);
+    throw new HotstateError(
+      'HOTSTATE_ERR_TOPIC_SETTINGS',
+      `topic ${topic} is not safe as a dataset topic:\n  - ${problems.join('\n  - ')}`,
+    );
   }
 }
 
 /** Every setting of an existing topic that would lose data or break keyed partitioning; empty when safe. */
-export function topicProblems(topic: TopicDescription, spec: Omit<DatasetTopicSpec, 'topic' | 'configs'> = {}): string[] {
+export function topicProblems(
+  topic: TopicDescription,
+  spec: Omit<DatasetTopicSpec, 'topic' | 'configs'> = {},
+): string[] {
   const problems: string[] = [];
   const c = topic.configs;
   const policy = c['cleanup.policy'] ?? '';
   if (policy !== 'compact') {
-    problems.push(`cleanup.policy=${policy}: ${policy.includes('delete') ? 'records are deleted by age or size' : 'not compacted'}; a dataset topic needs cleanup.policy=compact`);
+    problems.push(
+      `cleanup.policy=${policy}: ${policy.includes('delete') ? 'records are deleted by age or size' : 'not compacted'}; a dataset topic needs cleanup.policy=compact`,
+    );
   }
-  if (c['unclean.leader.election.enable'] === 'true') problems.push('unclean.leader.election.enable=true: a failover can drop acknowledged writes');
+  if (c['unclean.leader.election.enable'] === 'true')
+    problems.push('unclean.leader.election.enable=true: a failover can drop acknowledged writes');
   const minIsr = Number(c['min.insync.replicas'] ?? '1');
-  if (minIsr > topic.replicationFactor) problems.push(`min.insync.replicas=${String(minIsr)} exceeds the replication factor ${String(topic.replicationFactor)}: every acks=-1 write fails`);
-  else if (topic.replicationFactor >= 3 && minIsr < 2) problems.push(`min.insync.replicas=${String(minIsr)} with replication factor ${String(topic.replicationFactor)}: an acknowledged write may live on one replica only`);
+  if (minIsr > topic.replicationFactor)
+    problems.push(
+      `min.insync.replicas=${String(minIsr)} exceeds the replication factor ${String(topic.replicationFactor)}: every acks=-1 write fails`,
+    );
+  else if (topic.replicationFactor >= 3 && minIsr < 2)
+    problems.push(
+      `min.insync.replicas=${String(minIsr)} with replication factor ${String(topic.replicationFactor)}: an acknowledged write may live on one replica only`,
+    );
   const deleteRetention = Number(c['delete.retention.ms'] ?? '86400000');
   const minDeleteRetention = spec.minDeleteRetentionMs ?? 3_600_000;
   if (deleteRetention < minDeleteRetention) {
-    problems.push(`delete.retention.ms=${String(deleteRetention)} is below ${String(minDeleteRetention)}: tombstones can be purged before a slow replay reads them, resurrecting deleted keys`);
+    problems.push(
+      `delete.retention.ms=${String(deleteRetention)} is below ${String(minDeleteRetention)}: tombstones can be purged before a slow replay reads them, resurrecting deleted keys`,
+    );
   }
   const rollbackWindow = Number(c['min.compaction.lag.ms'] ?? '0');
   if (spec.minRollbackWindowMs !== undefined && rollbackWindow < spec.minRollbackWindowMs) {
-    problems.push(`min.compaction.lag.ms=${String(rollbackWindow)} is below ${String(spec.minRollbackWindowMs)}: the rollback window is shorter than asked, older versions cannot be rebuilt for diff and rollback`);
+    problems.push(
+      `min.compaction.lag.ms=${String(rollbackWindow)} is below ${String(spec.minRollbackWindowMs)}: the rollback window is shorter than asked, older versions cannot be rebuilt for diff and rollback`,
+    );
   }
   if (spec.partitions !== undefined && spec.partitions !== topic.partitions) {
-    problems.push(`has ${String(topic.partitions)} partitions, expected ${String(spec.partitions)}: keys would map to other partitions`);
+    problems.push(
+      `has ${String(topic.partitions)} partitions, expected ${String(spec.partitions)}: keys would map to other partitions`,
+    );
   }
   if (spec.replicationFactor !== undefined && spec.replicationFactor !== topic.replicationFactor) {
-    problems.push(`replication factor is ${String(topic.replicationFactor)}, expected ${String(spec.replicationFactor)}`);
+    problems.push(
+      `replication factor is ${String(topic.replicationFactor)}, expected ${String(spec.replicationFactor)}`,
+    );
   }
   if (spec.minInsyncReplicas !== undefined && spec.minInsyncReplicas !== minIsr) {
     problems.push(`min.insync.replicas=${String(minIsr)}, expected ${String(spec.minInsyncReplicas)}`);
@@ -99,14 +133,23 @@ async function waitForLeaders(transport: Transport, topic: string, timeoutMs = 3
   for (;;) {
     const layout = await transport.layout(topic).catch(() => undefined);
     if (layout && layout.partitions.length > 0 && layout.partitions.every((p) => p.leader >= 0)) return;
-    if (Date.now() > deadline) throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `topic ${topic} has partitions without a leader ${String(timeoutMs)} ms after its creation`, { retriable: true });
+    if (Date.now() > deadline)
+      throw new HotstateError(
+        'HOTSTATE_ERR_TRANSPORT_KAFKA',
+        `topic ${topic} has partitions without a leader ${String(timeoutMs)} ms after its creation`,
+        { retriable: true },
+      );
     await sleep(100);
   }
 }
 
 export async function describeTopic(transport: Transport, topic: string): Promise<TopicDescription> {
   const layout = await transport.layout(topic);
-  if (!layout) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist; create it with hotstate topics ensure`);
+  if (!layout)
+    throw new HotstateError(
+      'HOTSTATE_ERR_RESOURCE_NOT_FOUND',
+      `topic ${topic} does not exist; create it with hotstate topics ensure`,
+    );
   const configs = await describeTopicConfigs(transport, topic);
   return { partitions: layout.partitions.length, replicationFactor: layout.replicationFactor, configs };
 }
@@ -115,7 +158,11 @@ export async function describeTopic(transport: Transport, topic: string): Promis
  * The topic's effective configuration as reported by the broker. Right after creation another broker may not know
  * the topic yet, so retriable errors are retried briefly.
  */
-export async function describeTopicConfigs(transport: Transport, topic: string, retryForMs = 10_000): Promise<Record<string, string>> {
+export async function describeTopicConfigs(
+  transport: Transport,
+  topic: string,
+  retryForMs = 10_000,
+): Promise<Record<string, string>> {
   const deadline = Date.now() + retryForMs;
   for (;;) {
     try {
@@ -136,18 +183,31 @@ export const roleOperations = {
 export type TopicRole = keyof typeof roleOperations;
 
 /** Every missing ACL of the role and every grant beyond it, for a principal on a topic; empty when exact. */
-export async function aclProblems(transport: Transport, topic: string, principal: string, role: TopicRole): Promise<string[]> {
-  if (!transport.topicAcls) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', 'this transport cannot describe ACLs');
+export async function aclProblems(
+  transport: Transport,
+  topic: string,
+  principal: string,
+  role: TopicRole,
+): Promise<string[]> {
+  if (!transport.topicAcls)
+    throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', 'this transport cannot describe ACLs');
   const acls = await transport.topicAcls(topic, principal);
   const denied = new Set(acls.filter((a) => a.permission === 'DENY').map((a) => a.operation));
   const allowed = new Set(acls.filter((a) => a.permission === 'ALLOW').map((a) => a.operation));
   const needed: readonly string[] = roleOperations[role];
   // ALL implies every operation; READ and WRITE imply DESCRIBE (Kafka's rule); a DENY wins over any ALLOW.
-  const grants = (operation: string): boolean => !denied.has(operation) && !denied.has('ALL')
-    && (allowed.has(operation) || allowed.has('ALL') || (operation === 'DESCRIBE' && (allowed.has('READ') || allowed.has('WRITE'))));
-  const problems = needed.filter((operation) => !grants(operation)).map((operation) => `${principal} lacks ${operation} on topic ${topic} (a ${role} needs ${needed.join(', ')})`);
+  const grants = (operation: string): boolean =>
+    !denied.has(operation) &&
+    !denied.has('ALL') &&
+    (allowed.has(operation) ||
+      allowed.has('ALL') ||
+      (operation === 'DESCRIBE' && (allowed.has('READ') || allowed.has('WRITE'))));
+  const problems = needed
+    .filter((operation) => !grants(operation))
+    .map((operation) => `${principal} lacks ${operation} on topic ${topic} (a ${role} needs ${needed.join(', ')})`);
   for (const acl of acls) {
-    if (acl.permission === 'ALLOW' && !needed.includes(acl.operation)) problems.push(`${principal} is also allowed ${acl.operation} on ${acl.pattern}: more than a ${role} needs`);
+    if (acl.permission === 'ALLOW' && !needed.includes(acl.operation))
+      problems.push(`${principal} is also allowed ${acl.operation} on ${acl.pattern}: more than a ${role} needs`);
   }
   return problems;
 }

@@ -15,7 +15,11 @@ export interface WriteHeaders {
   readonly traceId?: string;
 }
 
-export const headerNames = { source: 'hotstate-source', sourceVersion: 'hotstate-source-version', traceId: 'hotstate-trace-id' } as const;
+export const headerNames = {
+  source: 'hotstate-source',
+  sourceVersion: 'hotstate-source-version',
+  traceId: 'hotstate-trace-id',
+} as const;
 
 /** An upsert (`value` is the record) or a delete (`value` is null). */
 export interface Update {
@@ -71,17 +75,29 @@ export function prepareUpdate(update: Update, context: PrepareContext, at?: numb
   const keyBytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : undefined;
   const fail = (kind: 'key' | 'size', reason: string): Prepared => ({
     ok: false,
-    problems: [{ kind, ...(at === undefined ? {} : { at }), ...(typeof key === 'string' ? { key } : {}), path: '', reason }],
+    problems: [
+      { kind, ...(at === undefined ? {} : { at }), ...(typeof key === 'string' ? { key } : {}), path: '', reason },
+    ],
   });
   const badKey = keyProblem(key, context.maxKeyBytes, keyBytes?.length);
   if (badKey !== undefined || keyBytes === undefined) return fail('key', badKey ?? 'the key must be a string');
   let value: Buffer | null = null;
   if (update.value !== null) {
     const problems = validateValue(context.type, update.value);
-    if (problems.length > 0) return { ok: false, problems: problems.map((p) => ({ ...(at === undefined ? {} : { at }), key, ...p })) };
+    if (problems.length > 0)
+      return { ok: false, problems: problems.map((p) => ({ ...(at === undefined ? {} : { at }), key, ...p })) };
     value = encodeFramed(context.type, context.schemaId, update.value);
-    if (value.length > context.maxValueBytes) return fail('size', `the encoded value is ${String(value.length)} bytes, above the ${String(context.maxValueBytes)}-byte cap`);
+    if (value.length > context.maxValueBytes)
+      return fail(
+        'size',
+        `the encoded value is ${String(value.length)} bytes, above the ${String(context.maxValueBytes)}-byte cap`,
+      );
   }
-  const headers = update.headers ? kafkaHeaders({ ...context.defaultHeaders, ...update.headers }) : (context.defaultKafkaHeaders ??= kafkaHeaders(context.defaultHeaders));
-  return { ok: true, record: { key, keyBytes, value, partition: partitionForKey(keyBytes, context.partitions), headers } };
+  const headers = update.headers
+    ? kafkaHeaders({ ...context.defaultHeaders, ...update.headers })
+    : (context.defaultKafkaHeaders ??= kafkaHeaders(context.defaultHeaders));
+  return {
+    ok: true,
+    record: { key, keyBytes, value, partition: partitionForKey(keyBytes, context.partitions), headers },
+  };
 }

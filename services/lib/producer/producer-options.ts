@@ -50,14 +50,24 @@ export const producerDefaults: Readonly<Required<Pick<ProducerOptions, Defaulted
 const positive = z.number().int().positive().optional();
 const optionChecks = z.object({
   topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name'),
-  maxKeyBytes: positive, maxValueBytes: positive, maxBatchRecords: positive, maxBatchBytes: positive, sendTimeoutMs: positive,
+  maxKeyBytes: positive,
+  maxValueBytes: positive,
+  maxBatchRecords: positive,
+  maxBatchBytes: positive,
+  sendTimeoutMs: positive,
 });
 
 /** The options with every default filled in; HOTSTATE_ERR_CONFIG_INVALID listing every bad setting. */
 export function producerSettings(options: ProducerOptions): ProducerSettings {
-  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as ProducerOptions;
+  const given = Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as ProducerOptions;
   const settings: ProducerSettings = { ...producerDefaults, ...given };
   const checked = optionChecks.safeParse(settings);
-  if (!checked.success) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `producer options: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!checked.success)
+    throw new HotstateError(
+      'HOTSTATE_ERR_CONFIG_INVALID',
+      `producer options: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return settings;
 }

@@ -9,10 +9,24 @@ import { createPlatformaticTransport } from '../transport/platformatic/platforma
 import type { RecordOutcome, Transport, TransportProducer } from '../transport/transport.ts';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { producerMetrics, type ProducerMetrics } from '../metrics.ts';
-import { latestSchema, lookupSchemaId, probeRegistry, registerValueSchema, registryBaseUrl, valueSubject } from '../registry.ts';
+import {
+  latestSchema,
+  lookupSchemaId,
+  probeRegistry,
+  registerValueSchema,
+  registryBaseUrl,
+  valueSubject,
+} from '../registry.ts';
 import { formatVersionToken, writeVersion, type VersionVector } from '../version-token.ts';
 import { producerSettings, type ProducerOptions, type ProducerSettings } from './producer-options.ts';
-import { prepareUpdate, type PrepareContext, type Prepared, type PreparedRecord, type Update, type WriteHeaders } from './prepare.ts';
+import {
+  prepareUpdate,
+  type PrepareContext,
+  type Prepared,
+  type PreparedRecord,
+  type Update,
+  type WriteHeaders,
+} from './prepare.ts';
 
 export type { ProducerOptions } from './producer-options.ts';
 
@@ -39,7 +53,10 @@ const framingBytes = 2048;
 
 /** A record's share of a produce request: key, value and headers, plus Kafka's per-record framing (varints). */
 const recordBytes = (r: PreparedRecord): number =>
-  r.keyBytes.length + (r.value?.length ?? 0) + Object.entries(r.headers).reduce((sum, [k, v]) => sum + k.length + v.length + 10, 0) + 20;
+  r.keyBytes.length +
+  (r.value?.length ?? 0) +
+  Object.entries(r.headers).reduce((sum, [k, v]) => sum + k.length + v.length + 10, 0) +
+  20;
 
 interface Pending {
   readonly records: readonly PreparedRecord[];
@@ -65,7 +82,8 @@ export class HotstateProducer {
     this.options = producerSettings(options);
     this.topic = options.topic;
     this.ownsTransport = options.transport === undefined;
-    this.transport = options.transport ?? createPlatformaticTransport({ clientId: 'hotstate-producer', ...options.kafka });
+    this.transport =
+      options.transport ?? createPlatformaticTransport({ clientId: 'hotstate-producer', ...options.kafka });
     this.producer = this.transport.producer();
     this.metrics = options.metrics ? producerMetrics(options.metrics) : undefined;
   }
@@ -84,7 +102,11 @@ export class HotstateProducer {
     let schemaId: number;
     if (this.options.schema === undefined) {
       const latest = await latestSchema(registryUrl, subject);
-      if (!latest) throw new HotstateError('HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND', `no schema is registered under ${subject}; register one (hotstate schemas register) or pass a schema`);
+      if (!latest)
+        throw new HotstateError(
+          'HOTSTATE_ERR_REGISTRY_SCHEMA_NOT_FOUND',
+          `no schema is registered under ${subject}; register one (hotstate schemas register) or pass a schema`,
+        );
       schemaText = latest.schema;
       schemaId = latest.id;
     } else {
@@ -96,7 +118,10 @@ export class HotstateProducer {
     // Unless told otherwise, values and requests stay within what the topic accepts in one batch (less room for a
     // batch's and a record's own framing), so a topic with a smaller max.message.bytes refuses nothing we send.
     const topicLimit = Number(description.configs['max.message.bytes'] ?? Number.NaN);
-    const withinTopic = Number.isSafeInteger(topicLimit) && topicLimit > framingBytes ? Math.min(defaultRequestBytes, topicLimit - framingBytes) : defaultRequestBytes;
+    const withinTopic =
+      Number.isSafeInteger(topicLimit) && topicLimit > framingBytes
+        ? Math.min(defaultRequestBytes, topicLimit - framingBytes)
+        : defaultRequestBytes;
     this.maxBatchBytes = this.options.maxBatchBytes ?? withinTopic;
     this.context = {
       type: parseAvroSchema(schemaText),
@@ -148,7 +173,11 @@ export class HotstateProducer {
     if (problems.length > 0) {
       const code = codeFor(problems);
       this.countError(code, problems.length);
-      throw new ValidationError(code, problems, updates.length === 1 ? 'update' : `batch of ${String(updates.length)} updates`);
+      throw new ValidationError(
+        code,
+        problems,
+        updates.length === 1 ? 'update' : `batch of ${String(updates.length)} updates`,
+      );
     }
     return records;
   }
@@ -175,12 +204,17 @@ export class HotstateProducer {
 
   private ready(): PrepareContext {
     if (this.closed) throw new HotstateError('HOTSTATE_ERR_LIFECYCLE_CLOSED', `producer for ${this.topic} is closed`);
-    if (!this.context) throw new HotstateError('HOTSTATE_ERR_LIFECYCLE_NOT_STARTED', `producer for ${this.topic} is not connected; call connect() first`);
+    if (!this.context)
+      throw new HotstateError(
+        'HOTSTATE_ERR_LIFECYCLE_NOT_STARTED',
+        `producer for ${this.topic} is not connected; call connect() first`,
+      );
     return this.context;
   }
 
   private enqueue(records: readonly PreparedRecord[]): Promise<WriteResult[]> {
-    if (this.closed) return Promise.reject(new HotstateError('HOTSTATE_ERR_LIFECYCLE_CLOSED', `producer for ${this.topic} is closed`));
+    if (this.closed)
+      return Promise.reject(new HotstateError('HOTSTATE_ERR_LIFECYCLE_CLOSED', `producer for ${this.topic} is closed`));
     if (records.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.queue.push({ records, resolve, reject });
@@ -258,9 +292,20 @@ export class HotstateProducer {
     let outcomes: RecordOutcome[];
     try {
       // The transport answers within sendTimeoutMs, whatever Kafka does: no send is ever left running beside the next.
-      outcomes = await this.producer.send(topic, records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })), { timeoutMs: this.options.sendTimeoutMs });
+      outcomes = await this.producer.send(
+        topic,
+        records.map((r) => ({ key: r.keyBytes, value: r.value, partition: r.partition, headers: r.headers })),
+        { timeoutMs: this.options.sendTimeoutMs },
+      );
     } catch (error) {
-      const converted = error instanceof HotstateError ? error : new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `sending ${String(records.length)} record(s) to ${topic} failed: ${(error as Error).message}`, { cause: error, retriable: true });
+      const converted =
+        error instanceof HotstateError
+          ? error
+          : new HotstateError(
+              'HOTSTATE_ERR_TRANSPORT_UNCERTAIN',
+              `sending ${String(records.length)} record(s) to ${topic} failed: ${(error as Error).message}`,
+              { cause: error, retriable: true },
+            );
       this.countError(converted.code, records.length);
       throw converted;
     }
@@ -278,7 +323,8 @@ export class HotstateProducer {
       counts[operation]++;
       return new Write(topic, r.key, operation, r.partition, outcome.offset);
     });
-    for (const operation of ['delete', 'upsert'] as const) if (counts[operation] > 0) this.metrics?.records.inc({ topic, operation }, counts[operation]);
+    for (const operation of ['delete', 'upsert'] as const)
+      if (counts[operation] > 0) this.metrics?.records.inc({ topic, operation }, counts[operation]);
     return results;
   }
 

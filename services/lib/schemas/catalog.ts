@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import type { Type } from 'avsc';
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError } from '../errors.ts';
-import { checkCompatibility, registerValueSchema, registryBaseUrl, valueSubject, type RegistryTarget } from '../registry.ts';
+import {
+  checkCompatibility,
+  registerValueSchema,
+  registryBaseUrl,
+  valueSubject,
+  type RegistryTarget,
+} from '../registry.ts';
 
 export interface SchemaVersionFile {
   readonly version: number;
@@ -41,7 +47,8 @@ export function loadCatalog(dir: string): Dataset[] {
     if (versions.length > 0) datasets.push({ topic, versions: versions.sort((a, b) => a.version - b.version) });
   }
   if (problems.length > 0) throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', problems.join('\n'));
-  if (datasets.length === 0) throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `no <topic>/v<N>.avsc schema files under ${dir}`);
+  if (datasets.length === 0)
+    throw new HotstateError('HOTSTATE_ERR_INPUT_MALFORMED', `no <topic>/v<N>.avsc schema files under ${dir}`);
   return datasets;
 }
 
@@ -62,7 +69,11 @@ export interface CheckFinding {
   readonly detail: string;
 }
 
-export async function checkCatalog(datasets: readonly Dataset[], registryUrl: RegistryTarget, subjectPrefix = ''): Promise<CheckFinding[]> {
+export async function checkCatalog(
+  datasets: readonly Dataset[],
+  registryUrl: RegistryTarget,
+  subjectPrefix = '',
+): Promise<CheckFinding[]> {
   const url = registryUrl;
   registryBaseUrl(url);
   const findings: CheckFinding[] = [];
@@ -72,7 +83,14 @@ export async function checkCatalog(datasets: readonly Dataset[], registryUrl: Re
       const [previous, current] = [dataset.versions[i - 1], dataset.versions[i]];
       if (!previous || !current) continue;
       const why = backwardIncompatibility(current.type, previous.type);
-      findings.push({ subject, file: current.file, ok: why === undefined, detail: why ? `cannot read v${String(previous.version)} data: ${why}` : `reads v${String(previous.version)} data` });
+      findings.push({
+        subject,
+        file: current.file,
+        ok: why === undefined,
+        detail: why
+          ? `cannot read v${String(previous.version)} data: ${why}`
+          : `reads v${String(previous.version)} data`,
+      });
     }
     const newest = dataset.versions.at(-1);
     if (!newest) continue;
@@ -94,7 +112,11 @@ export interface Registration {
 }
 
 /** Registers every version in order; stops at the first refusal with the registry's reason. */
-export async function registerCatalog(datasets: readonly Dataset[], registryUrl: RegistryTarget, subjectPrefix = ''): Promise<Registration[]> {
+export async function registerCatalog(
+  datasets: readonly Dataset[],
+  registryUrl: RegistryTarget,
+  subjectPrefix = '',
+): Promise<Registration[]> {
   const url = registryUrl;
   registryBaseUrl(url);
   const done: Registration[] = [];

@@ -43,14 +43,49 @@ export function securityProblems(s: SecuritySettings): Array<{ path: string; mes
   const problems: Array<{ path: string; message: string }> = [];
   const sasl = s.KAFKA_SECURITY_PROTOCOL.startsWith('SASL_');
   const tls = s.KAFKA_SECURITY_PROTOCOL.endsWith('SSL');
-  if (sasl && s.KAFKA_SASL_USERNAME === undefined) problems.push({ path: 'KAFKA_SASL_USERNAME', message: `required with KAFKA_SECURITY_PROTOCOL=${s.KAFKA_SECURITY_PROTOCOL}` });
-  if (sasl && (s.KAFKA_SASL_PASSWORD === undefined) === (s.KAFKA_SASL_PASSWORD_FILE === undefined)) problems.push({ path: 'KAFKA_SASL_PASSWORD', message: 'give exactly one of KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE' });
-  if (!sasl && (s.KAFKA_SASL_USERNAME ?? s.KAFKA_SASL_PASSWORD ?? s.KAFKA_SASL_PASSWORD_FILE) !== undefined) problems.push({ path: 'KAFKA_SECURITY_PROTOCOL', message: 'SASL credentials are set but the protocol is not SASL_SSL or SASL_PLAINTEXT' });
-  if (!tls && (s.KAFKA_TLS_CA_FILE ?? s.KAFKA_TLS_CERT_FILE ?? s.KAFKA_TLS_KEY_FILE) !== undefined) problems.push({ path: 'KAFKA_SECURITY_PROTOCOL', message: 'TLS files are set but the protocol is not SSL or SASL_SSL' });
-  if ((s.KAFKA_TLS_CERT_FILE === undefined) !== (s.KAFKA_TLS_KEY_FILE === undefined)) problems.push({ path: 'KAFKA_TLS_CERT_FILE', message: 'a client certificate needs its key (KAFKA_TLS_KEY_FILE), and the other way round' });
-  if (s.SCHEMA_REGISTRY_PASSWORD !== undefined && s.SCHEMA_REGISTRY_PASSWORD_FILE !== undefined) problems.push({ path: 'SCHEMA_REGISTRY_PASSWORD', message: 'give at most one of SCHEMA_REGISTRY_PASSWORD and SCHEMA_REGISTRY_PASSWORD_FILE' });
-  if (s.SCHEMA_REGISTRY_USERNAME === undefined && (s.SCHEMA_REGISTRY_PASSWORD ?? s.SCHEMA_REGISTRY_PASSWORD_FILE) !== undefined) problems.push({ path: 'SCHEMA_REGISTRY_USERNAME', message: 'required with a registry password' });
-  for (const name of ['KAFKA_SASL_PASSWORD_FILE', 'KAFKA_TLS_CA_FILE', 'KAFKA_TLS_CERT_FILE', 'KAFKA_TLS_KEY_FILE', 'SCHEMA_REGISTRY_PASSWORD_FILE', 'SCHEMA_REGISTRY_CA_FILE'] as const) {
+  if (sasl && s.KAFKA_SASL_USERNAME === undefined)
+    problems.push({
+      path: 'KAFKA_SASL_USERNAME',
+      message: `required with KAFKA_SECURITY_PROTOCOL=${s.KAFKA_SECURITY_PROTOCOL}`,
+    });
+  if (sasl && (s.KAFKA_SASL_PASSWORD === undefined) === (s.KAFKA_SASL_PASSWORD_FILE === undefined))
+    problems.push({
+      path: 'KAFKA_SASL_PASSWORD',
+      message: 'give exactly one of KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE',
+    });
+  if (!sasl && (s.KAFKA_SASL_USERNAME ?? s.KAFKA_SASL_PASSWORD ?? s.KAFKA_SASL_PASSWORD_FILE) !== undefined)
+    problems.push({
+      path: 'KAFKA_SECURITY_PROTOCOL',
+      message: 'SASL credentials are set but the protocol is not SASL_SSL or SASL_PLAINTEXT',
+    });
+  if (!tls && (s.KAFKA_TLS_CA_FILE ?? s.KAFKA_TLS_CERT_FILE ?? s.KAFKA_TLS_KEY_FILE) !== undefined)
+    problems.push({
+      path: 'KAFKA_SECURITY_PROTOCOL',
+      message: 'TLS files are set but the protocol is not SSL or SASL_SSL',
+    });
+  if ((s.KAFKA_TLS_CERT_FILE === undefined) !== (s.KAFKA_TLS_KEY_FILE === undefined))
+    problems.push({
+      path: 'KAFKA_TLS_CERT_FILE',
+      message: 'a client certificate needs its key (KAFKA_TLS_KEY_FILE), and the other way round',
+    });
+  if (s.SCHEMA_REGISTRY_PASSWORD !== undefined && s.SCHEMA_REGISTRY_PASSWORD_FILE !== undefined)
+    problems.push({
+      path: 'SCHEMA_REGISTRY_PASSWORD',
+      message: 'give at most one of SCHEMA_REGISTRY_PASSWORD and SCHEMA_REGISTRY_PASSWORD_FILE',
+    });
+  if (
+    s.SCHEMA_REGISTRY_USERNAME === undefined &&
+    (s.SCHEMA_REGISTRY_PASSWORD ?? s.SCHEMA_REGISTRY_PASSWORD_FILE) !== undefined
+  )
+    problems.push({ path: 'SCHEMA_REGISTRY_USERNAME', message: 'required with a registry password' });
+  for (const name of [
+    'KAFKA_SASL_PASSWORD_FILE',
+    'KAFKA_TLS_CA_FILE',
+    'KAFKA_TLS_CERT_FILE',
+    'KAFKA_TLS_KEY_FILE',
+    'SCHEMA_REGISTRY_PASSWORD_FILE',
+    'SCHEMA_REGISTRY_CA_FILE',
+  ] as const) {
     const file = s[name];
     if (file !== undefined && !readable(file)) problems.push({ path: name, message: `cannot read ${file}` });
   }
@@ -65,15 +100,16 @@ const secret = (inline: string | undefined, file: string | undefined): string | 
 export function kafkaSecurity(s: SecuritySettings): { tls?: KafkaTls; sasl?: KafkaSasl } {
   const tls = s.KAFKA_SECURITY_PROTOCOL.endsWith('SSL')
     ? {
-      ...(s.KAFKA_TLS_CA_FILE ? { ca: readFileSync(s.KAFKA_TLS_CA_FILE) } : {}),
-      ...(s.KAFKA_TLS_CERT_FILE ? { cert: readFileSync(s.KAFKA_TLS_CERT_FILE) } : {}),
-      ...(s.KAFKA_TLS_KEY_FILE ? { key: readFileSync(s.KAFKA_TLS_KEY_FILE) } : {}),
-    }
+        ...(s.KAFKA_TLS_CA_FILE ? { ca: readFileSync(s.KAFKA_TLS_CA_FILE) } : {}),
+        ...(s.KAFKA_TLS_CERT_FILE ? { cert: readFileSync(s.KAFKA_TLS_CERT_FILE) } : {}),
+        ...(s.KAFKA_TLS_KEY_FILE ? { key: readFileSync(s.KAFKA_TLS_KEY_FILE) } : {}),
+      }
     : undefined;
   const password = secret(s.KAFKA_SASL_PASSWORD, s.KAFKA_SASL_PASSWORD_FILE);
-  const sasl = s.KAFKA_SECURITY_PROTOCOL.startsWith('SASL_') && s.KAFKA_SASL_USERNAME !== undefined && password !== undefined
-    ? { mechanism: s.KAFKA_SASL_MECHANISM, username: s.KAFKA_SASL_USERNAME, password }
-    : undefined;
+  const sasl =
+    s.KAFKA_SECURITY_PROTOCOL.startsWith('SASL_') && s.KAFKA_SASL_USERNAME !== undefined && password !== undefined
+      ? { mechanism: s.KAFKA_SASL_MECHANISM, username: s.KAFKA_SASL_USERNAME, password }
+      : undefined;
   return { ...(tls ? { tls } : {}), ...(sasl ? { sasl } : {}) };
 }
 

@@ -22,8 +22,9 @@ try {
   message = { header, body, sealed };
   moved = [body.buffer, sealed.keyAt.buffer, sealed.table.buffer] as ArrayBuffer[];
 } catch (error) {
-  message = error instanceof SnapshotFileError
-    ? { refused: { problem: error.problem, reason: error.reason } }
-    : { failed: { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code } };
+  message =
+    error instanceof SnapshotFileError
+      ? { refused: { problem: error.problem, reason: error.reason } }
+      : { failed: { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code } };
 }
 parentPort?.postMessage(message, moved);

@@ -42,7 +42,9 @@ function startLoad(file: string): Load {
       }
     });
     worker.once('error', reject);
-    worker.once('exit', (code) => { reject(new Error(`snapshot ${file}: its loader stopped (exit code ${String(code)}) before it answered`)); });
+    worker.once('exit', (code) => {
+      reject(new Error(`snapshot ${file}: its loader stopped (exit code ${String(code)}) before it answered`));
+    });
   });
   result.catch(() => undefined); // a preload nobody takes must not be an unhandled rejection
   return { result, worker };

@@ -45,7 +45,10 @@ export interface SnapshotHeader {
 
 /** The version a snapshot holds: its header's positions as a version vector. */
 export function snapshotVersion(header: SnapshotHeader): VersionVector {
-  return { topic: header.topic, positions: new Map(Object.entries(header.positions).map(([p, next]) => [Number(p), next])) };
+  return {
+    topic: header.topic,
+    positions: new Map(Object.entries(header.positions).map(([p, next]) => [Number(p), next])),
+  };
 }
 
 export type SnapshotProblem = 'corrupt' | 'format';
@@ -77,7 +80,11 @@ const sliceMs = 4;
  * consumed in slices of a few milliseconds with the event loop free in between (each slice ends with an awaited
  * write), so neither readers nor the apply loop wait on a snapshot being written.
  */
-export async function writeSnapshotFile(file: string, meta: SnapshotMeta, entries: Iterator<[string, string]>): Promise<SnapshotHeader> {
+export async function writeSnapshotFile(
+  file: string,
+  meta: SnapshotMeta,
+  entries: Iterator<[string, string]>,
+): Promise<SnapshotHeader> {
   const temporary = `${file}.tmp-${String(process.pid)}-${String(Date.now())}`;
   const handle = await open(temporary, 'w');
   try {
@@ -130,7 +137,9 @@ export async function writeSnapshotFile(file: string, meta: SnapshotMeta, entrie
       topic: meta.topic,
       topicId: meta.topicId,
       partitions: meta.positions.size,
-      positions: Object.fromEntries([...meta.positions].sort(([a], [b]) => a - b).map(([p, next]) => [String(p), next])),
+      positions: Object.fromEntries(
+        [...meta.positions].sort(([a], [b]) => a - b).map(([p, next]) => [String(p), next]),
+      ),
       schemaIds: [...schemaIds].sort((a, b) => a - b),
       createdAt: meta.createdAt,
       entries: count,
@@ -160,7 +169,13 @@ export async function writeSnapshotFile(file: string, meta: SnapshotMeta, entrie
   }
 }
 
-async function flush(handle: FileHandle, chunk: Buffer, used: number, position: number, hash: ReturnType<typeof createHash>): Promise<void> {
+async function flush(
+  handle: FileHandle,
+  chunk: Buffer,
+  used: number,
+  position: number,
+  hash: ReturnType<typeof createHash>,
+): Promise<void> {
   hash.update(chunk.subarray(0, used));
   await handle.write(chunk, 0, used, position);
 }
@@ -179,21 +194,33 @@ async function readHeader(handle: FileHandle, file: string): Promise<{ header: S
   const { size } = await handle.stat();
   const corrupt = (message: string): SnapshotFileError => new SnapshotFileError('corrupt', file, message);
   const prelude = Buffer.alloc(preludeBytes);
-  if (size < preludeBytes || (await handle.read(prelude, 0, preludeBytes, 0)).bytesRead < preludeBytes || !prelude.subarray(0, 8).equals(magic)) {
+  if (
+    size < preludeBytes ||
+    (await handle.read(prelude, 0, preludeBytes, 0)).bytesRead < preludeBytes ||
+    !prelude.subarray(0, 8).equals(magic)
+  ) {
     throw new SnapshotFileError('format', file, 'not a hotstate snapshot (magic bytes missing)');
   }
   const version = prelude.readUInt16BE(8);
-  if (version !== snapshotFormatVersion) throw new SnapshotFileError('format', file, `format version ${String(version)} is unknown to this hotstate (it reads ${String(snapshotFormatVersion)})`);
+  if (version !== snapshotFormatVersion)
+    throw new SnapshotFileError(
+      'format',
+      file,
+      `format version ${String(version)} is unknown to this hotstate (it reads ${String(snapshotFormatVersion)})`,
+    );
   const headerAt = Number(prelude.readBigUInt64BE(10));
   const headerBytes = size - hashBytes - headerAt;
   if (headerAt === 0) throw corrupt('incomplete: the header was never written');
-  if (headerAt < preludeBytes || headerBytes <= 0 || headerBytes > maxHeaderBytes) throw corrupt(`header offset ${String(headerAt)} does not fit a file of ${String(size)} bytes`);
+  if (headerAt < preludeBytes || headerBytes <= 0 || headerBytes > maxHeaderBytes)
+    throw corrupt(`header offset ${String(headerAt)} does not fit a file of ${String(size)} bytes`);
   const tail = Buffer.alloc(headerBytes + hashBytes);
   await handle.read(tail, 0, tail.length, headerAt);
   const headerText = tail.subarray(0, headerBytes);
-  if (!createHash('sha256').update(headerText).digest().equals(tail.subarray(headerBytes))) throw corrupt('header checksum mismatch');
+  if (!createHash('sha256').update(headerText).digest().equals(tail.subarray(headerBytes)))
+    throw corrupt('header checksum mismatch');
   const header = parseHeader(headerText.toString('utf8'), (message) => corrupt(message));
-  if (header.bodyBytes !== headerAt - preludeBytes) throw corrupt(`body is ${String(headerAt - preludeBytes)} bytes, the header says ${String(header.bodyBytes)}`);
+  if (header.bodyBytes !== headerAt - preludeBytes)
+    throw corrupt(`body is ${String(headerAt - preludeBytes)} bytes, the header says ${String(header.bodyBytes)}`);
   return { header, fileBytes: size };
 }
 
@@ -207,9 +234,19 @@ function parseHeader(text: string, corrupt: (message: string) => Error): Snapsho
   const h = (value ?? {}) as { [K in keyof SnapshotHeader]?: unknown };
   const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
   const positions = typeof h.positions === 'object' && h.positions !== null ? Object.entries(h.positions) : [];
-  if (typeof h.topic !== 'string' || typeof h.topicId !== 'string' || !isCount(h.partitions) || !isCount(h.createdAt) ||
-      !isCount(h.entries) || !isCount(h.bodyBytes) || typeof h.bodySha256 !== 'string' || !Array.isArray(h.schemaIds) ||
-      !h.schemaIds.every(isCount) || positions.length !== h.partitions || !positions.every(([p, next]) => isCount(Number(p)) && isCount(next))) {
+  if (
+    typeof h.topic !== 'string' ||
+    typeof h.topicId !== 'string' ||
+    !isCount(h.partitions) ||
+    !isCount(h.createdAt) ||
+    !isCount(h.entries) ||
+    !isCount(h.bodyBytes) ||
+    typeof h.bodySha256 !== 'string' ||
+    !Array.isArray(h.schemaIds) ||
+    !h.schemaIds.every(isCount) ||
+    positions.length !== h.partitions ||
+    !positions.every(([p, next]) => isCount(Number(p)) && isCount(next))
+  ) {
     throw corrupt('header fields are missing or malformed');
   }
   return h as SnapshotHeader;
@@ -220,7 +257,10 @@ function parseHeader(text: string, corrupt: (message: string) => Error): Snapsho
  * what is left of the body before it is trusted, and the entry count and body checksum are checked at the end (the
  * caller applies entries to a store it throws away when this rejects).
  */
-export async function readSnapshotEntries(file: string, onEntry: (key: string, entry: string) => void): Promise<SnapshotHeader> {
+export async function readSnapshotEntries(
+  file: string,
+  onEntry: (key: string, entry: string) => void,
+): Promise<SnapshotHeader> {
   const handle = await open(file, 'r');
   try {
     const { header } = await readHeader(handle, file);
@@ -235,7 +275,8 @@ export async function readSnapshotEntries(file: string, onEntry: (key: string, e
     let count = 0;
     const ensure = async (bytes: number, what: string): Promise<void> => {
       if (filled - start >= bytes) return;
-      if (fileAt + (bytes - (filled - start)) > end) throw corrupt(`truncated: ${what} runs past the end of the body (entry ${String(count + 1)})`);
+      if (fileAt + (bytes - (filled - start)) > end)
+        throw corrupt(`truncated: ${what} runs past the end of the body (entry ${String(count + 1)})`);
       if (buffer.length - start < bytes) {
         const bigger = Buffer.allocUnsafe(Math.max(buffer.length, bytes + chunkBytes));
         buffer.copy(bigger, 0, start, filled);
@@ -283,18 +324,28 @@ type Corrupt = (message: string) => SnapshotFileError;
 function checkLength(what: 'key' | 'entry', bytes: number, count: number, corrupt: Corrupt): void {
   const min = what === 'key' ? 1 : entryHeaderBytes;
   const max = what === 'key' ? maxKeyBytes : maxEntryBytes;
-  if (bytes < min || bytes > max) throw corrupt(`entry ${String(count + 1)}: ${what} length ${String(bytes)} is out of bounds`);
+  if (bytes < min || bytes > max)
+    throw corrupt(`entry ${String(count + 1)}: ${what} length ${String(bytes)} is out of bounds`);
 }
 
 /** The entry of the record at `at` (u32 key length, key, u32 entry length, entry) must be a value of the header's version. */
-function checkInVersion(bytes: Buffer, at: number, keyBytes: number, positions: ReadonlyMap<number, number>, count: number, corrupt: Corrupt): void {
+function checkInVersion(
+  bytes: Buffer,
+  at: number,
+  keyBytes: number,
+  positions: ReadonlyMap<number, number>,
+  count: number,
+  corrupt: Corrupt,
+): void {
   // In bounds: the entry's length was checked. Plain byte reads: this runs for every entry of a restore.
   const entryAt = at + 8 + keyBytes;
   const next = positions.get((bytes[entryAt + 1] as number) * 256 + (bytes[entryAt + 2] as number));
   let offset = 0;
   for (let i = entryAt + 3; i < entryAt + 9; i++) offset = offset * 256 + (bytes[i] as number);
   if (isTombstoneByte(bytes[entryAt] as number) || next === undefined || offset >= next) {
-    throw corrupt(`entry ${String(count + 1)} (key ${JSON.stringify(bytes.toString('utf8', at + 4, at + 4 + keyBytes).slice(0, 80))}) is not part of the version the header names`);
+    throw corrupt(
+      `entry ${String(count + 1)} (key ${JSON.stringify(bytes.toString('utf8', at + 4, at + 4 + keyBytes).slice(0, 80))}) is not part of the version the header names`,
+    );
   }
 }
 
@@ -311,13 +362,15 @@ export async function readSnapshotBase(file: string): Promise<{ header: Snapshot
   try {
     const { header } = await readHeader(handle, file);
     const corrupt: Corrupt = (message) => new SnapshotFileError('corrupt', file, message);
-    if (header.entries * minRecordBytes > header.bodyBytes) throw corrupt(`${String(header.entries)} entries cannot fit a body of ${String(header.bodyBytes)} bytes`);
+    if (header.entries * minRecordBytes > header.bodyBytes)
+      throw corrupt(`${String(header.entries)} entries cannot fit a body of ${String(header.bodyBytes)} bytes`);
     const body = Buffer.from(new ArrayBuffer(header.bodyBytes)); // its own memory, so that it can move to another thread
     const hash = createHash('sha256');
     const indexer = new BodyIndexer(body, header, corrupt);
     let problem: Error | undefined;
     // The next piece is read (on libuv's threads) while this one is hashed and indexed here.
-    const readFrom = (at: number): Promise<{ bytesRead: number }> => handle.read(body, at, Math.min(body.length - at, readBytes), preludeBytes + at);
+    const readFrom = (at: number): Promise<{ bytesRead: number }> =>
+      handle.read(body, at, Math.min(body.length - at, readBytes), preludeBytes + at);
     let reading = body.length > 0 ? readFrom(0) : undefined;
     for (let filled = 0; reading !== undefined;) {
       const { bytesRead } = await reading;
@@ -369,7 +422,8 @@ class BodyIndexer {
     };
     while (this.at < filled) {
       const at = this.at;
-      if (this.count === this.header.entries) throw corrupt(`more entries than the ${String(this.header.entries)} the header says`);
+      if (this.count === this.header.entries)
+        throw corrupt(`more entries than the ${String(this.header.entries)} the header says`);
       if (filled - at < 8 && short('a key length')) return;
       const keyBytes = readU32(body, at);
       checkLength('key', keyBytes, this.count, corrupt);
@@ -385,7 +439,8 @@ class BodyIndexer {
   }
 
   finish(): BaseIndex {
-    if (this.count !== this.header.entries) throw this.corrupt(`${String(this.count)} entries, the header says ${String(this.header.entries)}`);
+    if (this.count !== this.header.entries)
+      throw this.corrupt(`${String(this.count)} entries, the header says ${String(this.header.entries)}`);
     const twice = this.base.seal();
     if (twice >= 0) throw this.corrupt(`key ${JSON.stringify(this.base.key(twice).slice(0, 80))} appears twice`);
     return this.base;

@@ -28,10 +28,20 @@ export interface RestoreTarget {
   loadBase(base: BaseIndex): void;
 }
 
-export async function restoreNewest(dir: string, topicNow: TopicNow, target: RestoreTarget, log: Logger, onOutcome: (outcome: RestoreOutcome) => void): Promise<SnapshotRestore & { positions?: Map<number, number> }> {
+export async function restoreNewest(
+  dir: string,
+  topicNow: TopicNow,
+  target: RestoreTarget,
+  log: Logger,
+  onOutcome: (outcome: RestoreOutcome) => void,
+): Promise<SnapshotRestore & { positions?: Map<number, number> }> {
   const started = performance.now();
   const [candidates, unread] = await Promise.all([listSnapshots(dir, topicNow.topic), unreadSnapshotNames(dir)]);
-  for (const name of unread) log.warn({ file: name, dir }, 'snapshot file skipped: a restore reads only <topic>.<created ms>.snapshot names (rename it to use it)');
+  for (const name of unread)
+    log.warn(
+      { file: name, dir },
+      'snapshot file skipped: a restore reads only <topic>.<created ms>.snapshot names (rename it to use it)',
+    );
   if (candidates.length === 0) return { outcome: 'none', reason: `no snapshot of ${topicNow.topic} in ${dir}` };
   let last: SnapshotRestore = { outcome: 'none' };
   for (const { file } of candidates) {
@@ -40,7 +50,10 @@ export async function restoreNewest(dir: string, topicNow: TopicNow, target: Res
       const verdict = judgeSnapshot(header, topicNow);
       if (!verdict.usable) {
         onOutcome(verdict.outcome);
-        log.warn({ file, outcome: verdict.outcome, reason: verdict.reason }, 'snapshot not used: replaying the topic in full');
+        log.warn(
+          { file, outcome: verdict.outcome, reason: verdict.reason },
+          'snapshot not used: replaying the topic in full',
+        );
         return { outcome: verdict.outcome, file, reason: verdict.reason };
       }
       // The body is read and indexed on another thread (or was, since the process started) while the registry is
@@ -60,7 +73,10 @@ export async function restoreNewest(dir: string, topicNow: TopicNow, target: Res
       target.loadBase((await loading).base);
       onOutcome('used');
       const seconds = (performance.now() - started) / 1000;
-      log.info({ file, entries: header.entries, seconds, createdAt: new Date(header.createdAt).toISOString() }, 'view restored from a snapshot; fetching from its positions');
+      log.info(
+        { file, entries: header.entries, seconds, createdAt: new Date(header.createdAt).toISOString() },
+        'view restored from a snapshot; fetching from its positions',
+      );
       return { outcome: 'used', file, createdAt: header.createdAt, entries: header.entries, seconds, positions };
     } catch (error) {
       if (!(error instanceof SnapshotFileError)) throw error;

@@ -19,9 +19,13 @@ export const isSnapshotName = (name: string, topic: string): boolean => {
  * at `path` when it already has that name. Any other name is refused: a restore from the folder would skip it.
  */
 export function snapshotTarget(path: string, topic: string, createdAt: number): string {
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) return join(path, snapshotFileName(topic, createdAt));
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
+    return join(path, snapshotFileName(topic, createdAt));
   if (isSnapshotName(basename(path), topic)) return path;
-  throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `snapshot file name ${JSON.stringify(basename(path))} would be skipped by a restore, which reads only <topic>.<created ms>.snapshot names: pass a folder (the file is named ${snapshotFileName(topic, createdAt)} in it) or such a name`);
+  throw new HotstateError(
+    'HOTSTATE_ERR_CONFIG_INVALID',
+    `snapshot file name ${JSON.stringify(basename(path))} would be skipped by a restore, which reads only <topic>.<created ms>.snapshot names: pass a folder (the file is named ${snapshotFileName(topic, createdAt)} in it) or such a name`,
+  );
 }
 
 /** `.snapshot` files in `dir` that no restore reads (not `<some topic>.<ms>.snapshot`): to be warned about. */

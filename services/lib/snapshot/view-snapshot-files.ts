@@ -21,7 +21,8 @@ export interface WrittenSnapshot {
 export interface SnapshotStatus {
   /** What happened at start: used (with the file and its age), or why the view replayed in full. */
   readonly restore: SnapshotRestore | undefined;
-  readonly lastWritten: { readonly file: string; readonly createdAt: number; readonly entries: number; readonly bytes: number } | undefined;
+  readonly lastWritten:
+    { readonly file: string; readonly createdAt: number; readonly entries: number; readonly bytes: number } | undefined;
 }
 
 export class ViewSnapshotFiles {
@@ -46,9 +47,14 @@ export class ViewSnapshotFiles {
   preload(dir: string, schemas: WriterSchemas): void {
     preloadSnapshot(dir, this.topic);
     const file = preloadedFile(dir, this.topic); // the newest, found by the preload just started
-    this.preloadSchemas = file === undefined ? undefined : readSnapshotHeader(file).then(({ header }) => schemas.settle(header.schemaIds)).catch(() => {
-      // the restore reads the header again and says what is wrong
-    });
+    this.preloadSchemas =
+      file === undefined
+        ? undefined
+        : readSnapshotHeader(file)
+            .then(({ header }) => schemas.settle(header.schemaIds))
+            .catch(() => {
+              // the restore reads the header again and says what is wrong
+            });
   }
 
   endPreload(dir: string): void {
@@ -56,9 +62,21 @@ export class ViewSnapshotFiles {
   }
 
   /** Loads the newest usable snapshot into `target`; its positions, or undefined for a full replay. */
-  async restore(dir: string, topicNow: TopicNow, target: RestoreTarget): Promise<{ positions: Map<number, number>; createdAt: number } | undefined> {
-    const afterPreload: RestoreTarget = { ...target, prepare: async (ids) => { await this.preloadSchemas; await target.prepare(ids); } };
-    const result = await restoreNewest(dir, topicNow, afterPreload, this.log, (outcome) => { this.metrics?.snapshotRestores.inc({ topic: this.topic, outcome }); });
+  async restore(
+    dir: string,
+    topicNow: TopicNow,
+    target: RestoreTarget,
+  ): Promise<{ positions: Map<number, number>; createdAt: number } | undefined> {
+    const afterPreload: RestoreTarget = {
+      ...target,
+      prepare: async (ids) => {
+        await this.preloadSchemas;
+        await target.prepare(ids);
+      },
+    };
+    const result = await restoreNewest(dir, topicNow, afterPreload, this.log, (outcome) => {
+      this.metrics?.snapshotRestores.inc({ topic: this.topic, outcome });
+    });
     const { positions, ...restore } = result;
     this.restored = restore;
     if (result.outcome === 'none') this.log.info({ dir }, 'no snapshot to start from: replaying the topic in full');
@@ -73,7 +91,11 @@ export class ViewSnapshotFiles {
     const started = performance.now();
     try {
       const file = snapshotTarget(path, this.topic, Date.now());
-      const header = await writeSnapshotFile(file, { topic: this.topic, topicId, positions: snapshot.version.positions, createdAt: Date.now() }, snapshot.entries());
+      const header = await writeSnapshotFile(
+        file,
+        { topic: this.topic, topicId, positions: snapshot.version.positions, createdAt: Date.now() },
+        snapshot.entries(),
+      );
       const { size } = await stat(file);
       const seconds = (performance.now() - started) / 1000;
       this.lastWritten = { file, createdAt: header.createdAt, entries: header.entries, bytes: size };
@@ -88,7 +110,10 @@ export class ViewSnapshotFiles {
 
   /** Age of the newest snapshot written or restored, for the gauge (called every second). */
   tick(): void {
-    const newest = Math.max(this.lastWritten?.createdAt ?? 0, this.restored?.outcome === 'used' ? this.restored.createdAt ?? 0 : 0);
+    const newest = Math.max(
+      this.lastWritten?.createdAt ?? 0,
+      this.restored?.outcome === 'used' ? (this.restored.createdAt ?? 0) : 0,
+    );
     if (newest > 0) this.metrics?.snapshotAge.set({ topic: this.topic }, (Date.now() - newest) / 1000);
   }
 

@@ -50,7 +50,15 @@ export class BaseIndex {
   private expected = 0;
   /** The slot the last probe ended at, and for which key (a string, or bytes at `at`) and table: append() after find()
    * probes once. */
-  private probed = { key: undefined as string | undefined, bytes: undefined as Buffer | undefined, at: 0, table: this.table, slot: 0, hash: 0, encoded: undefined as Buffer | undefined };
+  private probed = {
+    key: undefined as string | undefined,
+    bytes: undefined as Buffer | undefined,
+    at: 0,
+    table: this.table,
+    slot: 0,
+    hash: 0,
+    encoded: undefined as Buffer | undefined,
+  };
 
   /** An empty index of up to `capacity` entries of `body`, or the one `sealed` elsewhere over the same bytes. */
   constructor(body: Buffer, capacity: number, sealed?: SealedIndex) {
@@ -62,7 +70,8 @@ export class BaseIndex {
       this.hashes = new Int32Array(capacity);
       return;
     }
-    if (sealed.keyAt.length !== capacity || sealed.added > capacity || sealed.table.length < 2 * sealed.added) throw new Error('internal: a sealed index of another size');
+    if (sealed.keyAt.length !== capacity || sealed.added > capacity || sealed.table.length < 2 * sealed.added)
+      throw new Error('internal: a sealed index of another size');
     this.keyAt = sealed.keyAt;
     this.table = sealed.table;
     this.mask = sealed.table.length / 2 - 1;
@@ -80,7 +89,8 @@ export class BaseIndex {
   /** The body and the arrays of a sealed index, to make it again on another thread. */
   handOver(): { body: Buffer; sealed: SealedIndex } {
     const body = this.slabs[0];
-    if (this.hashes !== undefined || this.deadPlaces > 0 || this.slabs.length > 1 || body === undefined) throw new Error('internal: an index is handed over sealed and unchanged');
+    if (this.hashes !== undefined || this.deadPlaces > 0 || this.slabs.length > 1 || body === undefined)
+      throw new Error('internal: an index is handed over sealed and unchanged');
     return { body, sealed: { keyAt: this.keyAt, table: this.table, added: this.added } };
   }
 
@@ -120,7 +130,8 @@ export class BaseIndex {
       const run = ((hashes[place] as number) & mask) >>> shift;
       runStarts[run + 1] = (runStarts[run + 1] as number) + 1;
     }
-    for (let run = 1; run < runStarts.length; run++) runStarts[run] = (runStarts[run] as number) + (runStarts[run - 1] as number);
+    for (let run = 1; run < runStarts.length; run++)
+      runStarts[run] = (runStarts[run] as number) + (runStarts[run - 1] as number);
     const sorted = new Int32Array(2 * n); // hash, place
     for (let place = 0; place < n; place++) {
       const hash = hashes[place] as number;
@@ -183,7 +194,8 @@ export class BaseIndex {
     const keyBytes = encoded === undefined ? key.length : encoded.length;
     const at = this.room(keyBytes, value.length);
     const slab = this.lastSlab;
-    if (encoded === undefined) slab.write(key, at, keyBytes, 'latin1'); // ASCII: its chars are its bytes
+    if (encoded === undefined)
+      slab.write(key, at, keyBytes, 'latin1'); // ASCII: its chars are its bytes
     else slab.set(encoded, at);
     slab.set(value, this.file(slot, at, keyBytes, partition, offset, timestamp));
   }
@@ -195,9 +207,15 @@ export class BaseIndex {
     const slot = this.probeBytes(bytes, keyAt, keyLength);
     const at = this.room(keyLength, valueLength);
     const slab = this.lastSlab;
-    if (keyLength <= 32) for (let i = 0; i < keyLength; i++) slab[at + i] = bytes[keyAt + i] as number; // no native call for a short key
+    if (keyLength <= 32)
+      for (let i = 0; i < keyLength; i++) slab[at + i] = bytes[keyAt + i] as number; // no native call for a short key
     else bytes.copy(slab, at, keyAt, keyAt + keyLength);
-    bytes.copy(slab, this.file(slot, at, keyLength, partition, record.offset, record.timestamp), valueAt, valueAt + valueLength);
+    bytes.copy(
+      slab,
+      this.file(slot, at, keyLength, partition, record.offset, record.timestamp),
+      valueAt,
+      valueAt + valueLength,
+    );
   }
 
   private makeRoomForOne(): void {
@@ -230,7 +248,14 @@ export class BaseIndex {
 
   /** Makes the entry whose key was just written at `at` of the last slab the probed key's place; writes its header
    * and returns where its value goes. */
-  private file(slot: number, at: number, keyBytes: number, partition: number, offset: number, timestamp: number): number {
+  private file(
+    slot: number,
+    at: number,
+    keyBytes: number,
+    partition: number,
+    offset: number,
+    timestamp: number,
+  ): number {
     const slab = this.lastSlab;
     const entryAt = at + keyBytes + 4;
     writeEntryHeader(slab, entryAt, partition, offset, timestamp);
@@ -299,7 +324,8 @@ export class BaseIndex {
     const probed = this.probed;
     if (probed.key === key && probed.table === this.table) return probed.slot;
     const encoded = isAscii(key) ? undefined : Buffer.from(key, 'utf8');
-    if (encoded === undefined) return this.remember(this.slotOf(hashAscii(key), key, undefined, 0, key.length), key, undefined, 0, undefined);
+    if (encoded === undefined)
+      return this.remember(this.slotOf(hashAscii(key), key, undefined, 0, key.length), key, undefined, 0, undefined);
     const hash = hashBytes(encoded, 0, encoded.length);
     return this.remember(this.slotOf(hash, undefined, encoded, 0, encoded.length), key, undefined, 0, encoded);
   }
@@ -308,11 +334,23 @@ export class BaseIndex {
   private probeBytes(bytes: Buffer, at: number, length: number): number {
     const probed = this.probed;
     if (probed.bytes === bytes && probed.at === at && probed.table === this.table) return probed.slot;
-    return this.remember(this.slotOf(hashBytes(bytes, at, length), undefined, bytes, at, length), undefined, bytes, at, undefined);
+    return this.remember(
+      this.slotOf(hashBytes(bytes, at, length), undefined, bytes, at, length),
+      undefined,
+      bytes,
+      at,
+      undefined,
+    );
   }
 
   /** The slot holding the key of this hash (an ASCII string, or `length` bytes at `at`), or the free slot where it would go. */
-  private slotOf(hash: number, ascii: string | undefined, bytes: Buffer | undefined, at: number, length: number): number {
+  private slotOf(
+    hash: number,
+    ascii: string | undefined,
+    bytes: Buffer | undefined,
+    at: number,
+    length: number,
+  ): number {
     const { table, mask } = this;
     let i = hash & mask;
     for (let place = table[2 * i + 1] ?? emptySlot; place !== emptySlot; place = table[2 * i + 1] ?? emptySlot) {
@@ -324,7 +362,13 @@ export class BaseIndex {
   }
 
   /** Remembers the slot slotOf() found and for which key (a string, or bytes at `at`); returns it. */
-  private remember(slot: number, key: string | undefined, bytes: Buffer | undefined, at: number, encoded: Buffer | undefined): number {
+  private remember(
+    slot: number,
+    key: string | undefined,
+    bytes: Buffer | undefined,
+    at: number,
+    encoded: Buffer | undefined,
+  ): number {
     const probed = this.probed;
     probed.key = key;
     probed.bytes = bytes;
@@ -372,7 +416,13 @@ export class BaseIndex {
   }
 
   /** Whether `place` holds the key given as an ASCII string (its chars are its bytes) or as `length` bytes at `at`. */
-  private keyIs(place: number, ascii: string | undefined, bytes: Buffer | undefined, at: number, length: number): boolean {
+  private keyIs(
+    place: number,
+    ascii: string | undefined,
+    bytes: Buffer | undefined,
+    at: number,
+    length: number,
+  ): boolean {
     const address = this.keyAt[place] ?? 0;
     const slab = this.slabAt(address);
     const keyAt = address % slabSpan;
@@ -397,7 +447,8 @@ function slotBitsFor(n: number): number {
 
 /** The big-endian u32 at `at`, without Buffer.readUInt32BE's checks (callers read within the slab). */
 export const readU32 = (bytes: Buffer, at: number): number =>
-  (bytes[at] as number) * 0x1000000 + (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
+  (bytes[at] as number) * 0x1000000 +
+  (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
 
 function writeU32(bytes: Buffer, at: number, n: number): void {
   bytes[at] = n >>> 24;

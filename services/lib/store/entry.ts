@@ -21,7 +21,14 @@ export function packEntry(partition: number, offset: number, timestamp: number, 
 }
 
 /** Writes an entry's 15-byte header at `at` (the caller makes room). */
-export function writeEntryHeader(bytes: Buffer, at: number, partition: number, offset: number, timestamp: number, tombstone = false): void {
+export function writeEntryHeader(
+  bytes: Buffer,
+  at: number,
+  partition: number,
+  offset: number,
+  timestamp: number,
+  tombstone = false,
+): void {
   bytes[at] = tombstone ? tombstoneFlag : 0;
   bytes[at + 1] = partition >>> 8;
   bytes[at + 2] = partition;

@@ -77,7 +77,8 @@ export class SnapshotStore {
   /** applyOver() of a record whose key currentOfRecord() found (`previous`), while takesKeyBytes. */
   applyRecord(previous: string | undefined, record: FetchedRecord, partition: number): string | undefined {
     const base = this.base as BaseIndex;
-    const place = this.foundRecord === record ? this.foundPlace : base.findBytes(record.bytes, record.keyAt, record.keyLength);
+    const place =
+      this.foundRecord === record ? this.foundPlace : base.findBytes(record.bytes, record.keyAt, record.keyLength);
     this.foundRecord = undefined;
     const previousLive = previous !== undefined && !isTombstone(previous) ? previous : undefined;
     if (record.valueLength >= 0) {
@@ -91,7 +92,14 @@ export class SnapshotStore {
   }
 
   /** apply() for a caller that already looked the key up with current(). */
-  applyOver(previous: string | undefined, key: string, partition: number, offset: number, timestamp: number, value: Buffer | null): string | undefined {
+  applyOver(
+    previous: string | undefined,
+    key: string,
+    partition: number,
+    offset: number,
+    timestamp: number,
+    value: Buffer | null,
+  ): string | undefined {
     const previousLive = previous !== undefined && !isTombstone(previous) ? previous : undefined;
     if (this.bulk && this.open.size === 0 && !this.inMap(key, previous)) {
       this.writeToBase(key, partition, offset, timestamp, value);
@@ -160,7 +168,8 @@ export class SnapshotStore {
 
   /** Starts an empty store from a snapshot's entries, left in place. */
   loadBase(base: BaseIndex): void {
-    if (this.live.size > 0 || (this.base !== undefined && this.base.count > 0)) throw new Error('internal: a base is loaded into an empty store only');
+    if (this.live.size > 0 || (this.base !== undefined && this.base.count > 0))
+      throw new Error('internal: a base is loaded into an empty store only');
     this.base = base;
     this.liveKeys = base.alive;
   }
@@ -173,7 +182,9 @@ export class SnapshotStore {
   /** Live keys and entries, base first; a synchronous pass (across awaits, use a snapshot's entriesAt). */
   *entries(): IterableIterator<[string, string]> {
     const base = this.base;
-    if (base !== undefined) for (let place = 0; place < base.count; place++) if (!base.isDead(place)) yield [base.key(place), base.entry(place)];
+    if (base !== undefined)
+      for (let place = 0; place < base.count; place++)
+        if (!base.isDead(place)) yield [base.key(place), base.entry(place)];
     for (const [key, entry] of this.live) if (!isTombstone(entry)) yield [key, entry];
   }
 

@@ -4,7 +4,15 @@
 // the topic.
 import { randomUUID } from 'node:crypto';
 import { HotstateError } from '../errors.ts';
-import { FetchedRecord, type OffsetRange, type PartitionReader, type ReadHandler, type TopicLayout, type Transport, type TransportProducer } from '../transport/transport.ts';
+import {
+  FetchedRecord,
+  type OffsetRange,
+  type PartitionReader,
+  type ReadHandler,
+  type TopicLayout,
+  type Transport,
+  type TransportProducer,
+} from '../transport/transport.ts';
 import type { SchemaSource } from '../core/writer-schemas.ts';
 
 export class MemoryTopic implements Transport {
@@ -45,7 +53,7 @@ export class MemoryTopic implements Transport {
   end(partition: number): number {
     const records = this.partitions[partition] ?? [];
     const last = records[records.length - 1];
-    return last ? last.offset + 1 : this.starts[partition] ?? 0;
+    return last ? last.offset + 1 : (this.starts[partition] ?? 0);
   }
 
   /** Deletes the topic and creates it again, empty, with a new topic id. */
@@ -70,13 +78,23 @@ export class MemoryTopic implements Transport {
   async layout(topic: string): Promise<TopicLayout | undefined> {
     await Promise.resolve();
     if (!this.exists || topic !== this.name) return undefined;
-    return { topic, topicId: this.topicId, partitions: this.partitions.map((_, partition) => ({ partition, leader: 1, inSync: [1] })), replicationFactor: 1 };
+    return {
+      topic,
+      topicId: this.topicId,
+      partitions: this.partitions.map((_, partition) => ({ partition, leader: 1, inSync: [1] })),
+      replicationFactor: 1,
+    };
   }
 
   async offsets(): Promise<OffsetRange[]> {
     await Promise.resolve();
-    if (this.failing !== undefined) throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', this.failing, { retriable: true });
-    return this.partitions.map((_, partition) => ({ partition, start: this.starts[partition] ?? 0, end: this.end(partition) }));
+    if (this.failing !== undefined)
+      throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', this.failing, { retriable: true });
+    return this.partitions.map((_, partition) => ({
+      partition,
+      start: this.starts[partition] ?? 0,
+      end: this.end(partition),
+    }));
   }
 
   async topicConfigs(): Promise<Record<string, string>> {
@@ -98,7 +116,9 @@ export class MemoryTopic implements Transport {
   }
 
   read(layout: TopicLayout, positions: ReadonlyMap<number, number>, handler: ReadHandler): PartitionReader {
-    const reader = new MemoryReader(this, layout.topicId, new Map(positions), handler, () => this.readers.delete(reader));
+    const reader = new MemoryReader(this, layout.topicId, new Map(positions), handler, () =>
+      this.readers.delete(reader),
+    );
     this.readers.add(reader);
     return reader;
   }
@@ -130,7 +150,13 @@ class MemoryReader implements PartitionReader {
   private readonly loop: Promise<void>;
   private reportedFailure = false;
 
-  constructor(topic: MemoryTopic, topicId: string, positions: Map<number, number>, handler: ReadHandler, forget: () => void) {
+  constructor(
+    topic: MemoryTopic,
+    topicId: string,
+    positions: Map<number, number>,
+    handler: ReadHandler,
+    forget: () => void,
+  ) {
     this.topic = topic;
     this.topicId = topicId;
     this.positions = positions;
@@ -151,7 +177,12 @@ class MemoryReader implements PartitionReader {
     while (this.running) {
       let delivered = false;
       if (this.topic.failing !== undefined) {
-        if (!this.reportedFailure) this.handler.problem({ kind: 'unavailable', partitions: [...this.positions.keys()], detail: this.topic.failing });
+        if (!this.reportedFailure)
+          this.handler.problem({
+            kind: 'unavailable',
+            partitions: [...this.positions.keys()],
+            detail: this.topic.failing,
+          });
         this.reportedFailure = true;
       } else if (!this.topic.paused && this.topic.topicId === this.topicId) {
         if (this.reportedFailure) this.handler.recovered([...this.positions.keys()]);
@@ -166,7 +197,13 @@ class MemoryReader implements PartitionReader {
           }
           const last = answer.records[answer.records.length - 1];
           if (!last) continue;
-          await this.handler.chunk({ partition, records: answer.records, next: last.offset + 1, highWatermark: this.topic.end(partition), logStart: answer.start });
+          await this.handler.chunk({
+            partition,
+            records: answer.records,
+            next: last.offset + 1,
+            highWatermark: this.topic.end(partition),
+            logStart: answer.start,
+          });
           this.positions.set(partition, last.offset + 1);
           delivered = true;
         }
@@ -200,7 +237,10 @@ export class MemorySchemas implements SchemaSource {
   }
 
   private check(): void {
-    if (this.down) throw new HotstateError('HOTSTATE_ERR_REGISTRY_UNAVAILABLE', 'schema registry unavailable (test)', { retriable: true });
+    if (this.down)
+      throw new HotstateError('HOTSTATE_ERR_REGISTRY_UNAVAILABLE', 'schema registry unavailable (test)', {
+        retriable: true,
+      });
   }
 
   async schemaText(id: number): Promise<string | undefined> {

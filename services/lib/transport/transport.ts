@@ -87,7 +87,16 @@ export class FetchedRecord {
   /** Record headers as the log holds them (names and values as bytes). */
   readonly headers: RecordHeaders | undefined;
 
-  constructor(offset: number, timestamp: number, bytes: Buffer, keyAt: number, keyLength: number, valueAt: number, valueLength: number, headers?: RecordHeaders) {
+  constructor(
+    offset: number,
+    timestamp: number,
+    bytes: Buffer,
+    keyAt: number,
+    keyLength: number,
+    valueAt: number,
+    valueLength: number,
+    headers?: RecordHeaders,
+  ) {
     this.offset = offset;
     this.timestamp = timestamp;
     this.bytes = bytes;
@@ -99,11 +108,26 @@ export class FetchedRecord {
   }
 
   /** A record of a key and a value given apart (they are copied into one buffer). */
-  static of(record: { offset: number; timestamp: number; key: Buffer | null; value: Buffer | null; headers?: RecordHeaders }): FetchedRecord {
+  static of(record: {
+    offset: number;
+    timestamp: number;
+    key: Buffer | null;
+    value: Buffer | null;
+    headers?: RecordHeaders;
+  }): FetchedRecord {
     const { key, value } = record;
     const bytes = Buffer.concat([key ?? Buffer.alloc(0), value ?? Buffer.alloc(0)]);
     const keyLength = key === null ? -1 : key.length;
-    return new FetchedRecord(record.offset, record.timestamp, bytes, 0, keyLength, Math.max(0, keyLength), value === null ? -1 : value.length, record.headers);
+    return new FetchedRecord(
+      record.offset,
+      record.timestamp,
+      bytes,
+      0,
+      keyLength,
+      Math.max(0, keyLength),
+      value === null ? -1 : value.length,
+      record.headers,
+    );
   }
 
   get key(): Buffer | null {
@@ -156,7 +180,8 @@ export interface ProduceRecord {
 }
 
 /** What became of one record: its offset, or an error saying it was not written or its outcome is unknown. */
-export type RecordOutcome = { readonly ok: true; readonly offset: number } | { readonly ok: false; readonly error: HotstateError };
+export type RecordOutcome =
+  { readonly ok: true; readonly offset: number } | { readonly ok: false; readonly error: HotstateError };
 
 export interface SendOptions {
   /** The send answers within this time; records not acknowledged by then get an error. @defaultValue `30000` */

@@ -15,7 +15,13 @@ export class PoisonHandling {
   private readonly report: (poison: ViewEvents['poison'][0]) => void;
   private deadLetters: DeadLetterWriter | undefined;
 
-  constructor(topic: string, policy: PoisonPolicy, metrics: ViewMetrics | undefined, log: Logger, report: (poison: ViewEvents['poison'][0]) => void) {
+  constructor(
+    topic: string,
+    policy: PoisonPolicy,
+    metrics: ViewMetrics | undefined,
+    log: Logger,
+    report: (poison: ViewEvents['poison'][0]) => void,
+  ) {
     this.topic = topic;
     this.policy = policy;
     this.metrics = metrics;
@@ -29,7 +35,11 @@ export class PoisonHandling {
   }
 
   /** Reports the chunk's poison; undefined when the chunk may be applied, else why the view must fail (policy `fail`). */
-  async handle(partition: number, records: readonly FetchedRecord[], poison: ReadonlyMap<number, Poison>): Promise<string | undefined> {
+  async handle(
+    partition: number,
+    records: readonly FetchedRecord[],
+    poison: ReadonlyMap<number, Poison>,
+  ): Promise<string | undefined> {
     const inOffsetOrder = [...poison].sort(([a], [b]) => a - b);
     for (const [i, why] of inOffsetOrder) {
       const record = records[i];
@@ -44,10 +54,12 @@ export class PoisonHandling {
       return `poison record at partition ${String(partition)} offset ${String(records[i]?.offset)}: ${first.detail}`;
     }
     if (this.deadLetters) {
-      await this.deadLetters.write(inOffsetOrder.flatMap(([i, why]) => {
-        const record = records[i];
-        return record ? [{ partition, offset: record.offset, key: record.key, value: record.value, ...why }] : [];
-      }));
+      await this.deadLetters.write(
+        inOffsetOrder.flatMap(([i, why]) => {
+          const record = records[i];
+          return record ? [{ partition, offset: record.offset, key: record.key, value: record.value, ...why }] : [];
+        }),
+      );
       this.metrics?.deadLetters.inc({ topic: this.topic }, poison.size);
     }
     return undefined;

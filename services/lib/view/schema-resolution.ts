@@ -22,7 +22,10 @@ export class SchemaResolution {
       await this.schemas.probe();
     } catch (error) {
       if (!isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE')) throw error;
-      this.log.warn({ reason: error.message }, 'the schema registry does not answer yet; the replay waits for it when a record needs a schema');
+      this.log.warn(
+        { reason: error.message },
+        'the schema registry does not answer yet; the replay waits for it when a record needs a schema',
+      );
     }
   }
 
@@ -42,7 +45,8 @@ export class SchemaResolution {
       } catch (error) {
         if (!isHotstateError(error, 'HOTSTATE_ERR_REGISTRY_UNAVAILABLE') || this.machine.name === 'closed') throw error;
         const reason = `waiting for the schema registry to resolve writer schema(s) ${ids.join(', ')}: ${error.message}`;
-        if (this.machine.name !== 'waiting-registry' && this.machine.can('waiting-registry')) this.machine.to('waiting-registry', { reason });
+        if (this.machine.name !== 'waiting-registry' && this.machine.can('waiting-registry'))
+          this.machine.to('waiting-registry', { reason });
         this.log.warn({ attempt }, reason);
         await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)));
       }

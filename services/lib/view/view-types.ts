@@ -15,7 +15,14 @@ import type { SchemaSource } from '../core/writer-schemas.ts';
 
 export type PoisonPolicy = 'fail' | 'skip' | 'dead-letter';
 
-type Defaulted = 'poisonPolicy' | 'createDeadLetterTopic' | 'maxValueBytes' | 'maxItems' | 'maxNestingDepth' | 'healthCheckIntervalMs' | 'staleAfterMs';
+type Defaulted =
+  | 'poisonPolicy'
+  | 'createDeadLetterTopic'
+  | 'maxValueBytes'
+  | 'maxItems'
+  | 'maxNestingDepth'
+  | 'healthCheckIntervalMs'
+  | 'staleAfterMs';
 /** The options as a view uses them: every default filled in. */
 export type ViewSettings = ViewOptions & Readonly<Required<Pick<ViewOptions, Defaulted>>>;
 
@@ -34,20 +41,31 @@ const positive = z.number().int().positive();
 const optionChecks = z.object({
   topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name'),
   poisonPolicy: z.enum(['fail', 'skip', 'dead-letter']),
-  deadLetterTopic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name').optional(),
-  maxValueBytes: positive, maxItems: positive, maxNestingDepth: positive,
-  healthCheckIntervalMs: z.number().int().min(10), staleAfterMs: z.number().int().min(10),
+  deadLetterTopic: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name')
+    .optional(),
+  maxValueBytes: positive,
+  maxItems: positive,
+  maxNestingDepth: positive,
+  healthCheckIntervalMs: z.number().int().min(10),
+  staleAfterMs: z.number().int().min(10),
 });
 
 /** The options with every default filled in; HOTSTATE_ERR_CONFIG_INVALID listing every bad setting. */
 export function viewSettings(options: ViewOptions): ViewSettings {
   const settings: ViewSettings = { ...viewDefaults, ...withoutUndefined(options) };
   const checked = optionChecks.safeParse(settings);
-  if (!checked.success) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `view options: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!checked.success)
+    throw new HotstateError(
+      'HOTSTATE_ERR_CONFIG_INVALID',
+      `view options: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return settings;
 }
 
-const withoutUndefined = <T extends object>(options: T): T => Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as T;
+const withoutUndefined = <T extends object>(options: T): T =>
+  Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as T;
 
 export interface ViewOptions {
   readonly kafka: KafkaConnection;
@@ -116,4 +134,3 @@ export interface ViewEvents {
   rebuild: [reason: RebuildReason];
   poison: [poison: { partition: number; offset: number; key: string | null } & Poison];
 }
-

@@ -10,7 +10,14 @@ import { createLogger, settleWithin, type Logger } from '../logger.ts';
 import { viewMetrics, type ViewMetrics } from '../metrics.ts';
 import { valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic/platformatic-transport.ts';
-import type { FetchedRecord, PartitionChunk, PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
+import type {
+  FetchedRecord,
+  PartitionChunk,
+  PartitionReader,
+  ReadProblem,
+  TopicLayout,
+  Transport,
+} from '../transport/transport.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
 import { PoisonHandling } from './poison-handling.ts';
 import { SchemaResolution } from './schema-resolution.ts';
@@ -20,7 +27,13 @@ import { ViewReads } from './view-reads.ts';
 import { judgeFreshness } from '../core/freshness.ts';
 import { judgeLayout, judgeOffsets, type TopicVerdict } from '../core/topic-health.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from '../core/view-state.ts';
-import { viewSettings, type ReplayProgress, type ViewOptions, type ViewSettings, type ViewStatus } from './view-types.ts';
+import {
+  viewSettings,
+  type ReplayProgress,
+  type ViewOptions,
+  type ViewSettings,
+  type ViewStatus,
+} from './view-types.ts';
 import { registrySchemaSource, WriterSchemas } from '../core/writer-schemas.ts';
 import { ViewSnapshotFiles, type WrittenSnapshot } from '../snapshot/view-snapshot-files.ts';
 import { keyHistory, type KeyVersion } from '../history/key-history.ts';
@@ -28,12 +41,24 @@ import { keyHistory, type KeyVersion } from '../history/key-history.ts';
 export type { Item } from '../store/view-snapshot.ts';
 export { ViewSnapshot } from '../store/view-snapshot.ts';
 export type { Change, ChangeListenerOptions, PinStatus } from '../core/view-data.ts';
-export type { KeyPartitionConflict, PoisonPolicy, ReplayProgress, ViewEvents, ViewOptions, ViewStatus } from './view-types.ts';
+export type {
+  KeyPartitionConflict,
+  PoisonPolicy,
+  ReplayProgress,
+  ViewEvents,
+  ViewOptions,
+  ViewStatus,
+} from './view-types.ts';
 export type { ViewState, ViewStateName, RebuildReason, FailureKind } from '../core/view-state.ts';
 
 const FRESHNESS_TICK_MS = 1000;
 /** Refusals no retry can fix: the view fails with them instead of waiting. */
-const refusedAccess = new Set(['HOTSTATE_ERR_REGISTRY_AUTHENTICATION', 'HOTSTATE_ERR_REGISTRY_MISADDRESSED', 'HOTSTATE_ERR_TRANSPORT_AUTHENTICATION', 'HOTSTATE_ERR_TRANSPORT_DENIED']);
+const refusedAccess = new Set([
+  'HOTSTATE_ERR_REGISTRY_AUTHENTICATION',
+  'HOTSTATE_ERR_REGISTRY_MISADDRESSED',
+  'HOTSTATE_ERR_TRANSPORT_AUTHENTICATION',
+  'HOTSTATE_ERR_TRANSPORT_DENIED',
+]);
 /** Bound on each step of close(). */
 const CLOSE_STEP_MS = 2000;
 const START_PATIENCE_MS = 30_000;
@@ -81,15 +106,25 @@ export class HotstateView extends ViewReads {
     this.transport = options.transport ?? createPlatformaticTransport({ clientId: 'hotstate-view', ...options.kafka });
     this.log = (options.logger ?? createLogger()).child({ component: 'view', topic: options.topic });
     this.metrics = options.metrics ? viewMetrics(options.metrics) : undefined;
-    this.schemas = new WriterSchemas(options.schemaSource ?? registrySchemaSource(options.registryUrl), valueSubject(options.topic), options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema));
+    this.schemas = new WriterSchemas(
+      options.schemaSource ?? registrySchemaSource(options.registryUrl),
+      valueSubject(options.topic),
+      options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema),
+    );
     this.limits = recordLimits(this.options);
     this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
     this.schemaResolution = new SchemaResolution(this.schemas, this.machine, this.log);
-    this.poison = new PoisonHandling(options.topic, this.options.poisonPolicy, this.metrics, this.log, (poison) => { this.emit('poison', poison); });
+    this.poison = new PoisonHandling(options.topic, this.options.poisonPolicy, this.metrics, this.log, (poison) => {
+      this.emit('poison', poison);
+    });
     this.snapshots = new ViewSnapshotFiles(options.topic, this.metrics, this.log);
-    this.ready = new Promise((resolve, reject) => { this.settleReady = { resolve, reject }; });
+    this.ready = new Promise((resolve, reject) => {
+      this.settleReady = { resolve, reject };
+    });
     this.ready.catch(() => undefined); // callers who never await `ready` must not see an unhandled rejection
-    this.machine.onTransition((state, previous) => { this.onTransition(state, previous); });
+    this.machine.onTransition((state, previous) => {
+      this.onTransition(state, previous);
+    });
   }
 
   /** Starts the replay; resolves once fetching has begun (await `ready` for the replay to finish). */
@@ -101,10 +136,20 @@ export class HotstateView extends ViewReads {
     try {
       // The registry is checked beside the first Kafka request: a misaddressed one fails the start here, before any
       // record could be taken for poison; one that does not answer yet is waited for when records need it.
-      const [configs] = await Promise.all([this.transport.topicConfigs(this.topic), this.schemaResolution.probeAtStart()]);
+      const [configs] = await Promise.all([
+        this.transport.topicConfigs(this.topic),
+        this.schemaResolution.probeAtStart(),
+      ]);
       this.deleteRetentionMs = Number(configs['delete.retention.ms'] ?? Number.POSITIVE_INFINITY);
       if (this.options.poisonPolicy === 'dead-letter') {
-        this.poison.useDeadLetters(await DeadLetterWriter.open(this.transport, this.topic, this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`, this.options.createDeadLetterTopic));
+        this.poison.useDeadLetters(
+          await DeadLetterWriter.open(
+            this.transport,
+            this.topic,
+            this.options.deadLetterTopic ?? `${this.topic}.hotstate-dlq`,
+            this.options.createDeadLetterTopic,
+          ),
+        );
       }
       await this.startReplay({ fromSnapshot: true });
     } finally {
@@ -112,8 +157,14 @@ export class HotstateView extends ViewReads {
     }
     if (this.machine.name === 'closed') return; // closed while starting: no timers to outlive it
     this.timers = [
-      setInterval(() => { void this.checkHealth(); }, this.options.healthCheckIntervalMs),
-      setInterval(() => { this.checkFreshness(); this.snapshots.tick(); this.updatePinMetrics(); }, FRESHNESS_TICK_MS),
+      setInterval(() => {
+        void this.checkHealth();
+      }, this.options.healthCheckIntervalMs),
+      setInterval(() => {
+        this.checkFreshness();
+        this.snapshots.tick();
+        this.updatePinMetrics();
+      }, FRESHNESS_TICK_MS),
     ];
     for (const timer of this.timers) timer.unref();
   }
@@ -132,11 +183,20 @@ export class HotstateView extends ViewReads {
     this.replayBasedAt = Date.now();
     const dir = this.options.snapshot?.dir;
     if (fromSnapshot && dir !== undefined) {
-      const topicNow = { topic: this.topic, topicId: layout.topicId, offsets, deleteRetentionMs: this.deleteRetentionMs };
+      const topicNow = {
+        topic: this.topic,
+        topicId: layout.topicId,
+        offsets,
+        deleteRetentionMs: this.deleteRetentionMs,
+      };
       const restored = await this.snapshots.restore(dir, topicNow, {
         prepare: (ids) => this.schemas.settle(ids),
-        reset: (at) => { this.data.reset(at, this.deleteRetentionMs); },
-        loadBase: (base) => { this.data.loadBase(base); },
+        reset: (at) => {
+          this.data.reset(at, this.deleteRetentionMs);
+        },
+        loadBase: (base) => {
+          this.data.loadBase(base);
+        },
       });
       if (restored) {
         positions = restored.positions;
@@ -148,11 +208,15 @@ export class HotstateView extends ViewReads {
     if (generation !== this.generation || this.machine.name === 'closed') return;
     for (const { partition, end } of offsets) this.latestEnds.set(partition, end);
     this.data.startReplayWindow(this.ends);
-    this.data.reserve(offsets.reduce((n, { partition, end }) => n + Math.max(0, end - (positions.get(partition) ?? end)), 0));
+    this.data.reserve(
+      offsets.reduce((n, { partition, end }) => n + Math.max(0, end - (positions.get(partition) ?? end)), 0),
+    );
     this.replayStarted = performance.now();
     this.reader = this.transport.read(layout, positions, {
       chunk: (chunk) => (generation === this.generation ? this.onChunk(chunk) : undefined),
-      problem: (problem) => { if (generation === this.generation) this.onReadProblem(problem); },
+      problem: (problem) => {
+        if (generation === this.generation) this.onReadProblem(problem);
+      },
       recovered: (partitions) => {
         if (generation !== this.generation) return;
         for (const p of partitions) this.unavailable.delete(p);
@@ -177,7 +241,10 @@ export class HotstateView extends ViewReads {
         this.fail('access-refused', `${error.code}: ${error.message}`);
         return;
       }
-      this.fail('internal', `applying partition ${String(chunk.partition)} from offset ${String(at)} failed: ${(error as Error).message}`);
+      this.fail(
+        'internal',
+        `applying partition ${String(chunk.partition)} from offset ${String(at)} failed: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -196,14 +263,21 @@ export class HotstateView extends ViewReads {
     const moved = this.data.position(partition) < chunk.next;
     const late = this.data.apply(partition, records, poison, chunk.next, this.machine.caughtUp);
     if (late.size > 0) await this.handlePoison(partition, records, late);
-    this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, chunk.highWatermark - chunk.next));
+    this.metrics?.lagRecords.set(
+      { topic: this.topic, partition: String(partition) },
+      Math.max(0, chunk.highWatermark - chunk.next),
+    );
     if (!moved) return;
     this.checkReady();
     if (this.machine.name === 'stale') this.checkFreshness();
   }
 
   /** Hands the chunk's poison to the policy; false when the view failed on it (the chunk must not be applied). */
-  private async handlePoison(partition: number, records: readonly FetchedRecord[], poison: ReadonlyMap<number, Poison>): Promise<boolean> {
+  private async handlePoison(
+    partition: number,
+    records: readonly FetchedRecord[],
+    poison: ReadonlyMap<number, Poison>,
+  ): Promise<boolean> {
     const failure = await this.poison.handle(partition, records, poison);
     if (failure !== undefined) this.fail('poison', failure);
     return failure === undefined;
@@ -217,7 +291,10 @@ export class HotstateView extends ViewReads {
     if (state.name === 'failed') {
       this.log.error({ failure: state.failure }, state.reason ?? 'view failed');
       // A refused credential or ACL keeps its own code: the caller learns what to fix, not only that it failed.
-      this.settleReady?.reject(this.refusal ?? new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} failed: ${state.reason ?? ''}`));
+      this.settleReady?.reject(
+        this.refusal ??
+          new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} failed: ${state.reason ?? ''}`),
+      );
     }
     if (state.name === 'closed') {
       const closed = new HotstateError('HOTSTATE_ERR_LIFECYCLE_CLOSED', `view of ${this.topic} is closed`);
@@ -225,7 +302,8 @@ export class HotstateView extends ViewReads {
       this.data.close(closed);
     }
     if (state.name === 'stale') this.log.warn({ reason: state.reason }, 'view is stale');
-    if (previous.name === 'stale' && state.name === 'ready') this.log.info({ staleSeconds: (state.since - previous.since) / 1000 }, 'view is fresh again');
+    if (previous.name === 'stale' && state.name === 'ready')
+      this.log.info({ staleSeconds: (state.since - previous.since) / 1000 }, 'view is fresh again');
     this.emit('state', state, previous);
   }
 
@@ -243,7 +321,10 @@ export class HotstateView extends ViewReads {
     const seconds = (performance.now() - this.replayStarted) / 1000;
     // From a snapshot, what counts is the time since its version was taken, not only the fetching after it.
     if (Date.now() - this.replayBasedAt > this.deleteRetentionMs) {
-      this.fail('replay-slower-than-delete-retention', `the replay took ${seconds.toFixed(1)} s (from a version ${((Date.now() - this.replayBasedAt) / 1000).toFixed(1)} s old), longer than delete.retention.ms=${String(this.deleteRetentionMs)}: tombstones may have been purged meanwhile and deleted keys may have come back`);
+      this.fail(
+        'replay-slower-than-delete-retention',
+        `the replay took ${seconds.toFixed(1)} s (from a version ${((Date.now() - this.replayBasedAt) / 1000).toFixed(1)} s old), longer than delete.retention.ms=${String(this.deleteRetentionMs)}: tombstones may have been purged meanwhile and deleted keys may have come back`,
+      );
       return;
     }
     this.machine.to('ready');
@@ -255,7 +336,10 @@ export class HotstateView extends ViewReads {
 
   private onReadProblem(problem: ReadProblem): void {
     if (problem.kind === 'out-of-range') {
-      void this.rebuild('offset-out-of-range', `partition ${String(problem.partition)} no longer holds offset ${String(problem.position)}`);
+      void this.rebuild(
+        'offset-out-of-range',
+        `partition ${String(problem.partition)} no longer holds offset ${String(problem.position)}`,
+      );
     } else if (problem.kind === 'topic-gone') {
       void this.checkHealth();
     } else if (problem.kind === 'refused') {
@@ -272,9 +356,14 @@ export class HotstateView extends ViewReads {
   private checkFreshness(): void {
     const now = Date.now();
     const { lagSeconds, staleReason } = judgeFreshness({
-      now, positions: this.data.positionEntries(), latestEnds: this.latestEnds, progressedAt: (p) => this.data.progressedAt(p),
-      unavailable: this.unavailable, staleAfterMs: this.options.staleAfterMs,
-      lastAppliedTimestamp: this.data.lastAppliedTimestamp, fallbackSince: now - (performance.now() - this.replayStarted),
+      now,
+      positions: this.data.positionEntries(),
+      latestEnds: this.latestEnds,
+      progressedAt: (p) => this.data.progressedAt(p),
+      unavailable: this.unavailable,
+      staleAfterMs: this.options.staleAfterMs,
+      lastAppliedTimestamp: this.data.lastAppliedTimestamp,
+      fallbackSince: now - (performance.now() - this.replayStarted),
     });
     this.metrics?.lagSeconds.set({ topic: this.topic }, lagSeconds);
     if (this.machine.name === 'ready' && staleReason !== undefined) this.machine.to('stale', { reason: staleReason });
@@ -294,12 +383,20 @@ export class HotstateView extends ViewReads {
       // Positions are read before asking: only a position the broker had already passed proves a truncation.
       const asked = new Map(this.data.positionEntries());
       const layout = await this.transport.layout(this.topic);
-      if (await this.actOn(judgeLayout(this.topic, layout, this.layout?.topicId, this.machine.state.failure === 'topic-missing'))) return;
+      if (
+        await this.actOn(
+          judgeLayout(this.topic, layout, this.layout?.topicId, this.machine.state.failure === 'topic-missing'),
+        )
+      )
+        return;
       const offsets = await this.transport.offsets(this.topic);
       if (await this.actOn(judgeOffsets(asked, offsets))) return;
       for (const { partition, end } of offsets) {
         this.latestEnds.set(partition, Math.max(end, this.latestEnds.get(partition) ?? 0));
-        this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, Math.max(0, end - this.data.position(partition)));
+        this.metrics?.lagRecords.set(
+          { topic: this.topic, partition: String(partition) },
+          Math.max(0, end - this.data.position(partition)),
+        );
       }
       this.checkFreshness();
     } catch (error) {
@@ -411,7 +508,12 @@ export class HotstateView extends ViewReads {
    * one, reads only such names.
    */
   async writeSnapshot(path: string): Promise<WrittenSnapshot> {
-    if (!this.machine.caughtUp || !this.layout) throw new HotstateError('HOTSTATE_ERR_VIEW_NOT_READY', `view of ${this.topic} is ${this.machine.name}: a snapshot is written of a ready view`, { retriable: true });
+    if (!this.machine.caughtUp || !this.layout)
+      throw new HotstateError(
+        'HOTSTATE_ERR_VIEW_NOT_READY',
+        `view of ${this.topic} is ${this.machine.name}: a snapshot is written of a ready view`,
+        { retriable: true },
+      );
     return this.snapshots.write(path, this.data.appliedSnapshot(), this.layout.topicId);
   }
 
@@ -431,9 +533,9 @@ export class HotstateView extends ViewReads {
     // Closing Kafka clients must not hold up a service's shutdown: each step gets a bound, and failures are logged.
     await settleWithin(this.log, 'stopping the reader', reader?.stop(), CLOSE_STEP_MS);
     await settleWithin(this.log, 'closing the dead-letter producer', this.poison.close(), CLOSE_STEP_MS);
-    if (this.ownsTransport) await settleWithin(this.log, 'closing the Kafka clients', this.transport.close(), CLOSE_STEP_MS);
+    if (this.ownsTransport)
+      await settleWithin(this.log, 'closing the Kafka clients', this.transport.close(), CLOSE_STEP_MS);
   }
-
 }
 
 /** Creates a view and starts its replay (await `view.ready` for it to finish). */

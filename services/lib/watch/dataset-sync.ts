@@ -60,12 +60,22 @@ export type PreparedDataset =
 
 /** Reads a whole-dataset file and prepares every record as it would be sent; a file that cannot be read or parsed,
  *  or any invalid record, makes the whole file invalid. */
-export async function prepareDatasetFile(producer: HotstateProducer, file: string, format: DatasetFormat, keyField?: string): Promise<PreparedDataset> {
+export async function prepareDatasetFile(
+  producer: HotstateProducer,
+  file: string,
+  format: DatasetFormat,
+  keyField?: string,
+): Promise<PreparedDataset> {
   let dataset: Map<string, unknown>;
   try {
-    dataset = parseDatasetFile(file, await readFile(file), { format, type: producer.schemaType, ...(keyField ? { keyField } : {}) });
+    dataset = parseDatasetFile(file, await readFile(file), {
+      format,
+      type: producer.schemaType,
+      ...(keyField ? { keyField } : {}),
+    });
   } catch (error) {
-    if (isHotstateError(error) || (error as NodeJS.ErrnoException).code !== undefined) return { ok: false, message: (error as Error).message, problems: [] };
+    if (isHotstateError(error) || (error as NodeJS.ErrnoException).code !== undefined)
+      return { ok: false, message: (error as Error).message, problems: [] };
     throw error;
   }
   const problems: Problem[] = [];
@@ -75,7 +85,9 @@ export async function prepareDatasetFile(producer: HotstateProducer, file: strin
     if (prepared.ok) records.set(key, prepared.record);
     else problems.push(...prepared.problems);
   }
-  return problems.length > 0 ? { ok: false, message: `${file}: ${String(problems.length)} problem(s)`, problems } : { ok: true, records };
+  return problems.length > 0
+    ? { ok: false, message: `${file}: ${String(problems.length)} problem(s)`, problems }
+    : { ok: true, records };
 }
 
 /** What the topic is known to hold: the digests `watch` remembers, or a view that `sync` reads. */
@@ -99,13 +111,19 @@ export interface SyncPlan {
  * `maxDeleteShare` of the keys (default half) is held back unless allowed, because a truncated or wrong file looks
  * exactly like that.
  */
-export function planSync(records: ReadonlyMap<string, PreparedRecord>, baseline: SyncBaseline, options: { readonly maxDeleteShare?: number; readonly allowMassDelete?: boolean }): SyncPlan {
+export function planSync(
+  records: ReadonlyMap<string, PreparedRecord>,
+  baseline: SyncBaseline,
+  options: { readonly maxDeleteShare?: number; readonly allowMassDelete?: boolean },
+): SyncPlan {
   const upserts = [...records.values()].filter((record) => !baseline.holds(record));
   const deletedKeys = [...baseline.keys()].filter((key) => !records.has(key));
   const share = baseline.size === 0 ? 0 : deletedKeys.length / baseline.size;
   const maxShare = options.maxDeleteShare ?? 0.5;
-  const heldBack = share <= maxShare || options.allowMassDelete === true ? undefined
-    : `this change would delete ${String(deletedKeys.length)} of ${String(baseline.size)} keys (${(share * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing emitted (allowMassDelete permits it)`;
+  const heldBack =
+    share <= maxShare || options.allowMassDelete === true
+      ? undefined
+      : `this change would delete ${String(deletedKeys.length)} of ${String(baseline.size)} keys (${(share * 100).toFixed(0)}% > ${(maxShare * 100).toFixed(0)}%); nothing emitted (allowMassDelete permits it)`;
   return { upserts, deletedKeys, heldBack };
 }
 
@@ -113,19 +131,28 @@ export async function syncDatasetFile(producer: HotstateProducer, options: SyncO
   const none = { upserts: 0, deletes: 0 };
   const prepared = await prepareDatasetFile(producer, options.file, options.format, options.keyField);
   if (!prepared.ok) {
-    const details = prepared.problems.length > 0 ? `, nothing emitted:\n  ${prepared.problems.slice(0, 20).map(formatProblem).join('\n  ')}` : '';
+    const details =
+      prepared.problems.length > 0
+        ? `, nothing emitted:\n  ${prepared.problems.slice(0, 20).map(formatProblem).join('\n  ')}`
+        : '';
     return { status: 'invalid', ...none, message: `${prepared.message}${details}` };
   }
   const current = prepared.records;
 
   const known = await loadState(options.stateFile, producer.topic);
-  const { upserts, deletedKeys, heldBack } = planSync(current, {
-    size: known.size,
-    keys: () => known.keys(),
-    holds: (record) => (record.value === null ? !known.has(record.key) : known.get(record.key) === digest(record.value)),
-  }, options);
+  const { upserts, deletedKeys, heldBack } = planSync(
+    current,
+    {
+      size: known.size,
+      keys: () => known.keys(),
+      holds: (record) =>
+        record.value === null ? !known.has(record.key) : known.get(record.key) === digest(record.value),
+    },
+    options,
+  );
   if (heldBack !== undefined) return { status: 'held-back', ...none, message: `${options.file}: ${heldBack}` };
-  if (upserts.length === 0 && deletedKeys.length === 0) return { status: 'unchanged', ...none, message: `${options.file}: no change` };
+  if (upserts.length === 0 && deletedKeys.length === 0)
+    return { status: 'unchanged', ...none, message: `${options.file}: no change` };
 
   const tombstones = producer.prepareAll(deletedKeys.map((key) => ({ key, value: null })));
   const { token } = await producer.sendPrepared([...upserts, ...tombstones]);
@@ -135,5 +162,11 @@ export async function syncDatasetFile(producer: HotstateProducer, options: SyncO
   }
   for (const key of deletedKeys) known.delete(key);
   await saveState(options.stateFile, producer.topic, known);
-  return { status: 'emitted', upserts: upserts.length, deletes: deletedKeys.length, token, message: `${options.file}: emitted ${String(upserts.length)} upsert(s), ${String(deletedKeys.length)} delete(s)` };
+  return {
+    status: 'emitted',
+    upserts: upserts.length,
+    deletes: deletedKeys.length,
+    token,
+    message: `${options.file}: emitted ${String(upserts.length)} upsert(s), ${String(deletedKeys.length)} delete(s)`,
+  };
 }

@@ -21,7 +21,15 @@ export function clientSettings(connection: KafkaConnection, role: string): Clien
     connectTimeout: connection.connectionTimeoutMs ?? 10_000,
     timeout: connection.requestTimeoutMs ?? 30_000,
     // Hostname verification stays on: node's default checkServerIdentity, never rejectUnauthorized=false.
-    ...(tls ? { tls: { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) } } : {}),
+    ...(tls
+      ? {
+          tls: {
+            ...(tls.ca ? { ca: tls.ca } : {}),
+            ...(tls.cert ? { cert: tls.cert } : {}),
+            ...(tls.key ? { key: tls.key } : {}),
+          },
+        }
+      : {}),
     ...(sasl ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } } : {}),
   };
 }

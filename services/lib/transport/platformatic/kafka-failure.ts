@@ -20,9 +20,15 @@ export function kafkaFailureDetail(error: unknown, brokers: readonly string[]): 
     else if (e.code === 'PLT_KFK_NETWORK' && e.cause === undefined) closedEarly = true;
   }
   if (found.size > 0) return [...found].join('; ');
-  if (timedOut) return `no answer from ${configured} in time (a broker that is down or overloaded, or a firewall dropping packets)`;
-  if (closedEarly) return `${configured} closed the connection before answering (not a Kafka listener, or one that expects TLS or SASL this client was not configured for)`;
+  if (timedOut)
+    return `no answer from ${configured} in time (a broker that is down or overloaded, or a firewall dropping packets)`;
+  if (closedEarly)
+    return `${configured} closed the connection before answering (not a Kafka listener, or one that expects TLS or SASL this client was not configured for)`;
   // Nothing known: the innermost messages say more than the library's summary ("Listing topics failed.").
-  const leaves = new Set([...errorCauses(error)].filter((e) => e.cause === undefined && !Array.isArray(e.errors)).map((e) => String((e as { message?: unknown }).message)));
+  const leaves = new Set(
+    [...errorCauses(error)]
+      .filter((e) => e.cause === undefined && !Array.isArray(e.errors))
+      .map((e) => String((e as { message?: unknown }).message)),
+  );
   return leaves.size > 0 ? `${[...leaves].slice(0, 3).join('; ')} (brokers ${configured})` : undefined;
 }

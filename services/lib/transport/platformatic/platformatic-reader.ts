@@ -57,7 +57,12 @@ class ManualAssignmentReader implements PartitionReader {
   private refreshing: Promise<void> | undefined;
   private running = true;
 
-  constructor(connection: KafkaConnection, layout: TopicLayout, positions: ReadonlyMap<number, number>, handler: ReadHandler) {
+  constructor(
+    connection: KafkaConnection,
+    layout: TopicLayout,
+    positions: ReadonlyMap<number, number>,
+    handler: ReadHandler,
+  ) {
     this.connection = connection;
     this.maxBytes = maxBytesFor(connection);
     this.layout = layout;
@@ -66,7 +71,12 @@ class ManualAssignmentReader implements PartitionReader {
     for (const { partition, leader } of layout.partitions) this.leaders.set(partition, leader);
     // retries 0: a failed request comes back at once and this reader decides (re-resolve leaders, back off).
     const settings = clientSettings(this.connection, 'reader');
-    this.metadataClient = new Consumer({ ...settings, groupId: 'hotstate-unused', retries: 0, timeout: MAX_WAIT_MS + 10_000 });
+    this.metadataClient = new Consumer({
+      ...settings,
+      groupId: 'hotstate-unused',
+      retries: 0,
+      timeout: MAX_WAIT_MS + 10_000,
+    });
     this.pool = new ConnectionPool(settings.clientId, { ...settings, requestTimeout: MAX_WAIT_MS + 10_000 });
     this.startLoops();
   }
@@ -78,13 +88,18 @@ class ManualAssignmentReader implements PartitionReader {
         if (error) reject(error);
         else resolve(Math.min(api?.version ?? 0, Math.max(...fetchVersions)));
       });
-    }).then((version) => {
-      if (!fetchVersions.includes(version)) throw new Error(`the broker speaks Fetch up to version ${String(version)}; reading needs ${String(Math.min(...fetchVersions))} or newer (Kafka 3.1+)`);
-      return version;
-    }).catch((error: unknown) => {
-      this.fetchVersion = undefined;
-      throw error;
-    });
+    })
+      .then((version) => {
+        if (!fetchVersions.includes(version))
+          throw new Error(
+            `the broker speaks Fetch up to version ${String(version)}; reading needs ${String(Math.min(...fetchVersions))} or newer (Kafka 3.1+)`,
+          );
+        return version;
+      })
+      .catch((error: unknown) => {
+        this.fetchVersion = undefined;
+        throw error;
+      });
     return this.fetchVersion;
   }
 
@@ -131,7 +146,10 @@ class ManualAssignmentReader implements PartitionReader {
       const { chunks, answered } = this.collect(response, asked);
       if (failure === undefined && answered && chunks.length === partitions.length) {
         // Ask for what follows while these records are applied: the broker reads and sends meanwhile.
-        ahead = this.fetchFrom(node, new Map(chunks.map((c) => [c.partition, Math.max(c.next, asked.get(c.partition) ?? 0)])));
+        ahead = this.fetchFrom(
+          node,
+          new Map(chunks.map((c) => [c.partition, Math.max(c.next, asked.get(c.partition) ?? 0)])),
+        );
       }
       await this.deliver(chunks);
       if (failure === undefined && answered) {
@@ -143,7 +161,11 @@ class ManualAssignmentReader implements PartitionReader {
       // Only a fetch that got no answer at all means the data is out of reach (a broker down, no leader).
       if (stuck.length > 0 && failure !== undefined && response === undefined) {
         stuck.forEach((p) => this.unavailable.add(p));
-        this.handler.problem({ kind: 'unavailable', partitions: stuck, detail: `fetching from node ${String(node)} failed: ${(failure as Error).message}` });
+        this.handler.problem({
+          kind: 'unavailable',
+          partitions: stuck,
+          detail: `fetching from node ${String(node)} failed: ${(failure as Error).message}`,
+        });
       }
       await sleep(Math.min(50 * 2 ** Math.min(failures, 5), 1000));
       await this.refreshLeaders();
@@ -168,7 +190,10 @@ class ManualAssignmentReader implements PartitionReader {
   }
 
   /** The answered partitions' chunks; `answered` is false when some partition needs new metadata. */
-  private collect(response: FetchResponse | undefined, asked: ReadonlyMap<number, number>): { chunks: PartitionChunk[]; answered: boolean } {
+  private collect(
+    response: FetchResponse | undefined,
+    asked: ReadonlyMap<number, number>,
+  ): { chunks: PartitionChunk[]; answered: boolean } {
     if (!response) return { chunks: [], answered: false };
     let answered = true;
     const chunks: PartitionChunk[] = [];
@@ -188,7 +213,11 @@ class ManualAssignmentReader implements PartitionReader {
             // Bytes this client cannot decode: said, and fetched again (with backoff) rather than skipped.
             answered = false;
             this.unavailable.add(answer.partitionIndex);
-            this.handler.problem({ kind: 'unavailable', partitions: [answer.partitionIndex], detail: `decoding partition ${String(answer.partitionIndex)} at offset ${String(position)} failed: ${(error as Error).message}` });
+            this.handler.problem({
+              kind: 'unavailable',
+              partitions: [answer.partitionIndex],
+              detail: `decoding partition ${String(answer.partitionIndex)} at offset ${String(position)} failed: ${(error as Error).message}`,
+            });
           }
         }
       }
@@ -251,7 +280,11 @@ class ManualAssignmentReader implements PartitionReader {
     this.running = false;
     await Promise.allSettled([...this.loops.values()]);
     await this.delivery;
-    await new Promise<void>((resolve) => { this.pool.close(() => { resolve(); }); });
+    await new Promise<void>((resolve) => {
+      this.pool.close(() => {
+        resolve();
+      });
+    });
     await this.metadataClient.close().catch(() => undefined);
   }
 }
@@ -259,17 +292,32 @@ class ManualAssignmentReader implements PartitionReader {
 /** A fetch answer where a partition was refused by an ACL, as an error securityError recognises. */
 function deniedAnswer(response: FetchResponse | undefined): unknown {
   for (const topic of response?.responses ?? []) {
-    for (const answer of topic.partitions) if (isAuthorizationCode(answer.errorCode)) return { errorCode: answer.errorCode };
+    for (const answer of topic.partitions)
+      if (isAuthorizationCode(answer.errorCode)) return { errorCode: answer.errorCode };
   }
   return undefined;
 }
 
 /** Data records of one partition's answer at or after `position`; control batches only move `next` on. */
 function toChunk(answer: RawPartitionAnswer, position: number): PartitionChunk {
-  const { records, next } = answer.records === null ? { records: [], next: position } : decodeRecordBatches(answer.records, position, answer.abortedTransactions ?? []);
-  return { partition: answer.partitionIndex, records, next, highWatermark: answer.highWatermark, logStart: answer.logStartOffset };
+  const { records, next } =
+    answer.records === null
+      ? { records: [], next: position }
+      : decodeRecordBatches(answer.records, position, answer.abortedTransactions ?? []);
+  return {
+    partition: answer.partitionIndex,
+    records,
+    next,
+    highWatermark: answer.highWatermark,
+    logStart: answer.logStartOffset,
+  };
 }
 
-export function createPartitionReader(connection: KafkaConnection, layout: TopicLayout, positions: ReadonlyMap<number, number>, handler: ReadHandler): PartitionReader {
+export function createPartitionReader(
+  connection: KafkaConnection,
+  layout: TopicLayout,
+  positions: ReadonlyMap<number, number>,
+  handler: ReadHandler,
+): PartitionReader {
   return new ManualAssignmentReader(connection, layout, positions, handler);
 }

@@ -1,7 +1,18 @@
 // The transport on @platformatic/kafka: metadata, offsets, topic admin and the idempotent producer. Reading lives
 // in platformatic-reader.ts. Library errors become HotstateErrors here (see produce-outcome.ts for writes).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AclOperations, AclPermissionTypes, Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, Producer, ProduceAcks, ResourcePatternTypes, ResourceTypes } from './kafka-library.ts';
+import {
+  AclOperations,
+  AclPermissionTypes,
+  Admin,
+  ConfigResourceTypes,
+  Consumer,
+  FetchIsolationLevels,
+  Producer,
+  ProduceAcks,
+  ResourcePatternTypes,
+  ResourceTypes,
+} from './kafka-library.ts';
 import { HotstateError } from '../../errors.ts';
 import { clientSettings } from './client-settings.ts';
 import { isUnknownTopic, kafkaError } from './library-errors.ts';
@@ -9,7 +20,18 @@ import { securityError } from './security-errors.ts';
 import type { Logger } from '../../logger.ts';
 import { createPartitionReader } from './platformatic-reader.ts';
 import { ProduceAttempts } from './produce-outcome.ts';
-import type { KafkaConnection, OffsetRange, TopicAcl, ProduceRecord, RecordOutcome, SendOptions, TopicCreation, TopicLayout, Transport, TransportProducer } from '../transport.ts';
+import type {
+  KafkaConnection,
+  OffsetRange,
+  TopicAcl,
+  ProduceRecord,
+  RecordOutcome,
+  SendOptions,
+  TopicCreation,
+  TopicLayout,
+  Transport,
+  TransportProducer,
+} from '../transport.ts';
 
 /** How long createTopic waits for the new topic to show in the brokers' metadata. */
 const TOPIC_VISIBLE_MS = 15_000;
@@ -32,7 +54,12 @@ class PlatformaticTransport implements Transport {
     this.log = connection.logger;
     // Bounded retries everywhere: callers decide what a failure means (a broker down must surface, not hang).
     this.admin = new Admin({ ...clientSettings(connection, 'admin'), retries: 2, retryDelay: 250 });
-    this.offsetsClient = new Consumer({ ...clientSettings(connection, 'offsets'), groupId: 'hotstate-unused', retries: 2, retryDelay: 250 });
+    this.offsetsClient = new Consumer({
+      ...clientSettings(connection, 'offsets'),
+      groupId: 'hotstate-unused',
+      retries: 2,
+      retryDelay: 250,
+    });
   }
 
   async layout(topic: string): Promise<TopicLayout | undefined> {
@@ -90,7 +117,11 @@ class PlatformaticTransport implements Transport {
         this.offsetsClient.listOffsets({ ...options, timestamp: LATEST }),
       ]);
       const start = starts.get(topic) ?? [];
-      return (ends.get(topic) ?? []).map((end, partition) => ({ partition, start: Number(start[partition] ?? 0n), end: Number(end) }));
+      return (ends.get(topic) ?? []).map((end, partition) => ({
+        partition,
+        start: Number(start[partition] ?? 0n),
+        end: Number(end),
+      }));
     } catch (error) {
       throw kafkaError(`listing the offsets of topic ${topic}`, error, this.connection.brokers);
     }
@@ -98,13 +129,19 @@ class PlatformaticTransport implements Transport {
 
   async topicConfigs(topic: string): Promise<Record<string, string>> {
     try {
-      const [described] = await this.admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic }] });
+      const [described] = await this.admin.describeConfigs({
+        resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic }],
+      });
       const configs: Record<string, string> = {};
       for (const { name, value } of described?.configs ?? []) if (typeof value === 'string') configs[name] = value;
       return configs;
     } catch (error) {
       // Retriable: right after a topic is created, a broker may not know it yet.
-      if (isUnknownTopic(error)) throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist`, { cause: error, retriable: true });
+      if (isUnknownTopic(error))
+        throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `topic ${topic} does not exist`, {
+          cause: error,
+          retriable: true,
+        });
       throw kafkaError(`describing the configuration of topic ${topic}`, error, this.connection.brokers);
     }
   }
@@ -112,14 +149,27 @@ class PlatformaticTransport implements Transport {
   async topicAcls(topic: string, principal: string): Promise<TopicAcl[]> {
     try {
       const resources = await this.admin.describeAcls({
-        filter: { resourceType: ResourceTypes.TOPIC, resourceName: topic, resourcePatternType: ResourcePatternTypes.MATCH, principal, host: null, operation: AclOperations.ANY, permissionType: AclPermissionTypes.ANY },
+        filter: {
+          resourceType: ResourceTypes.TOPIC,
+          resourceName: topic,
+          resourcePatternType: ResourcePatternTypes.MATCH,
+          principal,
+          host: null,
+          operation: AclOperations.ANY,
+          permissionType: AclPermissionTypes.ANY,
+        },
       });
       const names = new Map<number, string>(Object.entries(AclOperations).map(([name, value]) => [value, name]));
-      return resources.flatMap((resource) => resource.acls.map((acl) => ({
-        operation: names.get(acl.operation) ?? String(acl.operation),
-        permission: acl.permissionType === AclPermissionTypes.DENY ? 'DENY' as const : 'ALLOW' as const,
-        pattern: resource.resourcePatternType === ResourcePatternTypes.PREFIXED ? `${resource.resourceName}*` : resource.resourceName,
-      })));
+      return resources.flatMap((resource) =>
+        resource.acls.map((acl) => ({
+          operation: names.get(acl.operation) ?? String(acl.operation),
+          permission: acl.permissionType === AclPermissionTypes.DENY ? ('DENY' as const) : ('ALLOW' as const),
+          pattern:
+            resource.resourcePatternType === ResourcePatternTypes.PREFIXED
+              ? `${resource.resourceName}*`
+              : resource.resourceName,
+        })),
+      );
     } catch (error) {
       throw kafkaError(`describing the ACLs of ${principal} on topic ${topic}`, error, this.connection.brokers);
     }
@@ -150,7 +200,12 @@ class PlatformaticTransport implements Transport {
     for (;;) {
       const layout = await this.layout(creation.topic).catch(() => undefined);
       if (layout?.partitions.every((p) => p.leader >= 0)) return;
-      if (Date.now() > deadline) throw new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `topic ${creation.topic} was created, but the brokers did not show it with leaders within ${String(TOPIC_VISIBLE_MS / 1000)} s`, { retriable: true });
+      if (Date.now() > deadline)
+        throw new HotstateError(
+          'HOTSTATE_ERR_TRANSPORT_KAFKA',
+          `topic ${creation.topic} was created, but the brokers did not show it with leaders within ${String(TOPIC_VISIBLE_MS / 1000)} s`,
+          { retriable: true },
+        );
       await sleep(100);
     }
   }
@@ -217,7 +272,10 @@ class IdempotentProducer implements TransportProducer {
    * One attempt, bounded: measured under back-to-back broker kills, a library send can wait forever (no request
    * timer covers it). Such a client is closed and replaced, so its producer id and sequences are never used again.
    */
-  private async attempt(messages: Parameters<Producer['send']>[0]['messages'], boundMs: number): Promise<Awaited<ReturnType<Producer['send']>>> {
+  private async attempt(
+    messages: Parameters<Producer['send']>[0]['messages'],
+    boundMs: number,
+  ): Promise<Awaited<ReturnType<Producer['send']>>> {
     const client = this.client;
     let timer: NodeJS.Timeout | undefined;
     const hung = new Promise<never>((_, reject) => {
@@ -225,7 +283,9 @@ class IdempotentProducer implements TransportProducer {
         // Reject first: closing makes the hung send fail too, and that error must not win the race.
         reject(new Error(`the produce attempt did not finish within ${String(boundMs)} ms; the client was replaced`));
         this.client = this.newClient();
-        setImmediate(() => { void client.close().catch(() => undefined); });
+        setImmediate(() => {
+          void client.close().catch(() => undefined);
+        });
       }, boundMs);
     });
     try {
@@ -243,7 +303,9 @@ class IdempotentProducer implements TransportProducer {
       key: r.key,
       // A null value is a tombstone; the library's types only admit Buffers.
       value: r.value as Buffer,
-      ...(r.headers ? { headers: new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) } : {}),
+      ...(r.headers
+        ? { headers: new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) }
+        : {}),
     }));
     const attempts = new ProduceAttempts(topic, records);
     for (;;) {
@@ -251,12 +313,18 @@ class IdempotentProducer implements TransportProducer {
       const left = deadline - Date.now();
       if (left <= 0) return attempts.outcomes(true);
       try {
-        const answer = await this.attempt(messages.filter((m) => pending.has(m.partition)), Math.min(HUNG_AFTER_MS, left));
+        const answer = await this.attempt(
+          messages.filter((m) => pending.has(m.partition)),
+          Math.min(HUNG_AFTER_MS, left),
+        );
         attempts.answered(answer.offsets ?? []);
         return attempts.outcomes();
       } catch (error) {
         // Partitions whose leader answered are done even when another destination failed.
-        attempts.answered((error as { produced?: { offsets?: Array<{ topic: string; partition: number; offset: bigint }> } }).produced?.offsets ?? []);
+        attempts.answered(
+          (error as { produced?: { offsets?: Array<{ topic: string; partition: number; offset: bigint }> } }).produced
+            ?.offsets ?? [],
+        );
         const retryIn = attempts.failed(error);
         this.log?.debug({ err: error, attempt: attempts.count, retryIn }, 'produce attempt failed');
         if (retryIn === undefined) {
@@ -280,7 +348,10 @@ export function createPlatformaticTransport(connection: KafkaConnection): Transp
 }
 
 /** A transport for one task (admin commands), closed after it. */
-export async function withTransport<T>(connection: KafkaConnection, use: (transport: Transport) => Promise<T>): Promise<T> {
+export async function withTransport<T>(
+  connection: KafkaConnection,
+  use: (transport: Transport) => Promise<T>,
+): Promise<T> {
   const transport = createPlatformaticTransport(connection);
   try {
     return await use(transport);

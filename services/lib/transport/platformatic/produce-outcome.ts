@@ -7,11 +7,26 @@ import type { ProduceRecord, RecordOutcome } from '../transport.ts';
 
 /** Broker answers that refuse a batch before it is appended (Kafka's produce error codes, by name). */
 const REFUSED_BEFORE_APPEND = new Set([
-  'CORRUPT_MESSAGE', 'UNKNOWN_TOPIC_OR_PARTITION', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE', 'NOT_ENOUGH_REPLICAS', 'INVALID_REQUIRED_ACKS', 'TOPIC_AUTHORIZATION_FAILED',
-  'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_RECORD', 'UNKNOWN_PRODUCER_ID',
-  'OUT_OF_ORDER_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH', 'FENCED_LEADER_EPOCH', 'KAFKA_STORAGE_ERROR',
-  'INVALID_TIMESTAMP', 'UNSUPPORTED_FOR_MESSAGE_FORMAT', 'POLICY_VIOLATION',
+  'CORRUPT_MESSAGE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'NOT_ENOUGH_REPLICAS',
+  'INVALID_REQUIRED_ACKS',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'INVALID_RECORD',
+  'UNKNOWN_PRODUCER_ID',
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_EPOCH',
+  'FENCED_LEADER_EPOCH',
+  'KAFKA_STORAGE_ERROR',
+  'INVALID_TIMESTAMP',
+  'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+  'POLICY_VIOLATION',
 ]);
 
 /** Socket errors that mean the connection never came up, so no request was sent on it. */
@@ -35,7 +50,11 @@ function leaves(error: unknown): ErrorFields[] {
 /** True when this attempt was refused by the broker before appending, or never left this process. */
 function refusedBeforeSending(leaf: ErrorFields): boolean {
   if (typeof leaf.apiId === 'string') return REFUSED_BEFORE_APPEND.has(leaf.apiId);
-  for (let cause: unknown = leaf.cause; typeof cause === 'object' && cause !== null; cause = (cause as ErrorFields).cause) {
+  for (
+    let cause: unknown = leaf.cause;
+    typeof cause === 'object' && cause !== null;
+    cause = (cause as ErrorFields).cause
+  ) {
     const { code } = cause as ErrorFields;
     if (typeof code === 'string' && NOT_CONNECTED.has(code)) return true;
   }
@@ -78,10 +97,16 @@ export class ProduceAttempts {
     const pending = this.pending();
     const seen = new Set<number>();
     for (const { topic, partition, offset } of answer) {
-      const problem = topic !== this.topic ? `answers for topic ${topic}`
-        : seen.has(partition) ? `answers partition ${String(partition)} twice`
-          : !pending.has(partition) ? `answers partition ${String(partition)}, which it was not sent`
-            : offset < 0n ? `gives offset ${String(offset)} for partition ${String(partition)}` : undefined;
+      const problem =
+        topic !== this.topic
+          ? `answers for topic ${topic}`
+          : seen.has(partition)
+            ? `answers partition ${String(partition)} twice`
+            : !pending.has(partition)
+              ? `answers partition ${String(partition)}, which it was not sent`
+              : offset < 0n
+                ? `gives offset ${String(offset)} for partition ${String(partition)}`
+                : undefined;
       seen.add(partition);
       if (problem === undefined) this.base.set(partition, Number(offset));
       else if (pending.has(partition)) {
@@ -100,7 +125,9 @@ export class ProduceAttempts {
     const all = leaves(error);
     if (all.length === 0 || !all.every(refusedBeforeSending)) for (const p of this.pending()) this.uncertain.add(p);
     const retriable = all.length > 0 && all.every((leaf) => leaf.canRetry !== false);
-    return retriable && this.count < MAX_ATTEMPTS && this.pending().size > 0 ? Math.min(100 * 2 ** (this.count - 1), 2000) : undefined;
+    return retriable && this.count < MAX_ATTEMPTS && this.pending().size > 0
+      ? Math.min(100 * 2 ** (this.count - 1), 2000)
+      : undefined;
   }
 
   /**
@@ -124,14 +151,33 @@ export class ProduceAttempts {
     if (this.refused) return this.refused;
     const problem = this.malformed.get(partition);
     if (problem !== undefined) {
-      return new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `the produce answer for partition ${String(partition)} of ${this.topic} ${problem}; its records may or may not have been written`, { retriable: true });
+      return new HotstateError(
+        'HOTSTATE_ERR_TRANSPORT_UNCERTAIN',
+        `the produce answer for partition ${String(partition)} of ${this.topic} ${problem}; its records may or may not have been written`,
+        { retriable: true },
+      );
     }
-    const detail = this.last instanceof Error ? `${this.last.message} (${String(this.count)} attempt(s))` : 'no answer for its partition';
+    const detail =
+      this.last instanceof Error
+        ? `${this.last.message} (${String(this.count)} attempt(s))`
+        : 'no answer for its partition';
     if (expired && (this.uncertain.has(partition) || this.count === 0)) {
-      return new HotstateError('HOTSTATE_ERR_TRANSPORT_TIMEOUT', `Kafka did not acknowledge the records for partition ${String(partition)} of ${this.topic} in time; they may or may not have been written: ${detail}`, { cause: this.last, retriable: true });
+      return new HotstateError(
+        'HOTSTATE_ERR_TRANSPORT_TIMEOUT',
+        `Kafka did not acknowledge the records for partition ${String(partition)} of ${this.topic} in time; they may or may not have been written: ${detail}`,
+        { cause: this.last, retriable: true },
+      );
     }
     return this.uncertain.has(partition) || this.count === 0
-      ? new HotstateError('HOTSTATE_ERR_TRANSPORT_UNCERTAIN', `writing to partition ${String(partition)} of ${this.topic} failed and its records may or may not have been written: ${detail}`, { cause: this.last, retriable: true })
-      : new HotstateError('HOTSTATE_ERR_TRANSPORT_KAFKA', `records for partition ${String(partition)} of ${this.topic} were not written: ${detail}`, { cause: this.last, retriable: true });
+      ? new HotstateError(
+          'HOTSTATE_ERR_TRANSPORT_UNCERTAIN',
+          `writing to partition ${String(partition)} of ${this.topic} failed and its records may or may not have been written: ${detail}`,
+          { cause: this.last, retriable: true },
+        )
+      : new HotstateError(
+          'HOTSTATE_ERR_TRANSPORT_KAFKA',
+          `records for partition ${String(partition)} of ${this.topic} were not written: ${detail}`,
+          { cause: this.last, retriable: true },
+        );
   }
 }

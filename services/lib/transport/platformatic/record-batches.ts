@@ -29,11 +29,18 @@ export interface DecodedBatches {
  * to its size limit, then possibly part of one) is left for the next fetch. `aborted` lists the answer's aborted
  * transactions (null when reading uncommitted).
  */
-export function decodeRecordBatches(bytes: Buffer, from: number, aborted: readonly AbortedTransaction[] | null): DecodedBatches {
+export function decodeRecordBatches(
+  bytes: Buffer,
+  from: number,
+  aborted: readonly AbortedTransaction[] | null,
+): DecodedBatches {
   const records: FetchedRecord[] = [];
   let next = from;
   let pos = 0;
-  const pending = aborted === null ? [] : [...aborted].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+  const pending =
+    aborted === null
+      ? []
+      : [...aborted].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
   const abortedProducers = new Set<bigint>();
   while (bytes.length - pos >= BATCH_HEAD) {
     const batchLength = bytes.readInt32BE(pos + 8);
@@ -41,22 +48,30 @@ export function decodeRecordBatches(bytes: Buffer, from: number, aborted: readon
     if (end > bytes.length) break; // cut short by the size limit
     const baseOffset = Number(bytes.readBigInt64BE(pos));
     const magic = bytes[pos + 16];
-    if (magic !== 2) throw new RecordBatchError(`record batch at offset ${String(baseOffset)} has magic ${String(magic)}; only format v2 is read`);
+    if (magic !== 2)
+      throw new RecordBatchError(
+        `record batch at offset ${String(baseOffset)} has magic ${String(magic)}; only format v2 is read`,
+      );
     const attributes = bytes.readInt16BE(pos + 21);
     const lastOffset = baseOffset + bytes.readInt32BE(pos + 23);
     next = Math.max(next, lastOffset + 1);
     if (aborted !== null) {
-      while (pending.length > 0 && Number(pending[0]?.firstOffset) <= lastOffset) abortedProducers.add(pending.shift()?.producerId ?? -1n);
+      while (pending.length > 0 && Number(pending[0]?.firstOffset) <= lastOffset)
+        abortedProducers.add(pending.shift()?.producerId ?? -1n);
     }
     const producerId = (attributes & (TRANSACTIONAL | CONTROL)) !== 0 ? bytes.readBigInt64BE(pos + 43) : -1n;
     if ((attributes & CONTROL) !== 0) {
       // A transaction's end marker: an abort marker ends the producer's aborted transaction.
-      if (abortedProducers.has(producerId) && controlType(bytes, pos + BATCH_HEAD, end) === 0) abortedProducers.delete(producerId);
+      if (abortedProducers.has(producerId) && controlType(bytes, pos + BATCH_HEAD, end) === 0)
+        abortedProducers.delete(producerId);
     } else if (!((attributes & TRANSACTIONAL) !== 0 && abortedProducers.has(producerId)) && lastOffset >= from) {
       const firstTimestamp = Number(bytes.readBigInt64BE(pos + 27));
       const count = bytes.readInt32BE(pos + 57);
       const compression = attributes & COMPRESSION;
-      const body = compression === 0 ? bytes.subarray(pos + BATCH_HEAD, end) : inflate(compression, bytes.subarray(pos + BATCH_HEAD, end), baseOffset);
+      const body =
+        compression === 0
+          ? bytes.subarray(pos + BATCH_HEAD, end)
+          : inflate(compression, bytes.subarray(pos + BATCH_HEAD, end), baseOffset);
       readRecords(body, count, baseOffset, firstTimestamp, from, records);
     }
     pos = end;
@@ -65,8 +80,13 @@ export function decodeRecordBatches(bytes: Buffer, from: number, aborted: readon
 }
 
 function inflate(compression: number, bytes: Buffer, baseOffset: number): Buffer {
-  const codec = (compressionsAlgorithmsByBitmask as Record<number, { decompressSync: (data: Buffer) => Buffer } | undefined>)[compression];
-  if (codec === undefined) throw new RecordBatchError(`record batch at offset ${String(baseOffset)} uses compression ${String(compression)}, which this client cannot read`);
+  const codec = (
+    compressionsAlgorithmsByBitmask as Record<number, { decompressSync: (data: Buffer) => Buffer } | undefined>
+  )[compression];
+  if (codec === undefined)
+    throw new RecordBatchError(
+      `record batch at offset ${String(baseOffset)} uses compression ${String(compression)}, which this client cannot read`,
+    );
   return codec.decompressSync(bytes);
 }
 
@@ -81,12 +101,22 @@ function controlType(bytes: Buffer, at: number, end: number): number {
   return keyLength >= 4 ? bytes.readInt16BE(at + reader.pos + 2) : -1;
 }
 
-function readRecords(body: Buffer, count: number, baseOffset: number, firstTimestamp: number, from: number, into: FetchedRecord[]): void {
+function readRecords(
+  body: Buffer,
+  count: number,
+  baseOffset: number,
+  firstTimestamp: number,
+  from: number,
+  into: FetchedRecord[],
+): void {
   const r = new VarintReader(body);
   for (let i = 0; i < count; i++) {
     const length = r.varint();
     const end = r.pos + length;
-    if (length < 0 || end > body.length) throw new RecordBatchError(`record ${String(i)} of the batch at offset ${String(baseOffset)} runs past the batch`);
+    if (length < 0 || end > body.length)
+      throw new RecordBatchError(
+        `record ${String(i)} of the batch at offset ${String(baseOffset)} runs past the batch`,
+      );
     r.pos += 1; // attributes (unused)
     const timestampDelta = r.varint();
     const offset = baseOffset + r.varint();
@@ -101,8 +131,23 @@ function readRecords(body: Buffer, count: number, baseOffset: number, firstTimes
       for (let h = 0; h < headerCount; h++) list.push([r.bytes(), r.bytes()]);
       headers = list;
     }
-    if (r.pos !== end) throw new RecordBatchError(`record ${String(i)} of the batch at offset ${String(baseOffset)} is ${String(length)} bytes but its fields take ${String(r.pos - end + length)}`);
-    if (offset >= from) into.push(new FetchedRecord(offset, firstTimestamp + timestampDelta, body, keyAt, keyLength, valueAt, valueLength, headers));
+    if (r.pos !== end)
+      throw new RecordBatchError(
+        `record ${String(i)} of the batch at offset ${String(baseOffset)} is ${String(length)} bytes but its fields take ${String(r.pos - end + length)}`,
+      );
+    if (offset >= from)
+      into.push(
+        new FetchedRecord(
+          offset,
+          firstTimestamp + timestampDelta,
+          body,
+          keyAt,
+          keyLength,
+          valueAt,
+          valueLength,
+          headers,
+        ),
+      );
   }
 }
 

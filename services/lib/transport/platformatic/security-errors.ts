@@ -12,17 +12,43 @@ export interface SecurityFailure {
 }
 
 /** Kafka error codes: TOPIC_, GROUP_, CLUSTER_, TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
-const authorizationCodes = new Map([[29, 'TOPIC_AUTHORIZATION_FAILED'], [30, 'GROUP_AUTHORIZATION_FAILED'], [31, 'CLUSTER_AUTHORIZATION_FAILED'], [53, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']]);
+const authorizationCodes = new Map([
+  [29, 'TOPIC_AUTHORIZATION_FAILED'],
+  [30, 'GROUP_AUTHORIZATION_FAILED'],
+  [31, 'CLUSTER_AUTHORIZATION_FAILED'],
+  [53, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'],
+]);
 /** SASL_AUTHENTICATION_FAILED, ILLEGAL_SASL_STATE, UNSUPPORTED_SASL_MECHANISM. */
-const authenticationCodes = new Map([[58, 'SASL_AUTHENTICATION_FAILED'], [34, 'ILLEGAL_SASL_STATE'], [33, 'UNSUPPORTED_SASL_MECHANISM']]);
+const authenticationCodes = new Map([
+  [58, 'SASL_AUTHENTICATION_FAILED'],
+  [34, 'ILLEGAL_SASL_STATE'],
+  [33, 'UNSUPPORTED_SASL_MECHANISM'],
+]);
 
 export function securityFailure(error: unknown): SecurityFailure | undefined {
   for (const e of errorCauses(error) as Iterable<Record<string, unknown>>) {
-    const apiCode = typeof e.apiCode === 'number' ? e.apiCode : typeof e.errorCode === 'number' ? e.errorCode : undefined;
-    if (apiCode !== undefined && authorizationCodes.has(apiCode)) return { kind: 'authorization', detail: `the broker answered ${authorizationCodes.get(apiCode) ?? ''}: this principal lacks an ACL for it` };
-    if (apiCode !== undefined && authenticationCodes.has(apiCode)) return { kind: 'authentication', detail: `the broker answered ${authenticationCodes.get(apiCode) ?? ''}: wrong username or password, or a mechanism it does not enable` };
-    if (e.code === 'PLT_KFK_AUTHENTICATION') return { kind: 'authentication', detail: 'SASL authentication failed (no common mechanism, or the broker refused the credentials)' };
-    if (isTlsFailureCode(e.code)) return { kind: 'authentication', detail: `TLS handshake with the broker failed (${e.code}): ${tlsFailureWords(e.code)}` };
+    const apiCode =
+      typeof e.apiCode === 'number' ? e.apiCode : typeof e.errorCode === 'number' ? e.errorCode : undefined;
+    if (apiCode !== undefined && authorizationCodes.has(apiCode))
+      return {
+        kind: 'authorization',
+        detail: `the broker answered ${authorizationCodes.get(apiCode) ?? ''}: this principal lacks an ACL for it`,
+      };
+    if (apiCode !== undefined && authenticationCodes.has(apiCode))
+      return {
+        kind: 'authentication',
+        detail: `the broker answered ${authenticationCodes.get(apiCode) ?? ''}: wrong username or password, or a mechanism it does not enable`,
+      };
+    if (e.code === 'PLT_KFK_AUTHENTICATION')
+      return {
+        kind: 'authentication',
+        detail: 'SASL authentication failed (no common mechanism, or the broker refused the credentials)',
+      };
+    if (isTlsFailureCode(e.code))
+      return {
+        kind: 'authentication',
+        detail: `TLS handshake with the broker failed (${e.code}): ${tlsFailureWords(e.code)}`,
+      };
   }
   return undefined;
 }
@@ -31,7 +57,11 @@ export function securityFailure(error: unknown): SecurityFailure | undefined {
 export function securityError(what: string, error: unknown): HotstateError | undefined {
   const failure = securityFailure(error);
   if (!failure) return undefined;
-  return new HotstateError(failure.kind === 'authentication' ? 'HOTSTATE_ERR_TRANSPORT_AUTHENTICATION' : 'HOTSTATE_ERR_TRANSPORT_DENIED', `${what} failed: ${failure.detail}`, { cause: error, retriable: false });
+  return new HotstateError(
+    failure.kind === 'authentication' ? 'HOTSTATE_ERR_TRANSPORT_AUTHENTICATION' : 'HOTSTATE_ERR_TRANSPORT_DENIED',
+    `${what} failed: ${failure.detail}`,
+    { cause: error, retriable: false },
+  );
 }
 
 /** Kafka error code numbers of refused authorization, for per-partition answers. */
