@@ -3,7 +3,7 @@
 // hash must be the one the filter uses.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { keyHash } from '../../services/lib/store/base-index.ts';
+import { keyHash } from '../../services/lib/store/key-hash.ts';
 import { DeletedKeys } from '../../services/lib/store/deleted-keys.ts';
 import { SnapshotStore } from '../../services/lib/store/store.ts';
 

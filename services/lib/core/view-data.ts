@@ -12,26 +12,18 @@ import { SnapshotStore } from '../store/store.ts';
 import { itemOf, ViewSnapshot, type Item } from '../store/view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
 import { keyText, type Poison } from './poison.ts';
-import type { Change, ChangeListenerOptions, KeyPartitionConflict, PinStatus, ReplayProgress } from './data-types.ts';
+import type { Change, ChangeListenerOptions, PinStatus, ReplayProgress } from './data-types.ts';
 
 export type { Change, ChangeListenerOptions, PinStatus } from './data-types.ts';
 import { entryPartition, isTombstone } from '../store/entry.ts';
-import { partitionForKey } from '../kafka/murmur2.ts';
 import { DeletedKeys } from '../store/deleted-keys.ts';
 import { VersionWaiters } from './version-waiters.ts';
-
-const RECENT_CONFLICTS = 10;
+import { ChangeListeners } from './change-listeners.ts';
+import { KeyPartitionRule } from './key-partition-rule.ts';
+import { replayProgress } from './replay-progress.ts';
 
 /** The key of a record that is not poison (checkRecords refuses keys that are not UTF-8). */
 const textOf = (record: FetchedRecord): string => keyText(record) ?? '';
-
-interface Listener {
-  readonly prefix: string;
-  readonly fn: (change: Change) => void;
-  readonly options: ChangeListenerOptions;
-  /** Per partition, the first offset this listener hears of while replaying (absent: all). */
-  from: ReadonlyMap<number, number>;
-}
 
 interface Pin {
   readonly since: number;
@@ -51,9 +43,7 @@ export class ViewData {
   private readonly poisoned = new Set<string>();
   private deletedKeys = new DeletedKeys(Number.POSITIVE_INFINITY);
   private positions = new Map<number, number>();
-  private changeListeners: Listener[] = [];
-  /** Per partition, the first offset some listener hears of while replaying (absent: all): records before it are not decoded. */
-  private replayTellFrom = new Map<number, number>();
+  private readonly listeners: ChangeListeners;
   private readonly waiters = new VersionWaiters();
   /** Set once the view closed: waits that are not already satisfied fail with it. */
   private closedWith: Error | undefined;
@@ -66,9 +56,8 @@ export class ViewData {
   private resetAt = Date.now();
   /** Records applied since the last reset. */
   appliedRecords = 0;
-  conflictsTotal = 0;
-  readonly recentConflicts: KeyPartitionConflict[] = [];
-  private partitionCount = 0;
+  /** Keys arriving in a partition other than the one holding them (status() shows the count and recent ones). */
+  readonly conflicts: KeyPartitionRule;
   private pinned: Pin | undefined;
 
   constructor(topic: string, schemas: WriterSchemas, metrics: ViewMetrics | undefined, log: Logger) {
@@ -76,6 +65,8 @@ export class ViewData {
     this.schemas = schemas;
     this.metrics = metrics;
     this.log = log;
+    this.listeners = new ChangeListeners(log);
+    this.conflicts = new KeyPartitionRule(topic, metrics, log);
   }
 
   /** Empties the store (a rebuild) and starts over from these positions; tombstones are remembered for `deleteRetentionMs`. */
@@ -87,10 +78,8 @@ export class ViewData {
     this.deletedKeys = new DeletedKeys(deleteRetentionMs);
     this.poisoned.clear();
     this.positions = new Map(positions);
-    this.partitionCount = positions.size;
+    this.conflicts.reset(positions.size);
     this.appliedRecords = 0;
-    this.conflictsTotal = 0;
-    this.recentConflicts.length = 0;
     this.lastProgressAt = Date.now();
     this.resetAt = this.lastProgressAt;
     this.progressAt.clear();
@@ -103,17 +92,7 @@ export class ViewData {
 
   /** A replay up to `ends` starts from the current positions: each listener with a replay tail learns its window. */
   startReplayWindow(ends: ReadonlyMap<number, number>): void {
-    for (const listener of this.changeListeners) {
-      const tail = listener.options.replayTail;
-      if (tail === undefined) continue;
-      listener.from = new Map(
-        [...ends].map(([partition, end]) => [partition, Math.max(this.position(partition), end - tail)]),
-      );
-      listener.options.onReplayWindow?.(listener.from);
-    }
-    this.replayTellFrom = new Map(
-      [...ends.keys()].map((p) => [p, Math.min(...this.changeListeners.map((l) => l.from.get(p) ?? 0))]),
-    );
+    this.listeners.startReplayWindow(ends, (partition) => this.position(partition));
   }
 
   /** Makes room off the heap for a replay of `records` records about to start. */
@@ -128,22 +107,8 @@ export class ViewData {
 
   /** Replay progress from the start and end offsets captured when the replay began. */
   progress(starts: ReadonlyMap<number, number>, ends: ReadonlyMap<number, number>, startedAt: number): ReplayProgress {
-    let total = 0;
-    let done = 0;
-    for (const [partition, end] of ends) {
-      const start = starts.get(partition) ?? 0;
-      total += end - start;
-      done += Math.min(end, this.position(partition)) - start;
-    }
     const seconds = (performance.now() - startedAt) / 1000;
-    const rate = seconds > 0 ? this.appliedRecords / seconds : 0;
-    const share = total === 0 ? 1 : done / total;
-    return {
-      records: this.appliedRecords,
-      share,
-      recordsPerSecond: rate,
-      etaSeconds: rate > 0 ? (total - done) / rate : undefined,
-    };
+    return replayProgress(starts, ends, (partition) => this.position(partition), this.appliedRecords, seconds);
   }
 
   position(partition: number): number {
@@ -171,8 +136,8 @@ export class ViewData {
     live: boolean,
   ): Map<number, Poison> {
     const late = new Map<number, Poison>();
-    const listening = this.changeListeners.length > 0;
-    const tellFrom = live ? 0 : (this.replayTellFrom.get(partition) ?? 0);
+    const listening = this.listeners.any;
+    const tellFrom = live ? 0 : this.listeners.replayFrom(partition);
     const changes: Change[] = [];
     const now = Date.now();
     let upserts = 0;
@@ -203,7 +168,7 @@ export class ViewData {
       if (
         heldBy !== undefined &&
         heldBy !== partition &&
-        !this.arrivingWins((key ??= textOf(record)), record.key, heldBy, partition, offset)
+        !this.conflicts.arrivingWins((key ??= textOf(record)), record.key, heldBy, partition, offset)
       )
         continue;
       let decoded: unknown;
@@ -256,7 +221,7 @@ export class ViewData {
     }
     this.advance(partition, next);
     if (this.pinned) this.pinned.heldChanges.push(...changes);
-    else this.notify(changes, !live);
+    else this.listeners.notify(changes, !live);
     return late;
   }
 
@@ -264,48 +229,12 @@ export class ViewData {
    * A key held by one partition got a record in another: counts it, and applies the rule every view applies (see
    * KeyPartitionConflict). True when the arriving record wins.
    */
-  private arrivingWins(
-    key: string,
-    keyBytes: Buffer | null,
-    heldBy: number,
-    arrivedIn: number,
-    offset: number,
-  ): boolean {
-    const home = keyBytes === null ? -1 : partitionForKey(keyBytes, this.partitionCount);
-    const applied = arrivedIn === home || (heldBy !== home && arrivedIn < heldBy);
-    this.conflictsTotal++;
-    this.recentConflicts.push({ key, heldBy, arrivedIn, offset, applied });
-    if (this.recentConflicts.length > RECENT_CONFLICTS) this.recentConflicts.shift();
-    this.metrics?.keyPartitionConflicts.inc({ topic: this.topic });
-    if (this.conflictsTotal === 1 || this.conflictsTotal % 1000 === 0) {
-      this.log.warn(
-        { key, heldBy, arrivedIn, offset, applied, total: this.conflictsTotal },
-        'a key arrived in a partition other than the one holding it',
-      );
-    }
-    return applied;
-  }
-
   /** The value a change replaces; one that cannot be decoded (it was never checked by a listener) is left out. */
   private decodePrevious(entry: string): unknown {
     try {
       return this.decodeEntry(entry);
     } catch {
       return undefined;
-    }
-  }
-
-  private notify(changes: readonly Change[], replaying = false): void {
-    for (const change of changes) {
-      for (const listener of this.changeListeners) {
-        if (!change.key.startsWith(listener.prefix)) continue;
-        if (replaying && change.offset < (listener.from.get(change.partition) ?? 0)) continue;
-        try {
-          listener.fn(change);
-        } catch (error) {
-          this.log.error({ err: error, key: change.key }, 'change listener threw');
-        }
-      }
     }
   }
 
@@ -433,7 +362,7 @@ export class ViewData {
     if (!pin) return undefined;
     this.pinned = undefined;
     pin.snapshot.release();
-    this.notify(pin.heldChanges);
+    this.listeners.notify(pin.heldChanges);
     this.waiters.wake();
     return { heldSeconds: (Date.now() - pin.since) / 1000, changes: pin.heldChanges.length };
   }
@@ -455,17 +384,7 @@ export class ViewData {
   }
 
   onChange<T = unknown>(listener: (change: Change<T>) => void, options: ChangeListenerOptions = {}): () => void {
-    const entry: Listener = {
-      prefix: options.prefix ?? '',
-      fn: listener as (change: Change) => void,
-      options,
-      from: new Map(),
-    };
-    this.changeListeners.push(entry);
-    this.replayTellFrom.clear(); // it hears of every record until the next replay window
-    return () => {
-      this.changeListeners = this.changeListeners.filter((l) => l !== entry);
-    };
+    return this.listeners.add(listener, options);
   }
 
   /** Resolves once every partition named in the token has been applied up to it; rejects on timeout or failWaiters. */

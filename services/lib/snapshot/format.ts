@@ -15,7 +15,8 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HotstateError } from '../errors.ts';
 import type { VersionVector } from '../version-token.ts';
-import { BaseIndex, readU32 } from '../store/base-index.ts';
+import { BaseIndex } from '../store/base-index.ts';
+import { readU32 } from '../store/u32.ts';
 import { entryHeaderBytes, entrySchemaId, isTombstoneByte } from '../store/entry.ts';
 
 export const snapshotFormatVersion = 1;

@@ -7,6 +7,8 @@
 // marked dead (see store.ts).
 import type { FetchedRecord } from '../transport/transport.ts';
 import { entryHeaderBytes, writeEntryHeader } from './entry.ts';
+import { hashAscii, hashBytes, isAscii, keyHash } from './key-hash.ts';
+import { readU32, writeU32 } from './u32.ts';
 
 const emptySlot = -1;
 /** Table slots are sorted into this many runs before they are filled, so that filling touches memory in order. */
@@ -443,53 +445,4 @@ function slotBitsFor(n: number): number {
   let slotBits = 4;
   while (2 * (1 << slotBits) < n * 3) slotBits++;
   return slotBits;
-}
-
-/** The big-endian u32 at `at`, without Buffer.readUInt32BE's checks (callers read within the slab). */
-export const readU32 = (bytes: Buffer, at: number): number =>
-  (bytes[at] as number) * 0x1000000 +
-  (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
-
-function writeU32(bytes: Buffer, at: number, n: number): void {
-  bytes[at] = n >>> 24;
-  bytes[at + 1] = n >>> 16;
-  bytes[at + 2] = n >>> 8;
-  bytes[at + 3] = n;
-}
-
-// FNV-1a over the bytes, then a finalizer so that keys differing only in their last characters spread over the table.
-const fnvOffset = 0x811c9dc5;
-const fnvPrime = 0x01000193;
-const finish = (h: number): number => {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) | 0;
-};
-
-function hashBytes(bytes: Buffer, at: number, length: number): number {
-  let h = fnvOffset;
-  for (let i = at, end = at + length; i < end; i++) h = Math.imul(h ^ (bytes[i] as number), fnvPrime); // callers pass ranges within the buffer
-  return finish(h);
-}
-
-/** The hash of the key's UTF-8 bytes, as the index files it. */
-export function keyHash(key: string): number {
-  if (isAscii(key)) return hashAscii(key);
-  const encoded = Buffer.from(key, 'utf8');
-  return hashBytes(encoded, 0, encoded.length);
-}
-
-/** Its char codes are its UTF-8 bytes. */
-function isAscii(key: string): boolean {
-  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
-
-/** The hash of an ASCII key's bytes (its char codes). */
-function hashAscii(key: string): number {
-  let h = fnvOffset;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), fnvPrime);
-  return finish(h);
 }

@@ -3,7 +3,7 @@
 // in another partition whichever of them is fetched first. Kept as long as the topic keeps tombstones
 // (delete.retention.ms): two generations, rotated every half of it, so a marker lives between one half and one
 // whole retention period after its tombstone was applied; after that a fresh replay could not see the tombstone either.
-import { keyHash } from './base-index.ts';
+import { keyHash } from './key-hash.ts';
 
 /** Bits of the filter per remembered key: about one key in eight that was never deleted passes it. */
 const filterBitsPerKey = 8;

@@ -6,7 +6,8 @@
 // Entries can also live off the heap, in a BaseIndex: a store restored from a snapshot file starts with the file's
 // entries there, and while `bulk` is set (a view replaying the topic) and no snapshot is open, writes go there too.
 // Once live, a key the view changes moves into the Map and its place in the base is marked dead.
-import { BaseIndex, keyHash } from './base-index.ts';
+import { BaseIndex } from './base-index.ts';
+import { keyHash } from './key-hash.ts';
 import type { FetchedRecord } from '../transport/transport.ts';
 import { entryOffset, entryPartition, isTombstone, packEntry } from './entry.ts';
 
