@@ -25,6 +25,7 @@ import { watchFile } from './watch.ts';
 import { top } from './top.ts';
 import { cliLogger, dump, get, readyView, syncFile, tail } from './view-commands.ts';
 import { inspectSnapshot, saveSnapshot } from './snapshot-commands.ts';
+import { snapshotTarget } from '../lib/snapshot/snapshot-dir.ts';
 import { diffCommand, rollbackCommand } from './version-commands.ts';
 import { parseVersionRef } from '../lib/history/dataset-version.ts';
 import { keyHistory } from '../lib/history/key-history.ts';
@@ -631,6 +632,7 @@ snapshot
   )
   .option('--no-progress', 'no replay progress bar')
   .action(async (flags: { topic: string; output: string; progress: boolean }, command: Command) => {
+    snapshotTarget(resolve(flags.output), flags.topic, Date.now()); // a name a restore would skip: refused before the replay
     await withView(command, flags.topic, flags.progress, (view) => saveSnapshot(view, resolve(flags.output), out));
   });
 snapshot
