@@ -284,6 +284,11 @@ describe('misconfigurations answered within 10 s by the library, both services a
   };
   const origin = (url: string): string => new URL(url).origin;
   const securePassword = `wrong-${randomUUID()}`;
+  const wrongPasswordFile = (): string => {
+    const file = join(mkdtempSync(join(tmpdir(), 'hotstate-wrong-password-')), 'password');
+    writeFileSync(file, securePassword);
+    return file;
+  };
   const secureSetup = (change: (good: Setup) => Setup): Setup => {
     const secure = secureInfra();
     return change({
@@ -356,8 +361,7 @@ describe('misconfigurations answered within 10 s by the library, both services a
       secure: true,
       setup: () =>
         secureSetup((good) => {
-          const file = join(mkdtempSync(join(tmpdir(), 'hotstate-wrong-password-')), 'password');
-          writeFileSync(file, securePassword);
+          const file = wrongPasswordFile();
           return {
             ...good,
             kafka: {
@@ -403,8 +407,7 @@ describe('misconfigurations answered within 10 s by the library, both services a
       secure: true,
       setup: () =>
         secureSetup((good) => {
-          const file = join(mkdtempSync(join(tmpdir(), 'hotstate-wrong-password-')), 'password');
-          writeFileSync(file, securePassword);
+          const file = wrongPasswordFile();
           return {
             ...good,
             registryUrl: { ...(good.registryUrl as object), url: secureInfra().registryUrl, password: securePassword },
