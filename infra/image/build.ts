@@ -28,14 +28,23 @@ export const projectVersion = (): string =>
   (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 export const imageRef = (): string => `localhost/hotstate:${projectVersion()}`;
 
-/** npm's CA file on this machine, if it sets one: the build's npm needs the same trust to reach the registry. */
-function npmCaFile(): string | undefined {
+/**
+ * The CA file the build's npm needs to reach the registry as this machine does: npm's own `cafile`, else the CA file
+ * Node is told of. Under an npm script (PATH starting with the project's Node 24) npm reads the global npmrc of that
+ * Node's prefix, not the machine's, and may answer "null" although the machine sets one (seen in CI: the image's
+ * `npm ci` then met a certificate chain it did not trust).
+ */
+function npmCaFile(env: NodeJS.ProcessEnv): string | undefined {
+  let fromNpm: string | undefined;
   try {
-    const file = execFileSync('npm', ['config', 'get', 'cafile'], { encoding: 'utf8' }).trim();
-    return file && file !== 'null' && file !== 'undefined' && existsSync(file) ? file : undefined;
+    fromNpm = execFileSync('npm', ['config', 'get', 'cafile'], { encoding: 'utf8' }).trim();
   } catch {
-    return undefined;
+    fromNpm = undefined;
   }
+  const candidates = [fromNpm, env.npm_config_cafile, env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE];
+  return candidates.find(
+    (file) => file !== undefined && file !== '' && file !== 'null' && file !== 'undefined' && existsSync(file),
+  );
 }
 
 export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage> {
@@ -59,7 +68,7 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
   const baseSeconds = (performance.now() - baseStarted) / 1000;
 
   const ref = imageRef();
-  const caFile = npmCaFile();
+  const caFile = npmCaFile(env);
   say(`building ${ref} on ${base} with ${engine.name}`);
   const started = performance.now();
   await run(
