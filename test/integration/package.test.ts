@@ -126,14 +126,18 @@ test('npm pack → fresh project → import from .mjs and .ts, run a producer an
   const quickStart = /\*\*Quick start\*\*[^]*?```js\n([^]*?)```/.exec(readme)?.[1];
   assert.ok(quickStart, 'the README has a quick start');
   writeFileSync(join(app, 'quick-start.mjs'), quickStart);
-  const topic = uniqueTopicName(t);
-  t.after(() => deleteSubject(valueSubject(topic)));
-  const quick = run(process.execPath, ['quick-start.mjs'], app, {
-    KAFKA_BROKERS: testInfra().brokers.join(','),
-    SCHEMA_REGISTRY_URL: testInfra().registryUrl,
-    TOPIC: topic,
-  });
-  assert.match(quick, /^Price \{ price: 12\.5 \}$/m, quick);
+  if (testInfra().secure) {
+    t.diagnostic('the quick start connects in plaintext as written: run on the plaintext cluster only');
+  } else {
+    const topic = uniqueTopicName(t);
+    t.after(() => deleteSubject(valueSubject(topic)));
+    const quick = run(process.execPath, ['quick-start.mjs'], app, {
+      KAFKA_BROKERS: testInfra().brokers.join(','),
+      SCHEMA_REGISTRY_URL: testInfra().registryUrl,
+      TOPIC: topic,
+    });
+    assert.match(quick, /^Price \{ price: 12\.5 \}$/m, quick);
+  }
 
   // An older Node: one line naming the version needed, from the library and from the CLI.
   const oldNode = olderNode();
