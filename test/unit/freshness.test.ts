@@ -1,7 +1,7 @@
 // Freshness and topic-health rules over plain numbers: no clock, no broker.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { judgeFreshness, type FreshnessInput } from '../../services/lib/core/freshness.ts';
+import { judgeFreshness, trackWaiting, type FreshnessInput } from '../../services/lib/core/freshness.ts';
 import { judgeLayout, judgeOffsets } from '../../services/lib/core/topic-health.ts';
 import type { TopicLayout } from '../../services/lib/transport/transport.ts';
 
@@ -16,6 +16,7 @@ const base: FreshnessInput = {
     [1, 20],
   ]),
   progressedAt: () => 99_000,
+  waitingSince: new Map(),
   unavailable: new Map(),
   staleAfterMs: 5000,
   lastAppliedTimestamp: 98_000,
@@ -46,8 +47,55 @@ test('one partition stuck while the other advances: stale, naming it and for how
       [1, 25],
     ]),
     progressedAt,
+    waitingSince: new Map([[1, 90_000]]),
   });
   assert.equal(verdict.staleReason, 'records wait in partition(s) 1 but none was applied there for 8.0 s');
+});
+
+test('an idle partition that just got a record is not stuck: the time counts from when records began to wait', () => {
+  const idle = {
+    ...base,
+    latestEnds: new Map([
+      [0, 11],
+      [1, 20],
+    ]),
+    progressedAt: (p: number) => (p === 0 ? 10_000 : 99_000),
+  };
+  assert.equal(judgeFreshness({ ...idle, waitingSince: new Map([[0, 99_900]]) }).staleReason, undefined);
+  assert.equal(
+    judgeFreshness({ ...idle, waitingSince: new Map([[0, 94_000]]) }).staleReason,
+    'records wait in partition(s) 0 but none was applied there for 6.0 s',
+  );
+});
+
+test('trackWaiting notes when records began to wait and forgets caught-up partitions', () => {
+  const since = new Map<number, number>([[1, 5]]);
+  trackWaiting(
+    since,
+    [
+      [0, 10],
+      [1, 20],
+    ],
+    new Map([
+      [0, 12],
+      [1, 20],
+    ]),
+    100,
+  );
+  assert.deepEqual([...since], [[0, 100]]);
+  trackWaiting(
+    since,
+    [
+      [0, 11],
+      [1, 20],
+    ],
+    new Map([
+      [0, 12],
+      [1, 20],
+    ]),
+    200,
+  );
+  assert.deepEqual([...since], [[0, 100]], 'still waiting: the first time stays');
 });
 
 test('a partition that cannot be fetched: stale at once, with why', () => {

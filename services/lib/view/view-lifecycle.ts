@@ -24,7 +24,7 @@ import { SchemaResolution } from './schema-resolution.ts';
 import { checkRecords, recordLimits, type Poison, type RecordLimits } from '../core/poison.ts';
 import { ViewData } from '../core/view-data.ts';
 import { ViewReads } from './view-reads.ts';
-import { judgeFreshness } from '../core/freshness.ts';
+import { judgeFreshness, trackWaiting } from '../core/freshness.ts';
 import { judgeLayout, judgeOffsets, type TopicVerdict } from '../core/topic-health.ts';
 import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState } from '../core/view-state.ts';
 import { viewSettings, type ViewOptions, type ViewSettings } from './view-types.ts';
@@ -61,6 +61,8 @@ export abstract class ViewLifecycle extends ViewReads {
   protected starts = new Map<number, number>();
   /** Latest end offset seen per partition (fetch answers and health checks). */
   protected readonly latestEnds = new Map<number, number>();
+  /** Per partition, since when records wait (stale counts from then, not from an idle partition's last progress). */
+  private readonly waitingSince = new Map<number, number>();
   private readonly unavailable = new Map<number, string>();
   protected layout: TopicLayout | undefined;
   private reader: PartitionReader | undefined;
@@ -335,11 +337,14 @@ export abstract class ViewLifecycle extends ViewReads {
   /** Lag in seconds and the stale state, from what the view knows now: no network call, so it never fails. */
   private checkFreshness(): void {
     const now = Date.now();
+    const positions = this.data.positionEntries();
+    trackWaiting(this.waitingSince, positions, this.latestEnds, now);
     const { lagSeconds, staleReason } = judgeFreshness({
       now,
-      positions: this.data.positionEntries(),
+      positions,
       latestEnds: this.latestEnds,
       progressedAt: (p) => this.data.progressedAt(p),
+      waitingSince: this.waitingSince,
       unavailable: this.unavailable,
       staleAfterMs: this.options.staleAfterMs,
       lastAppliedTimestamp: this.data.lastAppliedTimestamp,
@@ -411,6 +416,7 @@ export abstract class ViewLifecycle extends ViewReads {
     this.data.reset(new Map());
     this.unavailable.clear();
     this.latestEnds.clear();
+    this.waitingSince.clear();
     try {
       await this.startReplay();
       this.machine.to('replaying', { reason: 'replaying' });
