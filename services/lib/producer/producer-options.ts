@@ -1,7 +1,7 @@
 // The producer's options, with their defaults and checks in one place.
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import { HotstateError } from '../errors.ts';
+import { settingsOf } from '../options.ts';
 import type { RegistryTarget } from '../registry.ts';
 import type { KafkaConnection, Transport } from '../transport/transport.ts';
 import type { WriteHeaders } from './prepare.ts';
@@ -59,15 +59,5 @@ const optionChecks = z.object({
 
 /** The options with every default filled in; HOTSTATE_ERR_CONFIG_INVALID listing every bad setting. */
 export function producerSettings(options: ProducerOptions): ProducerSettings {
-  const given = Object.fromEntries(
-    Object.entries(options).filter(([, value]) => value !== undefined),
-  ) as ProducerOptions;
-  const settings: ProducerSettings = { ...producerDefaults, ...given };
-  const checked = optionChecks.safeParse(settings);
-  if (!checked.success)
-    throw new HotstateError(
-      'HOTSTATE_ERR_CONFIG_INVALID',
-      `producer options: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  return settings;
+  return settingsOf('producer', producerDefaults, options, optionChecks);
 }

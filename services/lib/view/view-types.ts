@@ -1,6 +1,6 @@
 // The view's public types: options (with their defaults and checks in one place), status, events.
 import { z } from 'zod';
-import { HotstateError } from '../errors.ts';
+import { settingsOf } from '../options.ts';
 import type { SnapshotStatus } from '../snapshot/view-snapshot-files.ts';
 import type { Registry } from 'prom-client';
 import type { RegistryTarget } from '../registry.ts';
@@ -54,18 +54,8 @@ const optionChecks = z.object({
 
 /** The options with every default filled in; HOTSTATE_ERR_CONFIG_INVALID listing every bad setting. */
 export function viewSettings(options: ViewOptions): ViewSettings {
-  const settings: ViewSettings = { ...viewDefaults, ...withoutUndefined(options) };
-  const checked = optionChecks.safeParse(settings);
-  if (!checked.success)
-    throw new HotstateError(
-      'HOTSTATE_ERR_CONFIG_INVALID',
-      `view options: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  return settings;
+  return settingsOf('view', viewDefaults, options, optionChecks);
 }
-
-const withoutUndefined = <T extends object>(options: T): T =>
-  Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as T;
 
 export interface ViewOptions {
   readonly kafka: KafkaConnection;

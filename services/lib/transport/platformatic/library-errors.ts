@@ -1,6 +1,7 @@
 // The library's failures as HotstateErrors: refusals (credentials, certificates, ACLs) are never retried; any other
 // failure names the broker and what the network or the broker said. Decided by codes, never by message text.
 import { HotstateError } from '../../errors.ts';
+import { errorCauses } from '../../network-errors.ts';
 import { kafkaFailureDetail } from './kafka-failure.ts';
 import { securityError } from './security-errors.ts';
 
@@ -15,13 +16,7 @@ export function kafkaError(what: string, error: unknown, brokers: readonly strin
 
 /** True when Kafka answered that the topic (or topic id) does not exist. */
 export function isUnknownTopic(error: unknown): boolean {
-  const stack: unknown[] = [error];
-  while (stack.length > 0) {
-    const e = stack.pop() as { apiId?: unknown; errors?: unknown; cause?: unknown } | null | undefined;
-    if (typeof e !== 'object' || e === null) continue;
-    if (e.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' || e.apiId === 'UNKNOWN_TOPIC_ID') return true;
-    if (Array.isArray(e.errors)) stack.push(...(e.errors as unknown[]));
-    stack.push(e.cause);
-  }
-  return false;
+  return [...errorCauses(error)].some(
+    (e) => e.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' || e.apiId === 'UNKNOWN_TOPIC_ID',
+  );
 }
