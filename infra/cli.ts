@@ -1,4 +1,5 @@
-// `npm run infra -- <up|down|status|logs|env> [options]`: the local Kafka + schema registry, without Docker.
+// `npm run infra -- <up|down|status|logs|env> [options]`: the local Kafka + schema registry (+ PostgreSQL and Kafka
+// Connect with Debezium for CDC), without Docker.
 import { parseArgs } from 'node:util';
 import { down, logNames, status, stopComponent, up } from './launcher.ts';
 import { logFile, tail } from './processes.ts';
@@ -24,6 +25,10 @@ options:
   --prometheus          with up: also start Prometheus (compose config, local targets)  [HOTSTATE_PROMETHEUS, off]
   --secure              with up: SASL_SSL + SCRAM + ACLs on Kafka, HTTPS + basic auth on the registry;
                         env then prints the client settings (password and CA files)  [HOTSTATE_INFRA_SECURE, off]
+  --cdc                 with up: also PostgreSQL (wal_level=logical) and Kafka Connect with Debezium's PostgreSQL
+                        connector and an Avro converter to the registry; env then prints POSTGRES_URL and
+                        KAFKA_CONNECT_URL  [HOTSTATE_INFRA_CDC, off; ports HOTSTATE_POSTGRES_PORT 5433,
+                        HOTSTATE_CONNECT_PORT 8083]
   --keep-data           with down: keep Kafka's data folders
   --lines <n>           with logs: how many lines                      [40]
   -h, --help            this text`;
@@ -43,6 +48,7 @@ async function main(): Promise<void> {
       'keep-data': { type: 'boolean', default: false },
       prometheus: { type: 'boolean', default: false },
       secure: { type: 'boolean', default: false },
+      cdc: { type: 'boolean', default: false },
       lines: { type: 'string', default: '40' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -58,6 +64,7 @@ async function main(): Promise<void> {
   if (values['registry-port'] !== undefined) env.HOTSTATE_REGISTRY_PORT = values['registry-port'];
   if (values.prometheus) env.HOTSTATE_PROMETHEUS = '1';
   if (values.secure) env.HOTSTATE_INFRA_SECURE = '1';
+  if (values.cdc) env.HOTSTATE_INFRA_CDC = '1';
   const settings = loadInfraSettings(env);
   const say = (line: string): void => {
     process.stdout.write(`infra: ${line}\n`);
@@ -98,6 +105,8 @@ async function main(): Promise<void> {
       const lines = {
         KAFKA_BROKERS: where.kafkaBrokers.join(','),
         SCHEMA_REGISTRY_URL: where.schemaRegistryUrl,
+        ...(where.postgresUrl ? { POSTGRES_URL: where.postgresUrl } : {}),
+        ...(where.connectUrl ? { KAFKA_CONNECT_URL: where.connectUrl } : {}),
         ...secured,
       };
       process.stdout.write(

@@ -3,7 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apicurioJar, kafkaLibs } from './distributions.ts';
+import { apicurioJar, connectPlugins, kafkaLibs, postgresDist } from './distributions.ts';
+import { connectAnswers, connectName, startConnect, waitForConnect } from './kafka-connect.ts';
+import { postgresAnswers, postgresName, preparePostgres, startPostgres, waitForPostgres } from './postgres-server.ts';
 import { findJava } from './java.ts';
 import {
   clusterIdFor,
@@ -52,6 +54,9 @@ interface ClusterState {
   readonly kafkaVersion: string;
   readonly registryVersion: string;
   readonly secure: boolean;
+  readonly cdc: boolean;
+  readonly postgresPort: number;
+  readonly connectPort: number;
 }
 
 const stateFile = (dir: string): string => join(dir, 'run', 'cluster.json');
@@ -72,6 +77,7 @@ const componentNames = (s: InfraSettings): string[] => [
   registryName,
   ...(s.prometheus ? [prometheusName] : []),
   ...(s.secure ? [registryFrontName] : []),
+  ...(s.cdc ? [postgresName, connectName] : []),
 ];
 
 export interface UpResult {
@@ -94,7 +100,10 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
       );
     }
   }
-  const s = requested;
+  // `up --cdc` adds PostgreSQL and Connect to a running cluster; a plain `up` keeps them.
+  const s = { ...requested, cdc: requested.cdc || (recorded?.cdc ?? false) };
+  if (s.cdc && s.secure)
+    throw new Error('--cdc runs beside the plaintext cluster only; the secured cluster has no Connect yet');
   const where = endpoints(s);
   const kafkaJava = findJava(17);
   if (!kafkaJava) throw new Error('Kafka needs Java 17 or newer; none found on JAVA_HOME, PATH or /usr/lib/jvm');
@@ -107,6 +116,8 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
   const registryRunning = liveRecord(s.dir, registryName) !== undefined;
   const prometheusMissing = s.prometheus && liveRecord(s.dir, prometheusName) === undefined;
   const frontMissing = s.secure && liveRecord(s.dir, registryFrontName) === undefined;
+  const postgresMissing = s.cdc && liveRecord(s.dir, postgresName) === undefined;
+  const connectMissing = s.cdc && liveRecord(s.dir, connectName) === undefined;
   const started: ProcessRecord[] = [];
   try {
     await assertPortsFree([
@@ -114,6 +125,8 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
       ...(registryRunning ? [] : [registryBackendPort(s), registryManagementPort(s)]),
       ...(frontMissing ? [s.registryPort] : []),
       ...(prometheusMissing ? [s.prometheusPort] : []),
+      ...(postgresMissing ? [s.postgresPort] : []),
+      ...(connectMissing ? [s.connectPort] : []),
     ]);
     if (missingKafka.length > 0 || !registryRunning)
       log(`fetching Kafka ${s.kafkaVersion} and Apicurio Registry ${registry.version} (cached in ${s.cacheDir})`);
@@ -134,6 +147,9 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
           kafkaVersion: s.kafkaVersion,
           registryVersion: registry.version,
           secure: s.secure,
+          cdc: s.cdc,
+          postgresPort: s.postgresPort,
+          connectPort: s.connectPort,
         } satisfies ClusterState,
         null,
         2,
@@ -179,6 +195,7 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
       await waitForRegistryFront(s, secure, front, where.schemaRegistryUrl);
       await grantDevelopmentAcls(secure, where.kafkaBrokers);
     }
+    if (s.cdc) started.push(...(await startCdc(s, libs, kafkaJava.executable, postgresMissing, connectMissing, log)));
   } catch (error) {
     for (const record of started) await stop(s.dir, record.name, 10_000);
     throw error;
@@ -188,6 +205,41 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
     `ready in ${seconds.toFixed(1)} s: KAFKA_BROKERS=${where.kafkaBrokers.join(',')} SCHEMA_REGISTRY_URL=${where.schemaRegistryUrl}${s.secure ? ' (secured: `infra env` prints the client settings)' : ''}`,
   );
   return { endpoints: where, started: started.map((r) => r.name), seconds };
+}
+
+/** PostgreSQL and Kafka Connect (once Kafka answers: Connect keeps its state in topics). Returns what it started. */
+async function startCdc(
+  s: InfraSettings,
+  libs: string,
+  java: string,
+  postgresMissing: boolean,
+  connectMissing: boolean,
+  log: Log,
+): Promise<ProcessRecord[]> {
+  const where = endpoints(s);
+  const started: ProcessRecord[] = [];
+  if (postgresMissing || connectMissing)
+    log(`fetching PostgreSQL ${s.postgresVersion} and Debezium ${s.debeziumVersion} (cached in ${s.cacheDir})`);
+  const [dist, plugins] = await Promise.all([
+    postgresDist(s.cacheDir, s.postgresVersion),
+    connectPlugins(s.cacheDir, s.debeziumVersion, libs, java),
+  ]);
+  if (postgresMissing) {
+    started.push(startPostgres(s, await preparePostgres(s, dist)));
+    log(`started PostgreSQL ${s.postgresVersion} on ${where.postgresUrl ?? '?'} (wal_level=logical)`);
+  }
+  if (connectMissing) {
+    started.push(startConnect(s, where.kafkaBrokers, libs, plugins, java));
+    log(`started Kafka Connect with Debezium ${s.debeziumVersion} on ${where.connectUrl ?? '?'}`);
+  }
+  const postgres = liveRecord(s.dir, postgresName);
+  const connect = liveRecord(s.dir, connectName);
+  if (!postgres || !connect) throw new Error(`a CDC component exited right after start; see ${join(s.dir, 'logs')}`);
+  await Promise.all([
+    waitForPostgres(s, postgres, where.postgresUrl ?? ''),
+    waitForConnect(s, connect, where.connectUrl ?? ''),
+  ]);
+  return started;
 }
 
 async function assertPortsFree(ports: number[]): Promise<void> {
@@ -208,7 +260,8 @@ export async function stopComponent(requested: InfraSettings, name: string, how:
   const s = effectiveSettings(requested);
   if (!componentNames(s).includes(name))
     throw new Error(`no component ${JSON.stringify(name)}; this cluster has ${componentNames(s).join(', ')}`);
-  if (!(await stop(s.dir, name, 30_000, how === 'kill' ? 'SIGKILL' : 'SIGTERM')))
+  const graceful = name === postgresName ? 'SIGINT' : 'SIGTERM'; // PostgreSQL's fast shutdown
+  if (!(await stop(s.dir, name, 30_000, how === 'kill' ? 'SIGKILL' : graceful)))
     throw new Error(`${name} is not running`);
 }
 
@@ -220,15 +273,26 @@ export async function down(
 ): Promise<string[]> {
   const s = effectiveSettings(requested);
   const names = componentNames(s);
-  const stopped = await Promise.all(names.map(async (name) => ((await stop(s.dir, name)) ? name : undefined)));
+  // PostgreSQL's SIGTERM waits for every client to leave; SIGINT is its fast shutdown.
+  const stopped = await Promise.all(
+    names.map(async (name) =>
+      (await stop(s.dir, name, 30_000, name === postgresName ? 'SIGINT' : 'SIGTERM')) ? name : undefined,
+    ),
+  );
   for (const pid of strayPids(s.dir)) {
     log(`stopping stray process ${pid} left by an earlier run`);
-    process.kill(pid, 'SIGKILL');
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile (a database's worker processes end with their postmaster)
+    }
   }
   if (!options.keepData) {
     // The registry keeps its schemas in memory, so Kafka data would point at schema ids that no longer exist.
     for (let i = 0; i < 3; i++) rmSync(join(s.dir, kafkaNodeName(i)), { recursive: true, force: true });
     rmSync(join(s.dir, prometheusName), { recursive: true, force: true });
+    rmSync(join(s.dir, postgresName), { recursive: true, force: true });
+    rmSync(join(s.dir, connectName), { recursive: true, force: true });
     rmSync(join(s.dir, 'cluster-id'), { force: true });
   }
   rmSync(stateFile(s.dir), { force: true });
@@ -262,8 +326,20 @@ export async function status(requested: InfraSettings): Promise<ComponentStatus[
   const registryUp = await registryAnswers(registryBackendUrl(s)).catch(() => false);
   const frontUp = secure ? await registryFrontAnswers(secure, where.schemaRegistryUrl).catch(() => false) : false;
   const prometheusUp = s.prometheus && (await prometheusAnswers(s.prometheusPort).catch(() => false));
+  const postgresUp = s.cdc && (await postgresAnswers(where.postgresUrl ?? '').catch(() => false));
+  const connectUp = s.cdc && (await connectAnswers(where.connectUrl ?? '').catch(() => false));
   return componentNames(s).map((name, index) => {
     const record = liveRecord(s.dir, name);
+    if (name === postgresName || name === connectName) {
+      return {
+        name,
+        ...(record ? { pid: record.pid } : {}),
+        running: record !== undefined,
+        answering: name === postgresName ? postgresUp : connectUp,
+        endpoint: (name === postgresName ? where.postgresUrl : where.connectUrl) ?? '',
+        logFile: logFile(s.dir, name),
+      };
+    }
     const isRegistry = name === registryName;
     const isPrometheus = name === prometheusName;
     if (name === registryFrontName) {

@@ -74,7 +74,7 @@ export async function stop(
   dir: string,
   name: string,
   graceMs = 30_000,
-  first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+  first: 'SIGTERM' | 'SIGINT' | 'SIGKILL' = 'SIGTERM',
 ): Promise<boolean> {
   const record = liveRecord(dir, name);
   if (record === undefined) return false;

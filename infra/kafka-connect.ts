@@ -1,0 +1,82 @@
+// Kafka Connect in distributed mode, from the broker's own jars (kafka-tools brings connect-runtime), with the
+// Debezium PostgreSQL connector and Apicurio's Avro converter as plugins. Its internal topics live on our cluster.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { markerFor, startDetached, waitUntilReady, type ProcessRecord } from './processes.ts';
+import { projectRoot, type InfraSettings } from './settings.ts';
+
+export const connectName = 'connect';
+
+/**
+ * How often Connect commits source offsets (the connector's LSN). Read-your-database-writes waits for that commit,
+ * so it bounds that wait; 100 ms costs one small write per task per flush.
+ */
+export const offsetFlushIntervalMs = 100;
+
+export function connectWorkerProperties(s: InfraSettings, brokers: string[], pluginDir: string): string {
+  const replication = String(s.brokerCount === 3 ? 3 : 1);
+  const settings: Record<string, string> = {
+    'bootstrap.servers': brokers.join(','),
+    'group.id': 'hotstate-connect',
+    listeners: `http://127.0.0.1:${String(s.connectPort)}`,
+    'rest.advertised.host.name': '127.0.0.1',
+    'rest.advertised.port': String(s.connectPort),
+    'plugin.path': pluginDir,
+    'plugin.discovery': 'service_load',
+    // Connectors name their own converters; these only apply to a connector that names none.
+    'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
+    'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+    'config.storage.topic': 'hotstate-connect-configs',
+    'offset.storage.topic': 'hotstate-connect-offsets',
+    'status.storage.topic': 'hotstate-connect-status',
+    'config.storage.replication.factor': replication,
+    'offset.storage.replication.factor': replication,
+    'status.storage.replication.factor': replication,
+    'offset.flush.interval.ms': String(offsetFlushIntervalMs),
+    'topic.creation.enable': 'true',
+    // A restarted worker rejoins at once instead of waiting for its old member's session to expire.
+    'scheduled.rebalance.max.delay.ms': '0',
+  };
+  return Object.entries(settings)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join('');
+}
+
+export function startConnect(
+  s: InfraSettings,
+  brokers: string[],
+  kafkaLibsDir: string,
+  pluginDir: string,
+  java: string,
+): ProcessRecord {
+  const home = join(s.dir, connectName);
+  mkdirSync(home, { recursive: true });
+  const config = join(home, 'worker.properties');
+  writeFileSync(config, connectWorkerProperties(s, brokers, pluginDir));
+  return startDetached(
+    s.dir,
+    connectName,
+    java,
+    [
+      `-Xmx${String(s.connectHeapMb)}m`,
+      '-XX:+UseSerialGC',
+      markerFor(s.dir, connectName),
+      `-Dlog4j2.configurationFile=${join(projectRoot, 'infra', 'kafka', 'log4j2.properties')}`,
+      '-cp',
+      `${kafkaLibsDir}/*`,
+      'org.apache.kafka.connect.cli.ConnectDistributed',
+      config,
+    ],
+    home,
+  );
+}
+
+/** Connect answers once its REST API lists connectors (the web server answers 404 before the herder started). */
+export async function connectAnswers(url: string): Promise<boolean> {
+  const response = await fetch(`${url}/connectors`, { signal: AbortSignal.timeout(2000) });
+  return response.ok;
+}
+
+export async function waitForConnect(s: InfraSettings, record: ProcessRecord, url: string): Promise<void> {
+  await waitUntilReady(record, 'Kafka Connect', s.startTimeoutMs, () => connectAnswers(url));
+}
