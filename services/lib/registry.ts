@@ -12,6 +12,8 @@ import { isIP } from 'node:net';
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export const valueSubject = (topic: string): string => `${topic}-value`;
+/** Where foreign writers (Debezium, Kafka Connect) register Avro keys; hotstate's own keys are UTF-8 text. */
+export const keySubject = (topic: string): string => `${topic}-key`;
 
 /** A registry behind HTTPS and basic auth: credentials (a function is asked on every request, so rotated secret
  *  files are picked up) and the PEM certificates to trust instead of the system's. */

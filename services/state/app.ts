@@ -45,6 +45,7 @@ const itemBody = (item: Item): Record<string, unknown> => ({
   offset: item.offset,
   timestamp: item.timestamp,
   schemaId: item.schemaId,
+  ...(item.source === undefined ? {} : { source: item.source }),
 });
 
 export function buildStateApp(options: StateAppOptions): FastifyInstance {

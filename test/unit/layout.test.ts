@@ -12,7 +12,7 @@ const lib = join(projectRoot, 'services', 'lib');
  *  (errors, logger, registry, ...) except index.ts, the public entry point above everything. */
 const layers: readonly string[][] = [
   ['.'],
-  ['codec'],
+  ['codec', 'sources'],
   ['transport'],
   ['transport/platformatic', 'kafka', 'settings'],
   ['store'],

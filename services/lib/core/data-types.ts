@@ -1,4 +1,5 @@
 // What the view core tells its readers about: changes, pins, replay progress and key-partition conflicts.
+import type { ChangeSource } from '../sources/change-shape.ts';
 
 export interface Change<T = unknown> {
   readonly key: string;
@@ -9,6 +10,8 @@ export interface Change<T = unknown> {
   readonly partition: number;
   readonly offset: number;
   readonly timestamp: number;
+  /** For a change captured from a database: where it came from (lsn, txId, table, ts_ms, op, …). */
+  readonly source?: ChangeSource;
 }
 
 /** What readers see while an operator pins the view: one version, while applying goes on underneath. */

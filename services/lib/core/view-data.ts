@@ -12,7 +12,8 @@ import { SnapshotStore } from '../store/store.ts';
 import { itemOf, ViewSnapshot, type Item } from '../store/view-snapshot.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
 import { keyText, type Poison } from './poison.ts';
-import type { Change, ChangeListenerOptions, PinStatus, ReplayProgress } from './data-types.ts';
+import type { Change as ViewChange, ChangeListenerOptions, PinStatus, ReplayProgress } from './data-types.ts';
+import type { Change } from '../sources/change-shape.ts';
 
 export type { Change, ChangeListenerOptions, PinStatus } from './data-types.ts';
 import { entryPartition, isTombstone } from '../store/entry.ts';
@@ -31,7 +32,7 @@ interface Pin {
   readonly store: SnapshotStore;
   readonly snapshot: ViewSnapshot;
   readonly size: number;
-  heldChanges: Change[];
+  heldChanges: ViewChange[];
 }
 
 export class ViewData {
@@ -138,7 +139,7 @@ export class ViewData {
     const late = new Map<number, Poison>();
     const listening = this.listeners.any;
     const tellFrom = live ? 0 : this.listeners.replayFrom(partition);
-    const changes: Change[] = [];
+    const changes: ViewChange[] = [];
     const now = Date.now();
     let upserts = 0;
     let deletes = 0;
@@ -168,14 +169,15 @@ export class ViewData {
       if (
         heldBy !== undefined &&
         heldBy !== partition &&
-        !this.conflicts.arrivingWins((key ??= textOf(record)), record.key, heldBy, partition, offset)
+        !this.conflicts.arrivingWins((key ??= textOf(record)), record.partitionKey, heldBy, partition, offset)
       )
         continue;
-      let decoded: unknown;
+      let decoded: Change | undefined;
       if (notify && valueLength >= 0) {
         key ??= textOf(record);
         try {
-          decoded = this.decodeBytes(record.value as Buffer);
+          const bytes = record.value as Buffer;
+          decoded = this.schemas.decodeChange(frameSchemaId(bytes), bytes);
         } catch (error) {
           late.set(i, { reason: 'malformed', detail: `does not decode: ${(error as Error).message}` });
           this.poisoned.add(key);
@@ -203,10 +205,11 @@ export class ViewData {
         changes.push({
           key: key ?? textOf(record),
           previous: previous === undefined ? undefined : this.decodePrevious(previous),
-          value: decoded,
+          value: decoded?.row,
           partition,
           offset,
           timestamp,
+          ...(decoded?.source === undefined ? {} : { source: decoded.source }),
         });
       }
       if (live) this.metrics?.updateLatency.observe({ topic: this.topic }, Math.max(0, now - timestamp) / 1000);
@@ -232,7 +235,7 @@ export class ViewData {
   /** The value a change replaces; one that cannot be decoded (it was never checked by a listener) is left out. */
   private decodePrevious(entry: string): unknown {
     try {
-      return this.decodeEntry(entry);
+      return this.decodeEntry(entry).row;
     } catch {
       return undefined;
     }
@@ -261,7 +264,10 @@ export class ViewData {
     return this.schemas.decode(frameSchemaId(bytes), bytes);
   }
 
-  private readonly decodeEntry = (entry: string): unknown => this.decodeBytes(entryValueBytes(entry));
+  private readonly decodeEntry = (entry: string): Change => {
+    const bytes = entryValueBytes(entry);
+    return this.schemas.decodeChange(frameSchemaId(bytes), bytes);
+  };
 
   private visiblePosition(partition: number): number {
     return this.pinned ? (this.pinned.snapshot.version.positions.get(partition) ?? 0) : this.position(partition);
@@ -383,7 +389,7 @@ export class ViewData {
     };
   }
 
-  onChange<T = unknown>(listener: (change: Change<T>) => void, options: ChangeListenerOptions = {}): () => void {
+  onChange<T = unknown>(listener: (change: ViewChange<T>) => void, options: ChangeListenerOptions = {}): () => void {
     return this.listeners.add(listener, options);
   }
 

@@ -6,12 +6,17 @@ import type { Resolver, Type } from 'avsc';
 import { frameBody, parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError } from '../errors.ts';
 import { probeRegistry, schemaById, subjectSchemaIds, type RegistryTarget } from '../registry.ts';
+import { changeOf, changeShapeOf, rowTypeOf, type Change, type ChangeShape } from '../sources/change-shape.ts';
 
 export interface WriterSchema {
   readonly id: number;
   readonly type: Type;
-  /** Resolver to the caller's reader schema, when one was given. */
+  /** A plain entity, Debezium's change envelope, or a flattened row with `__deleted`. */
+  readonly shape: ChangeShape;
+  /** Resolver to the caller's reader schema, when one was given (for an envelope: from its row type). */
   readonly resolver?: Resolver;
+  /** The type the resolver reads from: the writer type, or an envelope's row type. */
+  readonly rowType?: Type;
 }
 
 export type SchemaVerdict =
@@ -90,12 +95,15 @@ export class WriterSchemas {
         continue;
       }
       const type = parseAvroSchema(text);
+      const shape = changeShapeOf(type);
       if (!this.reader) {
-        this.verdicts.set(id, { ok: true, schema: { id, type } });
+        this.verdicts.set(id, { ok: true, schema: { id, type, shape } });
         continue;
       }
       try {
-        this.verdicts.set(id, { ok: true, schema: { id, type, resolver: this.reader.createResolver(type) } });
+        const rowType = (shape === 'envelope' ? rowTypeOf(type) : type) ?? type;
+        const resolver = this.reader.createResolver(rowType);
+        this.verdicts.set(id, { ok: true, schema: { id, type, shape, resolver, rowType } });
       } catch (error) {
         this.verdicts.set(id, {
           ok: false,
@@ -106,13 +114,23 @@ export class WriterSchemas {
     }
   }
 
+  /** The entity a framed value holds (an envelope's row), read with the reader schema when one was given. */
   decode(id: number, bytes: Buffer): unknown {
+    return this.decodeChange(id, bytes).row;
+  }
+
+  /** The entity a framed value holds and, for a change envelope, where the change came from. */
+  decodeChange(id: number, bytes: Buffer): Change {
     const verdict = this.verdicts.get(id);
     if (!verdict?.ok)
       throw new HotstateError('HOTSTATE_ERR_SERIALIZATION_DECODE', `no usable writer schema ${String(id)}`);
+    const { type, shape, resolver, rowType } = verdict.schema;
     const body = frameBody(bytes);
-    return verdict.schema.resolver && this.reader
-      ? this.reader.fromBuffer(body, verdict.schema.resolver)
-      : verdict.schema.type.fromBuffer(body);
+    if (shape === 'plain')
+      return { row: resolver && this.reader ? this.reader.fromBuffer(body, resolver) : type.fromBuffer(body) };
+    const change = changeOf(shape, type.fromBuffer(body));
+    if (!resolver || !this.reader || !rowType || change.row === undefined) return change;
+    // Reader schemas apply to the row: re-read it through the resolver.
+    return { ...change, row: this.reader.fromBuffer(rowType.toBuffer(change.row), resolver) };
   }
 }

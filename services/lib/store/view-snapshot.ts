@@ -3,6 +3,7 @@ import { HotstateError } from '../errors.ts';
 import { formatVersionToken, type VersionVector } from '../version-token.ts';
 import { entryOffset, entryPartition, entrySchemaId, entryTimestamp } from './entry.ts';
 import type { Positions, SnapshotStore } from './store.ts';
+import type { Change, ChangeSource } from '../sources/change-shape.ts';
 
 export interface Item<T = unknown> {
   readonly key: string;
@@ -11,18 +12,23 @@ export interface Item<T = unknown> {
   readonly offset: number;
   readonly timestamp: number;
   readonly schemaId: number;
+  /** For a change captured from a database (Debezium): where it came from (lsn, txId, table, ts_ms, op, …). */
+  readonly source?: ChangeSource;
 }
 
-export type EntryDecoder = (entry: string) => unknown;
+/** The row an entry holds and, for a captured change, its source. */
+export type EntryDecoder = (entry: string) => Change;
 
 export function itemOf<T>(key: string, entry: string, decode: EntryDecoder): Item<T> {
+  const { row, source } = decode(entry);
   return {
     key,
-    value: decode(entry) as T,
+    value: row as T,
     partition: entryPartition(entry),
     offset: entryOffset(entry),
     timestamp: entryTimestamp(entry),
     schemaId: entrySchemaId(entry),
+    ...(source === undefined ? {} : { source }),
   };
 }
 

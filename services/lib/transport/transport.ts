@@ -86,6 +86,8 @@ export class FetchedRecord {
   readonly valueLength: number;
   /** Record headers as the log holds them (names and values as bytes). */
   readonly headers: RecordHeaders | undefined;
+  /** The key as the log holds it, when `bytes` hold its text instead (an Avro key): partition rules hash these. */
+  readonly logKey: Buffer | undefined;
 
   constructor(
     offset: number,
@@ -96,6 +98,7 @@ export class FetchedRecord {
     valueAt: number,
     valueLength: number,
     headers?: RecordHeaders,
+    logKey?: Buffer,
   ) {
     this.offset = offset;
     this.timestamp = timestamp;
@@ -105,6 +108,7 @@ export class FetchedRecord {
     this.valueAt = valueAt;
     this.valueLength = valueLength;
     this.headers = headers;
+    this.logKey = logKey;
   }
 
   /** A record of a key and a value given apart (they are copied into one buffer). */
@@ -132,6 +136,11 @@ export class FetchedRecord {
 
   get key(): Buffer | null {
     return this.keyLength < 0 ? null : this.bytes.subarray(this.keyAt, this.keyAt + this.keyLength);
+  }
+
+  /** The key bytes Kafka's partitioner hashed: the log's own key. */
+  get partitionKey(): Buffer | null {
+    return this.logKey ?? this.key;
   }
 
   get value(): Buffer | null {

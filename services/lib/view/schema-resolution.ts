@@ -30,13 +30,13 @@ export class SchemaResolution {
   }
 
   /**
-   * Settles the ids; while the registry is down, waits with backoff in `waiting-registry`, then returns to where
+   * Settles the ids (of the values' subject unless other schemas are given); while the registry is down, waits with backoff in `waiting-registry`, then returns to where
    * the view was (`ready` or `replaying`). True when it waited: the caller checks readiness again.
    */
-  async settle(ids: readonly number[]): Promise<boolean> {
+  async settle(ids: readonly number[], schemas: WriterSchemas = this.schemas): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.schemas.settle(ids);
+        await schemas.settle(ids);
         if (this.machine.name !== 'waiting-registry') return false;
         this.log.info('schema registry reachable again');
         const resume = this.machine.resumeAfterWait;

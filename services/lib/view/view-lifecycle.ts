@@ -1,14 +1,12 @@
 // The view's lifecycle: replays a dataset topic from the beginning into memory, keeps tailing it, and versions the
 // whole state by the per-partition position vector (the operator API on top of it is view.ts).
-//
-// It reads through the transport's partition reader (manual assignment, no consumer group). Each chunk is checked
-// first (poison, unknown schema ids settled with the registry, dead letters written), then applied synchronously
-// in one go: readers never see half a chunk. Its lifecycle is one explicit state (view-state.ts).
+// It reads through the transport's partition reader (no consumer group). Each chunk is checked first (record-intake.ts;
+// dead letters written), then applied in one go: readers never see half a chunk. State machine: view-state.ts.
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
 import { HotstateError, isHotstateError } from '../errors.ts';
 import { createLogger, settleWithin, type Logger } from '../logger.ts';
 import { viewMetrics, type ViewMetrics } from '../metrics.ts';
-import { valueSubject } from '../registry.ts';
+import { keySubject, valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic/platformatic-transport.ts';
 import type {
   FetchedRecord,
@@ -21,7 +19,9 @@ import type {
 import { DeadLetterWriter } from './dead-letters.ts';
 import { PoisonHandling } from './poison-handling.ts';
 import { SchemaResolution } from './schema-resolution.ts';
-import { checkRecords, recordLimits, type Poison, type RecordLimits } from '../core/poison.ts';
+import { recordLimits, type Poison, type RecordLimits } from '../core/poison.ts';
+import { ForeignRecords } from '../core/foreign-records.ts';
+import { RecordIntake } from './record-intake.ts';
 import { ViewData } from '../core/view-data.ts';
 import { ViewReads } from './view-reads.ts';
 import { judgeFreshness, trackWaiting } from '../core/freshness.ts';
@@ -69,6 +69,7 @@ export abstract class ViewLifecycle extends ViewReads {
   private generation = 0;
   private readonly poison: PoisonHandling;
   private readonly schemaResolution: SchemaResolution;
+  private readonly intake: RecordIntake;
   private timers: NodeJS.Timeout[] = [];
   protected replayStarted = 0;
   /** When the version the replay started from was taken: the replay start, or a restored snapshot's creation. */
@@ -88,14 +89,17 @@ export abstract class ViewLifecycle extends ViewReads {
     this.transport = options.transport ?? createPlatformaticTransport({ clientId: 'hotstate-view', ...options.kafka });
     this.log = (options.logger ?? createLogger()).child({ component: 'view', topic: options.topic });
     this.metrics = options.metrics ? viewMetrics(options.metrics) : undefined;
+    const schemaSource = options.schemaSource ?? registrySchemaSource(options.registryUrl);
     this.schemas = new WriterSchemas(
-      options.schemaSource ?? registrySchemaSource(options.registryUrl),
+      schemaSource,
       valueSubject(options.topic),
       options.readerSchema === undefined ? undefined : parseAvroSchema(options.readerSchema),
     );
     this.limits = recordLimits(this.options);
     this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
     this.schemaResolution = new SchemaResolution(this.schemas, this.machine, this.log);
+    const foreign = new ForeignRecords(new WriterSchemas(schemaSource, keySubject(options.topic)));
+    this.intake = new RecordIntake(this.schemas, foreign, this.schemaResolution, this.limits);
     this.poison = new PoisonHandling(options.topic, this.options.poisonPolicy, this.metrics, this.log, (poison) => {
       this.emit('poison', poison);
     });
@@ -234,16 +238,13 @@ export abstract class ViewLifecycle extends ViewReads {
     if (this.machine.stopped()) return;
     const { partition, records } = chunk;
     this.latestEnds.set(partition, Math.max(chunk.highWatermark, this.latestEnds.get(partition) ?? 0));
-    const unknown = new Set<number>();
-    let poison = checkRecords(records, this.schemas, this.limits, unknown);
-    if (unknown.size > 0) {
-      if (await this.schemaResolution.settle([...unknown])) this.checkReady();
-      if (this.machine.stopped()) return;
-      poison = checkRecords(records, this.schemas, this.limits); // every id has its verdict now
-    }
+    const checked = await this.intake.check(records, () => this.machine.stopped());
+    if (checked === undefined) return;
+    if (checked.waited) this.checkReady();
+    const { poison } = checked;
     if (poison.size > 0 && !(await this.handlePoison(partition, records, poison))) return;
     const moved = this.data.position(partition) < chunk.next;
-    const late = this.data.apply(partition, records, poison, chunk.next, this.machine.caughtUp);
+    const late = this.data.apply(partition, checked.records, poison, chunk.next, this.machine.caughtUp);
     if (late.size > 0) await this.handlePoison(partition, records, late);
     this.metrics?.lagRecords.set(
       { topic: this.topic, partition: String(partition) },

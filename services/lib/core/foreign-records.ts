@@ -1,0 +1,118 @@
+// Records of foreign topics made into what the store takes: an Avro key (Confluent frame, as Debezium and Kafka
+// Connect write it) becomes its canonical text (sources/canonical-key.ts), and a Debezium delete (`op: d`, or a
+// flattened row with `__deleted: true`) becomes a tombstone. Records of hotstate's own topics (UTF-8 keys, plain
+// values) pass through as they are: the same objects, no copy.
+import { frameSchemaId, headerBytes } from '../codec/confluent-avro.ts';
+import { canonicalKey } from '../sources/canonical-key.ts';
+import { changeOf } from '../sources/change-shape.ts';
+import { FetchedRecord } from '../transport/transport.ts';
+import type { Poison } from './poison.ts';
+import type { WriterSchemas } from './writer-schemas.ts';
+
+/**
+ * A key in the Confluent frame: magic byte 0 and a schema id. UTF-8 text never starts with NUL in practice, so a key
+ * that does is read as Avro (its id must be registered under `<topic>-key`, or the record is poison).
+ */
+export function isFramedKey(record: FetchedRecord): boolean {
+  return record.keyLength >= headerBytes && record.bytes[record.keyAt] === 0;
+}
+
+export class ForeignRecords {
+  /** Writer schemas of the topic's keys (`<topic>-key`). */
+  readonly keySchemas: WriterSchemas;
+  /** Keys read as Avro so far (status shows whether a view reads a foreign topic). */
+  avroKeys = 0;
+  /** Debezium deletes turned into tombstones so far. */
+  changeDeletes = 0;
+
+  constructor(keySchemas: WriterSchemas) {
+    this.keySchemas = keySchemas;
+  }
+
+  /** Key schema ids of the records that have no verdict yet (settle them before translate). */
+  unsettledKeyIds(records: readonly FetchedRecord[]): number[] {
+    const ids = new Set<number>();
+    for (const record of records) {
+      if (!isFramedKey(record)) continue;
+      const id = frameSchemaId(record.bytes, record.keyAt);
+      if (this.keySchemas.verdict(id) === undefined) ids.add(id);
+    }
+    return [...ids];
+  }
+
+  /**
+   * The records as the store takes them (index for index), and the poison found on the way: keys whose schema is
+   * unknown or that do not decode. Records already in `poison` are left alone. Every key and value id must have been
+   * settled.
+   */
+  translate(
+    records: readonly FetchedRecord[],
+    values: WriterSchemas,
+    poison: ReadonlyMap<number, Poison>,
+  ): { records: readonly FetchedRecord[]; poison: Map<number, Poison> } {
+    const found = new Map<number, Poison>();
+    let out: FetchedRecord[] | undefined;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as FetchedRecord;
+      if (poison.has(i)) continue;
+      let key: Buffer | undefined;
+      if (isFramedKey(record)) {
+        const text = this.keyText(record);
+        if (typeof text !== 'string') {
+          found.set(i, text);
+          continue;
+        }
+        key = Buffer.from(text, 'utf8');
+      }
+      const deleted = record.valueLength >= 0 && this.isDelete(record, values);
+      if (key === undefined && !deleted) continue;
+      out ??= records.slice();
+      out[i] = rewritten(record, key, deleted);
+      if (key !== undefined) this.avroKeys++;
+      if (deleted) this.changeDeletes++;
+    }
+    return { records: out ?? records, poison: found };
+  }
+
+  private keyText(record: FetchedRecord): string | Poison {
+    const id = frameSchemaId(record.bytes, record.keyAt);
+    const verdict = this.keySchemas.verdict(id);
+    if (!verdict?.ok)
+      return { reason: 'bad-key', detail: `Avro key: ${verdict?.detail ?? `schema id ${String(id)} not settled`}` };
+    try {
+      const at = record.keyAt + headerBytes;
+      const decoded = verdict.schema.type.fromBuffer(record.bytes.subarray(at, record.keyAt + record.keyLength));
+      return canonicalKey(decoded);
+    } catch (error) {
+      return {
+        reason: 'bad-key',
+        detail: `Avro key does not decode with schema ${String(id)}: ${(error as Error).message}`,
+      };
+    }
+  }
+
+  /** A Debezium delete: an envelope with `op: d` or a flattened row marked `__deleted` (the guard checked the value). */
+  private isDelete(record: FetchedRecord, values: WriterSchemas): boolean {
+    const verdict = values.verdict(frameSchemaId(record.bytes, record.valueAt));
+    if (!verdict?.ok || verdict.schema.shape === 'plain') return false;
+    const body = record.bytes.subarray(record.valueAt + headerBytes, record.valueAt + record.valueLength);
+    return changeOf(verdict.schema.shape, verdict.schema.type.fromBuffer(body)).row === undefined;
+  }
+}
+
+/** The record with its key's text and the log key kept for partition rules; a delete loses its value. */
+function rewritten(record: FetchedRecord, key: Buffer | undefined, deleted: boolean): FetchedRecord {
+  const keyBytes = key ?? (record.key as Buffer);
+  const value = deleted ? null : record.value;
+  return new FetchedRecord(
+    record.offset,
+    record.timestamp,
+    value === null ? keyBytes : Buffer.concat([keyBytes, value]),
+    0,
+    keyBytes.length,
+    keyBytes.length,
+    value === null ? -1 : value.length,
+    record.headers,
+    key === undefined ? record.logKey : (record.key ?? undefined),
+  );
+}
