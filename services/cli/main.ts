@@ -27,6 +27,8 @@ import { cliLogger, dump, get, readyView, syncFile, tail } from './view-commands
 import { inspectSnapshot, saveSnapshot } from './snapshot-commands.ts';
 import { snapshotTarget } from '../lib/snapshot/snapshot-dir.ts';
 import { diffCommand, rollbackCommand } from './version-commands.ts';
+import { cdcAdd, cdcList, cdcRemove, cdcStatus } from './cdc-commands.ts';
+import { ConnectClient } from '../lib/cdc/connect-client.ts';
 import { parseVersionRef } from '../lib/history/dataset-version.ts';
 import { keyHistory } from '../lib/history/key-history.ts';
 import { registrySchemaSource, WriterSchemas } from '../lib/core/writer-schemas.ts';
@@ -677,6 +679,81 @@ schemas
   .action(async (flags: { dir: string; subjectPrefix: string }, command: Command) => {
     for (const r of await registerCatalog(loadCatalog(flags.dir), connection(command).registryUrl, flags.subjectPrefix))
       out(`registered ${r.subject} ${r.file} -> id ${String(r.id)}`);
+  });
+
+const cdc = program
+  .command('cdc')
+  .description('change data capture: PostgreSQL tables through Debezium on Kafka Connect');
+const connectOption = (): Option => new Option('--connect <url>', 'Kafka Connect REST URL').env('KAFKA_CONNECT_URL');
+const databaseOption = (): Option =>
+  new Option('--database-url <url>', 'postgres://user[:password]@host:port/database').env('POSTGRES_URL');
+function connectOf(command: Command): ConnectClient {
+  const { connect } = command.opts<{ connect?: string }>();
+  if (!connect)
+    throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', 'no Kafka Connect: pass --connect or set KAFKA_CONNECT_URL');
+  return new ConnectClient(connect);
+}
+cdc
+  .command('add <name>')
+  .description("create the tables' topics and register a Debezium connector for them; waits until it runs")
+  .requiredOption('--tables <schema.table,...>', 'tables to capture', (v: string) =>
+    v
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  )
+  .addOption(databaseOption().makeOptionMandatory())
+  .addOption(connectOption())
+  .option('--partitions <n>', 'partitions of each table topic', positiveInt, 1)
+  .option('--replication-factor <n>', 'replication factor of the topics', positiveInt)
+  .action(
+    async (
+      name: string,
+      flags: { tables: string[]; databaseUrl: string; partitions: number; replicationFactor?: number },
+      command: Command,
+    ) => {
+      const { kafka, registryUrl } = connection(command);
+      const registry = typeof registryUrl === 'string' ? registryUrl : registryUrl.url;
+      await cdcAdd(
+        connectOf(command),
+        kafka,
+        {
+          name,
+          databaseUrl: flags.databaseUrl,
+          tables: flags.tables,
+          registryUrl: registry,
+          partitions: flags.partitions,
+          ...(flags.replicationFactor === undefined ? {} : { replicationFactor: flags.replicationFactor }),
+        },
+        out,
+      );
+    },
+  );
+cdc
+  .command('list')
+  .description('connectors on the Connect cluster, their state and tables')
+  .addOption(connectOption())
+  .action(async (_flags: unknown, command: Command) => {
+    await cdcList(connectOf(command), out);
+  });
+cdc
+  .command('status <name>')
+  .description(
+    'connector and task state, committed source offset, replication slot lag and retained WAL (exit 1 unless all run)',
+  )
+  .addOption(connectOption())
+  .addOption(databaseOption())
+  .action(async (name: string, flags: { databaseUrl?: string }, command: Command) => {
+    if (!(await cdcStatus(connectOf(command), name, flags.databaseUrl, out))) process.exitCode = exitCodes.failed;
+  });
+cdc
+  .command('remove <name>')
+  .description('remove the connector (its topics stay); --drop-slot also drops its replication slot and publication')
+  .addOption(connectOption())
+  .addOption(databaseOption())
+  .option('--drop-slot', 'drop the replication slot and publication too', false)
+  .action(async (name: string, flags: { dropSlot: boolean; databaseUrl?: string }, command: Command) => {
+    await cdcRemove(connectOf(command), name, flags.dropSlot, flags.databaseUrl, out);
   });
 
 /** A file named on the command line that cannot be read: a usage error naming it, not a raw ENOENT. */

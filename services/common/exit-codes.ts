@@ -42,6 +42,7 @@ export const exitCodeByCode: Readonly<Record<ErrorCode, number>> = {
   HOTSTATE_ERR_TRANSPORT_DENIED: exitCodes.failed,
   HOTSTATE_ERR_REGISTRY_AUTHENTICATION: exitCodes.failed,
   HOTSTATE_ERR_REGISTRY_UNAVAILABLE: exitCodes.failed,
+  HOTSTATE_ERR_CONNECT_UNAVAILABLE: exitCodes.failed,
   HOTSTATE_ERR_SERIALIZATION_DECODE: exitCodes.failed,
   HOTSTATE_ERR_WAIT_TIMEOUT: exitCodes.failed,
   HOTSTATE_ERR_COMMAND_TIMEOUT: exitCodes.timedOut,

@@ -15,6 +15,7 @@ export const errorCodes = {
   HOTSTATE_ERR_TRANSPORT_TIMEOUT: 'Kafka did not acknowledge a write in time; the write may or may not have happened',
   HOTSTATE_ERR_TOPIC_SETTINGS: 'a dataset topic has settings that would lose data or break keyed partitioning',
   HOTSTATE_ERR_REGISTRY_UNAVAILABLE: 'the schema registry could not be reached',
+  HOTSTATE_ERR_CONNECT_UNAVAILABLE: 'Kafka Connect (hotstate cdc) could not be reached or failed a request',
   HOTSTATE_ERR_REGISTRY_AUTHENTICATION:
     'the schema registry refused the credentials (401/403) or its TLS certificate is not trusted (never retried)',
   HOTSTATE_ERR_REGISTRY_MISADDRESSED:

@@ -17,7 +17,7 @@ const layers: readonly string[][] = [
   ['transport/platformatic', 'kafka', 'settings'],
   ['store'],
   ['core'],
-  ['snapshot', 'producer', 'schemas', 'input'],
+  ['snapshot', 'producer', 'schemas', 'input', 'cdc'],
   ['history', 'watch'],
   ['view'],
   ['testing'],

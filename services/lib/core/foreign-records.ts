@@ -81,7 +81,9 @@ export class ForeignRecords {
       return { reason: 'bad-key', detail: `Avro key: ${verdict?.detail ?? `schema id ${String(id)} not settled`}` };
     try {
       const at = record.keyAt + headerBytes;
-      const decoded = verdict.schema.type.fromBuffer(record.bytes.subarray(at, record.keyAt + record.keyLength));
+      const decoded: unknown = verdict.schema.type.fromBuffer(
+        record.bytes.subarray(at, record.keyAt + record.keyLength),
+      );
       return canonicalKey(decoded);
     } catch (error) {
       return {

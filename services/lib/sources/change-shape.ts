@@ -12,7 +12,7 @@ interface FieldLike {
 }
 
 const fieldsOf = (type: Type): readonly FieldLike[] =>
-  type.typeName === 'record' ? ((type as unknown as { fields: FieldLike[] }).fields ?? []) : [];
+  type.typeName === 'record' ? (type as unknown as { fields: FieldLike[] }).fields : [];
 
 export function changeShapeOf(type: Type): ChangeShape {
   const names = new Set(fieldsOf(type).map((f) => f.name));
