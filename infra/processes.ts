@@ -69,7 +69,11 @@ export function startDetached(dir: string, name: string, command: string, args: 
   return record;
 }
 
-/** SIGTERM (or SIGKILL at once, as a crash would), then SIGKILL after the grace period; resolves once the process is gone. */
+/**
+ * SIGTERM (or SIGKILL at once, as a crash would), then SIGKILL after the grace period; resolves once the process and
+ * every process it started are gone. A SIGKILL goes to the whole process group (PostgreSQL's backends die with their
+ * postmaster, as on a crashed host; left behind, they would hold its shared memory and refuse the restart).
+ */
 export async function stop(
   dir: string,
   name: string,
@@ -78,18 +82,33 @@ export async function stop(
 ): Promise<boolean> {
   const record = liveRecord(dir, name);
   if (record === undefined) return false;
-  signal(record.pid, first);
+  const kill = (): void => {
+    signal(-record.pid, 'SIGKILL'); // started detached: it leads its own process group
+    signal(record.pid, 'SIGKILL');
+  };
+  if (first === 'SIGKILL') kill();
+  else signal(record.pid, first);
   const deadline = Date.now() + graceMs;
-  while (isOurs(record)) {
+  while (isOurs(record) || groupAlive(record.pid)) {
     if (Date.now() > deadline) {
-      signal(record.pid, 'SIGKILL');
+      kill();
       await sleep(500);
       break;
     }
-    await sleep(200);
+    await sleep(100);
   }
   rmSync(pidFile(dir, name), { force: true });
   return true;
+}
+
+/** True while any process of the group still runs (zombies included: PostgreSQL's lock file counts them). */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

@@ -3,7 +3,8 @@
 // here and stopped again at the end. Beside it, the secured cluster (SASL_SSL + SCRAM + ACLs, registry behind HTTPS
 // and basic auth) runs on its own ports and folder for the security tests (HOTSTATE_TEST_SECURE_INFRA tells them
 // where). Nothing is skipped when it cannot start: the whole run fails. HOTSTATE_TEST_SECURE=0 (test:quick) leaves
-// the secured cluster out; the tests that need it then skip, one line each.
+// the secured cluster out, HOTSTATE_TEST_CDC=0 PostgreSQL and Connect; the tests that need them then skip, one line
+// each.
 import { join } from 'node:path';
 import { down, up } from '../infra/launcher.ts';
 import { secureFiles } from '../infra/secure-cluster.ts';
@@ -25,6 +26,10 @@ export function secureTestSettings(): InfraSettings {
     HOTSTATE_INFRA_SECURE: '1',
   });
 }
+
+/** The plaintext cluster, with PostgreSQL and Kafka Connect for the CDC tests unless HOTSTATE_TEST_CDC=0. */
+export const plainTestSettings = (): InfraSettings =>
+  loadInfraSettings({ ...process.env, HOTSTATE_INFRA_CDC: process.env.HOTSTATE_TEST_CDC === '0' ? '0' : '1' });
 
 async function start(settings: InfraSettings, what: string): Promise<Awaited<ReturnType<typeof up>>> {
   try {
@@ -49,7 +54,7 @@ export async function globalSetup(): Promise<void> {
   }
   const secure = secureTestSettings();
   const [plain, secured] = await Promise.all([
-    brokers && registry ? undefined : start(loadInfraSettings(), 'local Kafka + schema registry'),
+    brokers && registry ? undefined : start(plainTestSettings(), 'local Kafka + schema registry'),
     process.env.HOTSTATE_TEST_SECURE_INFRA || process.env.HOTSTATE_TEST_SECURE === '0'
       ? undefined
       : start(secure, 'secured Kafka + registry'),
@@ -57,6 +62,8 @@ export async function globalSetup(): Promise<void> {
   if (plain) {
     process.env.KAFKA_BROKERS = plain.endpoints.kafkaBrokers.join(',');
     process.env.SCHEMA_REGISTRY_URL = plain.endpoints.schemaRegistryUrl;
+    if (plain.endpoints.postgresUrl) process.env.POSTGRES_URL = plain.endpoints.postgresUrl;
+    if (plain.endpoints.connectUrl) process.env.KAFKA_CONNECT_URL = plain.endpoints.connectUrl;
   }
   if (secured) {
     const files = secureFiles(secure);

@@ -21,6 +21,9 @@ const failedTask = (status: ConnectorStatus): string | undefined => {
   return task === undefined ? undefined : `task ${String(task.id)} failed: ${(task.trace ?? '').split('\n')[0] ?? ''}`;
 };
 
+const isSnapshotOffset = (offset: Record<string, unknown>): boolean =>
+  offset.snapshot === true || offset.snapshot === 'true' || offset.last_snapshot_record !== undefined;
+
 const running = (status: ConnectorStatus | undefined): boolean =>
   status?.connector.state === 'RUNNING' && status.tasks.length > 0 && status.tasks.every((t) => t.state === 'RUNNING');
 
@@ -61,6 +64,11 @@ export async function cdcAdd(
       );
     await sleep(250);
   }
+  // A view made now must not be ready and empty: wait until the snapshot of existing rows is in Kafka (Connect
+  // commits the first offset without `snapshot` only after every snapshot record was acknowledged).
+  waitingOn(`connector ${source.name} to finish the snapshot of existing rows`);
+  while (!(await connect.offsets(source.name)).some((o) => o.lsn !== undefined && !isSnapshotOffset(o)))
+    await sleep(200);
   out(`connector ${source.name} runs: ${source.tables.length} table(s) from ${redacted(source.databaseUrl)}`);
   for (const table of source.tables) out(`  ${table} -> topic ${topicOf(source, table)}`);
   out(`  transaction boundaries -> topic ${transactionTopicOf(source)}`);

@@ -18,6 +18,15 @@ export type {
   ViewStatus,
 } from './view/view.ts';
 export type { SchemaSource } from './core/writer-schemas.ts';
+export type { ChangeOp, ChangeSource } from './sources/change-shape.ts';
+export { canonicalKey } from './sources/canonical-key.ts';
+export { ConnectClient } from './cdc/connect-client.ts';
+export { debeziumConnectorConfig, topicOf, transactionTopicOf } from './cdc/connector-config.ts';
+export type { CdcSource } from './cdc/connector-config.ts';
+export { formatLsn, parseLsn, sourcePositionQuery } from './cdc/source-position.ts';
+export type { Lsn } from './cdc/source-position.ts';
+export { replicationSlot } from './cdc/replication-slot.ts';
+export type { SlotState } from './cdc/replication-slot.ts';
 export { readSnapshotHeader, SnapshotFileError, snapshotFormatVersion } from './snapshot/format.ts';
 export type { SnapshotHeader } from './snapshot/format.ts';
 export { listSnapshots, pruneSnapshots, snapshotFileName } from './snapshot/snapshot-dir.ts';

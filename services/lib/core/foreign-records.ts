@@ -6,16 +6,8 @@ import { frameSchemaId, headerBytes } from '../codec/confluent-avro.ts';
 import { canonicalKey } from '../sources/canonical-key.ts';
 import { changeOf } from '../sources/change-shape.ts';
 import { FetchedRecord } from '../transport/transport.ts';
-import type { Poison } from './poison.ts';
+import { isFramedKey, type Poison } from './poison.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
-
-/**
- * A key in the Confluent frame: magic byte 0 and a schema id. UTF-8 text never starts with NUL in practice, so a key
- * that does is read as Avro (its id must be registered under `<topic>-key`, or the record is poison).
- */
-export function isFramedKey(record: FetchedRecord): boolean {
-  return record.keyLength >= headerBytes && record.bytes[record.keyAt] === 0;
-}
 
 export class ForeignRecords {
   /** Writer schemas of the topic's keys (`<topic>-key`). */

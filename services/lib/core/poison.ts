@@ -57,9 +57,18 @@ function isAscii(bytes: Buffer, at: number, end: number): boolean {
   return true;
 }
 
+/**
+ * A key in the Confluent frame: magic byte 0 and a schema id. UTF-8 text never starts with NUL in practice, so a key
+ * that does is read as Avro (foreign-records.ts; its id must be registered under `<topic>-key`, or it is poison).
+ */
+export function isFramedKey(record: FetchedRecord): boolean {
+  return record.keyLength >= headerBytes && record.bytes[record.keyAt] === 0;
+}
+
 function keyProblem(record: FetchedRecord): Poison | undefined {
   const { bytes, keyAt, keyLength } = record;
   if (keyLength < 0) return { reason: 'bad-key', detail: 'record has no key' };
+  if (isFramedKey(record)) return undefined; // its text is made, and checked, when it is translated
   if (!isAscii(bytes, keyAt, keyAt + keyLength) && !isUtf8(bytes.subarray(keyAt, keyAt + keyLength)))
     return { reason: 'bad-key', detail: 'key is not valid UTF-8' };
   return undefined;

@@ -47,7 +47,7 @@ export abstract class ViewLifecycle extends ViewReads {
   readonly topic: string;
   /** Resolves when the view first becomes ready; rejects when it fails or closes before that. */
   readonly ready: Promise<void>;
-  private readonly options: ViewSettings;
+  protected readonly options: ViewSettings;
   protected readonly transport: Transport;
   private readonly ownsTransport: boolean;
   protected readonly log: Logger;

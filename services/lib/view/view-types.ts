@@ -50,6 +50,7 @@ const optionChecks = z.object({
   maxNestingDepth: positive,
   healthCheckIntervalMs: z.number().int().min(10),
   staleAfterMs: z.number().int().min(10),
+  source: z.object({ connectUrl: z.url(), connector: z.string().min(1) }).optional(),
 });
 
 /** The options with every default filled in; HOTSTATE_ERR_CONFIG_INVALID listing every bad setting. */
@@ -93,6 +94,11 @@ export interface ViewOptions {
    * is not used (the view replays in full and `status().snapshot` says why). @defaultValue no snapshots
    */
   readonly snapshot?: { readonly dir: string };
+  /**
+   * The CDC connector that writes this topic (Debezium on Kafka Connect), for `waitForSource` (read-your-database-
+   * writes). @defaultValue none: waitForSource refuses
+   */
+  readonly source?: { readonly connectUrl: string; readonly connector: string };
   readonly metrics?: Registry;
   readonly logger?: Logger;
 }

@@ -6,6 +6,9 @@ import type { ViewState } from '../core/view-state.ts';
 import type { WrittenSnapshot } from '../snapshot/view-snapshot-files.ts';
 import { keyHistory, type KeyVersion } from '../history/key-history.ts';
 import { ViewLifecycle } from './view-lifecycle.ts';
+import { ConnectClient } from '../cdc/connect-client.ts';
+import { parseLsn, waitForCommittedPosition, type Lsn } from '../cdc/source-position.ts';
+import { formatVersionToken } from '../version-token.ts';
 import type { ReplayProgress, ViewOptions, ViewStatus } from './view-types.ts';
 
 export type { Item } from '../store/view-snapshot.ts';
@@ -25,6 +28,30 @@ export class HotstateView extends ViewLifecycle {
   /** The current state: name, since when, why. */
   get state(): ViewState {
     return this.machine.state;
+  }
+
+  /**
+   * Read-your-database-writes: resolves once every change committed at or before `lsn` (an LSN taken after the
+   * COMMIT, e.g. by `sourcePositionQuery`) is applied. Needs the `source` option (the connector writing the topic).
+   */
+  async waitForSource(position: { readonly lsn: Lsn }, timeoutMs = 30_000): Promise<void> {
+    const { source } = this.options;
+    if (source === undefined)
+      throw new HotstateError(
+        'HOTSTATE_ERR_CONFIG_INVALID',
+        `view of ${this.topic} has no source connector: set the view's source option ({ connectUrl, connector })`,
+      );
+    const began = Date.now();
+    await waitForCommittedPosition(
+      new ConnectClient(source.connectUrl),
+      source.connector,
+      parseLsn(position.lsn),
+      timeoutMs,
+    );
+    // Every record of that transaction is acknowledged: the end offsets read now cover it.
+    const ends = await this.transport.offsets(this.topic);
+    const token = formatVersionToken({ topic: this.topic, positions: new Map(ends.map((p) => [p.partition, p.end])) });
+    await this.waitFor(token, Math.max(1, timeoutMs - (Date.now() - began)));
   }
 
   /** Records per writer schema id applied since start. */

@@ -1,0 +1,229 @@
+// Views over Debezium change streams from a real PostgreSQL through a real Kafka Connect, Avro converter, broker and
+// registry: every primary-key type, a snapshot of existing rows then streaming, deletes, a table altered mid-stream,
+// and kill -9 of Connect and of PostgreSQL. After quiescing, each view holds exactly what a SELECT of its table shows.
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import type pg from 'pg';
+import { stopComponent, up } from '../../infra/launcher.ts';
+import { plainTestSettings } from '../global-setup.ts';
+import { captureTables, cdcInfra, eventually, testDatabase, type CdcInfra } from '../helpers/cdc.ts';
+import { testView } from '../helpers/views.ts';
+import type { HotstateView } from '../../services/lib/view/view.ts';
+
+const infra = cdcInfra();
+const skip = typeof infra === 'string' ? infra : false;
+const cdc = (): CdcInfra => infra as CdcInfra;
+
+type Row = Record<string, string | null>;
+/** Every column as text (null stays null): the database and the view compared on equal terms. */
+const asText = (row: Record<string, unknown>): Row =>
+  Object.fromEntries(
+    Object.entries(row).map(([k, v]) => [
+      k,
+      v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number),
+    ]),
+  );
+
+async function tableContent(sql: pg.Client, table: string, keyOf: (row: Record<string, unknown>) => string) {
+  const { rows } = await sql.query<Record<string, unknown>>(`SELECT * FROM ${table}`);
+  return new Map(rows.map((row) => [keyOf(row), asText(row)]));
+}
+
+function viewContent(view: HotstateView): Map<string, Row> {
+  const snapshot = view.snapshot();
+  try {
+    return new Map([...snapshot.items()].map((item) => [item.key, asText(item.value as Record<string, unknown>)]));
+  } finally {
+    snapshot.release();
+  }
+}
+
+/** Waits until the view equals the table, then asserts it (the assertion shows the difference). */
+async function assertViewEqualsTable(
+  view: HotstateView,
+  sql: pg.Client,
+  table: string,
+  keyOf: (row: Record<string, unknown>) => string,
+): Promise<void> {
+  const same = async (): Promise<boolean> =>
+    JSON.stringify([...viewContent(view)].sort()) ===
+    JSON.stringify([...(await tableContent(sql, table, keyOf))].sort());
+  await eventually(`view of ${table} equals the table`, same).catch(() => undefined);
+  assert.deepEqual(
+    new Map([...viewContent(view)].sort()),
+    new Map([...(await tableContent(sql, table, keyOf))].sort()),
+    `view of ${table} differs from SELECT * FROM ${table}`,
+  );
+}
+
+const byId = (row: Record<string, unknown>): string => String(row.id);
+
+test(
+  'every primary-key type: snapshot of existing rows, then inserts, updates and deletes; source metadata beside the value',
+  { skip, timeout: 300_000 },
+  async (t: TestContext) => {
+    const db = await testDatabase(t, cdc());
+    await db.sql.query(`
+    CREATE TABLE k_int (id int PRIMARY KEY, name text NOT NULL, qty bigint, price numeric(10,2));
+    CREATE TABLE k_bigint (id bigint PRIMARY KEY, name text);
+    CREATE TABLE k_uuid (id uuid PRIMARY KEY, name text);
+    CREATE TABLE k_text (id text PRIMARY KEY, n int);
+    CREATE TABLE k_comp (a text, b int, v text, PRIMARY KEY (a, b));
+    INSERT INTO k_int SELECT g, 'n' || g, g * 10, g / 3.0 FROM generate_series(1, 50) g;
+    INSERT INTO k_bigint VALUES (9007199254740993, 'beyond 2^53'), (-5, 'negative');
+    INSERT INTO k_uuid SELECT gen_random_uuid(), 'u' || g FROM generate_series(1, 20) g;
+    INSERT INTO k_text VALUES ('plain', 1), ('with space', 2), ('ünïcødé/słash', 3);
+    INSERT INTO k_comp VALUES ('x', 1, 'one'), ('x', 2, 'two'), ('y', 1, 'three');
+  `);
+    const tables = ['public.k_int', 'public.k_bigint', 'public.k_uuid', 'public.k_text', 'public.k_comp'];
+    const { topics } = await captureTables(t, cdc(), db, tables);
+    const views = new Map<string, HotstateView>();
+    for (const [table, topic] of topics) {
+      const view = await testView(t, topic);
+      await view.ready;
+      views.set(table, view);
+    }
+    const comp = (row: Record<string, unknown>): string => JSON.stringify({ a: row.a, b: row.b });
+    const keyOf = (table: string) => (table === 'public.k_comp' ? comp : byId);
+    for (const table of tables)
+      await assertViewEqualsTable(views.get(table) as HotstateView, db.sql, table, keyOf(table));
+
+    // Streaming: inserts, updates (key kept), deletes (envelope op d + tombstone), a key updated in place.
+    await db.sql.query(`
+    INSERT INTO k_int SELECT g, 'late' || g, g, 1.5 FROM generate_series(51, 80) g;
+    UPDATE k_int SET qty = qty + 1, price = 99.99 WHERE id % 7 = 0;
+    DELETE FROM k_int WHERE id % 5 = 0;
+    UPDATE k_bigint SET name = 'renamed' WHERE id = 9007199254740993;
+    DELETE FROM k_uuid WHERE name IN ('u1', 'u2', 'u3');
+    INSERT INTO k_uuid VALUES ('00000000-0000-4000-8000-000000000001', 'fixed');
+    UPDATE k_text SET n = n * 100;
+    DELETE FROM k_text WHERE id = 'with space';
+    DELETE FROM k_comp WHERE a = 'x' AND b = 2;
+    INSERT INTO k_comp VALUES ('z', 9, 'new');
+  `);
+    for (const table of tables)
+      await assertViewEqualsTable(views.get(table) as HotstateView, db.sql, table, keyOf(table));
+
+    const big = views.get('public.k_bigint')?.get<Record<string, unknown>>('9007199254740993');
+    assert.equal(big?.value.name, 'renamed', 'a bigint key beyond 2^53 keeps its exact text');
+    const source = (views.get('public.k_int') as HotstateView).get('51')?.source;
+    assert.ok(source, 'a captured change keeps its source');
+    assert.equal(source.op, 'c');
+    assert.equal(source.table, 'k_int');
+    assert.equal(source.db, db.name);
+    assert.ok(source.lsn !== undefined && source.txId !== undefined, 'lsn and txId kept beside the value');
+    assert.equal(
+      views.get('public.k_int')?.get<Record<string, unknown>>('1')?.source?.op,
+      'r',
+      'snapshot rows are reads',
+    );
+    assert.equal(views.get('public.k_comp')?.get<Record<string, unknown>>('{"a":"z","b":9}')?.value.v, 'new');
+    assert.equal(views.get('public.k_uuid')?.has('00000000-0000-4000-8000-000000000001'), true);
+  },
+);
+
+test(
+  'a snapshot of 100,000 existing rows, then streaming transactions: the view equals the table',
+  { skip, timeout: 300_000 },
+  async (t: TestContext) => {
+    const db = await testDatabase(t, cdc());
+    await db.sql.query(`
+    CREATE TABLE big (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(12,2), note text);
+    INSERT INTO big SELECT g, 'row ' || g, g * 1.25, CASE WHEN g % 3 = 0 THEN NULL ELSE md5(g::text) END
+      FROM generate_series(1, 100000) g;
+  `);
+    const { topics } = await captureTables(t, cdc(), db, ['public.big']);
+    const view = await testView(t, topics.get('public.big') as string);
+    await view.ready;
+    for (let i = 0; i < 50; i++) {
+      await db.sql.query('BEGIN');
+      await db.sql.query('UPDATE big SET amount = amount + 1 WHERE id % 50 = $1', [i]);
+      await db.sql.query('DELETE FROM big WHERE id = $1', [1000 + i]);
+      await db.sql.query("INSERT INTO big VALUES ($1, 'new', 0, NULL)", [200000 + i]);
+      await db.sql.query('COMMIT');
+    }
+    await assertViewEqualsTable(view, db.sql, 'public.big', byId);
+    assert.equal(view.size, 100000);
+  },
+);
+
+test(
+  'kill -9 of Kafka Connect and of PostgreSQL mid-stream: nothing lost, re-delivered events change nothing',
+  { skip, timeout: 300_000 },
+  async (t: TestContext) => {
+    const db = await testDatabase(t, cdc());
+    await db.sql.query('CREATE TABLE churn (id int PRIMARY KEY, v bigint NOT NULL)');
+    const { topics } = await captureTables(t, cdc(), db, ['public.churn']);
+    const view = await testView(t, topics.get('public.churn') as string);
+    await view.ready;
+    const settings = plainTestSettings();
+    const run = { writing: true };
+    let commits = 0;
+    const writer = (async () => {
+      let sql: pg.Client | undefined;
+      while (run.writing) {
+        try {
+          sql ??= await db.connect();
+          const id = commits % 500;
+          await sql.query('INSERT INTO churn VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET v = EXCLUDED.v', [
+            id,
+            commits,
+          ]);
+          if (commits % 11 === 0) await sql.query('DELETE FROM churn WHERE id = $1', [(id + 250) % 500]);
+          commits++;
+        } catch {
+          sql = undefined; // the database is down: a new session once it is back (the helper closes them all)
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    })();
+    const commitsPassed = async (n: number): Promise<void> => {
+      const target = commits + n;
+      await eventually(`${String(n)} more commits`, () => commits >= target);
+    };
+    await commitsPassed(300);
+    await stopComponent(settings, 'connect', 'kill');
+    await commitsPassed(300);
+    await up(settings);
+    await commitsPassed(300);
+    await stopComponent(settings, 'postgres', 'kill');
+    await up(settings);
+    await commitsPassed(300);
+    run.writing = false;
+    await writer;
+    await assertViewEqualsTable(view, await db.connect(), 'public.churn', byId);
+    assert.ok(commits >= 1200);
+  },
+);
+
+test(
+  'a table altered mid-stream: an added column appears, a dropped one goes, the view keeps serving',
+  { skip, timeout: 300_000 },
+  async (t: TestContext) => {
+    const db = await testDatabase(t, cdc());
+    await db.sql.query(
+      "CREATE TABLE shapes (id int PRIMARY KEY, name text NOT NULL); INSERT INTO shapes VALUES (1, 'a'), (2, 'b')",
+    );
+    const { topics } = await captureTables(t, cdc(), db, ['public.shapes']);
+    const view = await testView(t, topics.get('public.shapes') as string);
+    await view.ready;
+    await assertViewEqualsTable(view, db.sql, 'public.shapes', byId);
+    await db.sql.query("ALTER TABLE shapes ADD COLUMN colour text DEFAULT 'red'");
+    await db.sql.query("INSERT INTO shapes VALUES (3, 'c', 'blue'); UPDATE shapes SET name = 'a2' WHERE id = 1");
+    await eventually(
+      'the added column reaches the view',
+      () => view.get<Record<string, unknown>>('3')?.value.colour === 'blue',
+    );
+    assert.equal(view.get<Record<string, unknown>>('1')?.value.colour, 'red');
+    assert.equal(
+      view.get<Record<string, unknown>>('2')?.value.colour,
+      undefined,
+      'a row not changed since keeps its old shape',
+    );
+    await db.sql.query('ALTER TABLE shapes DROP COLUMN name');
+    await db.sql.query("INSERT INTO shapes VALUES (4, 'green')");
+    await eventually('a row written after the drop arrives', () => view.has('4'));
+    assert.deepEqual({ ...(view.get('4')?.value as object) }, { id: 4, colour: 'green' });
+    assert.equal(view.status().state, 'ready');
+  },
+);
