@@ -38,6 +38,12 @@ export interface StateAppOptions {
   readonly readTokens?: TokenSet;
 }
 
+/** What a read waits for first: a version token, or a database position (CDC datasets). */
+interface MinimumQuery {
+  readonly minVersion?: string;
+  readonly minSourceLsn?: string;
+}
+
 const itemBody = (item: Item): Record<string, unknown> => ({
   key: item.key,
   value: item.value,
@@ -93,12 +99,17 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
       );
     return view;
   };
-  /** Waits for minVersion when given; a view that is not ready answers 503 rather than partial data. */
-  const readable = async (dataset: string, minVersion: string | undefined): Promise<HotstateView> => {
+  /**
+   * Waits for minVersion (a version token) or minSourceLsn (read-your-database-writes: a database LSN taken after
+   * COMMIT) when given; a view that is not ready answers 503 rather than partial data.
+   */
+  const readable = async (dataset: string, query: MinimumQuery): Promise<HotstateView> => {
     const view = viewOf(dataset);
+    const { minVersion, minSourceLsn } = query;
     if (minVersion !== undefined) await view.waitFor(minVersion, options.minVersionTimeoutMs);
+    if (minSourceLsn !== undefined) await view.waitForSource({ lsn: minSourceLsn }, options.minVersionTimeoutMs);
     const status = view.status();
-    if (!status.ready && minVersion === undefined)
+    if (!status.ready && minVersion === undefined && minSourceLsn === undefined)
       throw new HotstateError(
         'HOTSTATE_ERR_VIEW_NOT_READY',
         `dataset ${dataset} is not ready: ${status.reason ?? ''}`,
@@ -119,10 +130,10 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     datasets: [...options.views].map(([name, view]) => ({ name, ...view.status() })),
   }));
 
-  app.get<{ Params: { dataset: string; key: string }; Querystring: { minVersion?: string } }>(
+  app.get<{ Params: { dataset: string; key: string }; Querystring: MinimumQuery }>(
     '/v1/datasets/:dataset/keys/:key',
     async (request, reply) => {
-      const view = await readable(request.params.dataset, request.query.minVersion);
+      const view = await readable(request.params.dataset, request.query);
       const token = view.token;
       if (request.headers['if-none-match'] === `"${token}"`) return versioned(reply, token).code(304).send();
       const item = view.get(request.params.key);
@@ -139,7 +150,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     },
   );
 
-  app.post<{ Params: { dataset: string }; Querystring: { minVersion?: string }; Body: { keys?: unknown } | null }>(
+  app.post<{ Params: { dataset: string }; Querystring: MinimumQuery; Body: { keys?: unknown } | null }>(
     '/v1/datasets/:dataset/get',
     async (request, reply) => {
       const keys = request.body?.keys;
@@ -149,7 +160,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
           'body must be {"keys": [string, ...]} with at most 10000 keys',
         );
       }
-      const view = await readable(request.params.dataset, request.query.minVersion);
+      const view = await readable(request.params.dataset, request.query);
       const { token, items } = view.getMany(keys as string[]);
       return versioned(reply, token, view).send({
         version: token,
@@ -161,7 +172,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
 
   app.get<{
     Params: { dataset: string };
-    Querystring: { prefix?: string; limit?: string; cursor?: string; minVersion?: string };
+    Querystring: { prefix?: string; limit?: string; cursor?: string } & MinimumQuery;
   }>('/v1/datasets/:dataset/items', async (request, reply) => {
     const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
@@ -170,7 +181,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
       request.query.cursor === undefined
         ? cursors.first(
             request.params.dataset,
-            (await readable(request.params.dataset, request.query.minVersion)).snapshot(),
+            (await readable(request.params.dataset, request.query)).snapshot(),
             request.query.prefix ?? '',
             limit,
           )
@@ -271,7 +282,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
   app.get<{ Params: { dataset: string }; Querystring: { from?: string; prefix?: string } }>(
     '/v1/datasets/:dataset/changes',
     async (request, reply) => {
-      const view = await readable(request.params.dataset, undefined);
+      const view = await readable(request.params.dataset, {});
       const log = options.changeLogs.get(request.params.dataset);
       if (!log)
         throw new HotstateError('HOTSTATE_ERR_RESOURCE_NOT_FOUND', `no change feed for ${request.params.dataset}`);

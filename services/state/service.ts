@@ -83,6 +83,10 @@ try {
       healthCheckIntervalMs: config.HOTSTATE_HEALTH_CHECK_INTERVAL_MS,
       staleAfterMs: config.HOTSTATE_STALE_AFTER_MS,
       ...(snapshotDir === undefined ? {} : { snapshot: { dir: snapshotDir } }),
+      // A CDC dataset `<connector>.<schema>.<table>`: minSourceLsn waits on that connector's committed offset.
+      ...(config.KAFKA_CONNECT_URL === undefined
+        ? {}
+        : { source: { connectUrl: config.KAFKA_CONNECT_URL, connector: dataset.split('.')[0] ?? dataset } }),
       metrics,
       logger,
     });

@@ -8,6 +8,8 @@ import { stopComponent, up } from '../../infra/launcher.ts';
 import { plainTestSettings } from '../global-setup.ts';
 import { captureTables, cdcInfra, eventually, testDatabase, type CdcInfra } from '../helpers/cdc.ts';
 import { testView } from '../helpers/views.ts';
+import { serviceEnv, startService, waitReady } from '../helpers/services.ts';
+import { sourcePositionQuery } from '../../services/lib/cdc/source-position.ts';
 import type { HotstateView } from '../../services/lib/view/view.ts';
 
 const infra = cdcInfra();
@@ -225,5 +227,60 @@ test(
     await eventually('a row written after the drop arrives', () => view.has('4'));
     assert.deepEqual({ ...(view.get('4')?.value as object) }, { id: 4, colour: 'green' });
     assert.equal(view.status().state, 'ready');
+  },
+);
+
+test(
+  'read-your-database-writes over 1,000 commits: the library view and the state service (minSourceLsn) never read stale',
+  { skip, timeout: 600_000 },
+  async (t: TestContext) => {
+    const db = await testDatabase(t, cdc());
+    await db.sql.query('CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)');
+    await db.sql.query('INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 100) g');
+    const { source, topics } = await captureTables(t, cdc(), db, ['public.accounts']);
+    const topic = topics.get('public.accounts') as string;
+    const connectUrl = cdc().connect.url;
+    const view = await testView(t, topic, { source: { connectUrl, connector: source.name } });
+    await view.ready;
+    const state = await startService(t, 'state', serviceEnv([topic], { KAFKA_CONNECT_URL: connectUrl }));
+    await waitReady(state);
+
+    const sessions = 4;
+    const commitsPerSession = 250;
+    let stale = 0;
+    const waits: number[] = [];
+    await Promise.all(
+      Array.from({ length: sessions }, async (_, session) => {
+        const sql = await db.connect();
+        for (let i = 1; i <= commitsPerSession; i++) {
+          const id = 1 + ((session * 31 + i) % 100);
+          const balance = session * 1_000_000 + i;
+          await sql.query('BEGIN');
+          await sql.query('UPDATE accounts SET balance = $2 WHERE id = $1', [id, balance]);
+          await sql.query('COMMIT');
+          const { rows } = await sql.query<{ lsn: string }>(sourcePositionQuery);
+          const lsn = rows[0]?.lsn as string;
+          const began = performance.now();
+          if (i % 2 === 0) {
+            await view.waitForSource({ lsn });
+            if (view.get<{ balance: number }>(String(id))?.value.balance !== balance) stale++;
+          } else {
+            const response = await fetch(
+              `${state.url}/v1/datasets/${topic}/keys/${String(id)}?minSourceLsn=${encodeURIComponent(lsn)}`,
+            );
+            const body = (await response.json()) as { value?: { balance: number } };
+            if (body.value?.balance !== balance) stale++;
+          }
+          waits.push(performance.now() - began);
+        }
+      }),
+    );
+    waits.sort((a, b) => a - b);
+    const at = (q: number): number => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? NaN;
+    t.diagnostic(
+      `read-your-database-writes: ${String(waits.length)} commits, ${String(stale)} stale; wait p50 ${at(0.5).toFixed(0)} ms, p99 ${at(0.99).toFixed(0)} ms`,
+    );
+    assert.equal(waits.length, sessions * commitsPerSession);
+    assert.equal(stale, 0, 'a read after waitForSource / minSourceLsn showed an older value');
   },
 );
