@@ -69,6 +69,21 @@ export const panels: Array<{ row: string; title: string; unit: string; queries: 
   },
   {
     row: 'Views',
+    title: 'CDC: database commit to Kafka (source) beside Kafka to memory (view)',
+    unit: 's',
+    queries: [
+      {
+        expr: `histogram_quantile(0.99, sum by (le, topic) (rate(hotstate_view_source_latency_seconds_bucket{${views}}[$__rate_interval])))`,
+        legend: 'p99 database → Kafka {{topic}}',
+      },
+      {
+        expr: `histogram_quantile(0.99, sum by (le, topic) (rate(hotstate_view_update_latency_seconds_bucket{${views}}[$__rate_interval])))`,
+        legend: 'p99 Kafka → memory {{topic}}',
+      },
+    ],
+  },
+  {
+    row: 'Views',
     title: 'Ready',
     unit: 'bool',
     queries: [{ expr: `max by (instance, topic) (hotstate_view_ready{${views}})`, legend: '{{instance}} {{topic}}' }],

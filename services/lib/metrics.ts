@@ -78,6 +78,7 @@ export interface ViewMetrics {
   readonly replaySeconds: Gauge<'topic'>;
   readonly position: Gauge<'topic' | 'partition'>;
   readonly updateLatency: Histogram<'topic'>;
+  readonly sourceLatency: Histogram<'topic'>;
   readonly recordsBySchema: Counter<'topic' | 'schema_id'>;
   readonly rebuilds: Counter<'topic' | 'reason'>;
   readonly stale: Gauge<'topic'>;
@@ -143,6 +144,18 @@ export function viewMetrics(registry: Registry): ViewMetrics {
         new Histogram({
           name: 'hotstate_view_update_latency_seconds',
           help: 'Record timestamp to visible in the view (after ready).',
+          labelNames: ['topic'] as const,
+          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers,
+        }),
+    ),
+    sourceLatency: once(
+      registry,
+      'hotstate_view_source_latency_seconds',
+      () =>
+        new Histogram({
+          name: 'hotstate_view_source_latency_seconds',
+          help: 'Captured changes (Debezium): database commit (source ts_ms) to the record in Kafka (its timestamp), after ready.',
           labelNames: ['topic'] as const,
           buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
           registers,

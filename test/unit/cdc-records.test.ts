@@ -99,7 +99,7 @@ test('the shape of a value schema: Debezium envelope, flattened row with __delet
 test('foreign records: Avro keys become text, op d and __deleted become tombstones, own records pass untouched', async () => {
   const source = schemaSource();
   const values = new WriterSchemas(source, 't-value');
-  const foreign = new ForeignRecords(new WriterSchemas(source, 't-key'));
+  const foreign = new ForeignRecords('t', new WriterSchemas(source, 't-key'));
   const key = (id: number) => encodeFramed(parseAvroSchema(intKey), 1, { id });
   const change = (op: string, after: unknown) =>
     encodeFramed(parseAvroSchema(envelope), 2, {
@@ -152,7 +152,7 @@ test('a hotstate topic (text keys, plain values) is returned as it is', async ()
   };
   const values = new WriterSchemas(source, 'own-value');
   await values.settle([5]);
-  const foreign = new ForeignRecords(new WriterSchemas(source, 'own-key'));
+  const foreign = new ForeignRecords('own', new WriterSchemas(source, 'own-key'));
   const records = [record(0, Buffer.from('k'), encodeFramed(parseAvroSchema(row), 5, { id: 1, name: 'x' }))];
   assert.equal(foreign.translate(records, values, new Map()).records, records);
 });

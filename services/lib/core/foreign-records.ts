@@ -4,7 +4,7 @@
 // values) pass through as they are: the same objects, no copy.
 import { frameSchemaId, headerBytes } from '../codec/confluent-avro.ts';
 import { canonicalKey } from '../sources/canonical-key.ts';
-import { changeOf } from '../sources/change-shape.ts';
+import { changeOf, type Change, type ChangeSource } from '../sources/change-shape.ts';
 import { FetchedRecord } from '../transport/transport.ts';
 import { isFramedKey, type Poison } from './poison.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
@@ -17,7 +17,10 @@ export class ForeignRecords {
   /** Debezium deletes turned into tombstones so far. */
   changeDeletes = 0;
 
-  constructor(keySchemas: WriterSchemas) {
+  readonly topic: string;
+
+  constructor(topic: string, keySchemas: WriterSchemas) {
+    this.topic = topic;
     this.keySchemas = keySchemas;
   }
 
@@ -41,6 +44,7 @@ export class ForeignRecords {
     records: readonly FetchedRecord[],
     values: WriterSchemas,
     poison: ReadonlyMap<number, Poison>,
+    onSource?: (record: FetchedRecord, source: ChangeSource) => void,
   ): { records: readonly FetchedRecord[]; poison: Map<number, Poison> } {
     const found = new Map<number, Poison>();
     let out: FetchedRecord[] | undefined;
@@ -56,7 +60,9 @@ export class ForeignRecords {
         }
         key = Buffer.from(text, 'utf8');
       }
-      const deleted = record.valueLength >= 0 && this.isDelete(record, values);
+      const change = record.valueLength >= 0 ? captured(record, values) : undefined;
+      if (change?.source && onSource) onSource(record, change.source);
+      const deleted = change !== undefined && change.row === undefined;
       if (key === undefined && !deleted) continue;
       out ??= records.slice();
       out[i] = rewritten(record, key, deleted);
@@ -84,14 +90,14 @@ export class ForeignRecords {
       };
     }
   }
+}
 
-  /** A Debezium delete: an envelope with `op: d` or a flattened row marked `__deleted` (the guard checked the value). */
-  private isDelete(record: FetchedRecord, values: WriterSchemas): boolean {
-    const verdict = values.verdict(frameSchemaId(record.bytes, record.valueAt));
-    if (!verdict?.ok || verdict.schema.shape === 'plain') return false;
-    const body = record.bytes.subarray(record.valueAt + headerBytes, record.valueAt + record.valueLength);
-    return changeOf(verdict.schema.shape, verdict.schema.type.fromBuffer(body)).row === undefined;
-  }
+/** The change a Debezium value holds (an envelope, or a flattened row); undefined for a plain value. */
+function captured(record: FetchedRecord, values: WriterSchemas): Change | undefined {
+  const verdict = values.verdict(frameSchemaId(record.bytes, record.valueAt));
+  if (!verdict?.ok || verdict.schema.shape === 'plain') return undefined;
+  const body = record.bytes.subarray(record.valueAt + headerBytes, record.valueAt + record.valueLength);
+  return changeOf(verdict.schema.shape, verdict.schema.type.fromBuffer(body));
 }
 
 /** The record with its key's text and the log key kept for partition rules; a delete loses its value. */

@@ -4,6 +4,8 @@ import type { ForeignRecords } from '../core/foreign-records.ts';
 import { checkRecords, type Poison, type RecordLimits } from '../core/poison.ts';
 import type { WriterSchemas } from '../core/writer-schemas.ts';
 import type { FetchedRecord } from '../transport/transport.ts';
+import type { ChangeSource } from '../sources/change-shape.ts';
+import type { ViewMetrics } from '../metrics.ts';
 import type { SchemaResolution } from './schema-resolution.ts';
 
 export interface CheckedChunk {
@@ -19,16 +21,35 @@ export class RecordIntake {
   private readonly foreign: ForeignRecords;
   private readonly resolution: SchemaResolution;
   private readonly limits: RecordLimits;
+  /** Hears the source of each captured change read while live (for the database → Kafka latency). */
+  private readonly onSource: ((record: FetchedRecord, source: ChangeSource) => void) | undefined;
 
-  constructor(values: WriterSchemas, foreign: ForeignRecords, resolution: SchemaResolution, limits: RecordLimits) {
+  constructor(
+    values: WriterSchemas,
+    foreign: ForeignRecords,
+    resolution: SchemaResolution,
+    limits: RecordLimits,
+    metrics: ViewMetrics | undefined,
+  ) {
     this.values = values;
     this.foreign = foreign;
     this.resolution = resolution;
     this.limits = limits;
+    const topic = foreign.topic;
+    this.onSource = metrics
+      ? (record, source) => {
+          const seconds = Math.max(0, record.timestamp - Number(source.ts_ms)) / 1000;
+          metrics.sourceLatency.observe({ topic }, seconds);
+        }
+      : undefined;
   }
 
   /** The chunk checked and translated; undefined when `stopped()` turned true while it waited for the registry. */
-  async check(records: readonly FetchedRecord[], stopped: () => boolean): Promise<CheckedChunk | undefined> {
+  async check(
+    records: readonly FetchedRecord[],
+    stopped: () => boolean,
+    live: boolean,
+  ): Promise<CheckedChunk | undefined> {
     const unknown = new Set<number>();
     let poison = checkRecords(records, this.values, this.limits, unknown);
     const keyIds = this.foreign.unsettledKeyIds(records);
@@ -42,7 +63,7 @@ export class RecordIntake {
       waited = (await this.resolution.settle(keyIds, this.foreign.keySchemas)) || waited;
       if (stopped()) return undefined;
     }
-    const translated = this.foreign.translate(records, this.values, poison);
+    const translated = this.foreign.translate(records, this.values, poison, live ? this.onSource : undefined);
     for (const [index, problem] of translated.poison) poison.set(index, problem);
     return { records: translated.records, poison, waited };
   }

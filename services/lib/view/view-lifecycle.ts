@@ -98,8 +98,8 @@ export abstract class ViewLifecycle extends ViewReads {
     this.limits = recordLimits(this.options);
     this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
     this.schemaResolution = new SchemaResolution(this.schemas, this.machine, this.log);
-    const foreign = new ForeignRecords(new WriterSchemas(schemaSource, keySubject(options.topic)));
-    this.intake = new RecordIntake(this.schemas, foreign, this.schemaResolution, this.limits);
+    const foreign = new ForeignRecords(options.topic, new WriterSchemas(schemaSource, keySubject(options.topic)));
+    this.intake = new RecordIntake(this.schemas, foreign, this.schemaResolution, this.limits, this.metrics);
     this.poison = new PoisonHandling(options.topic, this.options.poisonPolicy, this.metrics, this.log, (poison) => {
       this.emit('poison', poison);
     });
@@ -238,7 +238,7 @@ export abstract class ViewLifecycle extends ViewReads {
     if (this.machine.stopped()) return;
     const { partition, records } = chunk;
     this.latestEnds.set(partition, Math.max(chunk.highWatermark, this.latestEnds.get(partition) ?? 0));
-    const checked = await this.intake.check(records, () => this.machine.stopped());
+    const checked = await this.intake.check(records, () => this.machine.stopped(), this.machine.caughtUp);
     if (checked === undefined) return;
     if (checked.waited) this.checkReady();
     const { poison } = checked;
