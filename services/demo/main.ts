@@ -1,6 +1,7 @@
 // The demo (`npm run demo`): starts the local Kafka + registry (unless already running), creates the sample
 // datasets, starts the state and ingest services, and runs an upstream emitter that keeps sending price ticks
-// through the ingest service. Ctrl-C (or --seconds N) stops everything it started.
+// through the ingest service. Ctrl-C (or --seconds N) stops everything it started. With --cdc, the same for a
+// PostgreSQL table through Debezium instead (cdc-demo.ts).
 import { withTransport } from '../lib/transport/platformatic/platformatic-transport.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,9 +12,13 @@ import { loadInfraSettings, projectRoot } from '../../infra/settings.ts';
 import { ensureDatasetTopic } from '../lib/kafka/topics.ts';
 import { loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string' }, cdc: { type: 'boolean', default: false } } });
 const runFor = values.seconds === undefined ? undefined : Number(values.seconds);
 const statePort = Number(process.env.HOTSTATE_DEMO_STATE_PORT ?? 8080);
+if (values.cdc) {
+  const { runCdcDemo } = await import('./cdc-demo.ts');
+  await runCdcDemo(runFor, statePort);
+}
 const ingestPort = Number(process.env.HOTSTATE_DEMO_INGEST_PORT ?? 8090);
 const token = 'demo-ingest-token-change-me';
 const say = (line: string): void => {
