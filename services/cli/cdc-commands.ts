@@ -15,10 +15,23 @@ import { waitingOn } from './waiting.ts';
 
 type Out = (line: string) => void;
 
+/** What a Java trace says went wrong at the bottom (e.g. the registry's rule violation naming the subject). */
+const rootCause = (trace: string): string =>
+  (
+    trace
+      .split('\n')
+      .filter((line) => line.startsWith('Caused by: '))
+      .pop() ??
+    trace.split('\n')[0] ??
+    ''
+  )
+    .replace(/^Caused by: /, '')
+    .slice(0, 600);
+
 const failedTask = (status: ConnectorStatus): string | undefined => {
   const task = status.tasks.find((t) => t.state === 'FAILED');
   if (status.connector.state === 'FAILED') return 'the connector failed';
-  return task === undefined ? undefined : `task ${String(task.id)} failed: ${(task.trace ?? '').split('\n')[0] ?? ''}`;
+  return task === undefined ? undefined : `task ${String(task.id)} failed: ${rootCause(task.trace ?? '')}`;
 };
 
 const isSnapshotOffset = (offset: Record<string, unknown>): boolean =>
@@ -103,7 +116,7 @@ export async function cdcStatus(
     );
   out(`connector ${name}: ${status.connector.state} on ${status.connector.worker_id}`);
   for (const task of status.tasks)
-    out(`  task ${String(task.id)}: ${task.state}${task.trace ? ` — ${task.trace.split('\n')[0] ?? ''}` : ''}`);
+    out(`  task ${String(task.id)}: ${task.state}${task.trace ? ` — ${rootCause(task.trace)}` : ''}`);
   out(`  tables: ${config['table.include.list'] ?? ''}`);
   const offset = offsets[0];
   if (offset) out(`  committed source offset: ${JSON.stringify(offset)}`);

@@ -91,9 +91,9 @@ const feed = http.get(`${base}/changes`, (response) => {
 // Readers looking for half-applied transactions: a group's rows always change together to one value.
 let partial = 0;
 let groupReads = 0;
-let reading = true;
+const readers = { reading: true };
 const reader = (async () => {
-  while (reading) {
+  while (readers.reading) {
     const grp = Math.floor(Math.random() * groups);
     const keys = Array.from({ length: rowsPerTx }, (_, i) => String(grp * rowsPerTx + i));
     const response = await fetch(`${base}/keys`, {
@@ -126,7 +126,7 @@ while (Date.now() - began < seconds * 1000) {
 const achieved = (tx * rowsPerTx) / ((Date.now() - began) / 1000);
 const settleUntil = Date.now() + 30_000;
 while ([...commits.keys()].some((k) => !seen.has(k)) && Date.now() < settleUntil) await sleep(200);
-reading = false;
+readers.reading = false;
 await reader;
 
 // Read-your-database-writes: commit, take the position, read through the state service with minSourceLsn.

@@ -10,6 +10,7 @@ import { captureTables, cdcInfra, eventually, testDatabase, type CdcInfra } from
 import { testView } from '../helpers/views.ts';
 import { serviceEnv, startService, waitReady } from '../helpers/services.ts';
 import { sourcePositionQuery } from '../../services/lib/cdc/source-position.ts';
+import { cdcStatus } from '../../services/cli/cdc-commands.ts';
 import type { HotstateView } from '../../services/lib/view/view.ts';
 
 const infra = cdcInfra();
@@ -199,14 +200,14 @@ test(
 );
 
 test(
-  'a table altered mid-stream: an added column appears, a dropped one goes, the view keeps serving',
+  'a table altered mid-stream: an added column appears, a dropped one goes, a refused type change is named; the view keeps serving',
   { skip, timeout: 300_000 },
   async (t: TestContext) => {
     const db = await testDatabase(t, cdc());
     await db.sql.query(
       "CREATE TABLE shapes (id int PRIMARY KEY, name text NOT NULL); INSERT INTO shapes VALUES (1, 'a'), (2, 'b')",
     );
-    const { topics } = await captureTables(t, cdc(), db, ['public.shapes']);
+    const { source, topics } = await captureTables(t, cdc(), db, ['public.shapes']);
     const view = await testView(t, topics.get('public.shapes') as string);
     await view.ready;
     await assertViewEqualsTable(view, db.sql, 'public.shapes', byId);
@@ -227,6 +228,19 @@ test(
     await eventually('a row written after the drop arrives', () => view.has('4'));
     assert.deepEqual({ ...(view.get('4')?.value as object) }, { id: 4, colour: 'green' });
     assert.equal(view.status().state, 'ready');
+
+    // A type change the registry refuses (BACKWARD): the task stops, `cdc status` names the subject and the rule,
+    // and the view keeps serving what it holds.
+    await db.sql.query('ALTER TABLE shapes ALTER COLUMN colour DROP DEFAULT, ALTER COLUMN colour TYPE int USING 0');
+    await db.sql.query('INSERT INTO shapes VALUES (5, 5)');
+    const lines: string[] = [];
+    await eventually('the task fails on the refused schema', async () => {
+      lines.length = 0;
+      return !(await cdcStatus(cdc().connect, source.name, db.url, (line) => lines.push(line)));
+    });
+    assert.match(lines.join('\n'), /task 0: FAILED — .*Incompatible artifact: .*shapes-value/);
+    assert.equal(view.status().state, 'ready');
+    assert.equal(view.get<Record<string, unknown>>('4')?.value.colour, 'green');
   },
 );
 
