@@ -96,13 +96,15 @@ const reader = (async () => {
   while (readers.reading) {
     const grp = Math.floor(Math.random() * groups);
     const keys = Array.from({ length: rowsPerTx }, (_, i) => String(grp * rowsPerTx + i));
-    const response = await fetch(`${base}/keys`, {
+    const response = await fetch(`${base}/get`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ keys }),
     });
-    const body = (await response.json()) as { items?: Array<{ value: { v: number } }> };
-    const values = new Set((body.items ?? []).map((item) => item.value.v));
+    if (!response.ok) throw new Error(`POST ${base}/get: HTTP ${String(response.status)} ${await response.text()}`);
+    const body = (await response.json()) as { items: Record<string, { value: { v: number } }> };
+    const values = new Set(Object.values(body.items).map((item) => item.value.v));
+    if (Object.keys(body.items).length !== rowsPerTx) throw new Error(`a group read returned ${JSON.stringify(body)}`);
     groupReads++;
     if (values.size > 1) partial++;
     await sleep(2);
