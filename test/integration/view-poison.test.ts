@@ -176,6 +176,24 @@ describe('poison records', () => {
     assert.equal((await readToEnd(testKafka(t), dlq)).length, 1);
   });
 
+  test('a topic in another format (JSON from a JsonConverter) fails the view at start, naming what it found', async (t) => {
+    const topic = await createTestTopic(t, testKafka(t));
+    const json = (id: number): string =>
+      JSON.stringify({ schema: { type: 'struct' }, payload: { before: null, after: { id }, op: 'c' } });
+    await rawSend(
+      t,
+      topic,
+      Array.from({ length: 5 }, (_, i) => ({ key: JSON.stringify({ id: i }), value: json(i) })),
+    );
+    const view = await testView(t, topic); // poisonPolicy skip: still never ready-and-empty
+    await assert.rejects(
+      view.ready,
+      /not Avro in the Confluent frame.*JSON \(Kafka Connect's JsonConverter.*offset 0\) starts with "\{\\"schema/,
+    );
+    assert.equal(view.status().failed, true);
+    assert.equal(view.size, 0);
+  });
+
   test('fail: the view stops, reports not ready and why', async (t) => {
     const { topic } = await poisonTopic(t);
     await rawSend(t, topic, [{ key: 'P', value: Buffer.from([7, 7, 7, 7, 7, 7]) }]);

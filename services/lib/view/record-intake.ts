@@ -14,6 +14,33 @@ export interface CheckedChunk {
   readonly poison: Map<number, Poison>;
   /** True when it waited for the registry (the caller checks readiness again). */
   readonly waited: boolean;
+  /** Set when the topic is in a format no view reads (see unreadableFormat): the view fails with it. */
+  readonly unreadable?: string;
+}
+
+const framingReasons = new Set(['bad-magic-byte', 'truncated']);
+
+/**
+ * In the replay, before any record was accepted, a chunk whose every value is not in the Confluent frame means the topic is in
+ * another format (JSON from Kafka Connect's JsonConverter, plain Avro, strings): the view fails at start naming what
+ * it found, instead of skipping everything and turning ready and empty.
+ */
+function unreadableFormat(records: readonly FetchedRecord[], poison: ReadonlyMap<number, Poison>): string | undefined {
+  const values = records.filter((r) => r.valueLength >= 0);
+  if (values.length === 0) return undefined;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i] as FetchedRecord;
+    if (record.valueLength >= 0 && !framingReasons.has(poison.get(i)?.reason ?? '')) return undefined;
+  }
+  const first = values[0] as FetchedRecord;
+  const head = (first.value as Buffer).subarray(0, 48);
+  const text = head.toString('utf8');
+  const looksLike = /^\s*[{[]/.test(text)
+    ? "JSON (Kafka Connect's JsonConverter, or a JSON producer)"
+    : /^[\x20-\x7e\s]*$/.test(text)
+      ? 'text'
+      : 'binary data without the Confluent header';
+  return `the topic's values are not Avro in the Confluent frame (magic byte 0, schema id): all ${String(values.length)} of the first records are ${looksLike}; the first (offset ${String(first.offset)}) starts with ${JSON.stringify(text)}. Use the registry's Avro converter (docs/cdc.md) or hotstate's producer`;
 }
 
 export class RecordIntake {
@@ -23,6 +50,8 @@ export class RecordIntake {
   private readonly limits: RecordLimits;
   /** Hears the source of each captured change read while live (for the database → Kafka latency). */
   private readonly onSource: ((record: FetchedRecord, source: ChangeSource) => void) | undefined;
+  /** Whether any record was accepted yet (the format check applies only before that). */
+  private acceptedAny = false;
 
   constructor(
     values: WriterSchemas,
@@ -65,6 +94,8 @@ export class RecordIntake {
     }
     const translated = this.foreign.translate(records, this.values, poison, live ? this.onSource : undefined);
     for (const [index, problem] of translated.poison) poison.set(index, problem);
-    return { records: translated.records, poison, waited };
+    const unreadable = this.acceptedAny || live ? undefined : unreadableFormat(records, poison);
+    if (poison.size < records.length) this.acceptedAny = true;
+    return { records: translated.records, poison, waited, ...(unreadable === undefined ? {} : { unreadable }) };
   }
 }

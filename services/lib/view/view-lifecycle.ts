@@ -239,29 +239,28 @@ export abstract class ViewLifecycle extends ViewReads {
     const { partition, records } = chunk;
     this.latestEnds.set(partition, Math.max(chunk.highWatermark, this.latestEnds.get(partition) ?? 0));
     const checked = await this.intake.check(records, () => this.machine.stopped(), this.machine.caughtUp);
-    if (checked === undefined) return;
-    if (checked.waited) this.checkReady();
-    const { poison } = checked;
-    if (poison.size > 0 && !(await this.handlePoison(partition, records, poison))) return;
+    if (!checked) return;
+    const { poison, waited } = checked;
+    if (waited) this.checkReady();
+    if (poison.size > 0 && !(await this.handlePoison(partition, records, poison, checked.unreadable))) return;
     const moved = this.data.position(partition) < chunk.next;
     const late = this.data.apply(partition, checked.records, poison, chunk.next, this.machine.caughtUp);
     if (late.size > 0) await this.handlePoison(partition, records, late);
-    this.metrics?.lagRecords.set(
-      { topic: this.topic, partition: String(partition) },
-      Math.max(0, chunk.highWatermark - chunk.next),
-    );
+    const lag = Math.max(0, chunk.highWatermark - chunk.next);
+    this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, lag);
     if (!moved) return;
     this.checkReady();
     if (this.machine.name === 'stale') this.checkFreshness();
   }
 
-  /** Hands the chunk's poison to the policy; false when the view failed on it (the chunk must not be applied). */
+  /** The chunk's poison to the policy, or an unreadable topic's failure; false when the view failed (do not apply). */
   private async handlePoison(
     partition: number,
     records: readonly FetchedRecord[],
     poison: ReadonlyMap<number, Poison>,
+    unreadable?: string,
   ): Promise<boolean> {
-    const failure = await this.poison.handle(partition, records, poison);
+    const failure = unreadable ?? (await this.poison.handle(partition, records, poison));
     if (failure !== undefined) this.fail('poison', failure);
     return failure === undefined;
   }
