@@ -17,7 +17,7 @@ export function connectWorkerProperties(s: InfraSettings, brokers: string[], plu
   const replication = String(s.brokerCount === 3 ? 3 : 1);
   const settings: Record<string, string> = {
     'bootstrap.servers': brokers.join(','),
-    'group.id': 'hotstate-connect',
+    'group.id': 'local-connect', // not hotstate-*: views join no consumer group, and tests check that
     listeners: `http://127.0.0.1:${String(s.connectPort)}`,
     'rest.advertised.host.name': '127.0.0.1',
     'rest.advertised.port': String(s.connectPort),
@@ -26,9 +26,9 @@ export function connectWorkerProperties(s: InfraSettings, brokers: string[], plu
     // Connectors name their own converters; these only apply to a connector that names none.
     'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
     'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
-    'config.storage.topic': 'hotstate-connect-configs',
-    'offset.storage.topic': 'hotstate-connect-offsets',
-    'status.storage.topic': 'hotstate-connect-status',
+    'config.storage.topic': 'connect-configs',
+    'offset.storage.topic': 'connect-offsets',
+    'status.storage.topic': 'connect-status',
     'config.storage.replication.factor': replication,
     'offset.storage.replication.factor': replication,
     'status.storage.replication.factor': replication,

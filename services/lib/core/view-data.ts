@@ -260,10 +260,6 @@ export class ViewData {
 
   // ---- reads ----
 
-  private decodeBytes(bytes: Buffer): unknown {
-    return this.schemas.decode(frameSchemaId(bytes), bytes);
-  }
-
   private readonly decodeEntry = (entry: string): Change => {
     const bytes = entryValueBytes(entry);
     return this.schemas.decodeChange(frameSchemaId(bytes), bytes);
