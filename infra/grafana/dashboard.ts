@@ -84,6 +84,15 @@ export const panels: Array<{ row: string; title: string; unit: string; queries: 
   },
   {
     row: 'Views',
+    title: 'CDC replication slots: lag and WAL retained (bytes)',
+    unit: 'bytes',
+    queries: [
+      { expr: 'max by (slot) (hotstate_cdc_slot_lag_bytes)', legend: 'lag {{slot}}' },
+      { expr: 'max by (slot) (hotstate_cdc_slot_retained_bytes)', legend: 'retained {{slot}}' },
+    ],
+  },
+  {
+    row: 'Views',
     title: 'Ready',
     unit: 'bool',
     queries: [{ expr: `max by (instance, topic) (hotstate_view_ready{${views}})`, legend: '{{instance}} {{topic}}' }],

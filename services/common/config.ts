@@ -52,6 +52,11 @@ export const stateServiceSchema = z
     HOTSTATE_READY_MAX_STALE_MS: int(30_000, 0, 86_400_000),
     HOTSTATE_SNAPSHOT_DIR: z.string().min(1).optional(),
     KAFKA_CONNECT_URL: z.url().optional(),
+    HOTSTATE_CDC_DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+      .optional(),
+    HOTSTATE_CDC_SLOT_INTERVAL_MS: int(15_000, 100, 3_600_000),
     HOTSTATE_SNAPSHOT_INTERVAL_MS: int(600_000, 1000, 86_400_000),
     HOTSTATE_SNAPSHOT_KEEP: int(2, 1, 100),
     HOTSTATE_SNAPSHOT_PEERS: csv.pipe(z.array(z.url())).default([]),

@@ -9,6 +9,7 @@ import { dropPreloads } from '../lib/snapshot/base-loader.ts';
 import { settleWithin } from '../lib/logger.ts';
 import { kafkaSecurity, registryTarget } from '../lib/settings/security-settings.ts';
 import { TokenSet } from '../common/token-set.ts';
+import { SlotMonitor } from './slot-monitor.ts';
 
 const { config, logger, metrics, lifecycle } = bootstrap('hotstate-state', stateServiceSchema);
 
@@ -113,6 +114,14 @@ try {
   }
   dropPreloads(); // a snapshot main.ts began loading for a dataset that did not take it
   snapshots?.start();
+  if (config.HOTSTATE_CDC_DATABASE_URL !== undefined) {
+    const slots = new SlotMonitor(config.HOTSTATE_CDC_DATABASE_URL, config.HOTSTATE_DATASETS, metrics, logger);
+    slots.start(config.HOTSTATE_CDC_SLOT_INTERVAL_MS);
+    lifecycle.onShutdown(() => {
+      slots.stop();
+      return Promise.resolve();
+    });
+  }
   // Listen before the replays finish: /healthz answers at once, /readyz once every dataset is ready.
   const address = await app.listen({ host: config.HOTSTATE_HTTP_HOST, port: config.HOTSTATE_HTTP_PORT });
   logger.info({ address, datasets: config.HOTSTATE_DATASETS }, 'state service listening');

@@ -256,8 +256,24 @@ test(
     const connectUrl = cdc().connect.url;
     const view = await testView(t, topic, { source: { connectUrl, connector: source.name } });
     await view.ready;
-    const state = await startService(t, 'state', serviceEnv([topic], { KAFKA_CONNECT_URL: connectUrl }));
+    const state = await startService(
+      t,
+      'state',
+      serviceEnv([topic], {
+        KAFKA_CONNECT_URL: connectUrl,
+        HOTSTATE_CDC_DATABASE_URL: db.url,
+        HOTSTATE_CDC_SLOT_INTERVAL_MS: '500',
+      }),
+    );
     await waitReady(state);
+    // The slot behind the dataset, as gauges the alert rules watch.
+    await eventually('the slot gauges', async () => {
+      const text = await (await fetch(`${state.url}/metrics`)).text();
+      return (
+        text.includes(`hotstate_cdc_slot_active{slot="${source.name}"} 1`) &&
+        new RegExp(`hotstate_cdc_slot_retained_bytes\\{slot="${source.name}"\\} \\d+`).test(text)
+      );
+    });
 
     const sessions = 4;
     const commitsPerSession = 250;

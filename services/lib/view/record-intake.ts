@@ -65,6 +65,7 @@ export class RecordIntake {
     this.resolution = resolution;
     this.limits = limits;
     const topic = foreign.topic;
+    metrics?.sourceLatency.zero({ topic }); // the dashboard's CDC panel has series before the first change
     this.onSource = metrics
       ? (record, source) => {
           const seconds = Math.max(0, record.timestamp - Number(source.ts_ms)) / 1000;
