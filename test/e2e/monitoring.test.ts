@@ -200,7 +200,8 @@ async function slotDataset(t: TestContext): Promise<{ topic: string; databaseUrl
     await cleanup.end();
   });
   const topic = `${slot}.public.t`;
-  await ensureDatasetTopic(testTransport(t), { topic });
-  t.after(() => withAdmin(testKafka(t), (admin) => admin.deleteTopics({ topics: [topic] })));
+  const dlq = `${topic}.hotstate-dlq`; // the state service runs with the dead-letter policy
+  for (const name of [topic, dlq]) await ensureDatasetTopic(testTransport(t), { topic: name });
+  t.after(() => withAdmin(testKafka(t), (admin) => admin.deleteTopics({ topics: [topic, dlq] })));
   return { topic, databaseUrl: infra.databaseUrl };
 }
