@@ -79,6 +79,8 @@ export interface ViewMetrics {
   readonly position: Gauge<'topic' | 'partition'>;
   readonly updateLatency: Histogram<'topic'>;
   readonly sourceLatency: Histogram<'topic'>;
+  readonly transactions: Counter<'topic' | 'outcome'>;
+  readonly transactionHeldRecords: Gauge<'topic'>;
   readonly recordsBySchema: Counter<'topic' | 'schema_id'>;
   readonly rebuilds: Counter<'topic' | 'reason'>;
   readonly stale: Gauge<'topic'>;
@@ -160,6 +162,16 @@ export function viewMetrics(registry: Registry): ViewMetrics {
           buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
           registers,
         }),
+    ),
+    transactions: counter(
+      'hotstate_view_transactions_total',
+      'Database transactions (Debezium transaction metadata) applied at once: complete, or torn (some changes never arrived).',
+      ['topic', 'outcome'] as const,
+    ),
+    transactionHeldRecords: gauge(
+      'hotstate_view_transaction_held_records',
+      'Records read but held back until their database transaction is complete.',
+      ['topic'] as const,
     ),
     recordsBySchema: counter('hotstate_view_records_by_schema_total', 'Records applied, by writer schema id.', [
       'topic',

@@ -247,6 +247,107 @@ test(
 );
 
 test(
+  'whole transactions: 1,000 transactions of 1–1,000 rows over two tables (1 and 3 partitions); readers never see part of one',
+  { skip, timeout: 900_000 },
+  async (t: TestContext) => {
+    const db = await testDatabase(t, cdc());
+    // Each transaction moves amounts between rows of both tables; its deltas sum to 0 in each table, so any read
+    // that shows part of a transaction (almost surely) sees a sum other than 0.
+    await db.sql.query(`CREATE TABLE ledger_a (id int PRIMARY KEY, balance bigint NOT NULL);
+      CREATE TABLE ledger_b (id int PRIMARY KEY, balance bigint NOT NULL);
+      INSERT INTO ledger_a SELECT g, 0 FROM generate_series(1, 500) g;
+      INSERT INTO ledger_b SELECT g, 0 FROM generate_series(1, 2000) g`);
+    const a = await captureTables(t, cdc(), db, ['public.ledger_a'], { partitions: 1 });
+    const b = await captureTables(t, cdc(), db, ['public.ledger_b'], { partitions: 3 });
+    const topicA = a.topics.get('public.ledger_a') as string;
+    const topicB = b.topics.get('public.ledger_b') as string;
+    const views = [await testView(t, topicA), await testView(t, topicB)];
+    await Promise.all(views.map((view) => view.ready));
+    const state = await startService(t, 'state', serviceEnv([topicB]));
+    await waitReady(state);
+
+    const sumOf = (view: HotstateView): number => {
+      const snapshot = view.snapshot();
+      try {
+        let sum = 0;
+        for (const item of snapshot.items()) sum += (item.value as { balance: number }).balance;
+        return sum;
+      } finally {
+        snapshot.release();
+      }
+    };
+    const reads = { snapshot: 0, listener: 0, service: 0 };
+    const partial: string[] = [];
+    let heard = 0;
+    views[1]?.onChange(() => {
+      if (++heard % 97 !== 0) return;
+      reads.listener++;
+      const sum = sumOf(views[1] as HotstateView);
+      if (sum !== 0) partial.push(`a change listener saw ledger_b sum to ${String(sum)}`);
+    });
+    const run = { writing: true };
+    const snapshotReader = (async () => {
+      while (run.writing) {
+        for (const view of views) {
+          reads.snapshot++;
+          const sum = sumOf(view);
+          if (sum !== 0) partial.push(`a snapshot of ${view.topic} summed to ${String(sum)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    const serviceReader = (async () => {
+      while (run.writing) {
+        const response = await fetch(`${state.url}/v1/datasets/${topicB}/items?limit=10000`);
+        const body = (await response.json()) as { items: Array<{ value: { balance: number } }> };
+        reads.service++;
+        const sum = body.items.reduce((s, item) => s + item.value.balance, 0);
+        if (sum !== 0) partial.push(`the state service's items summed to ${String(sum)}`);
+      }
+    })();
+
+    let seed = 42;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const moves = (ids: number, n: number): string => {
+      const picked = new Set<number>();
+      while (picked.size < n) picked.add(1 + Math.floor(random() * ids));
+      const deltas = [...picked].map(() => Math.floor(random() * 200) - 100);
+      deltas[0] = (deltas[0] ?? 0) - deltas.reduce((s, d) => s + d, 0);
+      return [...picked].map((id, i) => `(${String(id)}, ${String(deltas[i])})`).join(',');
+    };
+    const transactions = 1000;
+    let rows = 0;
+    for (let k = 0; k < transactions; k++) {
+      // Mostly small, some large; the first and the 500th touch 1,000 rows of ledger_b.
+      const n = k === 0 || k === 500 ? 1000 : 1 + Math.floor(999 * random() ** 4);
+      rows += n + Math.min(n, 50);
+      await db.sql.query(`BEGIN;
+        UPDATE ledger_b SET balance = balance + v.d FROM (VALUES ${moves(2000, n)}) v(id, d) WHERE ledger_b.id = v.id;
+        UPDATE ledger_a SET balance = balance + v.d FROM (VALUES ${moves(500, Math.min(n, 50))}) v(id, d) WHERE ledger_a.id = v.id;
+        COMMIT`);
+    }
+    await assertViewEqualsTable(views[0] as HotstateView, db.sql, 'public.ledger_a', byId);
+    await assertViewEqualsTable(views[1] as HotstateView, db.sql, 'public.ledger_b', byId);
+    run.writing = false;
+    await Promise.all([snapshotReader, serviceReader]);
+    const metrics = await (await fetch(`${state.url}/metrics`)).text();
+    const counted = (outcome: string): number =>
+      Number(
+        new RegExp(`hotstate_view_transactions_total\\{topic="${topicB}",outcome="${outcome}"\\} (\\d+)`).exec(
+          metrics,
+        )?.[1] ?? 0,
+      );
+    t.diagnostic(
+      `${String(transactions)} transactions, ${String(rows)} row changes; reads: ${JSON.stringify(reads)}; state service applied ${String(counted('complete'))} whole, ${String(counted('torn'))} torn`,
+    );
+    assert.deepEqual(partial.slice(0, 5), [], `${String(partial.length)} reads saw part of a transaction`);
+    assert.ok(reads.snapshot > 100 && reads.listener > 100 && reads.service > 20, JSON.stringify(reads));
+    assert.ok(counted('complete') >= transactions, 'every transaction applied whole by the state service');
+    assert.equal(counted('torn'), 0);
+  },
+);
+
+test(
   'read-your-database-writes over 1,000 commits: the library view and the state service (minSourceLsn) never read stale',
   { skip, timeout: 600_000 },
   async (t: TestContext) => {

@@ -4,19 +4,23 @@
 // values) pass through as they are: the same objects, no copy.
 import { frameSchemaId, headerBytes } from '../codec/confluent-avro.ts';
 import { canonicalKey } from '../sources/canonical-key.ts';
-import { changeOf, type Change, type ChangeSource } from '../sources/change-shape.ts';
+import { changeOf, type Change, type ChangeSource, type TransactionTag } from '../sources/change-shape.ts';
 import { FetchedRecord } from '../transport/transport.ts';
 import { isFramedKey, type Poison } from './poison.ts';
 import type { WriterSchemas } from './writer-schemas.ts';
 
+export interface Translated {
+  readonly records: readonly FetchedRecord[];
+  readonly poison: Map<number, Poison>;
+  /** Each record's transaction (index for index); undefined when no record carries one. */
+  readonly transactions: ReadonlyArray<TransactionTag | undefined> | undefined;
+  /** The connector's name (`source.name`, its topic prefix) as the first tagged change gives it. */
+  readonly connector: string | undefined;
+}
+
 export class ForeignRecords {
   /** Writer schemas of the topic's keys (`<topic>-key`). */
   readonly keySchemas: WriterSchemas;
-  /** Keys read as Avro so far (status shows whether a view reads a foreign topic). */
-  avroKeys = 0;
-  /** Debezium deletes turned into tombstones so far. */
-  changeDeletes = 0;
-
   readonly topic: string;
 
   constructor(topic: string, keySchemas: WriterSchemas) {
@@ -38,16 +42,18 @@ export class ForeignRecords {
   /**
    * The records as the store takes them (index for index), and the poison found on the way: keys whose schema is
    * unknown or that do not decode. Records already in `poison` are left alone. Every key and value id must have been
-   * settled.
+   * settled. `transactions` (index for index) is set when some change carries Debezium's transaction metadata.
    */
   translate(
     records: readonly FetchedRecord[],
     values: WriterSchemas,
     poison: ReadonlyMap<number, Poison>,
     onSource?: (record: FetchedRecord, source: ChangeSource) => void,
-  ): { records: readonly FetchedRecord[]; poison: Map<number, Poison> } {
+  ): Translated {
     const found = new Map<number, Poison>();
     let out: FetchedRecord[] | undefined;
+    let transactions: Array<TransactionTag | undefined> | undefined;
+    let connector: string | undefined;
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as FetchedRecord;
       if (poison.has(i)) continue;
@@ -62,14 +68,16 @@ export class ForeignRecords {
       }
       const change = record.valueLength >= 0 ? captured(record, values) : undefined;
       if (change?.source && onSource) onSource(record, change.source);
+      if (change?.transaction) {
+        (transactions ??= new Array<TransactionTag | undefined>(records.length))[i] = change.transaction;
+        connector ??= typeof change.source?.name === 'string' ? change.source.name : undefined;
+      }
       const deleted = change !== undefined && change.row === undefined;
       if (key === undefined && !deleted) continue;
       out ??= records.slice();
       out[i] = rewritten(record, key, deleted);
-      if (key !== undefined) this.avroKeys++;
-      if (deleted) this.changeDeletes++;
     }
-    return { records: out ?? records, poison: found };
+    return { records: out ?? records, poison: found, transactions, connector };
   }
 
   private keyText(record: FetchedRecord): string | Poison {

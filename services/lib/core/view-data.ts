@@ -16,6 +16,14 @@ import type { Change as ViewChange, ChangeListenerOptions, PinStatus, ReplayProg
 import type { Change } from '../sources/change-shape.ts';
 
 export type { Change, ChangeListenerOptions, PinStatus } from './data-types.ts';
+
+/** Records of one partition to apply, as fetched: poison by index, `next` the position after them. */
+export interface ChunkPart {
+  readonly partition: number;
+  readonly records: readonly FetchedRecord[];
+  readonly poison: ReadonlyMap<number, unknown>;
+  readonly next: number;
+}
 import { entryPartition, isTombstone } from '../store/entry.ts';
 import { DeletedKeys } from '../store/deleted-keys.ts';
 import { VersionWaiters } from './version-waiters.ts';
@@ -122,24 +130,30 @@ export class ViewData {
   }
 
   /**
-   * Applies one chunk and moves the partition's position to `next`; poison records keep the key's last good value
-   * and mark it. `poison` is checkRecords' verdict on the records (every record without a UTF-8 key is in it); `live`
-   * (caught up) decides whether update latency is observed. Returns the records that turned out undecodable while
-   * building change events (the guard should have refused them): they are treated as poison too, never left to
-   * throw halfway through a chunk. While the store takes key bytes (a replay), a key's string is made only when
-   * something needs it (a listener, a tombstone, a conflict, a poisoned key).
+   * Applies chunks (of one partition, or of several: a database transaction's changes) as one step, moving each
+   * partition's position to its `next`; listeners hear of the changes once all are applied. Poison records keep the
+   * key's last good value and mark it: `poison` is checkRecords' verdict (every record without a UTF-8 key is in it).
+   * `live` (caught up) decides whether update latency is observed. Returns, part for part, the records that turned
+   * out undecodable while building change events (the guard should have refused them): they are treated as poison
+   * too, never left to throw halfway through. While the store takes key bytes (a replay), a key's string is made
+   * only when something needs it (a listener, a tombstone, a conflict, a poisoned key).
    */
-  apply(
-    partition: number,
-    records: readonly FetchedRecord[],
-    poison: ReadonlyMap<number, unknown>,
-    next: number,
+  apply(parts: readonly ChunkPart[], live: boolean): Array<Map<number, Poison>> {
+    const changes: ViewChange[] = [];
+    const late = parts.map((part) => this.applyPart(part, live, changes));
+    if (this.pinned) this.pinned.heldChanges.push(...changes);
+    else this.listeners.notify(changes, !live);
+    return late;
+  }
+
+  private applyPart(
+    { partition, records, poison, next }: ChunkPart,
     live: boolean,
+    changes: ViewChange[],
   ): Map<number, Poison> {
     const late = new Map<number, Poison>();
     const listening = this.listeners.any;
     const tellFrom = live ? 0 : this.listeners.replayFrom(partition);
-    const changes: ViewChange[] = [];
     const now = Date.now();
     let upserts = 0;
     let deletes = 0;
@@ -223,15 +237,9 @@ export class ViewData {
       this.metrics.keys.set({ topic: this.topic }, this.store.size);
     }
     this.advance(partition, next);
-    if (this.pinned) this.pinned.heldChanges.push(...changes);
-    else this.listeners.notify(changes, !live);
     return late;
   }
 
-  /**
-   * A key held by one partition got a record in another: counts it, and applies the rule every view applies (see
-   * KeyPartitionConflict). True when the arriving record wins.
-   */
   /** The value a change replaces; one that cannot be decoded (it was never checked by a listener) is left out. */
   private decodePrevious(entry: string): unknown {
     try {

@@ -7,7 +7,12 @@ export type ViewStateName = 'replaying' | 'ready' | 'stale' | 'waiting-registry'
 export type RebuildReason = 'topic-recreated' | 'topic-truncated' | 'offset-out-of-range' | 'requested';
 
 export type FailureKind =
-  'poison' | 'replay-slower-than-delete-retention' | 'topic-missing' | 'access-refused' | 'internal';
+  | 'poison'
+  | 'replay-slower-than-delete-retention'
+  | 'topic-missing'
+  | 'transaction-topic'
+  | 'access-refused'
+  | 'internal';
 
 export interface ViewState {
   readonly name: ViewStateName;

@@ -194,7 +194,7 @@ async function rebuildFromTopic(
         await schemas.settle(unknown);
         poison = checkRecords(records, schemas, limits);
       }
-      data.apply(chunk.partition, records, poison, Math.min(chunk.next, end), false);
+      data.apply([{ partition: chunk.partition, records, poison, next: Math.min(chunk.next, end) }], false);
     },
     { until: positions },
   );

@@ -38,12 +38,23 @@ export interface Change {
   /** The row after the change; undefined for a delete. */
   readonly row: unknown;
   readonly source?: ChangeSource;
+  /** The database transaction it belongs to (Debezium's transaction metadata), when the connector provides it. */
+  readonly transaction?: TransactionTag;
+}
+
+/** A change's place in its transaction: the transaction id and the table (`schema.table`) its END event counts it under. */
+export interface TransactionTag {
+  readonly id: string;
+  readonly collection: string;
+  /** Its position among the transaction's changes of that table (from 1): a change delivered twice counts once. */
+  readonly order: number;
 }
 
 interface Envelope {
   readonly op: ChangeOp;
   readonly after: unknown;
   readonly source: Record<string, unknown> | null;
+  readonly transaction?: { readonly id: string; readonly data_collection_order: number | bigint } | null;
 }
 
 /** A decoded value of the given shape as a change: a delete has no row. */
@@ -51,13 +62,51 @@ export function changeOf(shape: ChangeShape, decoded: unknown): Change {
   if (shape === 'envelope') {
     const envelope = decoded as Envelope;
     const source = { ...(envelope.source ?? {}), op: envelope.op };
-    return envelope.op === 'd' || envelope.after === null
-      ? { row: undefined, source }
-      : { row: envelope.after, source };
+    const transaction = transactionTag(envelope);
+    const row = envelope.op === 'd' || envelope.after === null ? undefined : envelope.after;
+    return transaction === undefined ? { row, source } : { row, source, transaction };
   }
   if (shape === 'flattened') {
     const deleted = (decoded as { __deleted?: unknown }).__deleted;
     return deleted === true || deleted === 'true' ? { row: undefined } : { row: decoded };
   }
   return { row: decoded };
+}
+
+/**
+ * Debezium's PostgreSQL connector writes ids as `<xid>:<LSN of that event>` (BEGIN, END and each change differ after
+ * the colon): the xid alone names the transaction.
+ */
+const transactionId = (id: string): string => (/^\d+:\d+$/.test(id) ? id.slice(0, id.indexOf(':')) : id);
+
+/** Debezium names a table in END events as `schema.table` (PostgreSQL; `database.table` where there is no schema). */
+function transactionTag(envelope: Envelope): TransactionTag | undefined {
+  const transaction = envelope.transaction;
+  const source = envelope.source;
+  if (typeof transaction?.id !== 'string' || source === null) return undefined;
+  const scope = source.schema ?? source.db;
+  const collection = `${String(scope)}.${String(source.table)}`;
+  return { id: transactionId(transaction.id), collection, order: Number(transaction.data_collection_order) };
+}
+
+/** The END event of a database transaction on Debezium's transaction topic: how many events each table got. */
+export interface TransactionEnd {
+  readonly id: string;
+  /** Events per table (`schema.table`). */
+  readonly counts: ReadonlyMap<string, number>;
+}
+
+/** A decoded value of the transaction topic as an END event; undefined for a BEGIN or anything else. */
+export function transactionEndOf(decoded: unknown): TransactionEnd | undefined {
+  const event = decoded as {
+    status?: unknown;
+    id?: unknown;
+    data_collections?: ReadonlyArray<{ data_collection: string; event_count: number | bigint }> | null;
+  };
+  if (event.status !== 'END' || typeof event.id !== 'string') return undefined;
+  const id = transactionId(event.id);
+  const counts = new Map<string, number>();
+  for (const { data_collection, event_count } of event.data_collections ?? [])
+    counts.set(data_collection, Number(event_count));
+  return { id, counts };
 }

@@ -223,6 +223,8 @@ export interface Transport {
    * under way) are retried from fresh metadata for that long before the last one is thrown.
    */
   offsets(topic: string, options?: { readonly patienceMs?: number }): Promise<OffsetRange[]>;
+  /** Per partition, the first offset whose record was written at or after `timestamp` (the end offset if none). */
+  offsetsAt?(topic: string, timestamp: number): Promise<Map<number, number>>;
   /** The topic's effective configuration. */
   topicConfigs(topic: string): Promise<Record<string, string>>;
   topics(): Promise<string[]>;

@@ -4,7 +4,7 @@ import type { ForeignRecords } from '../core/foreign-records.ts';
 import { checkRecords, type Poison, type RecordLimits } from '../core/poison.ts';
 import type { WriterSchemas } from '../core/writer-schemas.ts';
 import type { FetchedRecord } from '../transport/transport.ts';
-import type { ChangeSource } from '../sources/change-shape.ts';
+import type { ChangeSource, TransactionTag } from '../sources/change-shape.ts';
 import type { ViewMetrics } from '../metrics.ts';
 import type { SchemaResolution } from './schema-resolution.ts';
 
@@ -16,6 +16,10 @@ export interface CheckedChunk {
   readonly waited: boolean;
   /** Set when the topic is in a format no view reads (see unreadableFormat): the view fails with it. */
   readonly unreadable?: string;
+  /** Each record's database transaction (index for index), when the connector provides transaction metadata. */
+  readonly transactions?: ReadonlyArray<TransactionTag | undefined>;
+  /** The connector that wrote them (its transaction topic is `<connector>.transaction`). */
+  readonly connector?: string | undefined;
 }
 
 const framingReasons = new Set(['bad-magic-byte', 'truncated']);
@@ -97,6 +101,13 @@ export class RecordIntake {
     for (const [index, problem] of translated.poison) poison.set(index, problem);
     const unreadable = this.acceptedAny || live ? undefined : unreadableFormat(records, poison);
     if (poison.size < records.length) this.acceptedAny = true;
-    return { records: translated.records, poison, waited, ...(unreadable === undefined ? {} : { unreadable }) };
+    const { transactions, connector } = translated;
+    return {
+      records: translated.records,
+      poison,
+      waited,
+      ...(unreadable === undefined ? {} : { unreadable }),
+      ...(transactions === undefined ? {} : { transactions, connector }),
+    };
   }
 }

@@ -3,23 +3,16 @@
 // It reads through the transport's partition reader (no consumer group). Each chunk is checked first (record-intake.ts;
 // dead letters written), then applied in one go: readers never see half a chunk. State machine: view-state.ts.
 import { parseAvroSchema } from '../codec/confluent-avro.ts';
-import { HotstateError, isHotstateError } from '../errors.ts';
+import { HotstateError } from '../errors.ts';
 import { createLogger, settleWithin, type Logger } from '../logger.ts';
 import { viewMetrics, type ViewMetrics } from '../metrics.ts';
 import { keySubject, valueSubject } from '../registry.ts';
 import { createPlatformaticTransport } from '../transport/platformatic/platformatic-transport.ts';
-import type {
-  FetchedRecord,
-  PartitionChunk,
-  PartitionReader,
-  ReadProblem,
-  TopicLayout,
-  Transport,
-} from '../transport/transport.ts';
+import type { PartitionReader, ReadProblem, TopicLayout, Transport } from '../transport/transport.ts';
 import { DeadLetterWriter } from './dead-letters.ts';
 import { PoisonHandling } from './poison-handling.ts';
 import { SchemaResolution } from './schema-resolution.ts';
-import { recordLimits, type Poison, type RecordLimits } from '../core/poison.ts';
+import { recordLimits, type RecordLimits } from '../core/poison.ts';
 import { ForeignRecords } from '../core/foreign-records.ts';
 import { RecordIntake } from './record-intake.ts';
 import { ViewData } from '../core/view-data.ts';
@@ -30,15 +23,10 @@ import { ViewStateMachine, type FailureKind, type RebuildReason, type ViewState 
 import { viewSettings, type ViewOptions, type ViewSettings } from './view-types.ts';
 import { registrySchemaSource, WriterSchemas } from '../core/writer-schemas.ts';
 import { ViewSnapshotFiles } from '../snapshot/view-snapshot-files.ts';
+import { ViewTransactions } from './view-transactions.ts';
+import { ChunkApplier } from './chunk-applier.ts';
 
 const FRESHNESS_TICK_MS = 1000;
-/** Refusals no retry can fix: the view fails with them instead of waiting. */
-const refusedAccess = new Set([
-  'HOTSTATE_ERR_REGISTRY_AUTHENTICATION',
-  'HOTSTATE_ERR_REGISTRY_MISADDRESSED',
-  'HOTSTATE_ERR_TRANSPORT_AUTHENTICATION',
-  'HOTSTATE_ERR_TRANSPORT_DENIED',
-]);
 /** Bound on each step of close(). */
 const CLOSE_STEP_MS = 2000;
 const START_PATIENCE_MS = 30_000;
@@ -69,7 +57,7 @@ export abstract class ViewLifecycle extends ViewReads {
   private generation = 0;
   private readonly poison: PoisonHandling;
   private readonly schemaResolution: SchemaResolution;
-  private readonly intake: RecordIntake;
+  private readonly applier: ChunkApplier;
   private timers: NodeJS.Timeout[] = [];
   protected replayStarted = 0;
   /** When the version the replay started from was taken: the replay start, or a restored snapshot's creation. */
@@ -99,11 +87,48 @@ export abstract class ViewLifecycle extends ViewReads {
     this.data = new ViewData(options.topic, this.schemas, this.metrics, this.log);
     this.schemaResolution = new SchemaResolution(this.schemas, this.machine, this.log);
     const foreign = new ForeignRecords(options.topic, new WriterSchemas(schemaSource, keySubject(options.topic)));
-    this.intake = new RecordIntake(this.schemas, foreign, this.schemaResolution, this.limits, this.metrics);
     this.poison = new PoisonHandling(options.topic, this.options.poisonPolicy, this.metrics, this.log, (poison) => {
       this.emit('poison', poison);
     });
     this.snapshots = new ViewSnapshotFiles(options.topic, this.metrics, this.log);
+    const transactions = new ViewTransactions(options.transactions ?? {}, {
+      topic: options.topic,
+      transport: this.transport,
+      schemaSource,
+      resolution: this.schemaResolution,
+      log: this.log,
+      metrics: this.metrics,
+      fail: (reason) => {
+        this.fail('transaction-topic', reason);
+      },
+      endsRead: () => {
+        void this.applier.applyReleased();
+      },
+    });
+    this.applier = new ChunkApplier({
+      topic: options.topic,
+      intake: new RecordIntake(this.schemas, foreign, this.schemaResolution, this.limits, this.metrics),
+      poison: this.poison,
+      transactions,
+      data: this.data,
+      machine: this.machine,
+      metrics: this.metrics,
+      log: this.log,
+      latestEnds: this.latestEnds,
+      partitions: () => this.layout?.partitions.map((p) => p.partition) ?? [],
+      replayBasedAt: () => this.replayBasedAt,
+      fail: (kind, reason) => {
+        this.fail(kind, reason);
+      },
+      refused: (error) => {
+        this.refusal = error;
+        this.fail('access-refused', `${error.code}: ${error.message}`);
+      },
+      progressed: () => {
+        this.checkReady();
+        if (this.machine.name === 'stale') this.checkFreshness();
+      },
+    });
     this.ready = new Promise((resolve, reject) => {
       this.settleReady = { resolve, reject };
     });
@@ -147,6 +172,7 @@ export abstract class ViewLifecycle extends ViewReads {
         void this.checkHealth();
       }, this.options.healthCheckIntervalMs),
       setInterval(() => {
+        void this.applier.applyReleased(); // what waited out its settle time
         this.checkFreshness();
         this.snapshots.tick();
         this.updatePinMetrics();
@@ -199,7 +225,7 @@ export abstract class ViewLifecycle extends ViewReads {
     );
     this.replayStarted = performance.now();
     this.reader = this.transport.read(layout, positions, {
-      chunk: (chunk) => (generation === this.generation ? this.onChunk(chunk) : undefined),
+      chunk: (chunk) => (generation === this.generation ? this.applier.onChunk(chunk) : undefined),
       problem: (problem) => {
         if (generation === this.generation) this.onReadProblem(problem);
       },
@@ -210,59 +236,6 @@ export abstract class ViewLifecycle extends ViewReads {
       },
     });
     this.checkReady();
-  }
-
-  // ---- applying ----
-
-  /** Any error while handling a chunk fails the view with the reason, so it can never stall while looking healthy. */
-  private async onChunk(chunk: PartitionChunk): Promise<void> {
-    try {
-      await this.applyChunk(chunk);
-    } catch (error) {
-      if (this.machine.stopped()) return;
-      const at = chunk.records[0]?.offset ?? chunk.next;
-      this.log.error({ err: error, partition: chunk.partition, offset: at }, 'applying a chunk failed');
-      if (isHotstateError(error) && refusedAccess.has(error.code)) {
-        this.refusal = error;
-        this.fail('access-refused', `${error.code}: ${error.message}`);
-        return;
-      }
-      this.fail(
-        'internal',
-        `applying partition ${String(chunk.partition)} from offset ${String(at)} failed: ${(error as Error).message}`,
-      );
-    }
-  }
-
-  private async applyChunk(chunk: PartitionChunk): Promise<void> {
-    if (this.machine.stopped()) return;
-    const { partition, records } = chunk;
-    this.latestEnds.set(partition, Math.max(chunk.highWatermark, this.latestEnds.get(partition) ?? 0));
-    const checked = await this.intake.check(records, () => this.machine.stopped(), this.machine.caughtUp);
-    if (!checked) return;
-    const { poison, waited } = checked;
-    if (waited) this.checkReady();
-    if (poison.size > 0 && !(await this.handlePoison(partition, records, poison, checked.unreadable))) return;
-    const moved = this.data.position(partition) < chunk.next;
-    const late = this.data.apply(partition, checked.records, poison, chunk.next, this.machine.caughtUp);
-    if (late.size > 0) await this.handlePoison(partition, records, late);
-    const lag = Math.max(0, chunk.highWatermark - chunk.next);
-    this.metrics?.lagRecords.set({ topic: this.topic, partition: String(partition) }, lag);
-    if (!moved) return;
-    this.checkReady();
-    if (this.machine.name === 'stale') this.checkFreshness();
-  }
-
-  /** The chunk's poison to the policy, or an unreadable topic's failure; false when the view failed (do not apply). */
-  private async handlePoison(
-    partition: number,
-    records: readonly FetchedRecord[],
-    poison: ReadonlyMap<number, Poison>,
-    unreadable?: string,
-  ): Promise<boolean> {
-    const failure = unreadable ?? (await this.poison.handle(partition, records, poison));
-    if (failure !== undefined) this.fail('poison', failure);
-    return failure === undefined;
   }
 
   // ---- state ----
@@ -412,7 +385,7 @@ export abstract class ViewLifecycle extends ViewReads {
     const reader = this.reader;
     this.reader = undefined;
     this.generation++;
-    await reader?.stop();
+    await Promise.all([reader?.stop(), this.applier.stopTransactions()]);
     this.data.reset(new Map());
     this.unavailable.clear();
     this.latestEnds.clear();
@@ -435,7 +408,12 @@ export abstract class ViewLifecycle extends ViewReads {
     const reader = this.reader;
     this.reader = undefined;
     // Closing Kafka clients must not hold up a service's shutdown: each step gets a bound, and failures are logged.
-    await settleWithin(this.log, 'stopping the reader', reader?.stop(), CLOSE_STEP_MS);
+    await settleWithin(
+      this.log,
+      'stopping the readers',
+      Promise.all([reader?.stop(), this.applier.stopTransactions()]).then(() => undefined),
+      CLOSE_STEP_MS,
+    );
     await settleWithin(this.log, 'closing the dead-letter producer', this.poison.close(), CLOSE_STEP_MS);
     if (this.ownsTransport)
       await settleWithin(this.log, 'closing the Kafka clients', this.transport.close(), CLOSE_STEP_MS);

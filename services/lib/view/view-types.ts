@@ -12,6 +12,7 @@ import type { KeyPartitionConflict, PinStatus, ReplayProgress } from '../core/da
 export type { KeyPartitionConflict, ReplayProgress } from '../core/data-types.ts';
 import type { RebuildReason, ViewState, ViewStateName } from '../core/view-state.ts';
 import type { SchemaSource } from '../core/writer-schemas.ts';
+import type { TransactionSettings } from './view-transactions.ts';
 
 export type PoisonPolicy = 'fail' | 'skip' | 'dead-letter';
 
@@ -51,6 +52,19 @@ const optionChecks = z.object({
   healthCheckIntervalMs: z.number().int().min(10),
   staleAfterMs: z.number().int().min(10),
   source: z.object({ connectUrl: z.url(), connector: z.string().min(1) }).optional(),
+  transactions: z
+    .union([
+      z.literal(false),
+      z.object({
+        topic: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name')
+          .optional(),
+        settleMs: z.number().int().min(0).optional(),
+        lookbackMs: z.number().int().min(0).optional(),
+      }),
+    ])
+    .optional(),
 });
 
 /** The options with every default filled in; HOTSTATE_ERR_CONFIG_INVALID listing every bad setting. */
@@ -99,6 +113,13 @@ export interface ViewOptions {
    * writes). @defaultValue none: waitForSource refuses
    */
   readonly source?: { readonly connectUrl: string; readonly connector: string };
+  /**
+   * Whole database transactions: when records carry Debezium's transaction metadata, each transaction's changes are
+   * held until all have arrived (END events on the transaction topic count them) and applied in one step, so no
+   * reader sees part of one (docs/cdc.md). `false` applies each change as it comes.
+   * @defaultValue on, reading `<connector>.transaction` (the connector named by the records' `source.name`)
+   */
+  readonly transactions?: false | TransactionSettings;
   readonly metrics?: Registry;
   readonly logger?: Logger;
 }

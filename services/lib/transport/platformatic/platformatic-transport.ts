@@ -127,6 +127,27 @@ class PlatformaticTransport implements Transport {
     }
   }
 
+  async offsetsAt(topic: string, timestamp: number): Promise<Map<number, number>> {
+    try {
+      const options = { topics: [topic], isolationLevel: FetchIsolationLevels.READ_COMMITTED };
+      const [at, ends] = await Promise.all([
+        this.offsetsClient.listOffsets({ ...options, timestamp: BigInt(timestamp) }),
+        this.offsetsClient.listOffsets({ ...options, timestamp: LATEST }),
+      ]);
+      const found = at.get(topic) ?? [];
+      // -1: no record that new; reading starts at the end.
+      return new Map(
+        (ends.get(topic) ?? []).map((end, p) => [p, Number((found[p] ?? -1n) < 0n ? end : (found[p] as bigint))]),
+      );
+    } catch (error) {
+      throw kafkaError(
+        `listing the offsets of topic ${topic} at ${new Date(timestamp).toISOString()}`,
+        error,
+        this.connection.brokers,
+      );
+    }
+  }
+
   async topicConfigs(topic: string): Promise<Record<string, string>> {
     try {
       const [described] = await this.admin.describeConfigs({
