@@ -30,20 +30,21 @@ function workload(random: () => number, count: number, max: number, duplicates =
   const offsets = PARTITIONS.map(() => 0);
   const perPartition: Change[][] = PARTITIONS.map(() => []);
   const ends: TransactionEnd[] = [];
-  const delivered = new Map<string, number>();
   for (let k = 0; k < count; k++) {
     const tx = String(1000 + k);
     const size = 1 + Math.floor(random() * max);
     for (let order = 1; order <= size; order++) {
       const partition = Math.floor(random() * PARTITIONS.length);
       const copies = duplicates && random() < 0.2 ? 2 : 1;
-      for (let c = 0; c < copies; c++)
-        perPartition[partition]?.push({ tx, order, partition, offset: offsets[partition]++ });
-      delivered.set(tx, (delivered.get(tx) ?? 0) + copies);
+      for (let c = 0; c < copies; c++) {
+        const offset = offsets[partition] ?? 0;
+        offsets[partition] = offset + 1;
+        perPartition[partition]?.push({ tx, order, partition, offset });
+      }
     }
     ends.push({ id: tx, counts: new Map([[TABLE, size]]) });
   }
-  return { perPartition, ends, delivered };
+  return { perPartition, ends };
 }
 
 const record = (change: Change, timestamp: number): FetchedRecord =>
