@@ -57,6 +57,7 @@ export const stateServiceSchema = z
       .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
       .optional(),
     HOTSTATE_CDC_SLOT_INTERVAL_MS: int(15_000, 100, 3_600_000),
+    HOTSTATE_CDC_TRANSACTIONS: z.enum(['whole', 'each-change']).default('whole'),
     HOTSTATE_SNAPSHOT_INTERVAL_MS: int(600_000, 1000, 86_400_000),
     HOTSTATE_SNAPSHOT_KEEP: int(2, 1, 100),
     HOTSTATE_SNAPSHOT_PEERS: csv.pipe(z.array(z.url())).default([]),

@@ -88,6 +88,7 @@ try {
       ...(config.KAFKA_CONNECT_URL === undefined
         ? {}
         : { source: { connectUrl: config.KAFKA_CONNECT_URL, connector: dataset.split('.')[0] ?? dataset } }),
+      ...(config.HOTSTATE_CDC_TRANSACTIONS === 'whole' ? {} : { transactions: false as const }),
       metrics,
       logger,
     });

@@ -1,7 +1,9 @@
-// CDC end to end on the local pipeline (PostgreSQL → Debezium on Kafka Connect → Kafka → state service):
-// COMMIT → visible in the state service's change feed at a steady row rate, split into database → Kafka (the
-// record's timestamp) and Kafka → visible; read-your-database-writes (minSourceLsn) latency; readers that look for
-// a transaction seen half-applied; and, after quiescing, the state service's items against a SELECT of the table.
+// CDC end to end on the local pipeline (PostgreSQL → Debezium on Kafka Connect → Kafka → state service), on a
+// table topic of 3 partitions: COMMIT → visible in the state service's change feed at a steady row rate, split into
+// database → Kafka (the record's timestamp) and Kafka → visible; read-your-database-writes (minSourceLsn) latency;
+// readers that look for a transaction seen half-applied; and, after quiescing, the state service's items against a
+// SELECT of the table. Two state services read the same stream side by side: one applying whole transactions (the
+// default) and one applying each change as it comes (HOTSTATE_CDC_TRANSACTIONS=each-change): what atomicity costs.
 //   npm run infra -- up --cdc && npm run bench:cdc -- [rowsPerSecond=1000] [seconds=30] [rydwCommits=300]
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -38,61 +40,75 @@ await sql.query(
   `INSERT INTO ticks SELECT g, g / ${String(rowsPerTx)}, 0 FROM generate_series(0, ${String(groups * rowsPerTx - 1)}) g`,
 );
 const connect = new ConnectClient(connectUrl);
-const source = { name: database, databaseUrl: url.toString(), tables: ['public.ticks'], registryUrl };
+const source = { name: database, databaseUrl: url.toString(), tables: ['public.ticks'], registryUrl, partitions: 3 };
 await cdcAdd(connect, { brokers }, source, () => undefined);
 const topic = topicOf(source, 'public.ticks');
 
-const port = await freePortBlock(1);
-const state: ChildProcess = spawn(
-  process.execPath,
-  ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', 'state', 'main.ts')],
-  {
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: brokers.join(','),
-      SCHEMA_REGISTRY_URL: registryUrl,
-      KAFKA_CONNECT_URL: connectUrl,
-      HOTSTATE_DATASETS: topic,
-      HOTSTATE_HTTP_HOST: '127.0.0.1',
-      HOTSTATE_HTTP_PORT: String(port),
-      HOTSTATE_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  },
-);
-const base = `http://127.0.0.1:${String(port)}/v1/datasets/${topic}`;
-while (
-  !(await fetch(`http://127.0.0.1:${String(port)}/readyz`).then(
-    (r) => r.ok,
-    () => false,
-  ))
-)
-  await sleep(200);
+type Mode = 'whole' | 'each-change';
+interface Contender {
+  readonly mode: Mode;
+  readonly base: string;
+  readonly process: ChildProcess;
+  readonly feed: http.ClientRequest;
+  /** When each (id, v) became visible in the change feed, and the record's Kafka timestamp. */
+  readonly seen: Map<string, { at: number; kafkaAt: number }>;
+  readonly reads: { groups: number; partial: number };
+}
 
-// Change feed: when each (id, v) became visible, and the record's Kafka timestamp.
-const seen = new Map<string, { at: number; kafkaAt: number }>();
-const feed = http.get(`${base}/changes`, (response) => {
-  let buffer = '';
-  response.on('data', (chunk: Buffer) => {
-    const at = Date.now();
-    buffer += chunk.toString();
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = frame.split('\n').find((l) => l.startsWith('data: '));
-      if (!frame.includes('event: change') || !data) continue;
-      const event = JSON.parse(data.slice(6)) as { key: string; value?: { v: number }; timestamp: number };
-      if (event.value) seen.set(`${event.key}:${String(event.value.v)}`, { at, kafkaAt: event.timestamp });
-    }
+async function startState(mode: Mode): Promise<Contender> {
+  const port = await freePortBlock(1);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', 'state', 'main.ts')],
+    {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: brokers.join(','),
+        SCHEMA_REGISTRY_URL: registryUrl,
+        KAFKA_CONNECT_URL: connectUrl,
+        HOTSTATE_DATASETS: topic,
+        HOTSTATE_CDC_TRANSACTIONS: mode,
+        HOTSTATE_HTTP_HOST: '127.0.0.1',
+        HOTSTATE_HTTP_PORT: String(port),
+        HOTSTATE_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  while (
+    !(await fetch(`http://127.0.0.1:${String(port)}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  )
+    await sleep(200);
+  const base = `http://127.0.0.1:${String(port)}/v1/datasets/${topic}`;
+  const seen = new Map<string, { at: number; kafkaAt: number }>();
+  const feed = http.get(`${base}/changes`, (response) => {
+    let buffer = '';
+    response.on('data', (chunk: Buffer) => {
+      const at = Date.now();
+      buffer += chunk.toString();
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = frame.split('\n').find((l) => l.startsWith('data: '));
+        if (!frame.includes('event: change') || !data) continue;
+        const event = JSON.parse(data.slice(6)) as { key: string; value?: { v: number }; timestamp: number };
+        if (event.value) seen.set(`${event.key}:${String(event.value.v)}`, { at, kafkaAt: event.timestamp });
+      }
+    });
   });
-});
+  return { mode, base, process: child, feed, seen, reads: { groups: 0, partial: 0 } };
+}
+
+const contenders = [await startState('whole'), await startState('each-change')];
+const base = (contenders[0] as Contender).base;
 
 // Readers looking for half-applied transactions: a group's rows always change together to one value.
-let partial = 0;
-let groupReads = 0;
 const readers = { reading: true };
-const reader = (async () => {
+const groupReader = async ({ base, reads }: Contender): Promise<void> => {
   while (readers.reading) {
     const grp = Math.floor(Math.random() * groups);
     const keys = Array.from({ length: rowsPerTx }, (_, i) => String(grp * rowsPerTx + i));
@@ -105,11 +121,12 @@ const reader = (async () => {
     const body = (await response.json()) as { items: Record<string, { value: { v: number } }> };
     const values = new Set(Object.values(body.items).map((item) => item.value.v));
     if (Object.keys(body.items).length !== rowsPerTx) throw new Error(`a group read returned ${JSON.stringify(body)}`);
-    groupReads++;
-    if (values.size > 1) partial++;
+    reads.groups++;
+    if (values.size > 1) reads.partial++;
     await sleep(2);
   }
-})();
+};
+const reader = Promise.all(contenders.map(groupReader));
 
 // The writer: `rowsPerSecond` rows a second, in transactions of `rowsPerTx` rows (one group each).
 const commits = new Map<string, number>();
@@ -127,7 +144,8 @@ while (Date.now() - began < seconds * 1000) {
 }
 const achieved = (tx * rowsPerTx) / ((Date.now() - began) / 1000);
 const settleUntil = Date.now() + 30_000;
-while ([...commits.keys()].some((k) => !seen.has(k)) && Date.now() < settleUntil) await sleep(200);
+while (contenders.some(({ seen }) => [...commits.keys()].some((k) => !seen.has(k))) && Date.now() < settleUntil)
+  await sleep(200);
 readers.reading = false;
 await reader;
 
@@ -165,41 +183,50 @@ const quantile = (values: number[], q: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 };
-const total: number[] = [];
-const toKafka: number[] = [];
-const toVisible: number[] = [];
-let missing = 0;
-for (const [key, committed] of commits) {
-  const s = seen.get(key);
-  if (!s) {
-    missing++;
-    continue;
-  }
-  total.push(s.at - committed);
-  toKafka.push(s.kafkaAt - committed);
-  toVisible.push(s.at - s.kafkaAt);
-}
 const row = (name: string, values: number[]): string =>
-  `${name.padEnd(34)} p50 ${quantile(values, 0.5).toFixed(0).padStart(5)} ms   p99 ${quantile(values, 0.99).toFixed(0).padStart(5)} ms`;
-process.stdout.write(
-  [
-    `bench:cdc — ${String(commits.size)} row changes in ${String(tx)} transactions of ${String(rowsPerTx)} rows, ${achieved.toFixed(0)} rows/s for ${String(seconds)} s`,
-    row('COMMIT → visible (state service)', total),
-    row('  database → Kafka (record time)', toKafka),
-    row('  Kafka → visible', toVisible),
-    row(`read-your-database-write (${String(rydwCommits)})`, rydw),
-    `stale reads after minSourceLsn: ${String(stale)}; changes never seen: ${String(missing)}`,
-    `readers: ${String(groupReads)} transaction reads, ${String(partial)} saw a transaction half-applied`,
-    `state service items = SELECT of the table: ${digestEqual ? 'yes' : 'NO'} (${String(items.size)} rows)`,
-    '',
-  ].join('\n'),
+  `${name.padEnd(44)} p50 ${quantile(values, 0.5).toFixed(0).padStart(5)} ms   p99 ${quantile(values, 0.99).toFixed(0).padStart(5)} ms`;
+const lines = [
+  `bench:cdc — ${String(commits.size)} row changes in ${String(tx)} transactions of ${String(rowsPerTx)} rows, ${achieved.toFixed(0)} rows/s for ${String(seconds)} s, 3 partitions`,
+];
+let missing = 0;
+for (const { mode, seen, reads } of contenders) {
+  const total: number[] = [];
+  const toKafka: number[] = [];
+  const toVisible: number[] = [];
+  for (const [key, committed] of commits) {
+    const s = seen.get(key);
+    if (!s) {
+      missing++;
+      continue;
+    }
+    total.push(s.at - committed);
+    toKafka.push(s.kafkaAt - committed);
+    toVisible.push(s.at - s.kafkaAt);
+  }
+  lines.push(
+    `state service applying ${mode === 'whole' ? 'whole transactions (default)' : 'each change as it comes'}:`,
+    row('  COMMIT → visible', total),
+    row('    database → Kafka (record time)', toKafka),
+    row('    Kafka → visible', toVisible),
+    `  readers: ${String(reads.groups)} transaction reads, ${String(reads.partial)} saw a transaction half-applied`,
+  );
+}
+lines.push(
+  row(`read-your-database-write (${String(rydwCommits)}, whole)`, rydw),
+  `stale reads after minSourceLsn: ${String(stale)}; changes never seen: ${String(missing)}`,
+  `state service items = SELECT of the table: ${digestEqual ? 'yes' : 'NO'} (${String(items.size)} rows)`,
+  '',
 );
+process.stdout.write(lines.join('\n'));
 
-feed.destroy();
-state.kill('SIGTERM');
+for (const { feed, process: child } of contenders) {
+  feed.destroy();
+  child.kill('SIGTERM');
+}
 await connect.remove(source.name).catch(() => undefined);
 await dropSlotAndPublication(url.toString(), source.name, source.name).catch(() => undefined);
 await sql.end();
 await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
 await admin.end();
-process.exit(digestEqual && stale === 0 && missing === 0 ? 0 : 1);
+const wholePartial = (contenders[0] as Contender).reads.partial;
+process.exit(digestEqual && stale === 0 && missing === 0 && wholePartial === 0 ? 0 : 1);

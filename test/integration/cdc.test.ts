@@ -344,6 +344,13 @@ test(
     assert.ok(reads.snapshot > 100 && reads.listener > 100 && reads.service > 20, JSON.stringify(reads));
     assert.ok(counted('complete') >= transactions, 'every transaction applied whole by the state service');
     assert.equal(counted('torn'), 0);
+    for (const view of views) {
+      const status = view.status().transactions;
+      assert.ok(status, `${view.topic} applies whole transactions`);
+      assert.equal(status.topic, `${view.topic.split('.')[0] ?? ''}.transaction`);
+      assert.ok(status.complete >= transactions, JSON.stringify(status));
+      assert.deepEqual([status.torn, status.heldRecords, status.waiting], [0, 0, 0]);
+    }
   },
 );
 

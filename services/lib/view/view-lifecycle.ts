@@ -58,6 +58,7 @@ export abstract class ViewLifecycle extends ViewReads {
   private readonly poison: PoisonHandling;
   private readonly schemaResolution: SchemaResolution;
   private readonly applier: ChunkApplier;
+  protected readonly transactions: ViewTransactions;
   private timers: NodeJS.Timeout[] = [];
   protected replayStarted = 0;
   /** When the version the replay started from was taken: the replay start, or a restored snapshot's creation. */
@@ -91,7 +92,7 @@ export abstract class ViewLifecycle extends ViewReads {
       this.emit('poison', poison);
     });
     this.snapshots = new ViewSnapshotFiles(options.topic, this.metrics, this.log);
-    const transactions = new ViewTransactions(options.transactions ?? {}, {
+    const transactions = (this.transactions = new ViewTransactions(options.transactions ?? {}, {
       topic: options.topic,
       transport: this.transport,
       schemaSource,
@@ -104,7 +105,7 @@ export abstract class ViewLifecycle extends ViewReads {
       endsRead: () => {
         void this.applier.applyReleased();
       },
-    });
+    }));
     this.applier = new ChunkApplier({
       topic: options.topic,
       intake: new RecordIntake(this.schemas, foreign, this.schemaResolution, this.limits, this.metrics),

@@ -35,10 +35,23 @@ interface Context {
   readonly endsRead: () => void;
 }
 
+/** What `status().transactions` shows once a view applies whole transactions. */
+export interface TransactionStatus {
+  readonly topic: string;
+  /** Records read but held until their transaction is complete, and the transactions they belong to. */
+  readonly heldRecords: number;
+  readonly waiting: number;
+  /** Transactions applied whole, and torn (some changes never arrived), since the view started. */
+  readonly complete: number;
+  readonly torn: number;
+}
+
 export class ViewTransactions {
   private readonly settings: TransactionSettings | false;
   private readonly context: Context;
   gate: TransactionGate | undefined;
+  private topic: string | undefined;
+  private readonly counts = { complete: 0, torn: 0 };
   private reader: PartitionReader | undefined;
   private generation = 0;
 
@@ -53,6 +66,7 @@ export class ViewTransactions {
     if (this.gate) return this.gate;
     const topic = this.settings.topic ?? (connector === undefined ? undefined : `${connector}.transaction`);
     if (topic === undefined) return undefined;
+    this.topic = topic;
     const from = replayStarted - (this.settings.lookbackMs ?? 60_000);
     const gate = new TransactionGate(from, this.settings.settleMs ?? 30_000);
     this.gate = gate;
@@ -119,6 +133,8 @@ export class ViewTransactions {
   /** What the gate lets through now (see TransactionGate.release), counted in the metrics. */
   release(gate: TransactionGate, partitions: readonly number[], readToEnd: (partition: number) => boolean): Released {
     const released = gate.release(Date.now(), partitions, readToEnd);
+    this.counts.complete += released.complete;
+    this.counts.torn += released.torn.length;
     const { metrics, topic, log } = this.context;
     if (released.complete > 0) metrics?.transactions.inc({ topic, outcome: 'complete' }, released.complete);
     if (released.torn.length > 0) {
@@ -128,6 +144,12 @@ export class ViewTransactions {
     }
     metrics?.transactionHeldRecords.set({ topic }, gate.heldRecords);
     return released;
+  }
+
+  status(): TransactionStatus | undefined {
+    const { gate, topic } = this;
+    if (!gate || topic === undefined) return undefined;
+    return { topic, heldRecords: gate.heldRecords, waiting: gate.waitingTransactions, ...this.counts };
   }
 
   /** Stops reading the transaction topic and forgets what was held (a rebuild, or close). */

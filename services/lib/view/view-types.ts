@@ -12,7 +12,7 @@ import type { KeyPartitionConflict, PinStatus, ReplayProgress } from '../core/da
 export type { KeyPartitionConflict, ReplayProgress } from '../core/data-types.ts';
 import type { RebuildReason, ViewState, ViewStateName } from '../core/view-state.ts';
 import type { SchemaSource } from '../core/writer-schemas.ts';
-import type { TransactionSettings } from './view-transactions.ts';
+import type { TransactionSettings, TransactionStatus } from './view-transactions.ts';
 
 export type PoisonPolicy = 'fail' | 'skip' | 'dead-letter';
 
@@ -143,6 +143,8 @@ export interface ViewStatus {
   readonly snapshot: SnapshotStatus;
   /** Set while an operator pins what readers see (`version` is then the pinned version, `partitions` what was applied). */
   readonly pinned: PinStatus | undefined;
+  /** Set once the view applies whole database transactions (docs/cdc.md). */
+  readonly transactions: TransactionStatus | undefined;
 }
 
 export interface ViewEvents {

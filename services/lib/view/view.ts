@@ -81,6 +81,7 @@ export class HotstateView extends ViewLifecycle {
       keyPartitionConflicts: { total: this.data.conflicts.total, recent: [...this.data.conflicts.recent] },
       snapshot: this.snapshots.status(),
       pinned: this.data.pinStatus(),
+      transactions: this.transactions.status(),
     };
   }
 
