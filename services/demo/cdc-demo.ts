@@ -2,15 +2,14 @@
 // registry, PostgreSQL and Kafka Connect (unless running), creates an `instruments` table, registers the connector
 // (as `hotstate cdc add` does), starts the state service on its topic, and runs a SQL loop that updates prices.
 // The printed lines show how to UPDATE a row with psql and watch it change. Ctrl-C (or --seconds N) stops it.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { down, up } from '../../infra/launcher.ts';
-import { loadInfraSettings, projectRoot } from '../../infra/settings.ts';
+import { loadInfraSettings } from '../../infra/settings.ts';
 import { ConnectClient } from '../lib/cdc/connect-client.ts';
 import { topicOf } from '../lib/cdc/connector-config.ts';
 import { cdcAdd } from '../cli/cdc-commands.ts';
+import { spawnService, whenReady } from './service-process.ts';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -41,34 +40,14 @@ export async function runCdcDemo(runFor: number | undefined, statePort: number):
     say,
   );
   const topic = topicOf({ name: connector }, 'public.instruments');
-  const state: ChildProcess = spawn(
-    process.execPath,
-    ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', 'state', 'main.ts')],
-    {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: brokers.join(','),
-        SCHEMA_REGISTRY_URL: registryUrl,
-        KAFKA_CONNECT_URL: connectUrl,
-        HOTSTATE_DATASETS: topic,
-        HOTSTATE_HTTP_HOST: '127.0.0.1',
-        HOTSTATE_HTTP_PORT: String(statePort),
-        HOTSTATE_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
-  const stateUrl = `http://127.0.0.1:${String(statePort)}`;
-  const deadline = Date.now() + 60_000;
-  while (
-    !(await fetch(`${stateUrl}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    if (Date.now() > deadline || state.exitCode !== null) throw new Error(`${stateUrl} did not become ready`);
-    await sleep(200);
-  }
+  const service = spawnService('state', statePort, {
+    KAFKA_BROKERS: brokers.join(','),
+    SCHEMA_REGISTRY_URL: registryUrl,
+    KAFKA_CONNECT_URL: connectUrl,
+    HOTSTATE_DATASETS: topic,
+  });
+  const { child: state, url: stateUrl } = service;
+  await whenReady([service]);
 
   const stopAll = async (code: number): Promise<never> => {
     state.kill('SIGTERM');

@@ -3,13 +3,13 @@
 // through the ingest service. Ctrl-C (or --seconds N) stops everything it started. With --cdc, the same for a
 // PostgreSQL table through Debezium instead (cdc-demo.ts).
 import { withTransport } from '../lib/transport/platformatic/platformatic-transport.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { down, up } from '../../infra/launcher.ts';
 import { loadInfraSettings, projectRoot } from '../../infra/settings.ts';
 import { ensureDatasetTopic } from '../lib/kafka/topics.ts';
+import { spawnService, whenReady } from './service-process.ts';
 import { loadCatalog, registerCatalog } from '../lib/schemas/catalog.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, cdc: { type: 'boolean', default: false } } });
@@ -38,45 +38,18 @@ await withTransport({ brokers, clientId: 'hotstate-demo' }, async (transport) =>
 });
 await registerCatalog(loadCatalog(join(projectRoot, 'schemas')), registryUrl);
 
-const children: ChildProcess[] = [];
-function startService(name: 'state' | 'ingest', port: number, extra: Record<string, string> = {}): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')],
-    {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: brokers.join(','),
-        SCHEMA_REGISTRY_URL: registryUrl,
-        HOTSTATE_DATASETS: 'instrument-prices,feature-flags',
-        HOTSTATE_HTTP_HOST: '127.0.0.1',
-        HOTSTATE_HTTP_PORT: String(port),
-        HOTSTATE_LOG_LEVEL: 'warn',
-        ...extra,
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
-  children.push(child);
-  return child;
-}
-startService('state', statePort);
-startService('ingest', ingestPort, { HOTSTATE_INGEST_TOKEN: token });
-const stateUrl = `http://127.0.0.1:${String(statePort)}`;
-const ingestUrl = `http://127.0.0.1:${String(ingestPort)}`;
-for (const url of [stateUrl, ingestUrl]) {
-  const deadline = Date.now() + 60_000;
-  while (
-    !(await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    if (Date.now() > deadline || children.some((c) => c.exitCode !== null))
-      throw new Error(`${url} did not become ready`);
-    await sleep(200);
-  }
-}
+const env = {
+  KAFKA_BROKERS: brokers.join(','),
+  SCHEMA_REGISTRY_URL: registryUrl,
+  HOTSTATE_DATASETS: 'instrument-prices,feature-flags',
+};
+const services = [
+  spawnService('state', statePort, env),
+  spawnService('ingest', ingestPort, { ...env, HOTSTATE_INGEST_TOKEN: token }),
+];
+const children = services.map((service) => service.child);
+const [stateUrl, ingestUrl] = services.map((service) => service.url) as [string, string];
+await whenReady(services);
 
 async function stopAll(code: number): Promise<never> {
   for (const child of children) child.kill('SIGTERM');

@@ -5,18 +5,18 @@
 // SELECT of the table. Two state services read the same stream side by side: one applying whole transactions (the
 // default) and one applying each change as it comes (HOTSTATE_CDC_TRANSACTIONS=each-change): what atomicity costs.
 //   npm run infra -- up --cdc && npm run bench:cdc -- [rowsPerSecond=1000] [seconds=30] [rydwCommits=300]
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { endpoints, loadInfraSettings, projectRoot } from '../../infra/settings.ts';
+import { endpoints, loadInfraSettings } from '../../infra/settings.ts';
 import { cdcAdd } from '../../services/cli/cdc-commands.ts';
 import { ConnectClient } from '../../services/lib/cdc/connect-client.ts';
 import { topicOf } from '../../services/lib/cdc/connector-config.ts';
 import { dropSlotAndPublication } from '../../services/lib/cdc/replication-slot.ts';
 import { sourcePositionQuery } from '../../services/lib/cdc/source-position.ts';
 import { freePortBlock } from '../helpers/ports.ts';
+import { spawnService, whenReady } from '../../services/demo/service-process.ts';
 
 const [rowsPerSecond = 1000, seconds = 30, rydwCommits = 300] = process.argv.slice(2).map(Number);
 const rowsPerTx = 5;
@@ -56,33 +56,16 @@ interface Contender {
 }
 
 async function startState(mode: Mode): Promise<Contender> {
-  const port = await freePortBlock(1);
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', 'state', 'main.ts')],
-    {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: brokers.join(','),
-        SCHEMA_REGISTRY_URL: registryUrl,
-        KAFKA_CONNECT_URL: connectUrl,
-        HOTSTATE_DATASETS: topic,
-        HOTSTATE_CDC_TRANSACTIONS: mode,
-        HOTSTATE_HTTP_HOST: '127.0.0.1',
-        HOTSTATE_HTTP_PORT: String(port),
-        HOTSTATE_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
-  while (
-    !(await fetch(`http://127.0.0.1:${String(port)}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  )
-    await sleep(200);
-  const base = `http://127.0.0.1:${String(port)}/v1/datasets/${topic}`;
+  const service = spawnService('state', await freePortBlock(1), {
+    KAFKA_BROKERS: brokers.join(','),
+    SCHEMA_REGISTRY_URL: registryUrl,
+    KAFKA_CONNECT_URL: connectUrl,
+    HOTSTATE_DATASETS: topic,
+    HOTSTATE_CDC_TRANSACTIONS: mode,
+  });
+  await whenReady([service]);
+  const child = service.child;
+  const base = `${service.url}/v1/datasets/${topic}`;
   const seen = new Map<string, { at: number; kafkaAt: number }>();
   const feed = http.get(`${base}/changes`, (response) => {
     let buffer = '';

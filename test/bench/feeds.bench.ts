@@ -3,7 +3,7 @@
 // memory (baseline, peak, after the clients left) and the key-read latency, against the issue's bars.
 //   npm run infra -- up && npm run bench:feeds -- [clients=300] [writes=2000] [--stalled]
 // --stalled: the clients never read their stream (each must be cut off at its buffer limit, not buffered forever).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -15,6 +15,7 @@ import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { schemaText } from '../helpers/datasets.ts';
 import { freePortBlock } from '../helpers/ports.ts';
+import { spawnService, whenReady } from '../../services/demo/service-process.ts';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const clients = Number(positional[0] ?? 300);
@@ -27,43 +28,21 @@ await withTransport({ brokers }, (transport) => ensureDatasetTopic(transport, { 
 await registerValueSchema(registryUrl, topic, schemaText('instrument-prices', 2));
 
 const port = await freePortBlock(2);
-const services: ChildProcess[] = [];
-const start = (name: 'state' | 'ingest', httpPort: number): ChildProcess => {
-  const child = spawn(
-    process.execPath,
-    ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', name, 'main.ts')],
-    {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: brokers.join(','),
-        SCHEMA_REGISTRY_URL: registryUrl,
-        HOTSTATE_DATASETS: topic,
-        HOTSTATE_HTTP_HOST: '127.0.0.1',
-        HOTSTATE_HTTP_PORT: String(httpPort),
-        HOTSTATE_LOG_LEVEL: 'warn',
-        HOTSTATE_INGEST_TOKEN: token,
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  services.push(child);
-  return child;
+const env = {
+  KAFKA_BROKERS: brokers.join(','),
+  SCHEMA_REGISTRY_URL: registryUrl,
+  HOTSTATE_DATASETS: topic,
+  HOTSTATE_INGEST_TOKEN: token,
 };
-const state = start('state', port);
+const quiet: StdioOptions = ['ignore', 'ignore', 'inherit'];
+const started = [spawnService('state', port, env, quiet), spawnService('ingest', port + 1, env, quiet)];
+const services = started.map((service) => service.child);
+const [state, ingest] = services as [ChildProcess, ChildProcess];
 // The ingest service stands for upstream writers on other machines: like the followers below, it yields the CPU to
 // the state service under test and to the key reader.
-const ingest = start('ingest', port + 1);
 if (ingest.pid !== undefined) os.setPriority(ingest.pid, 19);
-const stateUrl = `http://127.0.0.1:${String(port)}`;
-const ingestUrl = `http://127.0.0.1:${String(port + 1)}`;
-for (const url of [stateUrl, ingestUrl])
-  while (
-    !(await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  )
-    await sleep(200);
+const [stateUrl, ingestUrl] = started.map((service) => service.url) as [string, string];
+await whenReady(started);
 
 const rssMb = (): number =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${String(state.pid)}/status`, 'utf8'))?.[1] ?? 0) / 1024;

@@ -2,16 +2,14 @@
 // from the view library in one process.
 //   npm run infra -- up && npm run bench:reads -- [keys=100000] [seconds=10] [connections=50]
 import { withTransport } from '../../services/lib/transport/platformatic/platformatic-transport.ts';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { connectionFromEnv, projectRoot } from '../../infra/settings.ts';
+import { connectionFromEnv } from '../../infra/settings.ts';
 import { createKafka, withAdmin } from '../helpers/kafkajs-client.ts';
 import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { createView } from '../../services/lib/view/view.ts';
 import { schemaText } from '../helpers/datasets.ts';
+import { spawnService, whenReady } from '../../services/demo/service-process.ts';
 
 const keys = Number(process.argv[2] ?? 100_000);
 const seconds = Number(process.argv[3] ?? 10);
@@ -56,30 +54,14 @@ const libraryRate = reads / ((performance.now() - libraryBegan) / 1000);
 await view.close();
 
 const port = 28580;
-const service = spawn(
-  process.execPath,
-  ['--disable-warning=TimeoutNegativeWarning', join(projectRoot, 'services', 'state', 'main.ts')],
-  {
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: brokers.join(','),
-      SCHEMA_REGISTRY_URL: registryUrl,
-      HOTSTATE_DATASETS: topic,
-      HOTSTATE_HTTP_HOST: '127.0.0.1',
-      HOTSTATE_HTTP_PORT: String(port),
-      HOTSTATE_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  },
+const started = spawnService(
+  'state',
+  port,
+  { KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, HOTSTATE_DATASETS: topic },
+  ['ignore', 'ignore', 'inherit'],
 );
-const url = `http://127.0.0.1:${String(port)}`;
-while (
-  !(await fetch(`${url}/readyz`).then(
-    (r) => r.ok,
-    () => false,
-  ))
-)
-  await sleep(200);
+const { child: service, url } = started;
+await whenReady([started]);
 const result = await autocannon({
   url,
   connections,
