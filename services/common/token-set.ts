@@ -4,6 +4,9 @@
 // SHA-256 digests (equal lengths, no early exit); tokens never appear in errors or logs.
 //
 // File format, one token per line: `<token> [dataset,dataset...]`; no datasets = every dataset; `#` starts a comment.
+// A reload fails closed: malformed lines are dropped and reported, the valid ones replace the old set (a token the
+// file no longer lists stops working whatever else the edit holds); a file that cannot be read leaves only the
+// inline token. At start, any malformed line refuses the start instead.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { HotstateError } from '../lib/errors.ts';
@@ -18,18 +21,28 @@ export type TokenVerdict = 'ok' | 'unknown' | 'forbidden';
 
 const digestOf = (token: string): Buffer => createHash('sha256').update(token).digest();
 
-/** Parses a token file; throws naming the line (never the token) when one is malformed. */
-export function parseTokenFile(text: string, file: string): Grant[] {
+/**
+ * Parses a token file. A malformed line is named (never its token): thrown, or — given `problems` — collected there
+ * and left out.
+ */
+export function parseTokenFile(text: string, file: string, problems?: string[]): Grant[] {
   const grants: Grant[] = [];
   text.split('\n').forEach((raw, index) => {
     const line = raw.replace(/#.*/, '').trim();
     if (line === '') return;
     const [token = '', datasets, ...rest] = line.split(/\s+/);
     const where = `${file} line ${String(index + 1)}`;
-    if (rest.length > 0)
-      throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `${where}: expected "<token> [dataset,dataset...]"`);
-    if (token.length < 16)
-      throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', `${where}: use a token of at least 16 characters`);
+    const problem =
+      rest.length > 0
+        ? `${where}: expected "<token> [dataset,dataset...]"`
+        : token.length < 16
+          ? `${where}: use a token of at least 16 characters`
+          : undefined;
+    if (problem !== undefined) {
+      if (!problems) throw new HotstateError('HOTSTATE_ERR_CONFIG_INVALID', problem);
+      problems.push(problem);
+      return;
+    }
     grants.push({
       digest: digestOf(token),
       datasets: datasets === undefined ? undefined : new Set(datasets.split(',').filter(Boolean)),
@@ -61,15 +74,23 @@ export class TokenSet {
     return this.inline.length + this.fromFile.length;
   }
 
-  /** Re-reads the file when its modification time or size changed; a broken file keeps the previous tokens. */
+  /** Re-reads the file when its modification time or size changed (failing closed: see the top of this file). */
   private reload(first = false): void {
     if (this.file === undefined) return;
     try {
       const stat = statSync(this.file);
       const version = `${String(stat.mtimeMs)}:${String(stat.size)}`;
       if (version === this.fileVersion) return;
-      this.fromFile = parseTokenFile(readFileSync(this.file, 'utf8'), this.file);
+      const problems: string[] = [];
+      this.fromFile = parseTokenFile(readFileSync(this.file, 'utf8'), this.file, first ? undefined : problems);
       this.fileVersion = version;
+      if (problems.length > 0)
+        this.onReloadError(
+          new HotstateError(
+            'HOTSTATE_ERR_CONFIG_INVALID',
+            `token file reloaded without its malformed lines (those tokens do not work): ${problems.join('; ')}`,
+          ),
+        );
     } catch (error) {
       if (first)
         throw error instanceof HotstateError
@@ -78,8 +99,20 @@ export class TokenSet {
               'HOTSTATE_ERR_CONFIG_INVALID',
               `cannot read the token file ${this.file}: ${(error as Error).message}`,
             );
-      this.onReloadError(error as Error);
+      this.fromFile = [];
+      this.fileVersion = '';
+      this.onReloadError(
+        new HotstateError(
+          'HOTSTATE_ERR_CONFIG_INVALID',
+          `cannot read the token file ${this.file} (its tokens do not work until it can be read): ${(error as Error).message}`,
+        ),
+      );
     }
+  }
+
+  /** Of `datasets`, those the request's token may use (all of them for an unlimited token; none for an unknown one). */
+  allowed(authorization: string | undefined, datasets: readonly string[]): string[] {
+    return datasets.filter((dataset) => this.check(authorization, dataset) === 'ok');
   }
 
   /** Whether `Authorization: Bearer <token>` names a known token, and one allowed for `dataset` (when given). */

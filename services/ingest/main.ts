@@ -39,10 +39,7 @@ const app = buildIngestApp({
     token: config.HOTSTATE_INGEST_TOKEN,
     file: config.HOTSTATE_INGEST_TOKENS_FILE,
     onReloadError: (error) => {
-      logger.warn(
-        { reason: error.message },
-        'the ingest token file could not be read again; the previous tokens stay in force',
-      );
+      logger.warn({ reason: error.message }, 'the ingest token file changed: applied without what it could not use');
     },
   }),
   bodyLimitBytes: config.HOTSTATE_BODY_LIMIT_BYTES,

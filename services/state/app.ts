@@ -126,9 +126,16 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     return reply.header('hotstate-version', token).header('etag', `"${token}"`);
   };
 
-  app.get('/v1/datasets', () => ({
-    datasets: [...options.views].map(([name, view]) => ({ name, ...view.status() })),
-  }));
+  // The listing shows only the datasets the request's read token may read.
+  app.get('/v1/datasets', (request) => {
+    const names = [...options.views.keys()];
+    const visible = new Set(readTokens ? readTokens.allowed(request.headers.authorization, names) : names);
+    return {
+      datasets: [...options.views]
+        .filter(([name]) => visible.has(name))
+        .map(([name, view]) => ({ name, ...view.status() })),
+    };
+  });
 
   app.get<{ Params: { dataset: string; key: string }; Querystring: MinimumQuery }>(
     '/v1/datasets/:dataset/keys/:key',

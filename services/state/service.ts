@@ -46,7 +46,7 @@ const app = buildStateApp({
           onReloadError: (error) => {
             logger.warn(
               { reason: error.message },
-              'the read token file could not be read again; the previous tokens stay in force',
+              'the read token file changed: applied without what it could not use',
             );
           },
         }),

@@ -2,7 +2,7 @@
 // rewriting the token file (no restart); optional read tokens on the state service; operator routes take only the
 // operator token; 401 and 403 in the error format, and no token ever in an answer.
 import assert from 'node:assert/strict';
-import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -12,6 +12,7 @@ import { TokenSet } from '../../services/common/token-set.ts';
 import { buildIngestApp } from '../../services/ingest/app.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { buildStateApp } from '../../services/state/app.ts';
+import type { HotstateView } from '../../services/lib/view/view.ts';
 
 const logger = createLogger({ level: 'silent' });
 const bearer = (token: string): Record<string, string> => ({
@@ -37,14 +38,37 @@ test('token files: several tokens, per-dataset limits, rotation without a restar
   await sleep(1100);
   assert.equal(tokens.check('Bearer rotated-writer-0123456789', 'prices'), 'ok');
   assert.equal(tokens.check('Bearer all-datasets-writer-0123', 'prices'), 'unknown');
-  // A broken file keeps the tokens in force and says why.
+  // An edit with malformed lines fails closed, whatever kind of bad line it holds: the valid lines apply, the bad
+  // ones are dropped and named, and a token the file no longer lists stops working.
   const problems: string[] = [];
+  writeFileSync(file, 'kept-writer-0123456789\nremoved-writer-0123456\n');
   const watched = new TokenSet({ file, onReloadError: (error) => problems.push(error.message) });
-  writeFileSync(file, 'short\n');
-  utimesSync(file, new Date(), new Date(Date.now() + 10_000));
+  assert.equal(watched.check('Bearer removed-writer-0123456', 'prices'), 'ok');
+  let bump = 10_000;
+  for (const [bad, why] of [
+    ['short', 'use a token of at least 16 characters'],
+    ['spaced-writer-0123456789 prices flags', 'expected "<token> [dataset,dataset...]"'],
+  ] as const) {
+    problems.length = 0;
+    writeFileSync(file, `kept-writer-0123456789\n${bad}\n`);
+    utimesSync(file, new Date(), new Date(Date.now() + (bump += 5000)));
+    await sleep(1100);
+    assert.equal(watched.check('Bearer removed-writer-0123456', 'prices'), 'unknown', `revoked despite "${bad}"`);
+    assert.equal(watched.check('Bearer kept-writer-0123456789', 'prices'), 'ok');
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', new RegExp(`${file} line 2: ${why.replace(/[[\]".]/g, '\\$&')}`));
+    assert.doesNotMatch(problems[0] ?? '', /writer-0123/, 'no token in the message');
+  }
+  // A file that cannot be read any more leaves no file token working.
+  writeFileSync(file, 'kept-writer-0123456789\n');
+  utimesSync(file, new Date(), new Date(Date.now() + (bump += 5000)));
   await sleep(1100);
-  assert.equal(watched.check('Bearer rotated-writer-0123456789', 'prices'), 'ok');
-  assert.deepEqual(problems, [`${file} line 1: use a token of at least 16 characters`]);
+  assert.equal(watched.check('Bearer kept-writer-0123456789', 'prices'), 'ok');
+  rmSync(file);
+  await sleep(1100);
+  assert.equal(watched.check('Bearer kept-writer-0123456789', 'prices'), 'unknown');
+  assert.match(problems.at(-1) ?? '', /cannot read the token file/);
+  writeFileSync(file, 'short\n');
   assert.throws(() => new TokenSet({ file }), /line 1: use a token of at least 16 characters/);
 });
 
@@ -132,4 +156,35 @@ test('state: with read tokens, reads need one; probes and metrics stay open', as
   );
   for (const url of ['/healthz', '/metrics'])
     assert.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
+});
+
+test('state: the dataset listing shows only the datasets the read token may read', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hotstate-tokens-'));
+  writeFileSync(join(dir, 'tokens'), 'prices-reader-0123456789 prices\nall-reader-0123456789\n');
+  // Only status() is asked of a view by the listing.
+  const view = { status: () => ({ state: 'ready', ready: true }) } as unknown as HotstateView;
+  const app = buildStateApp({
+    views: new Map([
+      ['prices', view],
+      ['flags', view],
+    ]),
+    changeLogs: new Map(),
+    metrics: new Registry(),
+    logger,
+    minVersionTimeoutMs: 10,
+    cursorTtlMs: 1000,
+    bodyLimitBytes: 1024,
+    readyMaxStaleMs: 1000,
+    feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 },
+    shuttingDown: () => false,
+    readTokens: new TokenSet({ file: join(dir, 'tokens') }),
+  });
+  t.after(() => app.close());
+  const names = async (token: string): Promise<string[]> =>
+    (await app.inject({ method: 'GET', url: '/v1/datasets', headers: bearer(token) }))
+      .json<{ datasets: Array<{ name: string }> }>()
+      .datasets.map((d) => d.name);
+  assert.deepEqual(await names('prices-reader-0123456789'), ['prices']);
+  assert.deepEqual(await names('all-reader-0123456789'), ['prices', 'flags']);
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/datasets' })).statusCode, 401);
 });
