@@ -61,7 +61,7 @@ test('token files: several tokens, per-dataset limits, rotation without a restar
   }
   // A file that cannot be read any more leaves no file token working.
   writeFileSync(file, 'kept-writer-0123456789\n');
-  utimesSync(file, new Date(), new Date(Date.now() + (bump += 5000)));
+  utimesSync(file, new Date(), new Date(Date.now() + bump + 5000));
   await sleep(1100);
   assert.equal(watched.check('Bearer kept-writer-0123456789', 'prices'), 'ok');
   rmSync(file);
