@@ -1,7 +1,8 @@
 // The state service's snapshots as an operator runs them: written every interval and at shutdown, a restart that
 // starts from the newest, and a new instance that starts from a running peer's snapshot (operator token required).
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { listSnapshots } from '../../services/lib/snapshot/snapshot-dir.ts';
 import { registerValueSchema } from '../../services/lib/registry.ts';
 import { price, schemaText } from '../helpers/datasets.ts';
+import { craftSnapshot } from '../helpers/snapshots.ts';
 import { createTestTopic, testKafka, testRegistry } from '../helpers/infra.ts';
 import { serviceEnv, startService, waitReady, type RunningService } from '../helpers/services.ts';
 
@@ -123,4 +125,40 @@ test('state service snapshots: periodic and at shutdown, restart from the newest
   await waitReady(restarted);
   const again = (await datasetStatus(restarted, topic)).snapshot.restore;
   assert.deepEqual([again?.outcome, again?.file, again?.entries], ['used', newest.file, 102]);
+});
+
+test('a snapshot folder of links, folders, FIFOs, a sparse 64 GiB file and future names: the service replays, stays up and writes its own', async (t) => {
+  const topic = await createTestTopic(t, testKafka(t), { partitions: 1 });
+  await registerValueSchema(testRegistry(), topic, schemaText('instrument-prices', 2));
+  const dir = mkdtempSync(join(tmpdir(), 'state-hostile-'));
+  const name = (createdAt: number): string => join(dir, `${topic}.${String(createdAt)}.snapshot`);
+  const now = Date.now();
+  symlinkSync(join(dir, 'gone'), name(now - 1000)); // dangling
+  mkdirSync(name(now - 2000));
+  execFileSync('mkfifo', [name(now - 3000)]);
+  symlinkSync(name(now - 3000), name(now - 4000));
+  // A valid-looking header in front of a 64 GiB hole (sparse: no disk used).
+  craftSnapshot(name(now - 5000), { topic, createdAt: now - 5000, bodyBytes: 64 * 1024 ** 3 });
+  for (const createdAt of [9_999_999_999_998, 9_999_999_999_999]) writeFileSync(name(createdAt), 'garbage');
+  const state = await startService(
+    t,
+    'state',
+    serviceEnv([topic], {
+      HOTSTATE_SNAPSHOT_DIR: dir,
+      HOTSTATE_SNAPSHOT_INTERVAL_MS: '1000',
+      HOTSTATE_SNAPSHOT_KEEP: '2',
+    }),
+  );
+  await waitReady(state, 30_000);
+  const written = await until('a snapshot of its own', async () => {
+    const own = await listSnapshots(dir, topic);
+    return own.length > 0 ? own : undefined;
+  });
+  assert.ok(written.every(({ createdAt }) => createdAt <= Date.now()));
+  assert.ok(existsSync(name(9_999_999_999_999)), 'foreign files are skipped, not deleted');
+  const skippedLines = state.output.filter((line) => line.includes('snapshot folder entry skipped'));
+  assert.ok(skippedLines.length >= 6, skippedLines.join('\n'));
+  const began = performance.now();
+  assert.equal(await state.stop('SIGTERM'), 0);
+  assert.ok(performance.now() - began < 10_000, 'SIGTERM is obeyed');
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isHotstateError } from '../../services/lib/errors.ts';
-import { snapshotTarget, unreadSnapshotNames } from '../../services/lib/snapshot/snapshot-dir.ts';
+import { skippedSnapshotEntries, snapshotTarget } from '../../services/lib/snapshot/snapshot-dir.ts';
 
 test('a folder gets the name a restore reads; such a name is kept; any other name is refused, naming the rule', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hotstate-snapshot-names-'));
@@ -25,6 +25,9 @@ test("a restore folder: .snapshot files no restore reads are listed (to warn abo
   const dir = mkdtempSync(join(tmpdir(), 'hotstate-snapshot-names-'));
   for (const name of ['prices.1.snapshot', 'flags.2.snapshot', 'my.snapshot', 'notes.txt'])
     writeFileSync(join(dir, name), 'x');
-  assert.deepEqual(await unreadSnapshotNames(dir), ['my.snapshot']);
-  assert.deepEqual(await unreadSnapshotNames(join(dir, 'missing')), []);
+  assert.deepEqual(
+    (await skippedSnapshotEntries(dir, 'prices')).map((s) => s.name),
+    ['my.snapshot'],
+  );
+  assert.deepEqual(await skippedSnapshotEntries(join(dir, 'missing'), 'prices'), []);
 });

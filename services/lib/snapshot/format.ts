@@ -10,8 +10,11 @@
 //   end-32  SHA-256 of the header bytes
 // The header names the topic and its id, the position vector the entries are at, the writer schema ids they use,
 // the creation time, the entry count, and the body's length and SHA-256.
+import { constants as bufferLimits } from 'node:buffer';
 import { createHash } from 'node:crypto';
+import { constants as fs } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { HotstateError } from '../errors.ts';
 import type { VersionVector } from '../version-token.ts';
@@ -27,6 +30,8 @@ const hashBytes = 32;
 const maxKeyBytes = 1024 * 1024;
 const maxEntryBytes = 256 * 1024 * 1024;
 const maxHeaderBytes = 64 * 1024 * 1024;
+/** How far ahead of this machine's clock a snapshot's creation time may be (another writer's clock). */
+export const clockSkewMs = 5 * 60_000;
 const chunkBytes = 1024 * 1024;
 
 export interface SnapshotHeader {
@@ -181,9 +186,30 @@ async function flush(
   await handle.write(chunk, 0, used, position);
 }
 
+/**
+ * Opens a snapshot for reading only if it is a regular file: not through a link (O_NOFOLLOW), never blocking on a
+ * FIFO (O_NONBLOCK), and checked on the opened file itself, so a folder, a FIFO or a device is refused, not read.
+ */
+async function openSnapshot(file: string): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, fs.O_RDONLY | fs.O_NOFOLLOW | fs.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' ? 'a symbolic link (snapshots are read only as regular files)' : String(code);
+    throw new SnapshotFileError('format', file, `cannot be opened: ${why}`);
+  }
+  const stat = await handle.stat();
+  if (!stat.isFile()) {
+    await handle.close();
+    throw new SnapshotFileError('format', file, 'not a regular file (a folder, FIFO or device)');
+  }
+  return handle;
+}
+
 /** Reads and checks the prelude and the header (not the body): cheap, for choosing and inspecting snapshots. */
 export async function readSnapshotHeader(file: string): Promise<{ header: SnapshotHeader; fileBytes: number }> {
-  const handle = await open(file, 'r');
+  const handle = await openSnapshot(file);
   try {
     return await readHeader(handle, file);
   } finally {
@@ -222,6 +248,10 @@ async function readHeader(handle: FileHandle, file: string): Promise<{ header: S
   const header = parseHeader(headerText.toString('utf8'), (message) => corrupt(message));
   if (header.bodyBytes !== headerAt - preludeBytes)
     throw corrupt(`body is ${String(headerAt - preludeBytes)} bytes, the header says ${String(header.bodyBytes)}`);
+  if (header.createdAt > Date.now() + clockSkewMs)
+    throw corrupt(
+      `created at ${new Date(header.createdAt).toISOString()}, in this machine's future: its writer's clock is off, so its age cannot be judged`,
+    );
   return { header, fileBytes: size };
 }
 
@@ -262,7 +292,7 @@ export async function readSnapshotEntries(
   file: string,
   onEntry: (key: string, entry: string) => void,
 ): Promise<SnapshotHeader> {
-  const handle = await open(file, 'r');
+  const handle = await openSnapshot(file);
   try {
     const { header } = await readHeader(handle, file);
     const corrupt = (message: string): SnapshotFileError => new SnapshotFileError('corrupt', file, message);
@@ -359,13 +389,24 @@ const minRecordBytes = 8 + 1 + entryHeaderBytes;
  * corrupt, and nothing is returned unless the body's checksum matches.
  */
 export async function readSnapshotBase(file: string): Promise<{ header: SnapshotHeader; base: BaseIndex }> {
-  const handle = await open(file, 'r');
+  const handle = await openSnapshot(file);
   try {
     const { header } = await readHeader(handle, file);
     const corrupt: Corrupt = (message) => new SnapshotFileError('corrupt', file, message);
     if (header.entries * minRecordBytes > header.bodyBytes)
       throw corrupt(`${String(header.entries)} entries cannot fit a body of ${String(header.bodyBytes)} bytes`);
-    const body = Buffer.from(new ArrayBuffer(header.bodyBytes)); // its own memory, so that it can move to another thread
+    // Checked before allocating: a sparse file can claim any size.
+    const room = Math.min(bufferLimits.MAX_LENGTH, totalmem() / 2);
+    if (header.bodyBytes > room)
+      throw corrupt(
+        `its body of ${String(header.bodyBytes)} bytes is more than this machine can hold in memory (${String(Math.floor(room))})`,
+      );
+    let body: Buffer;
+    try {
+      body = Buffer.from(new ArrayBuffer(header.bodyBytes)); // its own memory, so that it can move to another thread
+    } catch (error) {
+      throw corrupt(`its body of ${String(header.bodyBytes)} bytes cannot be allocated: ${(error as Error).message}`);
+    }
     const hash = createHash('sha256');
     const indexer = new BodyIndexer(body, header, corrupt);
     let problem: Error | undefined;

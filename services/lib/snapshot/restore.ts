@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { BaseIndex } from '../store/base-index.ts';
 import { loadSnapshotBase } from './base-loader.ts';
 import { readSnapshotHeader, SnapshotFileError, snapshotVersion } from './format.ts';
-import { listSnapshots, unreadSnapshotNames } from './snapshot-dir.ts';
+import { listSnapshots, skippedSnapshotEntries } from './snapshot-dir.ts';
 import { judgeSnapshot, type RestoreOutcome, type TopicNow } from './verdict.ts';
 
 export interface SnapshotRestore {
@@ -36,12 +36,11 @@ export async function restoreNewest(
   onOutcome: (outcome: RestoreOutcome) => void,
 ): Promise<SnapshotRestore & { positions?: Map<number, number> }> {
   const started = performance.now();
-  const [candidates, unread] = await Promise.all([listSnapshots(dir, topicNow.topic), unreadSnapshotNames(dir)]);
-  for (const name of unread)
-    log.warn(
-      { file: name, dir },
-      'snapshot file skipped: a restore reads only <topic>.<created ms>.snapshot names (rename it to use it)',
-    );
+  const [candidates, skipped] = await Promise.all([
+    listSnapshots(dir, topicNow.topic),
+    skippedSnapshotEntries(dir, topicNow.topic),
+  ]);
+  for (const { name, reason } of skipped) log.warn({ file: name, dir, reason }, 'snapshot folder entry skipped');
   if (candidates.length === 0) return { outcome: 'none', reason: `no snapshot of ${topicNow.topic} in ${dir}` };
   let last: SnapshotRestore = { outcome: 'none' };
   for (const { file } of candidates) {
