@@ -3,20 +3,12 @@
 // reason, quickly — never a crash, a hang or an allocation the machine cannot make.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  symlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readSnapshotBase, readSnapshotHeader, SnapshotFileError } from '../../services/lib/snapshot/format.ts';
+import { readSnapshotHeader, SnapshotFileError } from '../../services/lib/snapshot/format.ts';
+import { readSnapshotBase } from '../../services/lib/snapshot/read-in-place.ts';
 import { listSnapshots, pruneSnapshots, skippedSnapshotEntries } from '../../services/lib/snapshot/snapshot-dir.ts';
 import { craftSnapshot } from '../helpers/snapshots.ts';
 

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createHash } from 'node:crypto';
+import { readSnapshotBase } from '../../services/lib/snapshot/read-in-place.ts';
 import {
-  readSnapshotBase,
   readSnapshotEntries,
   readSnapshotHeader,
   writeSnapshotFile,
@@ -27,7 +27,7 @@ const meta = {
     [0, 10],
     [1, 5],
   ]),
-  createdAt: 1_800_000_000_000,
+  createdAt: 1_790_000_000_000, // in the past: a creation time in the future is refused
 };
 const sample: Array<[string, string]> = [
   ['ä-key', packEntry(0, 3, 1000, framed(7, 'value one'))],

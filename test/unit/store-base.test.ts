@@ -5,7 +5,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readSnapshotBase, writeSnapshotFile } from '../../services/lib/snapshot/format.ts';
+import { writeSnapshotFile } from '../../services/lib/snapshot/format.ts';
+import { readSnapshotBase } from '../../services/lib/snapshot/read-in-place.ts';
 import { entryValueBytes } from '../../services/lib/store/entry.ts';
 import { SnapshotStore } from '../../services/lib/store/store.ts';
 

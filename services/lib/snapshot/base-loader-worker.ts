@@ -3,7 +3,8 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { readSnapshotBase, SnapshotFileError } from './format.ts';
+import { SnapshotFileError } from './format.ts';
+import { readSnapshotBase } from './read-in-place.ts';
 import type { LoaderMessage } from './base-loader.ts';
 
 const { file } = workerData as { file: string };
