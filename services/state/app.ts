@@ -201,7 +201,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
   });
 
   // Server-Sent Events (change-feed.ts): answers 410 / 400 / 503 before any byte of the stream is sent.
-  const feeds = new ChangeFeeds(options.feedLimits);
+  const feeds = new ChangeFeeds(options.feedLimits, options.logger);
   app.addHook('onClose', () => {
     feeds.closeAll();
   });

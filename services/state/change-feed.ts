@@ -1,15 +1,20 @@
 // The change feed over Server-Sent Events, bounded. Each event is serialized once into a buffer all followers share;
-// changes go out every 50 ms as one write per follower (the same buffer for followers that caught up); a follower
-// whose unsent bytes exceed the per-connection limit is told to resync and disconnected (its buffer is freed, not
-// left to grow); beyond a number of concurrent feeds new ones are refused with 503. `id` is the version after the
-// event; reconnecting with Last-Event-ID (or ?from=) resumes without loss or duplicates.
+// changes go out every 50 ms as one write per follower (the same buffer for followers that caught up). Slowness is
+// judged on what a follower costs, not on the size of a burst: frames of followers that caught up are buffers all
+// share (the log's own events), so they wait for a socket that has not drained yet as long as the log still holds
+// them — a burst of any size reaches a reader that keeps up. A follower is told to resync and disconnected (its
+// buffers freed) only for its own slowness: more changes waiting for it than the log holds, or, while its socket has
+// not drained, more than the per-connection limit in frames made for it alone (a follower replaying from an older
+// version). Beyond a number of concurrent feeds new ones are refused with 503. `id` is the version after the event;
+// reconnecting with Last-Event-ID (or ?from=) resumes without loss or duplicates.
 import type { ServerResponse } from 'node:http';
 import { stringifyJson } from '../lib/codec/json-values.ts';
 import { HotstateError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { ChangeLog, FeedEvent } from './change-log.ts';
 
 export interface FeedLimits {
-  /** Unsent bytes one connection may hold before it is told to resync and closed. */
+  /** Bytes that may wait behind a connection whose socket has not drained before it is told to resync and closed. */
   readonly maxBufferedBytes: number;
   /** Concurrent feeds on this instance. */
   readonly maxFeeds: number;
@@ -30,7 +35,8 @@ interface Follower {
   readonly raw: ServerResponse;
   readonly prefix: string;
   frames: Buffer[];
-  bytes: number;
+  /** Bytes of waiting frames made for this follower alone (not shared). */
+  ownBytes: number;
   /** Every waiting frame is a shared one (the follower caught up with the log). */
   onlyShared: boolean;
 }
@@ -67,8 +73,11 @@ export class ChangeFeeds {
   private readonly pending = new Set<Follower>();
   private flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(limits: FeedLimits) {
+  private readonly log: Logger | undefined;
+
+  constructor(limits: FeedLimits, log?: Logger) {
     this.limits = limits;
+    this.log = log;
   }
 
   get count(): number {
@@ -96,7 +105,15 @@ export class ChangeFeeds {
     });
     raw.write(`: following ${dataset} from ${from}\n\n`);
     let ended = false;
-    const follower: Follower = { raw, prefix, frames: [], bytes: 0, onlyShared: true };
+    const follower: Follower = { raw, prefix, frames: [], ownBytes: 0, onlyShared: true };
+    const tooSlow = (why: string): void => {
+      this.log?.warn({ dataset, reason: why }, 'change feed client disconnected: it does not read fast enough');
+      end(
+        resyncEvent(
+          `this client does not read fast enough (${why}) on the feed of ${dataset}; list it again and follow from the listing's version`,
+        ),
+      );
+    };
     const end = (goodbye?: string): void => {
       if (ended) return;
       ended = true;
@@ -118,16 +135,17 @@ export class ChangeFeeds {
         const frame = shared
           ? sharedFrameOf(event, resumeToken)
           : Buffer.concat([Buffer.from(`id: ${resumeToken}\n`), bodyOf(event)]);
-        if (raw.writableLength + follower.bytes + frame.length > this.limits.maxBufferedBytes) {
-          end(
-            resyncEvent(
-              `this client fell more than ${String(this.limits.maxBufferedBytes)} bytes behind the feed of ${dataset}; list it again and follow from the listing's version`,
-            ),
-          );
+        if (follower.frames.length >= log.capacity) {
+          tooSlow(`more than the ${String(log.capacity)} changes this service holds wait for it`);
+          return;
+        }
+        const own = shared ? 0 : frame.length;
+        if (raw.writableNeedDrain && follower.ownBytes + own > this.limits.maxBufferedBytes) {
+          tooSlow(`${String(this.limits.maxBufferedBytes)} bytes wait behind a write it has not taken`);
           return;
         }
         follower.frames.push(frame);
-        follower.bytes += frame.length;
+        follower.ownBytes += own;
         follower.onlyShared &&= shared;
         this.pending.add(follower);
         this.flushTimer ??= setTimeout(() => {
@@ -140,11 +158,10 @@ export class ChangeFeeds {
       },
     );
     const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    // A socket that took its last write gets the next slice at once: a reader that keeps up is never made to wait
+    // for the flush timer while a burst goes out.
     raw.on('drain', () => {
-      if (follower.frames.length > 0)
-        this.flushTimer ??= setTimeout(() => {
-          this.flush();
-        }, FLUSH_MS);
+      if (follower.frames.length > 0) this.send(follower, new Map(), new WeakMap(), { value: 0 });
     });
     this.open.add(end);
     raw.on('close', () => {
@@ -193,20 +210,29 @@ export class ChangeFeeds {
       this.pending.add(follower); // its 'drain' schedules the next flush
       return;
     }
+    // At most the per-connection limit goes to the socket at once (the rest waits, shared, for its 'drain'): what a
+    // socket holds that its client has not read stays bounded.
+    let count = 0;
+    for (let bytes = 0; count < frames.length; count++) {
+      bytes += (frames[count] as Buffer).length;
+      if (count > 0 && bytes > this.limits.maxBufferedBytes) break;
+    }
+    const slice = count === frames.length ? frames : frames.slice(0, count);
     let batch: Buffer;
     if (follower.onlyShared) {
       let id = ids.get(first);
       if (id === undefined) ids.set(first, (id = nextId.value++));
-      const key = `${String(id)}/${String(frames.length)}/${follower.prefix}`;
-      batch = joined.get(key) ?? Buffer.concat(frames);
+      const key = `${String(id)}/${String(count)}/${follower.prefix}`;
+      batch = joined.get(key) ?? Buffer.concat(slice);
       joined.set(key, batch);
     } else {
-      batch = Buffer.concat(frames);
+      batch = Buffer.concat(slice);
     }
-    follower.frames = [];
-    follower.bytes = 0;
-    follower.onlyShared = true;
-    follower.raw.write(batch);
+    follower.frames = frames.slice(count);
+    follower.ownBytes = follower.onlyShared ? 0 : follower.frames.reduce((n, frame) => n + frame.length, 0);
+    if (follower.frames.length === 0) follower.onlyShared = true;
+    // Taken without filling the socket: the rest goes with the next flush; otherwise its 'drain' sends it.
+    if (follower.raw.write(batch) && follower.frames.length > 0) this.pending.add(follower);
   }
 
   closeAll(): void {

@@ -16,7 +16,8 @@ export interface FeedEvent {
 
 export class ChangeLog {
   private readonly topic: string;
-  private readonly capacity: number;
+  /** How many changes it holds: a follower further behind than this cannot be served without loss. */
+  readonly capacity: number;
   private readonly events: FeedEvent[] = [];
   private start = 0; // ring start index in `events`
   /** Per partition, the offset after the newest evicted change: versions below it cannot be resumed. */
