@@ -135,7 +135,7 @@ export class ChangeFeeds {
         const frame = shared
           ? sharedFrameOf(event, resumeToken)
           : Buffer.concat([Buffer.from(`id: ${resumeToken}\n`), bodyOf(event)]);
-        if (follower.frames.length >= log.capacity) {
+        if (follower.frames.length > log.capacity) {
           tooSlow(`more than the ${String(log.capacity)} changes this service holds wait for it`);
           return;
         }
@@ -148,9 +148,7 @@ export class ChangeFeeds {
         follower.ownBytes += own;
         follower.onlyShared &&= shared;
         this.pending.add(follower);
-        this.flushTimer ??= setTimeout(() => {
-          this.flush();
-        }, FLUSH_MS);
+        this.schedule();
       },
       () => {
         // The view is rebuilding (topic recreated or truncated): versions start over, so the client must list again.
@@ -167,6 +165,13 @@ export class ChangeFeeds {
     raw.on('close', () => {
       end();
     });
+  }
+
+  /** Makes sure a flush comes (followers with frames left are in `pending`). */
+  private schedule(): void {
+    this.flushTimer ??= setTimeout(() => {
+      this.flush();
+    }, FLUSH_MS);
   }
 
   /**
@@ -232,7 +237,10 @@ export class ChangeFeeds {
     follower.ownBytes = follower.onlyShared ? 0 : follower.frames.reduce((n, frame) => n + frame.length, 0);
     if (follower.frames.length === 0) follower.onlyShared = true;
     // Taken without filling the socket: the rest goes with the next flush; otherwise its 'drain' sends it.
-    if (follower.raw.write(batch) && follower.frames.length > 0) this.pending.add(follower);
+    if (follower.raw.write(batch) && follower.frames.length > 0) {
+      this.pending.add(follower);
+      this.schedule();
+    }
   }
 
   closeAll(): void {

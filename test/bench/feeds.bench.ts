@@ -1,8 +1,9 @@
 // Change feeds under load: N Server-Sent Events clients follow a dataset while W writes of ~1 KB go through the
 // ingest service; meanwhile one client reads keys from the state service. Reports the state service's resident
 // memory (baseline, peak, after the clients left) and the key-read latency, against the issue's bars.
-//   npm run infra -- up && npm run bench:feeds -- [clients=300] [writes=2000] [--stalled]
+//   npm run infra -- up && npm run bench:feeds -- [clients=300] [writes=2000] [--stalled] [--burst=N]
 // --stalled: the clients never read their stream (each must be cut off at its buffer limit, not buffered forever).
+// --burst=N: the writes go as batches of N records (one POST each, applied together): bursts on the feed.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -21,6 +22,7 @@ const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const clients = Number(positional[0] ?? 300);
 const writes = Number(positional[1] ?? 2000);
 const stalled = process.argv.includes('--stalled');
+const burst = Number(/^--burst=(\d+)$/.exec(process.argv.find((a) => a.startsWith('--burst=')) ?? '')?.[1] ?? 0);
 const { brokers, registryUrl } = connectionFromEnv();
 const topic = `bench-feeds-${String(Date.now())}`;
 const token = 'bench-ingest-token-0123456789';
@@ -33,6 +35,10 @@ const env = {
   SCHEMA_REGISTRY_URL: registryUrl,
   HOTSTATE_DATASETS: topic,
   HOTSTATE_INGEST_TOKEN: token,
+  // Bursts up to 10,000 records of ~1.1 KB in one request, and a change log that holds more than one burst.
+  HOTSTATE_BODY_LIMIT_BYTES: String(16 * 1_048_576),
+  HOTSTATE_MAX_BATCH_RECORDS: '10000',
+  HOTSTATE_CHANGE_BUFFER: '20000',
 };
 const quiet: StdioOptions = ['ignore', 'ignore', 'inherit'];
 const started = [spawnService('state', port, env, quiet), spawnService('ingest', port + 1, env, quiet)];
@@ -88,9 +94,13 @@ await Promise.all(
           if (response.statusCode !== 200) reject(new Error(`feed answered ${String(response.statusCode)}`));
           if (stalled) response.pause();
           else {
+            // A marker may be split between two chunks: the previous chunk's last bytes are scanned again.
+            let carry = Buffer.alloc(0);
             response.on('data', (chunk: Buffer) => {
-              events += occurrences(chunk, changeMarker);
-              resyncs += occurrences(chunk, resyncMarker);
+              const scanned = Buffer.concat([carry, chunk]);
+              events += occurrences(scanned, changeMarker);
+              resyncs += occurrences(scanned, resyncMarker);
+              carry = scanned.subarray(Math.max(0, scanned.length - (changeMarker.length - 1)));
             });
           }
           response.on('error', () => undefined);
@@ -119,8 +129,26 @@ reader.stdout.on('data', (chunk: Buffer) => {
 });
 const readerDone = new Promise((resolve) => reader.once('exit', resolve));
 const writeBegan = performance.now();
-for (let i = 0; i < writes; i += 20) {
-  await Promise.all(Array.from({ length: Math.min(20, writes - i) }, (_, j) => put(`K${String(i + j)}`)));
+if (burst > 0) {
+  for (let i = 0; i < writes; i += burst) {
+    const keys = Array.from({ length: Math.min(burst, writes - i) }, (_, j) => `K${String(i + j)}`);
+    const answer = await fetch(`${ingestUrl}/v1/datasets/${topic}/batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        updates: keys.map((key) => ({
+          key,
+          value: { instrument: key, price: 1, currency: 'EUR', updatedAt: Date.now(), venue },
+        })),
+      }),
+    });
+    if (!answer.ok)
+      throw new Error(`a burst of ${String(keys.length)}: HTTP ${String(answer.status)} ${await answer.text()}`);
+  }
+} else {
+  for (let i = 0; i < writes; i += 20) {
+    await Promise.all(Array.from({ length: Math.min(20, writes - i) }, (_, j) => put(`K${String(i + j)}`)));
+  }
 }
 const writeSeconds = (performance.now() - writeBegan) / 1000;
 const lagText = await (await fetch(`${stateUrl}/metrics`)).text(); // event-loop delay of the state service during the writes
@@ -156,7 +184,7 @@ const pct = (p: number): string =>
   (latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN).toFixed(1);
 const bar = (ok: boolean): string => (ok ? 'ok  ' : 'MISS');
 console.log(
-  `${String(clients)} ${stalled ? 'stalled' : 'reading'} change-feed clients, ${String(writes)} writes of ~1.1 KB through the ingest service in ${writeSeconds.toFixed(1)} s`,
+  `${String(clients)} ${stalled ? 'stalled' : 'reading'} change-feed clients, ${String(writes)} writes of ~1.1 KB through the ingest service${burst > 0 ? ` in bursts of ${String(burst)}` : ''} in ${writeSeconds.toFixed(1)} s`,
 );
 console.log(
   `events delivered: ${String(events)} of ${String(stalled ? 0 : expected)} expected in ${deliverySeconds.toFixed(1)} s; resync events: ${String(resyncs)}`,
