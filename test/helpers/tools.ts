@@ -14,6 +14,7 @@ interface Tool {
 export const debianTools = {
   kcat: { probes: [['kcat', ['-V']]], debian: 'kcat' },
   'python3-avro': { probes: [['/usr/bin/python3', ['-c', 'import avro.io']]], debian: 'python3-avro' },
+  python3: { probes: [['/usr/bin/python3', ['-c', 'import socket']]], debian: 'python3' },
   promtool: { probes: [['promtool', ['--version']]], debian: 'prometheus' },
   prometheus: { probes: [['prometheus', ['--version']]], debian: 'prometheus' },
   'docker-compose': {
