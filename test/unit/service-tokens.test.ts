@@ -20,6 +20,22 @@ const bearer = (token: string): Record<string, string> => ({
   'content-type': 'application/json',
 });
 
+/** A state service app with read tokens, and nothing else a test here needs. */
+const stateApp = (views: Map<string, HotstateView>, readTokens: TokenSet) =>
+  buildStateApp({
+    views,
+    changeLogs: new Map(),
+    metrics: new Registry(),
+    logger,
+    minVersionTimeoutMs: 10,
+    cursorTtlMs: 1000,
+    bodyLimitBytes: 1024,
+    readyMaxStaleMs: 1000,
+    feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 },
+    shuttingDown: () => false,
+    readTokens,
+  });
+
 test('token files: several tokens, per-dataset limits, rotation without a restart, malformed lines named without the token', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hotstate-tokens-'));
   const file = join(dir, 'tokens');
@@ -130,19 +146,7 @@ test('ingest: a token limited to one dataset is refused for another with 403', a
 });
 
 test('state: with read tokens, reads need one; probes and metrics stay open', async (t) => {
-  const app = buildStateApp({
-    views: new Map(),
-    changeLogs: new Map(),
-    metrics: new Registry(),
-    logger,
-    minVersionTimeoutMs: 10,
-    cursorTtlMs: 1000,
-    bodyLimitBytes: 1024,
-    readyMaxStaleMs: 1000,
-    feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 },
-    shuttingDown: () => false,
-    readTokens: new TokenSet({ token: 'reader-token-0123456789' }),
-  });
+  const app = stateApp(new Map(), new TokenSet({ token: 'reader-token-0123456789' }));
   t.after(() => app.close());
   assert.equal((await app.inject({ method: 'GET', url: '/v1/datasets' })).statusCode, 401);
   assert.equal(
@@ -163,22 +167,13 @@ test('state: the dataset listing shows only the datasets the read token may read
   writeFileSync(join(dir, 'tokens'), 'prices-reader-0123456789 prices\nall-reader-0123456789\n');
   // Only status() is asked of a view by the listing.
   const view = { status: () => ({ state: 'ready', ready: true }) } as unknown as HotstateView;
-  const app = buildStateApp({
-    views: new Map([
+  const app = stateApp(
+    new Map([
       ['prices', view],
       ['flags', view],
     ]),
-    changeLogs: new Map(),
-    metrics: new Registry(),
-    logger,
-    minVersionTimeoutMs: 10,
-    cursorTtlMs: 1000,
-    bodyLimitBytes: 1024,
-    readyMaxStaleMs: 1000,
-    feedLimits: { maxBufferedBytes: 65_536, maxFeeds: 10 },
-    shuttingDown: () => false,
-    readTokens: new TokenSet({ file: join(dir, 'tokens') }),
-  });
+    new TokenSet({ file: join(dir, 'tokens') }),
+  );
   t.after(() => app.close());
   const names = async (token: string): Promise<string[]> =>
     (await app.inject({ method: 'GET', url: '/v1/datasets', headers: bearer(token) }))
