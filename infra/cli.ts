@@ -5,7 +5,7 @@ import { down, logNames, status, stopComponent, up } from './launcher.ts';
 import { logFile, tail } from './processes.ts';
 import { endpoints, loadInfraSettings, type InfraSettings } from './settings.ts';
 import { effectiveSettings } from './launcher.ts';
-import { clientEnv, secureFiles } from './secure-cluster.ts';
+import { clientEnv, connectConverterEnv, secureFiles } from './secure-cluster.ts';
 
 const usage = `usage: npm run infra -- <command> [options]
 
@@ -27,7 +27,8 @@ options:
                         env then prints the client settings (password and CA files)  [HOTSTATE_INFRA_SECURE, off]
   --cdc                 with up: also PostgreSQL (wal_level=logical) and Kafka Connect with Debezium's PostgreSQL
                         connector and an Avro converter to the registry; env then prints POSTGRES_URL and
-                        KAFKA_CONNECT_URL  [HOTSTATE_INFRA_CDC, off; ports HOTSTATE_POSTGRES_PORT 5433,
+                        KAFKA_CONNECT_URL (with --secure also CDC_REGISTRY_*: Connect runs as principal
+                        connect)  [HOTSTATE_INFRA_CDC, off; ports HOTSTATE_POSTGRES_PORT 5433,
                         HOTSTATE_CONNECT_PORT 8083]
   --keep-data           with down: keep Kafka's data folders
   --lines <n>           with logs: how many lines                      [40]
@@ -101,7 +102,8 @@ async function main(): Promise<void> {
     case 'env': {
       const effective = effectiveSettings(settings);
       const where = endpoints(effective);
-      const secured = effective.secure ? clientEnv(secureFiles(effective)) : {};
+      const files = effective.secure ? secureFiles(effective) : undefined;
+      const secured = files ? { ...clientEnv(files), ...(effective.cdc ? connectConverterEnv(files) : {}) } : {};
       const lines = {
         KAFKA_BROKERS: where.kafkaBrokers.join(','),
         SCHEMA_REGISTRY_URL: where.schemaRegistryUrl,

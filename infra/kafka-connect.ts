@@ -13,11 +13,24 @@ export const connectName = 'connect';
  */
 export const offsetFlushIntervalMs = 100;
 
-export function connectWorkerProperties(s: InfraSettings, brokers: string[], pluginDir: string): string {
+/** The worker group; not hotstate-*: views join no consumer group, and tests check that. */
+export const connectWorkerGroup = 'local-connect';
+
+/**
+ * The worker's settings; `security` (the secured cluster's SASL_SSL client settings) is added as it is. Connectors
+ * may name secrets as `${dir:<folder>:<file>}` (Kafka's DirectoryConfigProvider), so that a password file's content
+ * reaches the connector without ever appearing in its config (which Connect's REST API shows).
+ */
+export function connectWorkerProperties(
+  s: InfraSettings,
+  brokers: string[],
+  pluginDir: string,
+  security: Record<string, string> = {},
+): string {
   const replication = String(s.brokerCount === 3 ? 3 : 1);
   const settings: Record<string, string> = {
     'bootstrap.servers': brokers.join(','),
-    'group.id': 'local-connect', // not hotstate-*: views join no consumer group, and tests check that
+    'group.id': connectWorkerGroup,
     listeners: `http://127.0.0.1:${String(s.connectPort)}`,
     'rest.advertised.host.name': '127.0.0.1',
     'rest.advertised.port': String(s.connectPort),
@@ -36,6 +49,9 @@ export function connectWorkerProperties(s: InfraSettings, brokers: string[], plu
     'topic.creation.enable': 'true',
     // A restarted worker rejoins at once instead of waiting for its old member's session to expire.
     'scheduled.rebalance.max.delay.ms': '0',
+    'config.providers': 'dir',
+    'config.providers.dir.class': 'org.apache.kafka.common.config.provider.DirectoryConfigProvider',
+    ...security,
   };
   return Object.entries(settings)
     .map(([k, v]) => `${k}=${v}\n`)
@@ -48,11 +64,13 @@ export function startConnect(
   kafkaLibsDir: string,
   pluginDir: string,
   java: string,
+  security: Record<string, string> = {},
 ): ProcessRecord {
   const home = join(s.dir, connectName);
   mkdirSync(home, { recursive: true });
   const config = join(home, 'worker.properties');
-  writeFileSync(config, connectWorkerProperties(s, brokers, pluginDir));
+  // Mode 0600: on the secured cluster it holds Connect's password.
+  writeFileSync(config, connectWorkerProperties(s, brokers, pluginDir, security), { mode: 0o600 });
   return startDetached(
     s.dir,
     connectName,

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apicurioJar, connectPlugins, kafkaLibs, postgresDist } from './distributions.ts';
-import { connectAnswers, connectName, startConnect, waitForConnect } from './kafka-connect.ts';
+import { connectAnswers, connectName, connectWorkerGroup, startConnect, waitForConnect } from './kafka-connect.ts';
 import { postgresAnswers, postgresName, preparePostgres, startPostgres, waitForPostgres } from './postgres-server.ts';
 import { findJava } from './java.ts';
 import {
@@ -34,12 +34,15 @@ import {
   type InfraSettings,
 } from './settings.ts';
 import {
+  connectSecurityProperties,
+  grantConnectAcls,
   grantDevelopmentAcls,
   prepareSecureFiles,
   registryFrontAnswers,
   registryFrontName,
   secureFiles,
   startRegistryFront,
+  type SecureFiles,
   waitForRegistryFront,
 } from './secure-cluster.ts';
 
@@ -102,8 +105,6 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
   }
   // `up --cdc` adds PostgreSQL and Connect to a running cluster; a plain `up` keeps them.
   const s = { ...requested, cdc: requested.cdc || (recorded?.cdc ?? false) };
-  if (s.cdc && s.secure)
-    throw new Error('--cdc runs beside the plaintext cluster only; the secured cluster has no Connect yet');
   const where = endpoints(s);
   const kafkaJava = findJava(17);
   if (!kafkaJava) throw new Error('Kafka needs Java 17 or newer; none found on JAVA_HOME, PATH or /usr/lib/jvm');
@@ -194,8 +195,10 @@ export async function up(requested: InfraSettings, log: Log = () => undefined): 
       if (!front) throw new Error(`the registry front exited right after start; see ${join(s.dir, 'logs')}`);
       await waitForRegistryFront(s, secure, front, where.schemaRegistryUrl);
       await grantDevelopmentAcls(secure, where.kafkaBrokers);
+      if (s.cdc) await grantConnectAcls(secure, where.kafkaBrokers, connectWorkerGroup);
     }
-    if (s.cdc) started.push(...(await startCdc(s, libs, kafkaJava.executable, postgresMissing, connectMissing, log)));
+    if (s.cdc)
+      started.push(...(await startCdc(s, libs, kafkaJava.executable, postgresMissing, connectMissing, log, secure)));
   } catch (error) {
     for (const record of started) await stop(s.dir, record.name, 10_000);
     throw error;
@@ -215,6 +218,7 @@ async function startCdc(
   postgresMissing: boolean,
   connectMissing: boolean,
   log: Log,
+  secure: SecureFiles | undefined,
 ): Promise<ProcessRecord[]> {
   const where = endpoints(s);
   const started: ProcessRecord[] = [];
@@ -229,8 +233,12 @@ async function startCdc(
     log(`started PostgreSQL ${s.postgresVersion} on ${where.postgresUrl ?? '?'} (wal_level=logical)`);
   }
   if (connectMissing) {
-    started.push(startConnect(s, where.kafkaBrokers, libs, plugins, java));
-    log(`started Kafka Connect with Debezium ${s.debeziumVersion} on ${where.connectUrl ?? '?'}`);
+    started.push(
+      startConnect(s, where.kafkaBrokers, libs, plugins, java, secure ? connectSecurityProperties(secure) : {}),
+    );
+    log(
+      `started Kafka Connect with Debezium ${s.debeziumVersion} on ${where.connectUrl ?? '?'}${secure ? ' (SASL_SSL as principal connect)' : ''}`,
+    );
   }
   const postgres = liveRecord(s.dir, postgresName);
   const connect = liveRecord(s.dir, connectName);

@@ -12,8 +12,16 @@ import { markerFor, startDetached, waitUntilReady, type ProcessRecord } from './
 import { projectRoot, registryBackendPort, type InfraSettings } from './settings.ts';
 
 /** Principals of the secured cluster. `hotstate` is the development principal the demo and tests use (ACLs on
- *  everything, but no super user); the others have no ACL until someone grants one (least-privilege tests). */
-export const secureUsers = ['admin', 'hotstate', 'hotstate-producer', 'hotstate-view', 'hotstate-nobody'] as const;
+ *  everything, but no super user); `connect` is Kafka Connect's (grantConnectAcls); the others have no ACL until
+ *  someone grants one (least-privilege tests). */
+export const secureUsers = [
+  'admin',
+  'hotstate',
+  'hotstate-producer',
+  'hotstate-view',
+  'hotstate-nobody',
+  'connect',
+] as const;
 export type SecureUser = (typeof secureUsers)[number];
 
 export interface SecureFiles {
@@ -206,6 +214,62 @@ export async function grantDevelopmentAcls(f: SecureFiles, brokers: string[]): P
   }
 }
 
+/** Kafka Connect's principal: its own topics (`connect-*`) and worker group in full; on the tables' topics only what a
+ *  source connector does (create, write, describe), never read. */
+export async function grantConnectAcls(f: SecureFiles, brokers: string[], workerGroup: string): Promise<void> {
+  const { AclOperationTypes: op, AclPermissionTypes, AclResourceTypes: type, ResourcePatternTypes } = kafkajs;
+  const admin = new kafkajs.Kafka({
+    brokers,
+    clientId: 'hotstate-infra',
+    logLevel: kafkajs.logLevel.NOTHING,
+    ...kafkajsSecurity(f, 'admin'),
+  }).admin();
+  await admin.connect();
+  try {
+    const allow = (
+      resourceType: kafkajs.AclResourceTypes,
+      resourceName: string,
+      operation: kafkajs.AclOperationTypes,
+      prefixed = false,
+    ): kafkajs.AclEntry => ({
+      resourceType,
+      resourceName,
+      resourcePatternType: prefixed ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
+      principal: 'User:connect',
+      host: '*',
+      operation,
+      permissionType: AclPermissionTypes.ALLOW,
+    });
+    await admin.createAcls({
+      acl: [
+        allow(type.TOPIC, 'connect-', op.ALL, true),
+        allow(type.GROUP, workerGroup, op.ALL),
+        ...[op.CREATE, op.WRITE, op.DESCRIBE, op.DESCRIBE_CONFIGS].map((operation) =>
+          allow(type.TOPIC, '*', operation),
+        ),
+        allow(type.CLUSTER, 'kafka-cluster', op.DESCRIBE),
+        allow(type.CLUSTER, 'kafka-cluster', op.IDEMPOTENT_WRITE),
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Worker settings that connect it, and the producers, consumers and admins it makes for connectors, as `connect`. */
+export function connectSecurityProperties(f: SecureFiles): Record<string, string> {
+  const client = {
+    'security.protocol': 'SASL_SSL',
+    'sasl.mechanism': 'SCRAM-SHA-512',
+    'sasl.jaas.config': `org.apache.kafka.common.security.scram.ScramLoginModule required username="connect" password="${jaasValue(passwordOf(f, 'connect'))}";`,
+    'ssl.truststore.type': 'PEM',
+    'ssl.truststore.location': f.caFile,
+  };
+  const prefixed = (prefix: string): Record<string, string> =>
+    Object.fromEntries(Object.entries(client).map(([k, v]) => [`${prefix}${k}`, v]));
+  return { ...client, ...prefixed('producer.'), ...prefixed('consumer.'), ...prefixed('admin.') };
+}
+
 /** The client settings for a user, as the services and the CLI read them (`infra env`). */
 export function clientEnv(f: SecureFiles, user: SecureUser = 'hotstate'): Record<string, string> {
   return {
@@ -219,6 +283,13 @@ export function clientEnv(f: SecureFiles, user: SecureUser = 'hotstate'): Record
     SCHEMA_REGISTRY_CA_FILE: f.caFile,
   };
 }
+
+/** `hotstate cdc add`'s settings for the converter inside Connect: it reaches the registry as `connect`. */
+export const connectConverterEnv = (f: SecureFiles): Record<string, string> => ({
+  CDC_REGISTRY_USERNAME: 'connect',
+  CDC_REGISTRY_PASSWORD_FILE: f.passwordFile('connect'),
+  CDC_REGISTRY_CA_FILE: f.caFile,
+});
 
 export const registryFrontName = 'registry-front';
 

@@ -119,6 +119,11 @@ export function loadInfraSettings(env: Env = process.env, overrides: Partial<Inf
       `HOTSTATE_REGISTRY_PORT=${settings.registryPort} (and ${registryManagementPort(settings)}) collides with the Kafka ports ${settings.kafkaPort}-${lastKafkaPort}`,
     );
   }
+  const registryPorts = [settings.registryPort, registryBackendPort(settings), registryManagementPort(settings)];
+  if (settings.cdc && registryPorts.includes(settings.connectPort))
+    problems.push(
+      `HOTSTATE_CONNECT_PORT=${String(settings.connectPort)} collides with the registry's ports ${registryPorts.join(', ')}`,
+    );
   if (problems.length > 0) throw new Error(`invalid infrastructure settings:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze(settings);
 }

@@ -2,9 +2,9 @@
 // through KAFKA_BROKERS and SCHEMA_REGISTRY_URL; when those are not set, the local infrastructure is started
 // here and stopped again at the end. Beside it, the secured cluster (SASL_SSL + SCRAM + ACLs, registry behind HTTPS
 // and basic auth) runs on its own ports and folder for the security tests (HOTSTATE_TEST_SECURE_INFRA tells them
-// where). Nothing is skipped when it cannot start: the whole run fails. HOTSTATE_TEST_SECURE=0 (test:quick) leaves
-// the secured cluster out, HOTSTATE_TEST_CDC=0 PostgreSQL and Connect; the tests that need them then skip, one line
-// each.
+// where), with its own PostgreSQL and Connect (as principal `connect`). Nothing is skipped when it cannot start: the
+// whole run fails. HOTSTATE_TEST_SECURE=0 (test:quick) leaves the secured cluster out, HOTSTATE_TEST_CDC=0 PostgreSQL
+// and Connect; the tests that need them then skip, one line each.
 import { join } from 'node:path';
 import { down, up } from '../infra/launcher.ts';
 import { secureFiles } from '../infra/secure-cluster.ts';
@@ -13,7 +13,10 @@ import { assertTestTools } from './preflight.ts';
 
 const started: InfraSettings[] = [];
 
-/** The secured cluster's settings: its own folder, ports 200 above the plaintext cluster's. */
+const withCdc = (): string => (process.env.HOTSTATE_TEST_CDC === '0' ? '0' : '1');
+
+/** The secured cluster's settings: its own folder, ports 200 above the plaintext cluster's (Connect's 210: the
+ *  registry's backend sits two above its port), with PostgreSQL and Connect unless HOTSTATE_TEST_CDC=0. */
 export function secureTestSettings(): InfraSettings {
   const plain = loadInfraSettings();
   return loadInfraSettings({
@@ -21,15 +24,18 @@ export function secureTestSettings(): InfraSettings {
     HOTSTATE_INFRA_DIR: join(projectRoot, '.infra-secure'),
     HOTSTATE_KAFKA_PORT: String(plain.kafkaPort + 200),
     HOTSTATE_REGISTRY_PORT: String(plain.registryPort + 200),
+    HOTSTATE_POSTGRES_PORT: String(plain.postgresPort + 200),
+    HOTSTATE_CONNECT_PORT: String(plain.connectPort + 210),
     HOTSTATE_KAFKA_BROKER_COUNT: '1',
     HOTSTATE_PROMETHEUS: '0',
     HOTSTATE_INFRA_SECURE: '1',
+    HOTSTATE_INFRA_CDC: withCdc(),
   });
 }
 
 /** The plaintext cluster, with PostgreSQL and Kafka Connect for the CDC tests unless HOTSTATE_TEST_CDC=0. */
 export const plainTestSettings = (): InfraSettings =>
-  loadInfraSettings({ ...process.env, HOTSTATE_INFRA_CDC: process.env.HOTSTATE_TEST_CDC === '0' ? '0' : '1' });
+  loadInfraSettings({ ...process.env, HOTSTATE_INFRA_CDC: withCdc() });
 
 async function start(settings: InfraSettings, what: string): Promise<Awaited<ReturnType<typeof up>>> {
   try {
@@ -71,6 +77,8 @@ export async function globalSetup(): Promise<void> {
       brokers: secured.endpoints.kafkaBrokers,
       registryUrl: secured.endpoints.schemaRegistryUrl,
       dir: files.dir,
+      postgresUrl: secured.endpoints.postgresUrl,
+      connectUrl: secured.endpoints.connectUrl,
     });
   }
 }

@@ -706,10 +706,35 @@ cdc
   .addOption(connectOption())
   .option('--partitions <n>', 'partitions of each table topic', positiveInt, 1)
   .option('--replication-factor <n>', 'replication factor of the topics', positiveInt)
+  .addOption(
+    new Option('--converter-registry-user <name>', "the converter's registry user (basic auth)").env(
+      'CDC_REGISTRY_USERNAME',
+    ),
+  )
+  .addOption(
+    new Option(
+      '--converter-registry-password-file <path>',
+      "its password file, as the Connect worker reads it (through the worker's `dir` config provider)",
+    ).env('CDC_REGISTRY_PASSWORD_FILE'),
+  )
+  .addOption(
+    new Option(
+      '--converter-registry-ca-file <path>',
+      "PEM CA of the registry's certificate, as the worker reads it",
+    ).env('CDC_REGISTRY_CA_FILE'),
+  )
   .action(
     async (
       name: string,
-      flags: { tables: string[]; databaseUrl: string; partitions: number; replicationFactor?: number },
+      flags: {
+        tables: string[];
+        databaseUrl: string;
+        partitions: number;
+        replicationFactor?: number;
+        converterRegistryUser?: string;
+        converterRegistryPasswordFile?: string;
+        converterRegistryCaFile?: string;
+      },
       command: Command,
     ) => {
       const { kafka, registryUrl } = connection(command);
@@ -724,6 +749,13 @@ cdc
           registryUrl: registry,
           partitions: flags.partitions,
           ...(flags.replicationFactor === undefined ? {} : { replicationFactor: flags.replicationFactor }),
+          converterRegistry: {
+            ...(flags.converterRegistryUser === undefined ? {} : { username: flags.converterRegistryUser }),
+            ...(flags.converterRegistryPasswordFile === undefined
+              ? {}
+              : { passwordFile: flags.converterRegistryPasswordFile }),
+            ...(flags.converterRegistryCaFile === undefined ? {} : { caFile: flags.converterRegistryCaFile }),
+          },
         },
         out,
       );

@@ -1,23 +1,43 @@
-// CDC tests: the PostgreSQL and Kafka Connect the global setup started (POSTGRES_URL, KAFKA_CONNECT_URL). Each test
-// gets its own database and connector; both are removed after it, slot and publication included.
+// CDC tests: the PostgreSQL and Kafka Connect the global setup started (POSTGRES_URL, KAFKA_CONNECT_URL), or, in the
+// test/sasl-ssl/ pass, the secured cluster's (Connect as principal `connect`, its converter over HTTPS with basic
+// auth). Each test gets its own database and connector; both are removed after it, slot and publication included.
 import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
+import type { InfraSettings } from '../../infra/settings.ts';
 import { ConnectClient } from '../../services/lib/cdc/connect-client.ts';
-import { topicOf, type CdcSource } from '../../services/lib/cdc/connector-config.ts';
+import { topicOf, type CdcSource, type ConverterRegistryAccess } from '../../services/lib/cdc/connector-config.ts';
 import { dropSlotAndPublication } from '../../services/lib/cdc/replication-slot.ts';
 import { cdcAdd } from '../../services/cli/cdc-commands.ts';
-import { testInfra } from './infra.ts';
+import { plainTestSettings, secureTestSettings } from '../global-setup.ts';
+import { onSecuredCluster, testInfra } from './infra.ts';
+import { secureInfra } from './secure-infra.ts';
 
 export interface CdcInfra {
   readonly databaseUrl: string;
   readonly connect: ConnectClient;
+  /** The launcher's settings of the cluster they belong to (fault tests stop and restart components). */
+  readonly settings: InfraSettings;
+  /** How the converter reaches the registry (on the secured cluster). */
+  readonly converterRegistry?: ConverterRegistryAccess;
 }
 
 /** The CDC infrastructure, or the reason it is absent (the test skips; under CI=true it fails). */
 export function cdcInfra(): CdcInfra | string {
-  const { POSTGRES_URL: databaseUrl, KAFKA_CONNECT_URL: connectUrl } = process.env;
-  if (databaseUrl && connectUrl) return { databaseUrl, connect: new ConnectClient(connectUrl) };
+  if (onSecuredCluster()) {
+    const secure = secureInfra();
+    if (secure.postgresUrl && secure.connectUrl)
+      return {
+        databaseUrl: secure.postgresUrl,
+        connect: new ConnectClient(secure.connectUrl),
+        settings: secureTestSettings(),
+        converterRegistry: { username: 'connect', passwordFile: secure.passwordFile('connect'), caFile: secure.caFile },
+      };
+  } else {
+    const { POSTGRES_URL: databaseUrl, KAFKA_CONNECT_URL: connectUrl } = process.env;
+    if (databaseUrl && connectUrl)
+      return { databaseUrl, connect: new ConnectClient(connectUrl), settings: plainTestSettings() };
+  }
   const reason =
     'no PostgreSQL and Kafka Connect (POSTGRES_URL, KAFKA_CONNECT_URL; HOTSTATE_TEST_CDC=0 leaves them out)';
   if (process.env.CI === 'true') throw new Error(`CI runs the CDC tests: ${reason}`);
@@ -85,6 +105,7 @@ export async function captureTables(
     databaseUrl: db.url,
     tables,
     registryUrl: testInfra().registryUrl,
+    ...(infra.converterRegistry ? { converterRegistry: infra.converterRegistry } : {}),
     ...options,
   };
   t.after(async () => {

@@ -9,12 +9,15 @@ import type { RegistryConnection } from '../../services/lib/registry.ts';
 import type { KafkaConnection } from '../../services/lib/transport/transport.ts';
 import { createKafka, withAdmin } from './kafkajs-client.ts';
 
-export type Principal = 'admin' | 'hotstate' | 'hotstate-producer' | 'hotstate-view' | 'hotstate-nobody';
+export type Principal = 'admin' | 'hotstate' | 'hotstate-producer' | 'hotstate-view' | 'hotstate-nobody' | 'connect';
 
 export interface SecureInfra {
   readonly brokers: string[];
   readonly registryUrl: string;
   readonly caFile: string;
+  /** With CDC (unless HOTSTATE_TEST_CDC=0): its PostgreSQL and its Kafka Connect, which runs as `connect`. */
+  readonly postgresUrl?: string;
+  readonly connectUrl?: string;
   passwordFile(user: Principal): string;
   password(user: Principal): string;
   /** Library options for a principal (SCRAM-SHA-512 unless told). */
@@ -30,7 +33,13 @@ export function secureInfra(): SecureInfra {
     throw new Error(
       'HOTSTATE_TEST_SECURE_INFRA is not set: run the tests with `npm test` (its global setup starts the secured cluster)',
     );
-  const { brokers, registryUrl, dir } = JSON.parse(raw) as { brokers: string[]; registryUrl: string; dir: string };
+  const { brokers, registryUrl, dir, postgresUrl, connectUrl } = JSON.parse(raw) as {
+    brokers: string[];
+    registryUrl: string;
+    dir: string;
+    postgresUrl?: string;
+    connectUrl?: string;
+  };
   const caFile = join(dir, 'ca.pem');
   const passwordFile = (user: Principal): string => join(dir, `${user}.password`);
   const password = (user: Principal): string => readFileSync(passwordFile(user), 'utf8').trim();
@@ -38,6 +47,7 @@ export function secureInfra(): SecureInfra {
     brokers,
     registryUrl,
     caFile,
+    ...(postgresUrl && connectUrl ? { postgresUrl, connectUrl } : {}),
     passwordFile,
     password,
     kafka: (user, mechanism = 'SCRAM-SHA-512') => ({

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type pg from 'pg';
 import { stopComponent, up } from '../../infra/launcher.ts';
-import { plainTestSettings } from '../global-setup.ts';
 import { captureTables, cdcInfra, eventually, testDatabase, type CdcInfra } from '../helpers/cdc.ts';
 import { testView } from '../helpers/views.ts';
 import { serviceEnv, startService, waitReady } from '../helpers/services.ts';
@@ -159,7 +158,7 @@ test(
     const { topics } = await captureTables(t, cdc(), db, ['public.churn']);
     const view = await testView(t, topics.get('public.churn') as string);
     await view.ready;
-    const settings = plainTestSettings();
+    const { settings } = cdc();
     const run = { writing: true };
     let commits = 0;
     const writer = (async () => {

@@ -2,7 +2,19 @@
 // checks), a tombstone after each delete, heartbeats (so the replication slot advances on a quiet database), a named
 // publication and slot, a snapshot of existing rows, transaction metadata, and Avro keys and values in the Confluent
 // frame through Apicurio's converter (Confluent's own is not on Maven Central).
+import { basename, dirname, isAbsolute } from 'node:path';
 import { HotstateError } from '../errors.ts';
+
+/** How the converter, inside the Connect worker, reaches a secured registry. Files are paths as the worker sees them. */
+export interface ConverterRegistryAccess {
+  /** Basic-auth user, with passwordFile. */
+  readonly username?: string;
+  /** Read by the worker's `dir` config provider (Kafka's DirectoryConfigProvider), so the password never appears in
+   *  the connector's config, which Connect's REST API shows. */
+  readonly passwordFile?: string;
+  /** PEM CA the registry's certificate is checked against (otherwise the worker JVM's default trust). */
+  readonly caFile?: string;
+}
 
 export interface CdcSource {
   /** Connector name; also the topic prefix (`<name>.<schema>.<table>`), the publication and the slot. */
@@ -17,6 +29,8 @@ export interface CdcSource {
   readonly partitions?: number;
   /** Replication factor of the topics Connect creates. @defaultValue 1 */
   readonly replicationFactor?: number;
+  /** Credentials and CA of the converter's registry requests, for a registry behind HTTPS and basic auth. */
+  readonly converterRegistry?: ConverterRegistryAccess;
 }
 
 const namePattern = /^[a-z][a-z0-9_]{0,40}$/;
@@ -44,7 +58,31 @@ export function cdcSourceProblems(source: CdcSource): string[] {
     problems.push(
       `registry URL ${source.registryUrl}: the converter needs an Apicurio registry; give its Confluent API URL (…/apis/ccompat/v7)`,
     );
+  const access = source.converterRegistry;
+  if ((access?.username === undefined) !== (access?.passwordFile === undefined))
+    problems.push('converter registry access: give the user and the password file together');
+  for (const [what, file] of [
+    ['password file', access?.passwordFile],
+    ['CA file', access?.caFile],
+  ] as const)
+    if (file !== undefined && !isAbsolute(file))
+      problems.push(
+        `converter registry ${what} ${JSON.stringify(file)}: an absolute path, as the Connect worker reads it`,
+      );
   return problems;
+}
+
+/** The converter's registry settings: basic auth (the password by reference) and the CA bundle. */
+function converterAccess(access: ConverterRegistryAccess | undefined): Record<string, string> {
+  return {
+    ...(access?.username !== undefined && access.passwordFile !== undefined
+      ? {
+          'apicurio.auth.username': access.username,
+          'apicurio.auth.password': `\${dir:${dirname(access.passwordFile)}:${basename(access.passwordFile)}}`,
+        }
+      : {}),
+    ...(access?.caFile === undefined ? {} : { 'apicurio.rest.request.ssl.ca-bundle.location': access.caFile }),
+  };
 }
 
 /** Apicurio's own API beside its Confluent-compatible one: the converter registers through it. */
@@ -69,6 +107,9 @@ export function debeziumConnectorConfig(source: CdcSource): Record<string, strin
     [`${side}.converter.apicurio.registry.as-confluent`]: 'true',
     [`${side}.converter.apicurio.registry.use-id`]: 'contentId',
     [`${side}.converter.apicurio.registry.headers.enabled`]: 'false',
+    ...Object.fromEntries(
+      Object.entries(converterAccess(source.converterRegistry)).map(([k, v]) => [`${side}.converter.${k}`, v]),
+    ),
   });
   return {
     'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
