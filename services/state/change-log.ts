@@ -2,7 +2,7 @@
 // whose version is older than what was evicted, or who followed across a rebuild of the view, must resync (list
 // again, then follow from the listing's version).
 import { HotstateError } from '../lib/errors.ts';
-import { formatVersionToken, parseVersionToken } from '../lib/version-token.ts';
+import { formatVersionToken, otherIncarnation, parseVersionToken, type VersionVector } from '../lib/version-token.ts';
 import type { Change } from '../lib/view/view.ts';
 
 export interface FeedEvent {
@@ -25,6 +25,8 @@ export class ChangeLog {
   /** Per partition, the offset after the newest recorded change. */
   private readonly positions = new Map<number, number>();
   private readonly followers = new Map<(event: FeedEvent, version: string) => void, () => void>();
+  /** The incarnation of the topic the recorded offsets belong to (the feed's versions carry it). */
+  topicId: string | undefined;
 
   constructor(topic: string, capacity: number) {
     this.topic = topic;
@@ -39,6 +41,12 @@ export class ChangeLog {
         'HOTSTATE_ERR_TOKEN_TOPIC',
         `version token is for topic ${from.topic}, not ${this.topic}`,
       );
+    const elsewhere = otherIncarnation(from, this.topicId);
+    if (elsewhere !== undefined)
+      throw new HotstateError(
+        'HOTSTATE_ERR_FEED_RESYNC_NEEDED',
+        `version ${fromToken} cannot be resumed: ${elsewhere}; list the dataset again and follow from the listing's version`,
+      );
     for (const [partition, evicted] of this.evictedUpTo) {
       if ((from.positions.get(partition) ?? 0) < evicted) {
         throw new HotstateError(
@@ -48,6 +56,10 @@ export class ChangeLog {
       }
     }
     return from;
+  }
+
+  private versionAt(positions: ReadonlyMap<number, number>): VersionVector {
+    return { topic: this.topic, ...(this.topicId === undefined ? {} : { topicId: this.topicId }), positions };
   }
 
   /** The changes of each partition before `from` will not be recorded: versions before them cannot be resumed. */
@@ -75,7 +87,7 @@ export class ChangeLog {
     this.events.push(event);
     this.positions.set(event.partition, event.offset + 1);
     if (this.followers.size === 0) return;
-    const version = formatVersionToken({ topic: this.topic, positions: this.positions }); // once for every follower
+    const version = formatVersionToken(this.versionAt(this.positions)); // once for every follower
     for (const follow of this.followers.keys()) follow(event, version);
   }
 
@@ -115,7 +127,7 @@ export class ChangeLog {
       positions.set(event.partition, event.offset + 1);
       if (version !== undefined && own) own = ahead();
       if (version !== undefined && !own) emit(event, version, true);
-      else emit(event, formatVersionToken({ topic: this.topic, positions }), false);
+      else emit(event, formatVersionToken(this.versionAt(positions)), false);
     };
     for (let i = this.start; i < this.events.length; i++) {
       const event = this.events[i];

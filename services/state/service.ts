@@ -102,6 +102,7 @@ try {
       {
         replayTail: config.HOTSTATE_CHANGE_BUFFER,
         onReplayWindow: (from) => {
+          log.topicId = view.version.topicId; // a replay starts on a described topic
           log.startFrom(from);
         },
       },

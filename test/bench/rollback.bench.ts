@@ -53,6 +53,7 @@ await withTransport({ brokers }, async (transport) => {
   }
   const target = tokenOfVersion({
     topic,
+    topicId: (await transport.layout(topic))?.topicId ?? '',
     positions: new Map((await transport.offsets(topic)).map((p) => [p.partition, p.end])),
   });
   // The bad batch: 70% changes of existing keys, 15% deletes, 15% new keys.

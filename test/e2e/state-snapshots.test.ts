@@ -158,6 +158,16 @@ test('a snapshot folder of links, folders, FIFOs, a sparse 64 GiB file and futur
   assert.ok(existsSync(name(9_999_999_999_999)), 'foreign files are skipped, not deleted');
   const skippedLines = state.output.filter((line) => line.includes('snapshot folder entry skipped'));
   assert.ok(skippedLines.length >= 6, skippedLines.join('\n'));
+  // The same, with reasons, in the dataset's status.
+  const listing = (await (await fetch(`${state.url}/v1/datasets`)).json()) as {
+    datasets: Array<{ name: string; snapshot: { restore?: { skipped?: Array<{ name: string; reason: string }> } } }>;
+  };
+  const skipped = listing.datasets.find((d) => d.name === topic)?.snapshot.restore?.skipped ?? [];
+  assert.equal(skipped.length, 6, JSON.stringify(skipped)); // the sparse file is the refused candidate: restore.reason
+  assert.ok(
+    skipped.some((s) => /not a regular file/.test(s.reason)) && skipped.some((s) => /future/.test(s.reason)),
+    JSON.stringify(skipped),
+  );
   const began = performance.now();
   assert.equal(await state.stop('SIGTERM'), 0);
   assert.ok(performance.now() - began < 10_000, 'SIGTERM is obeyed');

@@ -1,6 +1,7 @@
 // Versions an operator can work with, against a real broker and registry: diff of two versions, rollback after a
 // bad batch (deletes and new keys included), a rollback of the rollback, the mass-delete guard, refusal beyond the
-// rollback window unless a snapshot file covers the version, and a rollback through a schema evolution.
+// rollback window unless a snapshot file covers the version, a rollback through a schema evolution, and versions of a
+// deleted and recreated topic refused.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,11 @@ import { contentDigest } from '../../services/lib/history/diff.ts';
 import { createProducer } from '../../services/lib/producer/producer.ts';
 import { registerValueSchema, registryRequest, valueSubject } from '../../services/lib/registry.ts';
 import { registrySchemaSource, WriterSchemas } from '../../services/lib/core/writer-schemas.ts';
+import { isHotstateError } from '../../services/lib/errors.ts';
+import { ensureDatasetTopic } from '../../services/lib/kafka/topics.ts';
+import { formatVersionToken, parseVersionToken } from '../../services/lib/version-token.ts';
 import { hotstate } from '../helpers/cli.ts';
+import { withAdmin } from '../helpers/kafkajs-client.ts';
 import { price, pricesTopic, schemaText } from '../helpers/datasets.ts';
 import { createTestTopic, testInfra, testKafka, testRegistry, testTransport } from '../helpers/infra.ts';
 import { testView } from '../helpers/views.ts';
@@ -273,4 +278,54 @@ test('a rollback across an incompatible schema change is refused before anything
     ends,
     'nothing was written',
   );
+});
+
+test('versions know their topic: after the topic is deleted and recreated, its old versions are refused, never rolled back to', async (t) => {
+  const { topic, producer } = await pricesTopic(t);
+  await producer.send(
+    Array.from({ length: 30 }, (_, i) => ({ key: `OLD${String(i)}`, value: price(`OLD${String(i)}`) })),
+  );
+  const oldView = await testView(t, topic);
+  await oldView.ready;
+  const old = oldView.token;
+  assert.ok(parseVersionToken(old).topicId, 'a view version names its incarnation');
+  await oldView.close();
+  await producer.close();
+
+  // Delete and recreate it (same name, same partitions), then write 90 other keys.
+  const kafka = testKafka(t);
+  await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] }));
+  const transport = testTransport(t);
+  for (;;) {
+    try {
+      await ensureDatasetTopic(transport, { topic, partitions: 3 });
+      break;
+    } catch {
+      await sleep(200); // still being deleted
+    }
+  }
+  const again = await createProducer({ kafka: testInfra().kafka, registryUrl: testInfra().registry, topic });
+  t.after(() => again.close());
+  await again.send(Array.from({ length: 90 }, (_, i) => ({ key: `NEW${String(i)}`, value: price(`NEW${String(i)}`) })));
+  const view = await testView(t, topic);
+  await view.ready;
+  const endsBefore = await transport.offsets(topic);
+
+  const rollback = hotstate(['rollback', '-t', topic, '--to', old, '--yes', '--allow-mass-delete']);
+  assert.equal(rollback.code, 7, rollback.stderr);
+  assert.match(rollback.stderr, /HOTSTATE_ERR_VERSION_UNREACHABLE: .*earlier incarnation of .*topic id/);
+  const diff = hotstate(['diff', '-t', topic, '--from', old]);
+  assert.equal(diff.code, 7, diff.stderr);
+  assert.match(diff.stderr, /earlier incarnation/);
+  await assert.rejects(view.waitFor(old, 1000), (e) => isHotstateError(e, 'HOTSTATE_ERR_VERSION_UNREACHABLE'));
+
+  // A token without a topic id (the format before it) is read for a diff, but not rolled back to.
+  const { topic: name, positions } = parseVersionToken(view.token);
+  const anonymous = formatVersionToken({ topic: name, positions });
+  assert.equal(hotstate(['diff', '-t', topic, '--from', anonymous]).code, 0);
+  const refused = hotstate(['rollback', '-t', topic, '--to', anonymous, '--yes']);
+  assert.equal(refused.code, 7, refused.stderr);
+  assert.match(refused.stderr, /carries no topic id/);
+  assert.deepEqual(await transport.offsets(topic), endsBefore, 'nothing was written');
+  assert.equal(view.size, 90);
 });

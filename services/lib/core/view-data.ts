@@ -4,7 +4,7 @@ import { HotstateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ViewMetrics } from '../metrics.ts';
 import type { FetchedRecord } from '../transport/transport.ts';
-import { formatVersionToken, parseVersionToken, type VersionVector } from '../version-token.ts';
+import { formatVersionToken, otherIncarnation, parseVersionToken, type VersionVector } from '../version-token.ts';
 import { entryValueBytes } from '../store/entry.ts';
 import { frameSchemaId } from '../codec/confluent-avro.ts';
 import type { BaseIndex } from '../store/base-index.ts';
@@ -45,6 +45,8 @@ interface Pin {
 
 export class ViewData {
   readonly topic: string;
+  /** The incarnation of the topic being read (its versions carry it); set once the topic is described. */
+  topicId: string | undefined;
   private readonly schemas: WriterSchemas;
   private readonly metrics: ViewMetrics | undefined;
   private readonly log: Logger;
@@ -316,7 +318,11 @@ export class ViewData {
 
   /** The version applied, pinned or not. */
   get appliedVersion(): VersionVector {
-    return { topic: this.topic, positions: new Map(this.positions) };
+    return {
+      topic: this.topic,
+      ...(this.topicId === undefined ? {} : { topicId: this.topicId }),
+      positions: new Map(this.positions),
+    };
   }
 
   get token(): string {
@@ -336,8 +342,8 @@ export class ViewData {
   snapshot(): ViewSnapshot {
     if (!this.pinned) return this.appliedSnapshot();
     // Its own positions map: the store tracks open snapshots by identity, and releasing this one must not end the pin.
-    const { topic, positions } = this.pinned.snapshot.version;
-    return new ViewSnapshot(this.pinned.store, { topic, positions: new Map(positions) }, this.decodeEntry);
+    const { version } = this.pinned.snapshot;
+    return new ViewSnapshot(this.pinned.store, { ...version, positions: new Map(version.positions) }, this.decodeEntry);
   }
 
   /** Keys and packed entries applied (a synchronous pass; for tools that rebuild a version, not for readers). */
@@ -405,6 +411,9 @@ export class ViewData {
         'HOTSTATE_ERR_TOKEN_TOPIC',
         `version token is for topic ${wanted.topic}, this view holds ${this.topic}`,
       );
+    const elsewhere = otherIncarnation(wanted, this.topicId);
+    if (elsewhere !== undefined)
+      throw new HotstateError('HOTSTATE_ERR_VERSION_UNREACHABLE', `this view cannot reach ${token}: ${elsewhere}`);
     const covered = (): boolean => [...wanted.positions].every(([p, next]) => this.visiblePosition(p) >= next);
     if (covered()) return;
     if (this.closedWith) throw this.closedWith;

@@ -14,7 +14,7 @@ import { readSnapshotEntries, readSnapshotHeader, snapshotVersion } from '../sna
 import { judgeSnapshot, safetyShare } from '../snapshot/verdict.ts';
 import { readRange } from '../transport/read-range.ts';
 import type { OffsetRange, TopicLayout, Transport } from '../transport/transport.ts';
-import { formatVersionToken, parseVersionToken } from '../version-token.ts';
+import { formatVersionToken, otherIncarnation, parseVersionToken } from '../version-token.ts';
 import { entrySchemaId } from '../store/entry.ts';
 import { checkRecords, defaultRecordLimits } from '../core/poison.ts';
 import { ViewData } from '../core/view-data.ts';
@@ -22,6 +22,8 @@ import type { WriterSchemas } from '../core/writer-schemas.ts';
 
 export interface DatasetVersion {
   readonly topic: string;
+  /** The incarnation of the topic the positions belong to. */
+  readonly topicId: string;
   /** Per partition, the next offset: the version's token is formatVersionToken of these. */
   readonly positions: ReadonlyMap<number, number>;
   /** Key → packed entry (store/entry.ts) of every key that exists at the version. */
@@ -65,8 +67,14 @@ export async function readTopicNow(transport: Transport, topic: string): Promise
   return { layout, offsets, configs };
 }
 
-export const tokenOfVersion = (version: Pick<DatasetVersion, 'topic' | 'positions'>): string =>
+export const tokenOfVersion = (version: Pick<DatasetVersion, 'topic' | 'topicId' | 'positions'>): string =>
   formatVersionToken(version);
+
+/** How sure a version must be of its topic's incarnation: a rollback writes, so its target must prove it. */
+export interface LoadOptions {
+  /** Refuse tokens that carry no topic id (made before versions knew their topic, or of a single write). */
+  readonly requireTopicId?: boolean;
+}
 
 export async function loadDatasetVersion(
   transport: Transport,
@@ -74,19 +82,24 @@ export async function loadDatasetVersion(
   topic: string,
   ref: VersionRef,
   now: TopicNow,
+  options: LoadOptions = {},
 ): Promise<DatasetVersion> {
   if (ref.kind === 'snapshot') return loadSnapshotVersion(schemas, topic, ref.file, now);
   const positions =
-    ref.kind === 'now' ? new Map(now.offsets.map((p) => [p.partition, p.end])) : tokenPositions(topic, ref.token, now);
+    ref.kind === 'now'
+      ? new Map(now.offsets.map((p) => [p.partition, p.end]))
+      : tokenPositions(topic, ref.token, now, options);
+  const topicId = now.layout.topicId;
   const problems = await rollbackWindowProblems(transport, topic, positions, now);
   if (problems.length > 0) {
     throw new HotstateError(
       'HOTSTATE_ERR_VERSION_UNREACHABLE',
-      `version ${formatVersionToken({ topic, positions })} cannot be rebuilt exactly from ${topic}; use a snapshot file of it (or of a later good version) instead:\n  - ${problems.join('\n  - ')}`,
+      `version ${formatVersionToken({ topic, topicId, positions })} cannot be rebuilt exactly from ${topic}; use a snapshot file of it (or of a later good version) instead:\n  - ${problems.join('\n  - ')}`,
     );
   }
   return {
     topic,
+    topicId,
     positions,
     entries: await rebuildFromTopic(transport, schemas, topic, positions, now),
     source: 'topic',
@@ -94,10 +107,21 @@ export async function loadDatasetVersion(
 }
 
 /** A token's positions, checked against the topic: it must name every partition and lie within each. */
-function tokenPositions(topic: string, token: string, now: TopicNow): Map<number, number> {
+function tokenPositions(topic: string, token: string, now: TopicNow, options: LoadOptions): Map<number, number> {
   const version = parseVersionToken(token);
   if (version.topic !== topic)
     throw new HotstateError('HOTSTATE_ERR_TOKEN_TOPIC', `version token is for topic ${version.topic}, not ${topic}`);
+  const elsewhere = otherIncarnation(version, now.layout.topicId);
+  if (elsewhere !== undefined)
+    throw new HotstateError(
+      'HOTSTATE_ERR_VERSION_UNREACHABLE',
+      `version token cannot be read from ${topic}: ${elsewhere}`,
+    );
+  if (options.requireTopicId === true && version.topicId === undefined)
+    throw new HotstateError(
+      'HOTSTATE_ERR_VERSION_UNREACHABLE',
+      `version token carries no topic id (a token of a single write, or made before versions named their topic's incarnation): it cannot prove it is a version of ${topic} as it is now, so it is not rolled back to; take the version from a view or a state service's hotstate-version header, or use a snapshot file`,
+    );
   const missing = now.offsets.filter((p) => !version.positions.has(p.partition)).map((p) => p.partition);
   if (missing.length > 0) {
     throw new HotstateError(
@@ -225,7 +249,7 @@ async function loadSnapshotVersion(
     entries.set(key, entry);
   });
   await schemas.settle(header.schemaIds);
-  return { topic, positions: snapshotVersion(header).positions, entries, source: file };
+  return { topic, topicId: header.topicId, positions: snapshotVersion(header).positions, entries, source: file };
 }
 
 /** Writer schema ids of a version's values (to settle before decoding them). */

@@ -84,7 +84,7 @@ export async function rollbackDataset(
   const started = performance.now();
   const schemas = new WriterSchemas(schemaSource, valueSubject(topic));
   const now = await readTopicNow(transport, topic);
-  const target = await loadDatasetVersion(transport, schemas, topic, ref, now);
+  const target = await loadDatasetVersion(transport, schemas, topic, ref, now, { requireTopicId: true });
   const current = await loadDatasetVersion(transport, schemas, topic, { kind: 'now' }, now);
   const diff = diffVersions(current, target); // added: keys only the target has (restore); removed: created since (delete)
   const deleteShare = current.entries.size === 0 ? 0 : diff.removed.length / current.entries.size;
@@ -144,7 +144,7 @@ export async function rollbackDataset(
   return {
     status: 'rolled-back',
     plan,
-    token: tokenOfVersion({ topic, positions }),
+    token: tokenOfVersion({ topic, topicId: now.layout.topicId, positions }),
     records: records.length,
     seconds: (performance.now() - started) / 1000,
   };

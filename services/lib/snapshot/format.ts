@@ -49,6 +49,7 @@ export interface SnapshotHeader {
 export function snapshotVersion(header: SnapshotHeader): VersionVector {
   return {
     topic: header.topic,
+    topicId: header.topicId,
     positions: new Map(Object.entries(header.positions).map(([p, next]) => [Number(p), next])),
   };
 }

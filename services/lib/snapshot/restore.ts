@@ -2,6 +2,7 @@
 // judged (verdict.ts) from its header first; a usable one is loaded into a fresh store, and a load that fails
 // half-way (corrupt body) leaves the view as if nothing had been loaded. The first refusal that older files cannot
 // fix (too old, topic changed) ends the search: the view replays in full and says why.
+import { basename } from 'node:path';
 import type { Logger } from '../logger.ts';
 import type { BaseIndex } from '../store/base-index.ts';
 import { loadSnapshotBase } from './base-loader.ts';
@@ -17,6 +18,9 @@ export interface SnapshotRestore {
   readonly createdAt?: number;
   readonly entries?: number;
   readonly seconds?: number;
+  /** Folder entries passed over, each with why: not a snapshot to open (a link, a folder, a FIFO, a far-future
+   *  name…) or a refused file (corrupt, unknown format) before the one used. */
+  readonly skipped?: ReadonlyArray<{ readonly name: string; readonly reason: string }>;
 }
 
 /** What restoring needs of the view's data: start over at positions, and take one entry. */
@@ -41,7 +45,10 @@ export async function restoreNewest(
     skippedSnapshotEntries(dir, topicNow.topic),
   ]);
   for (const { name, reason } of skipped) log.warn({ file: name, dir, reason }, 'snapshot folder entry skipped');
-  if (candidates.length === 0) return { outcome: 'none', reason: `no snapshot of ${topicNow.topic} in ${dir}` };
+  const passedOver = skipped.map(({ name, reason }) => ({ name, reason }));
+  const result = (restore: SnapshotRestore): SnapshotRestore =>
+    passedOver.length === 0 ? restore : { ...restore, skipped: passedOver };
+  if (candidates.length === 0) return result({ outcome: 'none', reason: `no snapshot of ${topicNow.topic} in ${dir}` });
   let last: SnapshotRestore = { outcome: 'none' };
   for (const { file } of candidates) {
     try {
@@ -53,7 +60,7 @@ export async function restoreNewest(
           { file, outcome: verdict.outcome, reason: verdict.reason },
           'snapshot not used: replaying the topic in full',
         );
-        return { outcome: verdict.outcome, file, reason: verdict.reason };
+        return result({ outcome: verdict.outcome, file, reason: verdict.reason });
       }
       // The body is read and indexed on another thread (or was, since the process started) while the registry is
       // asked for the writer schemas.
@@ -65,7 +72,7 @@ export async function restoreNewest(
         onOutcome('schemas-unavailable');
         const reason = `its writer schemas ${header.schemaIds.join(', ')} cannot be fetched now: ${(error as Error).message}`;
         log.warn({ file, reason }, 'snapshot not used: replaying the topic in full');
-        return { outcome: 'schemas-unavailable', file, reason };
+        return result({ outcome: 'schemas-unavailable', file, reason });
       }
       const positions = new Map(snapshotVersion(header).positions);
       target.reset(positions);
@@ -76,15 +83,19 @@ export async function restoreNewest(
         { file, entries: header.entries, seconds, createdAt: new Date(header.createdAt).toISOString() },
         'view restored from a snapshot; fetching from its positions',
       );
-      return { outcome: 'used', file, createdAt: header.createdAt, entries: header.entries, seconds, positions };
+      return {
+        ...result({ outcome: 'used', file, createdAt: header.createdAt, entries: header.entries, seconds }),
+        positions,
+      };
     } catch (error) {
       if (!(error instanceof SnapshotFileError)) throw error;
       const outcome = error.problem === 'format' ? 'unknown-format' : 'corrupt';
       onOutcome(outcome);
       log.warn({ file, outcome, reason: error.message }, 'snapshot refused; trying an older one');
       last = { outcome, file, reason: error.message };
+      passedOver.push({ name: basename(file), reason: `${outcome}: ${error.message}` });
       target.reset(new Map(topicNow.offsets.map((p) => [p.partition, p.start])));
     }
   }
-  return last;
+  return result(last);
 }

@@ -189,6 +189,7 @@ export abstract class ViewLifecycle extends ViewReads {
     // A start right after a broker died waits out the leader election (typically seconds) instead of failing.
     const offsets = await this.transport.offsets(this.topic, { patienceMs: START_PATIENCE_MS });
     this.layout = layout;
+    this.data.topicId = layout.topicId;
     this.ends = new Map(offsets.map((p) => [p.partition, p.end]));
     this.starts = new Map(offsets.map((p) => [p.partition, p.start]));
     let positions = new Map(offsets.map((p) => [p.partition, p.start]));
