@@ -180,7 +180,11 @@ export interface HttpAppOptions {
   readonly bodyLimitBytes: number;
   readonly shuttingDown: () => boolean;
   /** Whether the service can take traffic (besides not shutting down), with details for the /readyz body. */
-  readonly readiness: () => { readonly ready: boolean; readonly details?: Record<string, unknown> };
+  /** Readiness, and details for the request's Authorization header (a service may show more to a token). */
+  readonly readiness: (authorization?: string) => {
+    readonly ready: boolean;
+    readonly details?: Record<string, unknown>;
+  };
 }
 
 /**
@@ -229,8 +233,8 @@ export function createHttpApp({
     done();
   });
   app.get('/healthz', () => ({ status: 'ok' }));
-  app.get('/readyz', (_request, reply) => {
-    const { ready, details } = readiness();
+  app.get('/readyz', (request, reply) => {
+    const { ready, details } = readiness(request.headers.authorization);
     const serving = ready && !shuttingDown();
     return reply.code(serving ? 200 : 503).send({ ready: serving, shuttingDown: shuttingDown(), ...details });
   });

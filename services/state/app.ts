@@ -57,10 +57,20 @@ const itemBody = (item: Item): Record<string, unknown> => ({
 export function buildStateApp(options: StateAppOptions): FastifyInstance {
   const tooStale = (status: ReturnType<HotstateView['status']>): boolean =>
     status.stale !== undefined && Date.now() - status.stale.since > options.readyMaxStaleMs;
-  // Ready when every dataset replayed, none failed, and none has been stale for longer than the policy allows.
-  const readiness = (): { ready: boolean; details: Record<string, unknown> } => {
-    const datasets = Object.fromEntries([...options.views].map(([name, view]) => [name, view.status()]));
-    return { ready: Object.values(datasets).every((s) => s.ready && !tooStale(s)), details: { datasets } };
+  const { readTokens } = options;
+  // Ready when every dataset replayed, none failed, and none has been stale for longer than the policy allows. The
+  // details show only the datasets the request's read token may read (probes carry none: they need only the code).
+  const readiness = (authorization?: string): { ready: boolean; details: Record<string, unknown> } => {
+    const statuses = [...options.views].map(([name, view]) => [name, view.status()] as const);
+    const names = statuses.map(([name]) => name);
+    const visible = new Set(readTokens ? readTokens.allowed(authorization, names) : names);
+    return {
+      ready: statuses.every(([, s]) => s.ready && !tooStale(s)),
+      details: {
+        datasets: Object.fromEntries(statuses.filter(([name]) => visible.has(name))),
+        ...(visible.size < names.length ? { datasetsNotShown: names.length - visible.size } : {}),
+      },
+    };
   };
   const app = createHttpApp({
     service: 'state',
@@ -71,7 +81,6 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
     readiness,
   });
   // Reads need a read token when the service has some; operator routes (config.operator) check the operator token.
-  const { readTokens } = options;
   if (readTokens) {
     app.addHook('onRequest', (request, _reply, done) => {
       if (

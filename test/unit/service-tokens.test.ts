@@ -162,7 +162,7 @@ test('state: with read tokens, reads need one; probes and metrics stay open', as
     assert.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
 });
 
-test('state: the dataset listing shows only the datasets the read token may read', async (t) => {
+test('state: the dataset listing and /readyz show only the datasets the read token may read', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hotstate-tokens-'));
   writeFileSync(join(dir, 'tokens'), 'prices-reader-0123456789 prices\nall-reader-0123456789\n');
   // Only status() is asked of a view by the listing.
@@ -182,4 +182,15 @@ test('state: the dataset listing shows only the datasets the read token may read
   assert.deepEqual(await names('prices-reader-0123456789'), ['prices']);
   assert.deepEqual(await names('all-reader-0123456789'), ['prices', 'flags']);
   assert.equal((await app.inject({ method: 'GET', url: '/v1/datasets' })).statusCode, 401);
+
+  // /readyz answers probes without a token (the code says it all) and shows a token only its datasets.
+  const readyz = async (token?: string) =>
+    (await app.inject({ method: 'GET', url: '/readyz', headers: token === undefined ? {} : bearer(token) })).json<{
+      ready: boolean;
+      datasets: Record<string, unknown>;
+      datasetsNotShown?: number;
+    }>();
+  assert.deepEqual(await readyz(), { ready: true, shuttingDown: false, datasets: {}, datasetsNotShown: 2 });
+  assert.deepEqual(Object.keys((await readyz('prices-reader-0123456789')).datasets), ['prices']);
+  assert.deepEqual(Object.keys((await readyz('all-reader-0123456789')).datasets), ['prices', 'flags']);
 });
