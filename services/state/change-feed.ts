@@ -34,22 +34,35 @@ const FLUSH_SLICE = 8;
 interface Follower {
   readonly raw: ServerResponse;
   readonly prefix: string;
-  frames: Buffer[];
-  /** Bytes of waiting frames made for this follower alone (not shared). */
+  readonly log: ChangeLog;
+  /** Frames made for this follower alone (it resumed from an older version), sent before its shared range. */
+  own: Buffer[];
   ownBytes: number;
-  /** Every waiting frame is a shared one (the follower caught up with the log). */
-  onlyShared: boolean;
+  /** Once caught up: the log's changes numbered [sharedFrom, sharedTo) wait for it (those with its prefix), as the
+   *  frames every caught-up follower shares; a range, not a queue of its own. */
+  sharedFrom: number;
+  sharedTo: number;
+  /** Tells it to resync and disconnects it, saying why. */
+  readonly cut: (why: string) => void;
 }
 
 // An event's bytes are built once and shared by every follower's socket queue: 300 followers of a 1 KB change hold
 // one buffer, not 300 copies. Followers that caught up share the whole frame (their `id` is the log's version);
-// others get their own `id` line before the shared body.
+// others get their own `id` line before the shared body. These buffers live as long as the log holds their event, so
+// they are allocated outside Node's 8 KiB buffer pool: a pooled slice would keep its whole pool chunk alive, and a
+// burst of 10,000 changes then held hundreds of MB of chunks that were mostly garbage.
 const bodies = new WeakMap<FeedEvent, Buffer>();
 const sharedFrames = new WeakMap<FeedEvent, Buffer>();
+const unpooled = (...parts: ReadonlyArray<string | Buffer>): Buffer => {
+  const buffer = Buffer.allocUnsafeSlow(parts.reduce((n, p) => n + Buffer.byteLength(p), 0));
+  let at = 0;
+  for (const part of parts) at += typeof part === 'string' ? buffer.write(part, at) : part.copy(buffer, at);
+  return buffer;
+};
 const bodyOf = (event: FeedEvent): Buffer => {
   let body = bodies.get(event);
   if (body === undefined) {
-    body = Buffer.from(`event: change\ndata: ${stringifyJson(event)}\n\n`, 'utf8');
+    body = unpooled(`event: change\ndata: ${stringifyJson(event)}\n\n`);
     bodies.set(event, body);
   }
   return body;
@@ -57,10 +70,30 @@ const bodyOf = (event: FeedEvent): Buffer => {
 const sharedFrameOf = (event: FeedEvent, version: string): Buffer => {
   let frame = sharedFrames.get(event);
   if (frame === undefined) {
-    frame = Buffer.concat([Buffer.from(`id: ${version}\n`), bodyOf(event)]);
+    const idLine = `id: ${version}\n`;
+    frame = unpooled(idLine, bodyOf(event));
     sharedFrames.set(event, frame);
+    bodies.set(event, frame.subarray(Buffer.byteLength(idLine))); // one copy of the body, not two
   }
   return frame;
+};
+
+const waiting = (follower: Follower): number => follower.own.length + follower.sharedTo - follower.sharedFrom;
+
+/**
+ * Shared frames joined into one buffer, by their first frame, then count and prefix: followers that caught up send
+ * the same slices, whenever each socket drains, so 300 followers of a burst hold one copy of each slice. A slice
+ * lives as long as its first frame, which lives as long as the change log holds its event.
+ */
+const joinedSlices = new WeakMap<Buffer, Map<string, Buffer>>();
+const joinedSlice = (frames: readonly Buffer[], prefix: string): Buffer => {
+  const first = frames[0] as Buffer;
+  let byShape = joinedSlices.get(first);
+  if (byShape === undefined) joinedSlices.set(first, (byShape = new Map<string, Buffer>()));
+  const shape = `${String(frames.length)}/${prefix}`;
+  let joined = byShape.get(shape);
+  if (joined === undefined) byShape.set(shape, (joined = Buffer.concat(frames)));
+  return joined;
 };
 
 const resyncEvent = (message: string): string =>
@@ -105,7 +138,6 @@ export class ChangeFeeds {
     });
     raw.write(`: following ${dataset} from ${from}\n\n`);
     let ended = false;
-    const follower: Follower = { raw, prefix, frames: [], ownBytes: 0, onlyShared: true };
     const tooSlow = (why: string): void => {
       this.log?.warn({ dataset, reason: why }, 'change feed client disconnected: it does not read fast enough');
       end(
@@ -128,25 +160,29 @@ export class ChangeFeeds {
         raw.destroy();
       }, GOODBYE_MS).unref();
     };
+    const follower: Follower = { raw, prefix, log, own: [], ownBytes: 0, sharedFrom: 0, sharedTo: 0, cut: tooSlow };
     const stop = log.follow(
       from,
-      (event, resumeToken, shared) => {
+      (event, seq, resumeToken, shared) => {
         if (ended || !event.key.startsWith(prefix)) return;
-        const frame = shared
-          ? sharedFrameOf(event, resumeToken)
-          : Buffer.concat([Buffer.from(`id: ${resumeToken}\n`), bodyOf(event)]);
-        if (follower.frames.length > log.capacity) {
+        if (waiting(follower) > log.capacity) {
           tooSlow(`more than the ${String(log.capacity)} changes this service holds wait for it`);
           return;
         }
-        const own = shared ? 0 : frame.length;
-        if (raw.writableNeedDrain && follower.ownBytes + own > this.limits.maxBufferedBytes) {
-          tooSlow(`${String(this.limits.maxBufferedBytes)} bytes wait behind a write it has not taken`);
-          return;
+        if (shared) {
+          sharedFrameOf(event, resumeToken); // built by the first follower to hear of it, for all
+          if (follower.sharedTo === follower.sharedFrom) follower.sharedFrom = seq;
+          follower.sharedTo = seq + 1;
+        } else {
+          // Its own frames all come before it catches up (ChangeLog.follow), so they precede any shared range.
+          const frame = Buffer.concat([Buffer.from(`id: ${resumeToken}\n`), bodyOf(event)]);
+          if (raw.writableNeedDrain && follower.ownBytes + frame.length > this.limits.maxBufferedBytes) {
+            tooSlow(`${String(this.limits.maxBufferedBytes)} bytes wait behind a write it has not taken`);
+            return;
+          }
+          follower.own.push(frame);
+          follower.ownBytes += frame.length;
         }
-        follower.frames.push(frame);
-        follower.ownBytes += own;
-        follower.onlyShared &&= shared;
         this.pending.add(follower);
         this.schedule();
       },
@@ -159,7 +195,7 @@ export class ChangeFeeds {
     // A socket that took its last write gets the next slice at once: a reader that keeps up is never made to wait
     // for the flush timer while a burst goes out.
     raw.on('drain', () => {
-      if (follower.frames.length > 0) this.send(follower, new Map(), new WeakMap(), { value: 0 });
+      if (waiting(follower) > 0) this.send(follower);
     });
     this.open.add(end);
     raw.on('close', () => {
@@ -183,16 +219,13 @@ export class ChangeFeeds {
     this.flushTimer = undefined;
     const due = [...this.pending];
     this.pending.clear();
-    const joined = new Map<string, Buffer>();
-    const ids = new WeakMap<Buffer, number>();
-    const nextId = { value: 0 };
     // A few dozen writes at a time, then the event loop serves requests again: 300 socket writes in one go would
     // hold key reads back for tens of milliseconds.
     const writeSlice = (from: number): void => {
       const to = Math.min(due.length, from + FLUSH_SLICE);
       for (let i = from; i < to; i++) {
         const follower = due[i];
-        if (follower) this.send(follower, joined, ids, nextId);
+        if (follower) this.send(follower);
       }
       if (to < due.length)
         setImmediate(() => {
@@ -202,45 +235,53 @@ export class ChangeFeeds {
     writeSlice(0);
   }
 
-  private send(
-    follower: Follower,
-    joined: Map<string, Buffer>,
-    ids: WeakMap<Buffer, number>,
-    nextId: { value: number },
-  ): void {
-    const { frames } = follower;
-    const first = frames[0];
-    if (first === undefined || follower.raw.writableEnded) return; // ended between two slices
+  private send(follower: Follower): void {
+    if (waiting(follower) === 0 || follower.raw.writableEnded) return; // ended between two slices
     if (follower.raw.writableNeedDrain) {
       this.pending.add(follower); // its 'drain' schedules the next flush
       return;
     }
-    // At most the per-connection limit goes to the socket at once (the rest waits, shared, for its 'drain'): what a
-    // socket holds that its client has not read stays bounded.
-    let count = 0;
-    for (let bytes = 0; count < frames.length; count++) {
-      bytes += (frames[count] as Buffer).length;
-      if (count > 0 && bytes > this.limits.maxBufferedBytes) break;
-    }
-    const slice = count === frames.length ? frames : frames.slice(0, count);
-    let batch: Buffer;
-    if (follower.onlyShared) {
-      let id = ids.get(first);
-      if (id === undefined) ids.set(first, (id = nextId.value++));
-      const key = `${String(id)}/${String(count)}/${follower.prefix}`;
-      batch = joined.get(key) ?? Buffer.concat(slice);
-      joined.set(key, batch);
-    } else {
-      batch = Buffer.concat(slice);
-    }
-    follower.frames = frames.slice(count);
-    follower.ownBytes = follower.onlyShared ? 0 : follower.frames.reduce((n, frame) => n + frame.length, 0);
-    if (follower.frames.length === 0) follower.onlyShared = true;
+    const batch = follower.own.length > 0 ? this.ownSlice(follower) : this.sharedSlice(follower);
     // Taken without filling the socket: the rest goes with the next flush; otherwise its 'drain' sends it.
-    if (follower.raw.write(batch) && follower.frames.length > 0) {
+    if (batch !== undefined && follower.raw.write(batch) && waiting(follower) > 0) {
       this.pending.add(follower);
       this.schedule();
     }
+  }
+
+  // At most the per-connection limit goes to a socket at once (the rest waits for its 'drain'): what a socket holds
+  // that its client has not read stays bounded.
+
+  private ownSlice(follower: Follower): Buffer {
+    let count = 0;
+    for (let bytes = 0; count < follower.own.length; count++) {
+      bytes += (follower.own[count] as Buffer).length;
+      if (count > 0 && bytes > this.limits.maxBufferedBytes) break;
+    }
+    const slice = follower.own.splice(0, count);
+    for (const frame of slice) follower.ownBytes -= frame.length;
+    return Buffer.concat(slice);
+  }
+
+  /** The next slice of the follower's shared range; undefined when its changes already left the log (it is cut). */
+  private sharedSlice(follower: Follower): Buffer | undefined {
+    const frames: Buffer[] = [];
+    let bytes = 0;
+    let seq = follower.sharedFrom;
+    for (; seq < follower.sharedTo; seq++) {
+      const event = follower.log.eventAt(seq);
+      if (event === undefined) {
+        follower.cut(`more than the ${String(follower.log.capacity)} changes this service holds wait for it`);
+        return undefined;
+      }
+      const frame = event.key.startsWith(follower.prefix) ? sharedFrames.get(event) : undefined;
+      if (frame === undefined) continue;
+      if (frames.length > 0 && bytes + frame.length > this.limits.maxBufferedBytes) break;
+      frames.push(frame);
+      bytes += frame.length;
+    }
+    follower.sharedFrom = seq;
+    return frames.length === 0 ? undefined : joinedSlice(frames, follower.prefix);
   }
 
   closeAll(): void {

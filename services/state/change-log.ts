@@ -20,11 +20,13 @@ export class ChangeLog {
   readonly capacity: number;
   private readonly events: FeedEvent[] = [];
   private start = 0; // ring start index in `events`
+  /** Sequence number of `events[start]`: each recorded change gets the next one, so followers can name ranges. */
+  private firstSeq = 0;
   /** Per partition, the offset after the newest evicted change: versions below it cannot be resumed. */
   private readonly evictedUpTo = new Map<number, number>();
   /** Per partition, the offset after the newest recorded change. */
   private readonly positions = new Map<number, number>();
-  private readonly followers = new Map<(event: FeedEvent, version: string) => void, () => void>();
+  private readonly followers = new Map<(event: FeedEvent, seq: number, version: string) => void, () => void>();
   /** The incarnation of the topic the recorded offsets belong to (the feed's versions carry it). */
   topicId: string | undefined;
 
@@ -77,6 +79,7 @@ export class ChangeLog {
       timestamp: change.timestamp,
     };
     if (this.events.length - this.start >= this.capacity) {
+      this.firstSeq++;
       const evicted = this.events[this.start++];
       if (evicted) this.evictedUpTo.set(evicted.partition, evicted.offset + 1);
       if (this.start > this.capacity) {
@@ -88,7 +91,18 @@ export class ChangeLog {
     this.positions.set(event.partition, event.offset + 1);
     if (this.followers.size === 0) return;
     const version = formatVersionToken(this.versionAt(this.positions)); // once for every follower
-    for (const follow of this.followers.keys()) follow(event, version);
+    const seq = this.nextSeq - 1;
+    for (const follow of this.followers.keys()) follow(event, seq, version);
+  }
+
+  /** The sequence number the next recorded change gets. */
+  get nextSeq(): number {
+    return this.firstSeq + this.events.length - this.start;
+  }
+
+  /** The change with sequence number `seq`, while the log holds it. */
+  eventAt(seq: number): FeedEvent | undefined {
+    return seq < this.firstSeq ? undefined : this.events[this.start + seq - this.firstSeq];
   }
 
   /**
@@ -96,6 +110,7 @@ export class ChangeLog {
    * told to resync and dropped.
    */
   reset(): void {
+    this.firstSeq = this.nextSeq; // numbers are never reused
     this.events.length = 0;
     this.start = 0;
     this.evictedUpTo.clear();
@@ -107,13 +122,13 @@ export class ChangeLog {
 
   /**
    * Replays buffered changes after `fromToken` and then follows live ones, synchronously in between so nothing is
-   * missed or repeated. `resumeToken` is the version after the event for this follower; `shared` says it is the
-   * log's own version after the event, the same for every follower that caught up (so the bytes can be shared).
-   * Returns the function that stops following.
+   * missed or repeated. `seq` is the change's sequence number in this log; `resumeToken` is the version after the
+   * event for this follower; `shared` says it is the log's own version after the event, the same for every follower
+   * that caught up (so the bytes can be shared). Returns the function that stops following.
    */
   follow(
     fromToken: string,
-    emit: (event: FeedEvent, resumeToken: string, shared: boolean) => void,
+    emit: (event: FeedEvent, seq: number, resumeToken: string, shared: boolean) => void,
     resync: () => void,
   ): () => void {
     const from = this.resumable(fromToken);
@@ -122,16 +137,16 @@ export class ChangeLog {
     const ahead = (): boolean =>
       [...positions].some(([partition, next]) => next > (this.positions.get(partition) ?? 0));
     let own = true;
-    const send = (event: FeedEvent, version?: string): void => {
+    const send = (event: FeedEvent, seq: number, version?: string): void => {
       if (event.offset < (positions.get(event.partition) ?? 0)) return;
       positions.set(event.partition, event.offset + 1);
       if (version !== undefined && own) own = ahead();
-      if (version !== undefined && !own) emit(event, version, true);
-      else emit(event, formatVersionToken(this.versionAt(positions)), false);
+      if (version !== undefined && !own) emit(event, seq, version, true);
+      else emit(event, seq, formatVersionToken(this.versionAt(positions)), false);
     };
     for (let i = this.start; i < this.events.length; i++) {
       const event = this.events[i];
-      if (event) send(event);
+      if (event) send(event, this.firstSeq + i - this.start);
     }
     this.followers.set(send, resync);
     return () => {
