@@ -1,12 +1,12 @@
 // The change feed over Server-Sent Events, bounded. Each event is serialized once into a buffer all followers share;
 // changes go out every 50 ms as one write per follower (the same buffer for followers that caught up). Slowness is
-// judged on what a follower costs, not on the size of a burst: frames of followers that caught up are buffers all
-// share (the log's own events), so they wait for a socket that has not drained yet as long as the log still holds
-// them — a burst of any size reaches a reader that keeps up. A follower is told to resync and disconnected (its
-// buffers freed) only for its own slowness: more changes waiting for it than the log holds, or, while its socket has
-// not drained, more than the per-connection limit in frames made for it alone (a follower replaying from an older
-// version). Beyond a number of concurrent feeds new ones are refused with 503. `id` is the version after the event;
-// reconnecting with Last-Event-ID (or ?from=) resumes without loss or duplicates.
+// judged on what a follower costs, not on the size of a burst: a follower that caught up waits on a range of the
+// change log (the frames all such followers share), for a socket that has not drained yet, as long as the log still
+// holds that range — a burst of any size reaches a reader that keeps up, and costs no queue per follower. A follower
+// is told to resync and disconnected only for its own slowness: more changes waiting for it than the log holds, or,
+// while its socket has not drained, more than the per-connection limit in frames made for it alone (a follower
+// replaying from an older version). Beyond a number of concurrent feeds new ones are refused with 503. `id` is the
+// version after the event; reconnecting with Last-Event-ID (or ?from=) resumes without loss or duplicates.
 import type { ServerResponse } from 'node:http';
 import { stringifyJson } from '../lib/codec/json-values.ts';
 import { HotstateError } from '../lib/errors.ts';

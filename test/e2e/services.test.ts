@@ -1,6 +1,9 @@
 // The state and ingest services as separate processes, driven over HTTP as a user would.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
 import { registerValueSchema } from '../../services/lib/registry.ts';
@@ -434,6 +437,46 @@ time.sleep(600)
       ],
     );
     assert.ok(versions.every((v, i) => i === 0 || v.offset > (versions[i - 1]?.offset ?? 0)));
+  });
+
+  test('a write token removed from the token file stops writing within the reload interval, whatever bad line the edit holds', async (t) => {
+    const topic = await dataset(t);
+    const dir = mkdtempSync(join(tmpdir(), 'hotstate-token-file-'));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const file = join(dir, 'tokens');
+    const kept = 'kept-writer-0123456789';
+    const removed = 'removed-writer-0123456';
+    writeFileSync(file, `${kept}\n${removed}\n`);
+    const ingest = await startService(t, 'ingest', serviceEnv([topic], { HOTSTATE_INGEST_TOKENS_FILE: file }));
+    const put = async (writer: string, n: number): Promise<number> =>
+      (
+        await fetch(`${ingest.url}/v1/datasets/${topic}/records/K`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/json' },
+          body: JSON.stringify(price('K', n)),
+        })
+      ).status;
+    assert.equal(await put(removed, 1), 200);
+    let n = 1;
+    for (const bad of ['short', 'spaced-writer-0123456789 a b', '\u0000binary-garbage-line-0123']) {
+      writeFileSync(file, `${kept}\n${bad}\n`);
+      const edited = Date.now();
+      while ((await put(removed, ++n)) === 200) {
+        assert.ok(Date.now() - edited < 5000, `token still writes 5 s after an edit with ${JSON.stringify(bad)}`);
+        await sleep(100);
+      }
+      assert.equal(await put(removed, ++n), 401, `revoked despite ${JSON.stringify(bad)}`);
+      assert.equal(await put(kept, ++n), 200);
+      writeFileSync(file, `${kept}\n${removed}\n`); // back, for the next kind of bad line
+      while ((await put(removed, ++n)) !== 200) await sleep(100);
+    }
+    assert.ok(
+      ingest.output.some((line) => line.includes(`${file} line 2`)),
+      'the bad line is named',
+    );
+    assert.ok(!ingest.output.some((line) => line.includes(removed)), 'no token in the logs');
   });
 
   test('bad configuration: exit 2 with every problem listed, no secret echoed', async () => {
