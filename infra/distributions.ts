@@ -1,7 +1,8 @@
 // Downloads (through Maven, so any Maven mirror setup applies) and caches the Kafka and Apicurio distributions.
 // A `.complete` marker is written last, so an interrupted download is redone instead of half-used.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from './settings.ts';
@@ -22,13 +23,36 @@ async function maven(args: string[], what: string): Promise<void> {
   }
 }
 
-async function cached(dir: string, fill: (dir: string) => Promise<void>): Promise<string> {
-  if (existsSync(join(dir, '.complete'))) return dir;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  await fill(dir);
-  writeFileSync(join(dir, '.complete'), new Date().toISOString());
-  return dir;
+const filling = new Map<string, Promise<string>>();
+
+/**
+ * A cache folder, filled once. Two clusters starting at once (the test suite's plaintext and secured ones) share one
+ * fill in this process; other processes fill a folder of their own and the first rename wins, so nobody ever reads a
+ * half-filled folder.
+ */
+function cached(dir: string, fill: (dir: string) => Promise<void>): Promise<string> {
+  if (existsSync(join(dir, '.complete'))) return Promise.resolve(dir);
+  let pending = filling.get(dir);
+  if (pending === undefined) {
+    pending = (async () => {
+      const scratch = `${dir}.filling-${String(process.pid)}-${randomBytes(4).toString('hex')}`;
+      mkdirSync(scratch, { recursive: true });
+      try {
+        await fill(scratch);
+        writeFileSync(join(scratch, '.complete'), new Date().toISOString());
+        if (!existsSync(join(dir, '.complete'))) {
+          rmSync(dir, { recursive: true, force: true }); // a fill interrupted before this way of filling
+          renameSync(scratch, dir);
+        }
+        return dir;
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+        filling.delete(dir);
+      }
+    })();
+    filling.set(dir, pending);
+  }
+  return pending;
 }
 
 /** Folder of jars forming the broker's classpath. */
