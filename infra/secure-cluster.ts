@@ -173,10 +173,17 @@ export function kafkajsSecurity(
   };
 }
 
-/** The development principal's ACLs: everything on topics, groups and transactional ids, and the cluster operations
- *  tools need. */
-export async function grantDevelopmentAcls(f: SecureFiles, brokers: string[]): Promise<void> {
-  const { AclOperationTypes: op, AclPermissionTypes, AclResourceTypes: type, ResourcePatternTypes } = kafkajs;
+interface Grant {
+  readonly type: kafkajs.AclResourceTypes;
+  readonly name: string;
+  readonly operation: kafkajs.AclOperationTypes;
+  /** A name prefix rather than a literal name. */
+  readonly prefixed?: boolean;
+}
+
+/** Creates ACLs allowing a principal the grants, as the admin. */
+async function grantAcls(f: SecureFiles, brokers: string[], user: SecureUser, grants: readonly Grant[]): Promise<void> {
+  const { AclPermissionTypes, ResourcePatternTypes } = kafkajs;
   const admin = new kafkajs.Kafka({
     brokers,
     clientId: 'hotstate-infra',
@@ -185,75 +192,56 @@ export async function grantDevelopmentAcls(f: SecureFiles, brokers: string[]): P
   }).admin();
   await admin.connect();
   try {
-    const allow = (
-      resourceType: kafkajs.AclResourceTypes,
-      resourceName: string,
-      operation: kafkajs.AclOperationTypes,
-    ): kafkajs.AclEntry => ({
-      resourceType,
-      resourceName,
-      resourcePatternType: ResourcePatternTypes.LITERAL,
-      principal: 'User:hotstate',
-      host: '*',
-      operation,
-      permissionType: AclPermissionTypes.ALLOW,
-    });
     await admin.createAcls({
-      acl: [
-        allow(type.TOPIC, '*', op.ALL),
-        allow(type.GROUP, '*', op.ALL),
-        allow(type.TRANSACTIONAL_ID, '*', op.ALL),
-        allow(type.CLUSTER, 'kafka-cluster', op.CREATE),
-        allow(type.CLUSTER, 'kafka-cluster', op.DESCRIBE),
-        allow(type.CLUSTER, 'kafka-cluster', op.DESCRIBE_CONFIGS),
-        allow(type.CLUSTER, 'kafka-cluster', op.IDEMPOTENT_WRITE),
-      ],
+      acl: grants.map(({ type, name, operation, prefixed = false }) => ({
+        resourceType: type,
+        resourceName: name,
+        resourcePatternType: prefixed ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
+        principal: `User:${user}`,
+        host: '*',
+        operation,
+        permissionType: AclPermissionTypes.ALLOW,
+      })),
     });
   } finally {
     await admin.disconnect();
   }
 }
 
+const { AclOperationTypes: op, AclResourceTypes: resource } = kafkajs;
+
+/** The development principal's ACLs: everything on topics, groups and transactional ids, and the cluster operations
+ *  tools need. */
+export async function grantDevelopmentAcls(f: SecureFiles, brokers: string[]): Promise<void> {
+  await grantAcls(f, brokers, 'hotstate', [
+    { type: resource.TOPIC, name: '*', operation: op.ALL },
+    { type: resource.GROUP, name: '*', operation: op.ALL },
+    { type: resource.TRANSACTIONAL_ID, name: '*', operation: op.ALL },
+    ...[op.CREATE, op.DESCRIBE, op.DESCRIBE_CONFIGS, op.IDEMPOTENT_WRITE].map((operation) => ({
+      type: resource.CLUSTER,
+      name: 'kafka-cluster',
+      operation,
+    })),
+  ]);
+}
+
 /** Kafka Connect's principal: its own topics (`connect-*`) and worker group in full; on the tables' topics only what a
  *  source connector does (create, write, describe), never read. */
 export async function grantConnectAcls(f: SecureFiles, brokers: string[], workerGroup: string): Promise<void> {
-  const { AclOperationTypes: op, AclPermissionTypes, AclResourceTypes: type, ResourcePatternTypes } = kafkajs;
-  const admin = new kafkajs.Kafka({
-    brokers,
-    clientId: 'hotstate-infra',
-    logLevel: kafkajs.logLevel.NOTHING,
-    ...kafkajsSecurity(f, 'admin'),
-  }).admin();
-  await admin.connect();
-  try {
-    const allow = (
-      resourceType: kafkajs.AclResourceTypes,
-      resourceName: string,
-      operation: kafkajs.AclOperationTypes,
-      prefixed = false,
-    ): kafkajs.AclEntry => ({
-      resourceType,
-      resourceName,
-      resourcePatternType: prefixed ? ResourcePatternTypes.PREFIXED : ResourcePatternTypes.LITERAL,
-      principal: 'User:connect',
-      host: '*',
+  await grantAcls(f, brokers, 'connect', [
+    { type: resource.TOPIC, name: 'connect-', operation: op.ALL, prefixed: true },
+    { type: resource.GROUP, name: workerGroup, operation: op.ALL },
+    ...[op.CREATE, op.WRITE, op.DESCRIBE, op.DESCRIBE_CONFIGS].map((operation) => ({
+      type: resource.TOPIC,
+      name: '*',
       operation,
-      permissionType: AclPermissionTypes.ALLOW,
-    });
-    await admin.createAcls({
-      acl: [
-        allow(type.TOPIC, 'connect-', op.ALL, true),
-        allow(type.GROUP, workerGroup, op.ALL),
-        ...[op.CREATE, op.WRITE, op.DESCRIBE, op.DESCRIBE_CONFIGS].map((operation) =>
-          allow(type.TOPIC, '*', operation),
-        ),
-        allow(type.CLUSTER, 'kafka-cluster', op.DESCRIBE),
-        allow(type.CLUSTER, 'kafka-cluster', op.IDEMPOTENT_WRITE),
-      ],
-    });
-  } finally {
-    await admin.disconnect();
-  }
+    })),
+    ...[op.DESCRIBE, op.IDEMPOTENT_WRITE].map((operation) => ({
+      type: resource.CLUSTER,
+      name: 'kafka-cluster',
+      operation,
+    })),
+  ]);
 }
 
 /** Worker settings that connect it, and the producers, consumers and admins it makes for connectors, as `connect`. */

@@ -8,7 +8,7 @@ import { down, up } from '../../infra/launcher.ts';
 import { loadInfraSettings } from '../../infra/settings.ts';
 import { ConnectClient } from '../lib/cdc/connect-client.ts';
 import { topicOf } from '../lib/cdc/connector-config.ts';
-import { cdcAdd } from '../cli/cdc-commands.ts';
+import { captureTables } from '../lib/cdc/capture.ts';
 import { spawnService, whenReady } from './service-process.ts';
 
 const say = (line: string): void => {
@@ -33,13 +33,13 @@ export async function runCdcDemo(runFor: number | undefined, statePort: number):
       ON CONFLICT (symbol) DO NOTHING`);
   const connector = 'demo';
   const connect = new ConnectClient(connectUrl);
-  await cdcAdd(
+  await captureTables(
     connect,
     { brokers, clientId: 'hotstate-demo' },
     { name: connector, databaseUrl: postgresUrl, tables: ['public.instruments'], registryUrl },
-    say,
   );
   const topic = topicOf({ name: connector }, 'public.instruments');
+  say(`connector ${connector} runs: public.instruments -> topic ${topic}`);
   const service = spawnService('state', statePort, {
     KAFKA_BROKERS: brokers.join(','),
     SCHEMA_REGISTRY_URL: registryUrl,

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { endpoints, loadInfraSettings } from '../../infra/settings.ts';
-import { cdcAdd } from '../../services/cli/cdc-commands.ts';
+import { captureTables } from '../../services/lib/cdc/capture.ts';
 import { ConnectClient } from '../../services/lib/cdc/connect-client.ts';
 import { topicOf } from '../../services/lib/cdc/connector-config.ts';
 import { dropSlotAndPublication } from '../../services/lib/cdc/replication-slot.ts';
@@ -41,7 +41,7 @@ await sql.query(
 );
 const connect = new ConnectClient(connectUrl);
 const source = { name: database, databaseUrl: url.toString(), tables: ['public.ticks'], registryUrl, partitions: 3 };
-await cdcAdd(connect, { brokers }, source, () => undefined);
+await captureTables(connect, { brokers }, source);
 const topic = topicOf(source, 'public.ticks');
 
 type Mode = 'whole' | 'each-change';

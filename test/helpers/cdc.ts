@@ -8,7 +8,7 @@ import type { InfraSettings } from '../../infra/settings.ts';
 import { ConnectClient } from '../../services/lib/cdc/connect-client.ts';
 import { topicOf, type CdcSource, type ConverterRegistryAccess } from '../../services/lib/cdc/connector-config.ts';
 import { dropSlotAndPublication } from '../../services/lib/cdc/replication-slot.ts';
-import { cdcAdd } from '../../services/cli/cdc-commands.ts';
+import { captureTables as capture } from '../../services/lib/cdc/capture.ts';
 import { plainTestSettings, secureTestSettings } from '../global-setup.ts';
 import { onSecuredCluster, testInfra } from './infra.ts';
 import { secureInfra } from './secure-infra.ts';
@@ -112,7 +112,7 @@ export async function captureTables(
     await infra.connect.remove(source.name).catch(() => undefined);
     await dropSlotAndPublication(db.url, source.name, source.name).catch(() => undefined);
   });
-  await cdcAdd(infra.connect, testInfra().kafka, source, () => undefined);
+  await capture(infra.connect, testInfra().kafka, source);
   return { source, topics: new Map(tables.map((table) => [table, topicOf(source, table)])) };
 }
 
