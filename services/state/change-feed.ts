@@ -49,15 +49,28 @@ interface Follower {
 // An event's bytes are built once and shared by every follower's socket queue: 300 followers of a 1 KB change hold
 // one buffer, not 300 copies. Followers that caught up share the whole frame (their `id` is the log's version);
 // others get their own `id` line before the shared body. These buffers live as long as the log holds their event, so
-// they are allocated outside Node's 8 KiB buffer pool: a pooled slice would keep its whole pool chunk alive, and a
-// burst of 10,000 changes then held hundreds of MB of chunks that were mostly garbage.
+// they are allocated outside Node's 8 KiB buffer pool (a pooled slice would keep its whole pool chunk alive: a burst
+// of 10,000 changes then held hundreds of MB of mostly garbage), and shared frames are laid out one after another in
+// blocks, so that a slice of consecutive frames is a view of its block, sent without copying.
+const BLOCK_BYTES = 1 << 20;
 const bodies = new WeakMap<FeedEvent, Buffer>();
 const sharedFrames = new WeakMap<FeedEvent, Buffer>();
-const unpooled = (...parts: ReadonlyArray<string | Buffer>): Buffer => {
-  const buffer = Buffer.allocUnsafeSlow(parts.reduce((n, p) => n + Buffer.byteLength(p), 0));
-  let at = 0;
-  for (const part of parts) at += typeof part === 'string' ? buffer.write(part, at) : part.copy(buffer, at);
+const unpooled = (text: string): Buffer => {
+  const buffer = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  buffer.write(text);
   return buffer;
+};
+let block = Buffer.allocUnsafeSlow(0);
+let blockUsed = 0;
+/** The next `length` bytes of the current block (a new one when it is full); a frame larger than a block alone. */
+const placed = (length: number): Buffer => {
+  if (length > BLOCK_BYTES) return Buffer.allocUnsafeSlow(length);
+  if (blockUsed + length > block.length) {
+    block = Buffer.allocUnsafeSlow(BLOCK_BYTES);
+    blockUsed = 0;
+  }
+  blockUsed += length;
+  return block.subarray(blockUsed - length, blockUsed);
 };
 const bodyOf = (event: FeedEvent): Buffer => {
   let body = bodies.get(event);
@@ -71,9 +84,11 @@ const sharedFrameOf = (event: FeedEvent, version: string): Buffer => {
   let frame = sharedFrames.get(event);
   if (frame === undefined) {
     const idLine = `id: ${version}\n`;
-    frame = unpooled(idLine, bodyOf(event));
+    const body = bodyOf(event);
+    frame = placed(Buffer.byteLength(idLine) + body.length);
+    body.copy(frame, frame.write(idLine));
     sharedFrames.set(event, frame);
-    bodies.set(event, frame.subarray(Buffer.byteLength(idLine))); // one copy of the body, not two
+    bodies.set(event, frame.subarray(frame.length - body.length)); // one copy of the body, not two
   }
   return frame;
 };
@@ -276,12 +291,19 @@ export class ChangeFeeds {
       }
       const frame = event.key.startsWith(follower.prefix) ? sharedFrames.get(event) : undefined;
       if (frame === undefined) continue;
-      if (frames.length > 0 && bytes + frame.length > this.limits.maxBufferedBytes) break;
+      const first = frames[0];
+      if (first && (bytes + frame.length > this.limits.maxBufferedBytes || frame.buffer !== first.buffer)) break;
       frames.push(frame);
       bytes += frame.length;
     }
     follower.sharedFrom = seq;
-    return frames.length === 0 ? undefined : joinedSlice(frames, follower.prefix);
+    const first = frames[0];
+    if (first === undefined) return undefined;
+    // Consecutive in their block (no other prefix's frames between): the slice is a view of the block.
+    const last = frames[frames.length - 1] as Buffer;
+    return last.byteOffset + last.length - first.byteOffset === bytes
+      ? Buffer.from(first.buffer, first.byteOffset, bytes)
+      : joinedSlice(frames, follower.prefix);
   }
 
   closeAll(): void {

@@ -194,6 +194,18 @@ describe('services end to end', () => {
     assert.deepEqual(all.slice(3, 6).sort(), ['A:2', 'B:deleted', 'D:2'], 'resumed exactly after the last event seen');
     assert.deepEqual(all.slice(6), ['Z:9'], 'no duplicate before the sentinel');
 
+    // A prefix feed beside an unfiltered one: its frames are not next to each other in the shared buffers.
+    const [onlyA, everything] = await Promise.all([
+      openFeed(`${state.url}/v1/datasets/${topic}/changes?prefix=A`),
+      openFeed(`${state.url}/v1/datasets/${topic}/changes`),
+    ]);
+    await write(['A7', 'B7', 'A8', 'C7', 'A9', 'B8'], 7);
+    await Promise.all([onlyA.waitFor(3), everything.waitFor(6)]);
+    onlyA.close();
+    everything.close();
+    assert.deepEqual(onlyA.events.map((e) => String(e.data.key)).sort(), ['A7', 'A8', 'A9']);
+    assert.deepEqual(everything.events.map((e) => String(e.data.key)).sort(), ['A7', 'A8', 'A9', 'B7', 'B8', 'C7']);
+
     const many = await write(
       Array.from({ length: 40 }, (_, i) => `K${String(i)}`),
       3,

@@ -392,7 +392,8 @@ test(
       Array.from({ length: sessions }, async (_, session) => {
         const sql = await db.connect();
         for (let i = 1; i <= commitsPerSession; i++) {
-          const id = 1 + ((session * 31 + i) % 100);
+          // Each session its own 25 rows: a value another session wrote since would look like a stale read.
+          const id = 1 + session * 25 + (i % 25);
           const balance = session * 1_000_000 + i;
           await sql.query('BEGIN');
           await sql.query('UPDATE accounts SET balance = $2 WHERE id = $1', [id, balance]);
@@ -402,13 +403,22 @@ test(
           const began = performance.now();
           if (i % 2 === 0) {
             await view.waitForSource({ lsn });
-            if (view.get<{ balance: number }>(String(id))?.value.balance !== balance) stale++;
+            const seen = view.get<{ balance: number }>(String(id))?.value.balance;
+            if (seen !== balance) {
+              stale++;
+              t.diagnostic(`stale in the view: ${String(id)} = ${String(seen)} after committing ${String(balance)}`);
+            }
           } else {
             const response = await fetch(
               `${state.url}/v1/datasets/${topic}/keys/${String(id)}?minSourceLsn=${encodeURIComponent(lsn)}`,
             );
             const body = (await response.json()) as { value?: { balance: number } };
-            if (body.value?.balance !== balance) stale++;
+            if (body.value?.balance !== balance) {
+              stale++;
+              t.diagnostic(
+                `stale in the state service: ${String(id)} = ${String(body.value?.balance)} after committing ${String(balance)}`,
+              );
+            }
           }
           waits.push(performance.now() - began);
         }
