@@ -8,7 +8,7 @@ import { HotstateError } from './errors.ts';
 export interface VersionVector {
   readonly topic: string;
   /** The incarnation of the topic the offsets belong to, when known. */
-  readonly topicId?: string;
+  readonly topicId?: string | undefined;
   /** partition → next offset to apply (exclusive upper bound of what the version covers). */
   readonly positions: ReadonlyMap<number, number>;
 }
@@ -63,5 +63,5 @@ export function parseVersionToken(token: string): VersionVector {
       throw malformed(token, `offset of partition ${partition} is not a non-negative integer`);
     positions.set(Number(partition), next);
   }
-  return { topic: t, ...(typeof i === 'string' ? { topicId: i } : {}), positions };
+  return { topic: t, ...(i === undefined ? {} : { topicId: i }), positions };
 }

@@ -58,17 +58,21 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
   const tooStale = (status: ReturnType<HotstateView['status']>): boolean =>
     status.stale !== undefined && Date.now() - status.stale.since > options.readyMaxStaleMs;
   const { readTokens } = options;
+  /** The datasets a request's read token may read (all of them when the service has no read tokens). */
+  const visibleTo = (authorization: string | undefined): Set<string> => {
+    const names = [...options.views.keys()];
+    return new Set(readTokens ? readTokens.allowed(authorization, names) : names);
+  };
   // Ready when every dataset replayed, none failed, and none has been stale for longer than the policy allows. The
   // details show only the datasets the request's read token may read (probes carry none: they need only the code).
   const readiness = (authorization?: string): { ready: boolean; details: Record<string, unknown> } => {
     const statuses = [...options.views].map(([name, view]) => [name, view.status()] as const);
-    const names = statuses.map(([name]) => name);
-    const visible = new Set(readTokens ? readTokens.allowed(authorization, names) : names);
+    const visible = visibleTo(authorization);
     return {
       ready: statuses.every(([, s]) => s.ready && !tooStale(s)),
       details: {
         datasets: Object.fromEntries(statuses.filter(([name]) => visible.has(name))),
-        ...(visible.size < names.length ? { datasetsNotShown: names.length - visible.size } : {}),
+        ...(visible.size < statuses.length ? { datasetsNotShown: statuses.length - visible.size } : {}),
       },
     };
   };
@@ -137,8 +141,7 @@ export function buildStateApp(options: StateAppOptions): FastifyInstance {
 
   // The listing shows only the datasets the request's read token may read.
   app.get('/v1/datasets', (request) => {
-    const names = [...options.views.keys()];
-    const visible = new Set(readTokens ? readTokens.allowed(request.headers.authorization, names) : names);
+    const visible = visibleTo(request.headers.authorization);
     return {
       datasets: [...options.views]
         .filter(([name]) => visible.has(name))

@@ -61,7 +61,7 @@ export class ChangeLog {
   }
 
   private versionAt(positions: ReadonlyMap<number, number>): VersionVector {
-    return { topic: this.topic, ...(this.topicId === undefined ? {} : { topicId: this.topicId }), positions };
+    return { topic: this.topic, topicId: this.topicId, positions };
   }
 
   /** The changes of each partition before `from` will not be recorded: versions before them cannot be resumed. */

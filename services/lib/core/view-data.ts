@@ -318,11 +318,7 @@ export class ViewData {
 
   /** The version applied, pinned or not. */
   get appliedVersion(): VersionVector {
-    return {
-      topic: this.topic,
-      ...(this.topicId === undefined ? {} : { topicId: this.topicId }),
-      positions: new Map(this.positions),
-    };
+    return { topic: this.topic, topicId: this.topicId, positions: new Map(this.positions) };
   }
 
   get token(): string {

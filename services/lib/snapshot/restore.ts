@@ -45,7 +45,7 @@ export async function restoreNewest(
     skippedSnapshotEntries(dir, topicNow.topic),
   ]);
   for (const { name, reason } of skipped) log.warn({ file: name, dir, reason }, 'snapshot folder entry skipped');
-  const passedOver = skipped.map(({ name, reason }) => ({ name, reason }));
+  const passedOver = [...skipped];
   const result = (restore: SnapshotRestore): SnapshotRestore =>
     passedOver.length === 0 ? restore : { ...restore, skipped: passedOver };
   if (candidates.length === 0) return result({ outcome: 'none', reason: `no snapshot of ${topicNow.topic} in ${dir}` });
