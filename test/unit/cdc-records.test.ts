@@ -194,3 +194,29 @@ test('connector settings: what a view needs, and every mistake named', () => {
     /HOTSTATE_ERR_CONFIG_INVALID|tables: name at least one/,
   );
 });
+
+test("the converter's registry access: basic auth with the password by reference, the CA, and mistakes named", () => {
+  const source = {
+    name: 'shop',
+    databaseUrl: 'postgres://app@db:5432/sales',
+    tables: ['public.items'],
+    registryUrl: 'https://registry:8081/apis/ccompat/v7',
+  };
+  const config = debeziumConnectorConfig({
+    ...source,
+    converterRegistry: { username: 'connect', passwordFile: '/run/secrets/connect.password', caFile: '/run/ca.pem' },
+  });
+  for (const side of ['key', 'value']) {
+    assert.equal(config[`${side}.converter.apicurio.auth.username`], 'connect');
+    assert.equal(config[`${side}.converter.apicurio.auth.password`], '${dir:/run/secrets:connect.password}');
+    assert.equal(config[`${side}.converter.apicurio.rest.request.ssl.ca-bundle.location`], '/run/ca.pem');
+  }
+  assert.equal(debeziumConnectorConfig(source)['value.converter.apicurio.auth.username'], undefined);
+  assert.deepEqual(cdcSourceProblems({ ...source, converterRegistry: { username: 'connect' } }), [
+    'converter registry access: give the user and the password file together',
+  ]);
+  assert.match(
+    cdcSourceProblems({ ...source, converterRegistry: { caFile: 'ca.pem' } }).join(),
+    /converter registry CA file "ca.pem": an absolute path, as the Connect worker reads it/,
+  );
+});
